@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+# ember - a minimal KVM microVM monitor.
+#
+#   make            build build/ember and build/ember-jailer
+#   make deps       install the Debian packages the build and tests need
+#   make guest      build (or fetch from ~/.cache/ember) the guest kernels and rootfs
+#   make run        boot the demo microVM on the serial console
+#   make test       unit tests + end-to-end tests; ends with "N passed, N failed"
+#   make unit       unit tests only (no KVM)      make asan / SAN=1: sanitizer build
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+CC      ?= cc
+
+PKGS    := libseccomp libcap libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SAN),1)
+BUILD   ?= build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     := -O1 -g
+else
+BUILD   ?= build
+SANFLAGS :=
+OPT     := -O2 -g -D_FORTIFY_SOURCE=2
+endif
+
+CFLAGS  ?=
+CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
+	   -fstack-protector-strong -fPIE -pthread -DEMBER_VERSION=\"$(VERSION)\" \
+	   -Isrc -Ivirtio -I. $(PKG_CFLAGS) $(SANFLAGS)
+LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS)
+
+CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard virtio/*.c)
+CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+MAIN_OBJ  := $(BUILD)/obj/src/main.o
+JAIL_SRCS := $(wildcard jailer/*.c)
+JAIL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(JAIL_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+
+.PHONY: all deps guest run test unit e2e asan install clean bench fuzz
+all: $(BUILD)/ember $(BUILD)/ember-jailer
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libember.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ember-jailer: $(JAIL_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a $(LDLIBS) -lcmocka
+
+deps:
+	scripts/deps.sh
+
+guest:
+	guest/build.sh
+
+run: deps all guest
+	scripts/run-demo.sh
+
+unit: $(UNIT_BINS)
+	scripts/run-unit.sh $(UNIT_BINS)
+
+e2e: all guest
+	tests/e2e/run.sh
+
+test: deps
+	scripts/test.sh
+
+asan:
+	$(MAKE) SAN=1 all unit
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/ember $(BUILD)/ember-jailer $(DESTDIR)$(PREFIX)/bin/
+
+bench: all guest
+	benchmarks/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h - the validated description of one microVM.
+ *
+ * Filled by api.c from API requests or from --config-file; read by vm.c to
+ * build the VM. No JSON here: every field is already a C value. The
+ * config_*_validate() functions check one object on its own and against the
+ * rest of the config; they write one line naming the field into err.
+ */
+#ifndef EMBER_CONFIG_H
+#define EMBER_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+#define CONFIG_ID_MAX        64    /* Firecracker: drive/iface/instance ids */
+#define CONFIG_MAX_DRIVES    16
+#define CONFIG_MAX_NETS      8
+#define CONFIG_MAX_MEM_MIB   (1024ULL * 1024ULL) /* 1 TiB */
+#define CONFIG_IFNAME_MAX    16    /* IFNAMSIZ incl. NUL */
+
+struct config_token_bucket {
+	bool set;
+	uint64_t size;             /* tokens (bytes or ops) */
+	uint64_t one_time_burst;   /* extra initial tokens, 0 = none */
+	uint64_t refill_time_ms;   /* time to refill `size` tokens */
+};
+
+struct config_rate_limiter {
+	struct config_token_bucket bandwidth;
+	struct config_token_bucket ops;
+};
+
+struct config_boot {
+	bool set;
+	char kernel_path[PATH_MAX];
+	char initrd_path[PATH_MAX];   /* "" = no initrd */
+	char boot_args[LAYOUT_CMDLINE_MAX];
+	bool boot_args_set;           /* false: ember's default command line */
+};
+
+enum config_huge_pages { CONFIG_HUGE_NONE = 0, CONFIG_HUGE_2M };
+
+struct config_machine {
+	unsigned vcpu_count;          /* 1..LAYOUT_MAX_VCPUS, default 1 */
+	uint64_t mem_size_mib;        /* default 128 */
+	bool smt;                     /* default false */
+	bool track_dirty_pages;       /* accepted, default false */
+	enum config_huge_pages huge_pages;
+};
+
+enum config_cache_type { CONFIG_CACHE_UNSAFE = 0, CONFIG_CACHE_WRITEBACK };
+enum config_io_engine { CONFIG_IO_SYNC = 0 };
+
+struct config_drive {
+	char drive_id[CONFIG_ID_MAX + 1];
+	char path_on_host[PATH_MAX];
+	bool is_root_device;
+	bool is_read_only;
+	char partuuid[64];            /* "" = none */
+	enum config_cache_type cache_type;
+	struct config_rate_limiter rate_limiter;
+	int fd;                       /* opened at PUT time, -1 if not */
+};
+
+struct config_net {
+	char iface_id[CONFIG_ID_MAX + 1];
+	char host_dev_name[CONFIG_IFNAME_MAX];
+	bool has_guest_mac;
+	uint8_t guest_mac[6];
+	struct config_rate_limiter rx_rate_limiter;
+	struct config_rate_limiter tx_rate_limiter;
+	int tap_fd;                   /* opened at PUT time, -1 if not */
+};
+
+struct config_logger {
+	bool set;
+	char log_path[PATH_MAX];
+	int level;                    /* enum log_level */
+	bool show_level;
+	bool show_log_origin;
+};
+
+struct config_metrics {
+	bool set;
+	char metrics_path[PATH_MAX];
+};
+
+struct vm_config {
+	struct config_boot boot;
+	struct config_machine machine;
+	unsigned ndrives;
+	struct config_drive drives[CONFIG_MAX_DRIVES];
+	unsigned nnets;
+	struct config_net nets[CONFIG_MAX_NETS];
+	struct config_logger logger;
+	struct config_metrics metrics;
+};
+
+/* Defaults: 1 vCPU, 128 MiB, smt off, no devices; every fd -1. */
+void config_init(struct vm_config *cfg);
+/* Close every fd the config holds. */
+void config_release(struct vm_config *cfg);
+
+/* Id rules (Firecracker): 1..64 chars of [A-Za-z0-9_-]. */
+bool config_id_valid(const char *id);
+
+int config_machine_validate(const struct config_machine *m, char *err, size_t errlen);
+int config_boot_validate(const struct config_boot *b, char *err, size_t errlen);
+
+/* The default kernel command line when boot_args is not given (Firecracker's). */
+#define CONFIG_DEFAULT_BOOT_ARGS \
+	"reboot=k panic=1 pci=off nomodule 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.dumbkbd swiotlb=noforce"
+
+#endif

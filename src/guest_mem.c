@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "guest_mem.h"
+#include "layout.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static void guest_mem_split(struct guest_mem *mem, uint8_t *host, uint64_t size)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->base = host;
+	mem->total = size;
+	uint64_t low = size < LAYOUT_MMIO_GAP_START ? size : LAYOUT_MMIO_GAP_START;
+	mem->regions[0] = (struct guest_mem_region){ .gpa = 0, .size = low, .host = host };
+	mem->nregions = 1;
+	if (size > low) {
+		mem->regions[1] = (struct guest_mem_region){
+			.gpa = LAYOUT_MMIO_GAP_END, .size = size - low, .host = host + low };
+		mem->nregions = 2;
+	}
+}
+
+int guest_mem_init(struct guest_mem *mem, uint64_t mem_size)
+{
+	if (mem_size == 0)
+		return -EINVAL;
+	void *p = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Guest RAM must not end up in a core dump of the VMM. */
+	madvise(p, mem_size, MADV_DONTDUMP);
+	guest_mem_split(mem, p, mem_size);
+	return 0;
+}
+
+void guest_mem_init_from(struct guest_mem *mem, uint8_t *host, uint64_t size)
+{
+	guest_mem_split(mem, host, size);
+	mem->base = NULL; /* not ours to unmap */
+}
+
+void guest_mem_free(struct guest_mem *mem)
+{
+	if (mem->base)
+		munmap(mem->base, mem->total);
+	memset(mem, 0, sizeof(*mem));
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	if (len == 0)
+		len = 1;
+	if (gpa + len < gpa)
+		return NULL;
+	for (unsigned i = 0; i < mem->nregions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len)
+{
+	void *p = guest_mem_ptr(mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
+{
+	void *p = guest_mem_ptr(mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *mem)
+{
+	return mem->nregions ? mem->regions[0].size : 0;
+}

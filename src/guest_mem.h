@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * guest_mem.h - guest RAM and the one guest-physical -> host translation.
+ *
+ * RAM is one anonymous mapping. Below LAYOUT_MMIO_GAP_START it is identity
+ * mapped from GPA 0; what does not fit below the gap continues at 4 GiB.
+ * Every access to guest memory from the VMM or a device goes through
+ * guest_mem_ptr(), which checks the whole range [gpa, gpa+len).
+ */
+#ifndef EMBER_GUEST_MEM_H
+#define EMBER_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 2
+
+struct guest_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	uint8_t *base;          /* the whole mapping */
+	uint64_t total;         /* bytes of RAM */
+	unsigned nregions;
+	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/* Map mem_size bytes of RAM (MAP_NORESERVE, zeroed by the kernel) and split it
+ * around the MMIO gap. Returns 0 or -errno (-EINVAL for a zero size). */
+int guest_mem_init(struct guest_mem *mem, uint64_t mem_size);
+
+/* Build a guest_mem over caller-owned host memory (unit tests, fuzzers):
+ * one region [0, size) or split at the gap like guest_mem_init. */
+void guest_mem_init_from(struct guest_mem *mem, uint8_t *host, uint64_t size);
+
+void guest_mem_free(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) or NULL when any byte is outside RAM, the
+ * range crosses a region end, or gpa+len overflows. len 0 is checked as 1. */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copy helpers built on guest_mem_ptr. Return 0 or -EFAULT. */
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len);
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);
+
+/* End of RAM below the gap (the highest usable low address + 1). */
+uint64_t guest_mem_low_end(const struct guest_mem *mem);
+
+#endif

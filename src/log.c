@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static int log_fd = 2;
+static enum log_level log_level_cur = LOG_INFO;
+static bool log_show_level = true;
+static bool log_show_origin;
+static char log_id[65] = "anonymous-instance";
+static __thread char log_thread[16] = "main";
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const log_names[] = { "OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
+
+void log_set_id(const char *id)
+{
+	snprintf(log_id, sizeof(log_id), "%s", id);
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	static const struct { const char *name; enum log_level lvl; } t[] = {
+		{ "off", LOG_OFF }, { "error", LOG_ERROR }, { "warning", LOG_WARN },
+		{ "warn", LOG_WARN }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+		{ "trace", LOG_TRACE },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcasecmp(s, t[i].name) == 0) {
+			*out = t[i].lvl;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void log_set_level(enum log_level lvl) { log_level_cur = lvl; }
+enum log_level log_get_level(void) { return log_level_cur; }
+
+void log_set_format(bool show_level, bool show_origin)
+{
+	log_show_level = show_level;
+	log_show_origin = show_origin;
+}
+
+int log_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	pthread_mutex_lock(&log_lock);
+	int old = log_fd;
+	log_fd = fd;
+	pthread_mutex_unlock(&log_lock);
+	if (old > 2)
+		close(old);
+	return 0;
+}
+
+void log_set_thread_name(const char *name)
+{
+	snprintf(log_thread, sizeof(log_thread), "%s", name);
+}
+
+void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
+{
+	if (lvl == LOG_OFF || lvl > log_level_cur)
+		return;
+	char buf[1024];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ [%s:%s]",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, ts.tv_nsec, log_id, log_thread);
+	if (log_show_level)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " [%s]", log_names[lvl]);
+	if (log_show_origin) {
+		const char *base = strrchr(file, '/');
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " [%s:%d]",
+			      base ? base + 1 : file, line);
+	}
+	if ((size_t)n < sizeof(buf) - 1)
+		buf[n++] = ' ';
+	va_list ap;
+	va_start(ap, fmt);
+	if ((size_t)n < sizeof(buf))
+		n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	pthread_mutex_lock(&log_lock);
+	ssize_t w = write(log_fd, buf, (size_t)n);
+	(void)w; /* a full FIFO drops the line rather than blocking a vCPU */
+	pthread_mutex_unlock(&log_lock);
+}
+
+bool log_ratelimit_ok(uint64_t *window_start_ns, unsigned *count, unsigned burst)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	/* Unlocked on purpose: a lost update only lets one extra line through. */
+	if (now - __atomic_load_n(window_start_ns, __ATOMIC_RELAXED) > 1000000000ULL) {
+		__atomic_store_n(window_start_ns, now, __ATOMIC_RELAXED);
+		__atomic_store_n(count, 0, __ATOMIC_RELAXED);
+	}
+	return __atomic_add_fetch(count, 1, __ATOMIC_RELAXED) <= burst;
+}
