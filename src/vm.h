@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm.h - one microVM: built from a validated config in one ordered function.
+ *
+ * vm.c is the only place where KVM meets the devices. All functions are
+ * called from the main thread. When the guest resets, reboots, triple-faults
+ * or a vCPU hits a fatal exit, the VM asks the event loop to stop with the
+ * process exit status (0 for a guest-initiated reset/reboot, 1 otherwise).
+ */
+#ifndef EMBER_VM_H
+#define EMBER_VM_H
+
+#include <stddef.h>
+
+#include "bus.h"
+#include "config.h"
+#include "evloop.h"
+#include "guest_mem.h"
+
+struct vm;
+
+/* What a device builder needs from the VM (see src/devices.h). */
+struct vm_dev_env {
+	int vm_fd;                     /* for KVM_IOEVENTFD / KVM_IRQFD */
+	const struct guest_mem *mem;
+	struct bus *mmio_bus;          /* register MMIO handlers here */
+	struct evloop *loop;           /* the main thread's loop */
+};
+
+/* Build the VM (KVM fds, memory, irqchip, devices, kernel, boot structures,
+ * vCPUs) but run nothing. On error every resource is released, err holds
+ * one line naming the failing step, and -errno is returned. Exit -ENODEV
+ * means KVM is not available. */
+int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
+	      char *err, size_t errlen);
+
+/* Start the vCPU threads. Returns 0 or -errno. */
+int vm_start(struct vm *vm, char *err, size_t errlen);
+
+/* Pause: every vCPU is out of KVM_RUN and parked when this returns.
+ * Resume: they continue. Both idempotent. Return 0 or -errno. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+int vm_is_paused(const struct vm *vm);
+
+/* Inject Ctrl-Alt-Del through the i8042 keyboard. Returns 0 or -errno. */
+int vm_send_ctrl_alt_del(struct vm *vm);
+
+/* The device set of a running VM (for PATCH /drives and /network-interfaces),
+ * NULL when the VM has none. */
+struct devices *vm_devices(struct vm *vm);
+
+/* Stop vCPU threads (if running) and release everything. NULL is fine. */
+void vm_destroy(struct vm *vm);
+
+#endif
