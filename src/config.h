@@ -99,6 +99,7 @@ struct vm_config {
 	struct config_net nets[CONFIG_MAX_NETS];
 	struct config_logger logger;
 	struct config_metrics metrics;
+	bool boot_timer;              /* --boot-timer: the 0xC0000000 device */
 };
 
 /* Defaults: 1 vCPU, 128 MiB, smt off, no devices; every fd -1. */
