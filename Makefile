@@ -29,7 +29,7 @@ OPT     := -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
 CFLAGS  ?=
-CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -fstack-protector-strong -fPIE -pthread -DEMBER_VERSION=\"$(VERSION)\" \
 	   -Isrc -Ivirtio -I. $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * main.c - ember's command line (Firecracker's flags), exit codes, and the
+ * main thread's event loop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+#include "evloop.h"
+#include "log.h"
+#include "metrics.h"
+#include "seccomp.h"
+#include "timeline.h"
+#include "vm.h"
+
+/* Exit codes (Firecracker's FcExitCode where one applies). */
+#define EXIT_OK          0
+#define EXIT_GENERIC     1
+#define EXIT_BAD_ARGS    153
+
+#define DEFAULT_API_SOCK "/run/ember.socket"
+
+struct opts {
+	const char *api_sock;
+	const char *id;
+	const char *config_file;
+	const char *log_path;
+	const char *level;
+	const char *metrics_path;
+	const char *seccomp_filter;
+	bool no_api, no_seccomp, boot_timer, show_level, show_origin;
+	bool api_sock_set;
+	unsigned long long start_time_us;
+};
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void term_restore(void)
+{
+	if (tio_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+		tio_saved = false;
+	}
+}
+
+/* Raw mode so every key (Ctrl-C included) reaches the guest's console. */
+static void term_raw(void)
+{
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+		return;
+	struct termios raw = saved_tio;
+	cfmakeraw(&raw);
+	raw.c_oflag |= OPOST | ONLCR; /* keep host-side newline translation for our logs */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
+		tio_saved = true;
+		atexit(term_restore);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ember [OPTIONS]\n"
+		"A minimal KVM microVM monitor with Firecracker's API.\n\n"
+		"  --api-sock PATH          API socket (default " DEFAULT_API_SOCK ")\n"
+		"  --id ID                  instance id (1-64 chars: letters, digits, '-')\n"
+		"  --config-file FILE       build and boot from a Firecracker JSON config file\n"
+		"  --no-api                 no API socket (needs --config-file)\n"
+		"  --log-path PATH          log to a file or FIFO\n"
+		"  --level LEVEL            Error, Warning, Info (default), Debug, Trace, Off\n"
+		"  --show-level             print the level in log lines\n"
+		"  --show-log-origin        print file:line in log lines\n"
+		"  --metrics-path PATH      metrics as JSON lines\n"
+		"  --boot-timer             log guest boot time when the guest writes 123 at 0xC0000000\n"
+		"  --no-seccomp             disable seccomp filters (debugging only)\n"
+		"  --seccomp-filter FILE    load seccomp filters from FILE (see docs/production.md)\n"
+		"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N   set by the jailer\n"
+		"  --version                print the version\n"
+		"  --help                   this text\n");
+}
+
+static int bad_arg(const char *fmt, const char *a)
+{
+	fprintf(stderr, "ember: ");
+	fprintf(stderr, fmt, a);
+	fprintf(stderr, " (try --help)\n");
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		const char *val = NULL;
+		char name[64];
+		if (strcmp(a, "--") == 0)
+			break; /* extra args: none used */
+		if (strncmp(a, "--", 2) != 0)
+			return bad_arg("unexpected argument '%s'", a);
+		char *eq = strchr(a, '=');
+		size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+		if (nl >= sizeof(name))
+			return bad_arg("unknown option '%s'", a);
+		memcpy(name, a, nl);
+		name[nl] = 0;
+		static const char *const flags[] = {
+			"--no-api", "--no-seccomp", "--boot-timer", "--show-level",
+			"--show-log-origin", "--help", "--version",
+		};
+		bool is_flag = false;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			is_flag |= strcmp(name, flags[k]) == 0;
+		if (!is_flag) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+				val = argv[++i];
+			else
+				return bad_arg("option '%s' needs a value", name);
+		} else if (eq) {
+			return bad_arg("option '%s' takes no value", name);
+		}
+		if (!strcmp(name, "--help")) { usage(stdout); exit(EXIT_OK); }
+		else if (!strcmp(name, "--version")) { printf("ember v%s\n", EMBER_VERSION); exit(EXIT_OK); }
+		else if (!strcmp(name, "--no-api")) o->no_api = true;
+		else if (!strcmp(name, "--no-seccomp")) o->no_seccomp = true;
+		else if (!strcmp(name, "--boot-timer")) o->boot_timer = true;
+		else if (!strcmp(name, "--show-level")) o->show_level = true;
+		else if (!strcmp(name, "--show-log-origin")) o->show_origin = true;
+		else if (!strcmp(name, "--api-sock")) { o->api_sock = val; o->api_sock_set = true; }
+		else if (!strcmp(name, "--id")) o->id = val;
+		else if (!strcmp(name, "--config-file")) o->config_file = val;
+		else if (!strcmp(name, "--log-path")) o->log_path = val;
+		else if (!strcmp(name, "--level")) o->level = val;
+		else if (!strcmp(name, "--metrics-path")) o->metrics_path = val;
+		else if (!strcmp(name, "--seccomp-filter")) o->seccomp_filter = val;
+		else if (!strcmp(name, "--start-time-us")) {
+			char *end;
+			errno = 0;
+			o->start_time_us = strtoull(val, &end, 10);
+			if (errno || *end || !*val)
+				return bad_arg("--start-time-us: '%s' is not a number", val);
+		} else if (!strcmp(name, "--start-time-cpu-us") || !strcmp(name, "--parent-cpu-time-us") ||
+			   !strcmp(name, "--http-api-max-payload-size") || !strcmp(name, "--module")) {
+			/* accepted for Firecracker compatibility; not used */
+		} else {
+			return bad_arg("unknown option '%s'", name);
+		}
+	}
+	if (o->no_api && !o->config_file)
+		return bad_arg("%s needs --config-file", "--no-api");
+	if (o->no_seccomp && o->seccomp_filter)
+		return bad_arg("%s conflicts with --seccomp-filter", "--no-seccomp");
+	if (o->no_api && o->api_sock_set)
+		return bad_arg("%s conflicts with --api-sock", "--no-api");
+	if (o->id && !config_id_valid(o->id))
+		return bad_arg("--id '%s' is invalid: 1-64 characters of letters, digits and '-'", o->id);
+	return 0;
+}
+
+static struct evloop *g_loop;
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	int fd = *(int *)opaque;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("received signal %u (%s), shutting down", si.ssi_signo, strsignal((int)si.ssi_signo));
+	evloop_stop(g_loop, EXIT_OK);
+}
+
+int main(int argc, char **argv)
+{
+	timeline_mark(TIMELINE_PROCESS_START);
+	struct opts o = { .api_sock = DEFAULT_API_SOCK };
+	if (parse_args(argc, argv, &o) < 0)
+		return EXIT_BAD_ARGS;
+	if (o.start_time_us)
+		timeline_set(TIMELINE_PROCESS_START, o.start_time_us * 1000ULL);
+	if (o.id)
+		log_set_id(o.id);
+	log_set_format(o.show_level, o.show_origin);
+	if (o.level) {
+		enum log_level lvl;
+		if (log_level_parse(o.level, &lvl) < 0) {
+			fprintf(stderr, "ember: --level '%s' is not one of Error, Warning, Info, Debug, Trace, Off\n", o.level);
+			return EXIT_BAD_ARGS;
+		}
+		log_set_level(lvl);
+	}
+	if (o.log_path) {
+		int r = log_open(o.log_path);
+		if (r < 0) {
+			fprintf(stderr, "ember: --log-path %s: %s\n", o.log_path, strerror(-r));
+			return EXIT_GENERIC;
+		}
+	}
+	if (o.metrics_path) {
+		int mr = metrics_open(o.metrics_path);
+		if (mr < 0) {
+			fprintf(stderr, "ember: --metrics-path %s: %s\n", o.metrics_path, strerror(-mr));
+			return EXIT_GENERIC;
+		}
+	}
+	int r;
+	if (o.no_seccomp) {
+		r = seccomp_configure_none();
+	} else if (o.seccomp_filter) {
+		char err[256];
+		r = seccomp_configure_file(o.seccomp_filter, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "ember: --seccomp-filter %s\n", err);
+			return EXIT_GENERIC;
+		}
+	} else {
+		r = seccomp_configure_default();
+	}
+	if (r < 0) {
+		fprintf(stderr, "ember: seccomp: %s\n", strerror(-r));
+		return EXIT_GENERIC;
+	}
+
+	/* Signals arrive through a signalfd on the loop; vCPU threads inherit
+	 * the blocked mask, so only the loop sees them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	g_loop = evloop_create();
+	if (sfd < 0 || !g_loop) {
+		fprintf(stderr, "ember: event loop: %s\n", strerror(errno));
+		return EXIT_GENERIC;
+	}
+	evloop_add(g_loop, sfd, EPOLLIN, on_signal, &sfd);
+
+	static struct vm_config cfg;
+	config_init(&cfg);
+	cfg.boot_timer = o.boot_timer;
+	char err[512];
+	if (o.config_file) {
+		if (api_load_config_file(o.config_file, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ember: %s\n", err);
+			return EXIT_GENERIC;
+		}
+		cfg.boot_timer = o.boot_timer;
+	}
+
+	struct api *api = NULL;
+	struct vm *vm = NULL;
+	if (!o.no_api) {
+		api = api_create(g_loop, o.api_sock, o.id ? o.id : "anonymous-instance", &cfg,
+				 err, sizeof(err));
+		if (!api) {
+			fprintf(stderr, "ember: %s\n", err);
+			return EXIT_GENERIC;
+		}
+		timeline_mark(TIMELINE_API_READY);
+	}
+	if (o.config_file) {
+		timeline_mark(TIMELINE_INSTANCE_START);
+		r = vm_create(&cfg, g_loop, &vm, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "ember: %s\n", err);
+			api_destroy(api);
+			return EXIT_GENERIC;
+		}
+	}
+	if (seccomp_install_thread(SECCOMP_THREAD_MAIN) < 0) {
+		fprintf(stderr, "ember: cannot install the seccomp filter of the main thread\n");
+		vm_destroy(vm);
+		api_destroy(api);
+		return EXIT_GENERIC;
+	}
+	if (vm) {
+		term_raw();
+		r = vm_start(vm, err, sizeof(err));
+		if (r < 0) {
+			term_restore();
+			fprintf(stderr, "ember: %s\n", err);
+			vm_destroy(vm);
+			api_destroy(api);
+			return EXIT_GENERIC;
+		}
+		if (api)
+			api_set_vm(api, vm);
+	}
+	int status = evloop_run(g_loop);
+	vm_destroy(vm); /* no-op when the VM was built through the API (api owns it) */
+	api_destroy(api);
+	metrics_flush();
+	term_restore();
+	if (status == EXIT_OK)
+		log_info("ember exiting successfully. exit_code=0");
+	else
+		log_error("ember exiting with error. exit_code=%d", status);
+	return status;
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * 8250/16550A UART as Linux's 8250 driver drives it: autoconfig probes IER
+ * and the loopback bits of MCR/MSR, then uses THRE and RDA interrupts.
+ * Register numbers and bits follow the PC16550D data sheet.
+ */
+#include "serial.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	REG_DATA = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3,
+	REG_MCR = 4, REG_LSR = 5, REG_MSR = 6, REG_SCR = 7,
+};
+#define IER_RDA   0x01
+#define IER_THRE  0x02
+#define IER_RLS   0x04
+#define IER_MS    0x08
+#define IIR_NONE  0x01
+#define IIR_THRE  0x02
+#define IIR_RDA   0x04
+#define IIR_FIFO  0xc0
+#define FCR_FIFO_ENABLE 0x01
+#define FCR_CLEAR_RX    0x02
+#define LCR_DLAB  0x80
+#define MCR_DTR   0x01
+#define MCR_RTS   0x02
+#define MCR_OUT1  0x04
+#define MCR_OUT2  0x08
+#define MCR_LOOP  0x10
+#define LSR_DR    0x01
+#define LSR_THRE  0x20
+#define LSR_TEMT  0x40
+#define MSR_CTS   0x10
+#define MSR_DSR   0x20
+#define MSR_RI    0x40
+#define MSR_DCD   0x80
+
+void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque), void *opaque)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->out_fd = out_fd;
+	s->irq = irq;
+	s->irq_opaque = opaque;
+	s->mcr = MCR_OUT2;
+	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
+	s->dll = 12; /* 9600 baud, the power-on divisor */
+}
+
+void serial_destroy(struct serial *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}
+
+static uint8_t serial_iir(const struct serial *s)
+{
+	uint8_t fifo = (s->fcr & FCR_FIFO_ENABLE) ? IIR_FIFO : 0;
+	if ((s->ier & IER_RDA) && s->rx_len)
+		return IIR_RDA | fifo;
+	if ((s->ier & IER_THRE) && s->thr_irq_pending)
+		return IIR_THRE | fifo;
+	return IIR_NONE | fifo;
+}
+
+/* Raise an edge when an interrupt is pending. Called with the lock held. */
+static void serial_update_irq(struct serial *s)
+{
+	if (!(serial_iir(s) & IIR_NONE) && s->irq)
+		s->irq(s->irq_opaque);
+}
+
+static void serial_rx_push(struct serial *s, uint8_t b)
+{
+	if (s->rx_len == SERIAL_RX_BUF)
+		return;
+	s->rx[(s->rx_head + s->rx_len) % SERIAL_RX_BUF] = b;
+	s->rx_len++;
+}
+
+static void serial_tx(struct serial *s, uint8_t b)
+{
+	if (s->mcr & MCR_LOOP) {
+		/* Loopback: the byte comes back as input (8250 self-test). */
+		serial_rx_push(s, b);
+		return;
+	}
+	if (!s->saw_output) {
+		s->saw_output = true;
+		if (s->on_first_byte)
+			s->on_first_byte(s->irq_opaque);
+	}
+	s->tx_bytes++;
+	if (s->out_fd < 0)
+		return;
+	ssize_t w;
+	do {
+		w = write(s->out_fd, &b, 1);
+	} while (w < 0 && errno == EINTR);
+	if (w != 1)
+		s->tx_dropped++; /* full or closed stdout: drop, never block */
+}
+
+static uint8_t serial_read_reg(struct serial *s, unsigned reg)
+{
+	switch (reg) {
+	case REG_DATA:
+		if (s->lcr & LCR_DLAB)
+			return s->dll;
+		if (s->rx_len) {
+			uint8_t b = s->rx[s->rx_head];
+			s->rx_head = (s->rx_head + 1) % SERIAL_RX_BUF;
+			s->rx_len--;
+			return b;
+		}
+		return 0;
+	case REG_IER:
+		return (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+	case REG_IIR_FCR: {
+		uint8_t iir = serial_iir(s);
+		/* Reading IIR acknowledges a THRE interrupt (16550 data sheet). */
+		if ((iir & 0x0f) == IIR_THRE)
+			s->thr_irq_pending = false;
+		return iir;
+	}
+	case REG_LCR:
+		return s->lcr;
+	case REG_MCR:
+		return s->mcr;
+	case REG_LSR: {
+		uint8_t lsr = LSR_THRE | LSR_TEMT | s->lsr_extra;
+		if (s->rx_len)
+			lsr |= LSR_DR;
+		s->lsr_extra = 0;
+		return lsr;
+	}
+	case REG_MSR:
+		if (s->mcr & MCR_LOOP) {
+			uint8_t m = 0;
+			if (s->mcr & MCR_DTR) m |= MSR_DSR;
+			if (s->mcr & MCR_RTS) m |= MSR_CTS;
+			if (s->mcr & MCR_OUT1) m |= MSR_RI;
+			if (s->mcr & MCR_OUT2) m |= MSR_DCD;
+			return m;
+		}
+		return s->msr;
+	default:
+		return s->scr;
+	}
+}
+
+static void serial_write_reg(struct serial *s, unsigned reg, uint8_t v)
+{
+	switch (reg) {
+	case REG_DATA:
+		if (s->lcr & LCR_DLAB) {
+			s->dll = v;
+			return;
+		}
+		serial_tx(s, v);
+		/* The byte left at once: THR is empty again. */
+		s->thr_irq_pending = true;
+		break;
+	case REG_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+			return;
+		}
+		if (!(s->ier & IER_THRE) && (v & IER_THRE))
+			s->thr_irq_pending = true;
+		s->ier = v & 0x0f;
+		break;
+	case REG_IIR_FCR:
+		if (v & FCR_CLEAR_RX)
+			s->rx_len = 0;
+		s->fcr = v & FCR_FIFO_ENABLE;
+		break;
+	case REG_LCR:
+		s->lcr = v;
+		return;
+	case REG_MCR:
+		s->mcr = v & 0x1f;
+		return;
+	case REG_LSR:
+	case REG_MSR:
+		return; /* read-only on a 16550 */
+	default:
+		s->scr = v;
+		return;
+	}
+	serial_update_irq(s);
+}
+
+void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct serial *s = opaque;
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < len; i++) {
+		unsigned reg = (unsigned)((offset + i) & 7);
+		if (is_write)
+			serial_write_reg(s, reg, data[i]);
+		else
+			data[i] = serial_read_reg(s, reg);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t n = 0;
+	while (n < len && s->rx_len < SERIAL_RX_BUF)
+		serial_rx_push(s, buf[n++]);
+	s->rx_bytes += n;
+	if (n)
+		serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+size_t serial_rx_space(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t space = SERIAL_RX_BUF - s->rx_len;
+	pthread_mutex_unlock(&s->lock);
+	return space;
+}

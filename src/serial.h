@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serial.h - 8250/16550A UART model (COM1).
+ *
+ * Register accesses come from vCPU threads (serial_pio), input from the main
+ * thread (serial_input). One lock serialises both. Output bytes go to out_fd
+ * (non-blocking: when it is full, bytes are dropped and counted, the vCPU never
+ * blocks). Interrupts are edges raised through the irq callback (an irqfd in
+ * the VMM, a counter in tests).
+ */
+#ifndef EMBER_SERIAL_H
+#define EMBER_SERIAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SERIAL_RX_BUF 4096
+
+struct serial {
+	pthread_mutex_t lock;
+	uint8_t ier, lcr, mcr, lsr_extra, msr, scr, dll, dlm, fcr;
+	bool thr_irq_pending;           /* THRE interrupt not yet acknowledged */
+	uint8_t rx[SERIAL_RX_BUF];
+	size_t rx_head, rx_len;
+	int out_fd;                     /* -1: discard output */
+	void (*irq)(void *opaque);
+	void *irq_opaque;
+	void (*on_first_byte)(void *opaque); /* timeline hook, may be NULL */
+	bool saw_output;
+	uint64_t tx_bytes, tx_dropped, rx_bytes;
+};
+
+void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque), void *opaque);
+void serial_destroy(struct serial *s);
+
+/* Bus handler for the 8 ports at 0x3f8 (offset 0..7, len 1; wider accesses are
+ * split byte by byte). */
+void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* Queue host input for the guest. Returns how many bytes were taken (less
+ * than len when the buffer is full). */
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
+
+/* Free space in the receive buffer. */
+size_t serial_rx_space(struct serial *s);
+
+#endif

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * vm.c - build a microVM in one ordered function (vm_create) and drive its
+ * lifecycle. The only file where KVM, guest memory, the legacy devices and
+ * the virtio devices meet.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpuid.h"
+#include "devices.h"
+#include "i8042.h"
+#include "layout.h"
+#include "log.h"
+#include "metrics.h"
+#include "mptable.h"
+#include "seccomp.h"
+#include "serial.h"
+#include "timeline.h"
+#include "vcpu.h"
+#include "x86_boot.h"
+
+#define KVM_API_VERSION_EXPECTED 12
+#define MSR_IA32_TSC            0x10
+#define MSR_IA32_SYSENTER_CS    0x174
+#define MSR_IA32_SYSENTER_ESP   0x175
+#define MSR_IA32_SYSENTER_EIP   0x176
+#define MSR_IA32_MISC_ENABLE    0x1a0
+#define MSR_MTRR_DEF_TYPE       0x2ff
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_CSTAR               0xc0000083
+#define MSR_SYSCALL_MASK        0xc0000084
+#define MSR_KERNEL_GS_BASE      0xc0000102
+#define APIC_LVT0               0x350
+#define APIC_LVT1               0x360
+#define APIC_MODE_NMI           0x4
+#define APIC_MODE_EXTINT        0x7
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	struct evloop *loop;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct serial serial;
+	struct i8042 i8042;
+	int serial_irqfd;
+	int i8042_irqfd;
+	bool legacy_init;
+	bool stdin_watched;
+	bool stdin_eof;
+	struct devices *devices;
+	struct x86_kernel kernel;
+	unsigned nvcpus;
+	struct vcpu vcpus[LAYOUT_MAX_VCPUS];
+	struct vcpu_shared vshared;
+	bool vshared_init;
+	bool started;
+	bool paused;
+	int exiting;
+	char cmdline[LAYOUT_CMDLINE_MAX];
+};
+
+/* ---- guest-triggered events (vCPU threads) ---- */
+
+static void vm_request_exit(struct vm *vm, int status, const char *why)
+{
+	int expected = 0;
+	if (!__atomic_compare_exchange_n(&vm->exiting, &expected, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	if (status == 0)
+		log_info("Vmm is stopping: %s", why);
+	else
+		log_error("Vmm is stopping with an error: %s", why);
+	evloop_stop(vm->loop, status);
+}
+
+static void vm_on_vcpu_exit(void *opaque, int status, const char *why)
+{
+	vm_request_exit(opaque, status, why);
+}
+
+static void vm_on_i8042_reset(void *opaque)
+{
+	vm_request_exit(opaque, 0, "the guest reset the CPU through the i8042 (reboot)");
+}
+
+static void vm_irqfd_kick(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r = write(fd, &one, sizeof(one));
+	(void)r; /* the counter cannot overflow in practice; an edge is an edge */
+}
+
+static void vm_serial_irq(void *opaque) { vm_irqfd_kick(((struct vm *)opaque)->serial_irqfd); }
+static void vm_i8042_irq(void *opaque) { vm_irqfd_kick(((struct vm *)opaque)->i8042_irqfd); }
+
+static void vm_serial_first_byte(void *opaque)
+{
+	(void)opaque;
+	timeline_mark(TIMELINE_FIRST_SERIAL);
+}
+
+/* Boot-timer device (Firecracker's): a one-byte write of 123 at offset 0
+ * marks "guest userspace reached". Everything else is ignored. */
+static void vm_boot_timer(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)opaque;
+	if (!is_write) {
+		memset(data, 0, len);
+		return;
+	}
+	if (offset != 0 || len != 1 || data[0] != LAYOUT_BOOT_TIMER_MAGIC)
+		return;
+	timeline_mark(TIMELINE_BOOT_TIMER);
+	timeline_log_boot_time();
+}
+
+/* ---- host input (main thread) ---- */
+
+static void vm_stdin_ready(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint8_t buf[256];
+	size_t space = serial_rx_space(&vm->serial);
+	if (space == 0)
+		return; /* level-triggered: retried on the next loop pass */
+	if (space > sizeof(buf))
+		space = sizeof(buf);
+	ssize_t n = read(STDIN_FILENO, buf, space);
+	if (n > 0) {
+		serial_input(&vm->serial, buf, (size_t)n);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EOF or error: stop watching stdin; the guest keeps running. */
+	evloop_del(vm->loop, STDIN_FILENO);
+	vm->stdin_watched = false;
+	vm->stdin_eof = true;
+}
+
+/* ---- build steps ---- */
+
+static int vm_open_kvm(struct vm *vm, char *err, size_t errlen)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "/dev/kvm: %s — KVM is not available on this host", strerror(e));
+		return -ENODEV;
+	}
+	int v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION_EXPECTED) {
+		snprintf(err, errlen, "/dev/kvm: KVM API version %d, ember needs %d — KVM is not "
+			 "available on this host", v, KVM_API_VERSION_EXPECTED);
+		return -ENODEV;
+	}
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_HLT, "KVM_CAP_HLT" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
+	};
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			snprintf(err, errlen, "/dev/kvm: missing capability %s — KVM is not "
+				 "available on this host", caps[i].name);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
+{
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(e));
+		return -e;
+	}
+	fcntl(vm->vm_fd, F_SETFD, FD_CLOEXEC);
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS_ADDR) < 0)
+		goto fail_tss;
+	uint64_t idmap = LAYOUT_KVM_IDENTITY_MAP;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		goto fail_idmap;
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		goto fail_irqchip;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		goto fail_pit;
+	return 0;
+	int e;
+fail_tss:
+	e = errno;
+	snprintf(err, errlen, "KVM_SET_TSS_ADDR 0x%llx: %s", LAYOUT_KVM_TSS_ADDR, strerror(e));
+	return -e;
+fail_idmap:
+	e = errno;
+	snprintf(err, errlen, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(e));
+	return -e;
+fail_irqchip:
+	e = errno;
+	snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(e));
+	return -e;
+fail_pit:
+	e = errno;
+	snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(e));
+	return -e;
+}
+
+static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t errlen)
+{
+	int r = guest_mem_init(&vm->mem, mem_mib << 20);
+	if (r < 0) {
+		snprintf(err, errlen, "guest memory: cannot map %llu MiB: %s",
+			 (unsigned long long)mem_mib, strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		struct kvm_userspace_memory_region region = {
+			.slot = i,
+			.guest_phys_addr = vm->mem.regions[i].gpa,
+			.memory_size = vm->mem.regions[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.regions[i].host,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION slot %u (0x%llx+0x%llx): %s",
+				 i, region.guest_phys_addr, region.memory_size, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+/* An eventfd wired to a GSI of the in-kernel IOAPIC: each write is one edge. */
+static int vm_irqfd(struct vm *vm, unsigned gsi, int *out, char *err, size_t errlen)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "eventfd for IRQ %u: %s", gsi, strerror(e));
+		return -e;
+	}
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "KVM_IRQFD for IRQ %u: %s", gsi, strerror(e));
+		close(fd);
+		return -e;
+	}
+	*out = fd;
+	return 0;
+}
+
+static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int r = vm_irqfd(vm, LAYOUT_SERIAL_IRQ, &vm->serial_irqfd, err, errlen);
+	if (r < 0)
+		return r;
+	r = vm_irqfd(vm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
+	if (r < 0)
+		return r;
+	/* A full stdout drops guest output rather than stalling a vCPU. */
+	int fl = fcntl(STDOUT_FILENO, F_GETFL);
+	if (fl >= 0)
+		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
+	serial_init(&vm->serial, STDOUT_FILENO, vm_serial_irq, vm);
+	vm->serial.on_first_byte = vm_serial_first_byte;
+	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);
+	vm->legacy_init = true;
+	if (bus_register(&vm->pio, LAYOUT_SERIAL_PORT, 8, serial_pio, &vm->serial) < 0 ||
+	    bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
+			 LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_pio, &vm->i8042) < 0) {
+		snprintf(err, errlen, "legacy devices: port ranges overlap");
+		return -EEXIST;
+	}
+	if (cfg->boot_timer &&
+	    bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, LAYOUT_BOOT_TIMER_SIZE,
+			 vm_boot_timer, vm) < 0) {
+		snprintf(err, errlen, "boot timer: MMIO range taken");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int vm_watch_stdin(struct vm *vm)
+{
+	int fl = fcntl(STDIN_FILENO, F_GETFL);
+	if (fl < 0)
+		return 0; /* no stdin: nothing to forward */
+	fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+	if (evloop_add(vm->loop, STDIN_FILENO, EPOLLIN, vm_stdin_ready, vm) == 0)
+		vm->stdin_watched = true;
+	/* A regular file or /dev/null cannot be polled: the guest gets no input. */
+	return 0;
+}
+
+static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const char *args = cfg->boot.boot_args_set ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
+	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", args);
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
+		snprintf(err, errlen, "boot_args: %zu bytes, longer than the %llu-byte limit",
+			 strlen(args), LAYOUT_CMDLINE_MAX - 1);
+		return -EINVAL;
+	}
+	/* As Firecracker: no PCI bus on this machine, say so unless the user did. */
+	if (!strstr(vm->cmdline, "pci=off")) {
+		size_t len = strlen(vm->cmdline);
+		if (len + 8 >= sizeof(vm->cmdline)) {
+			snprintf(err, errlen, "boot_args: too long to append pci=off (limit %llu bytes)",
+				 LAYOUT_CMDLINE_MAX - 1);
+			return -EINVAL;
+		}
+		strcat(vm->cmdline, len ? " pci=off" : "pci=off");
+	}
+	return 0;
+}
+
+static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm_dev_env env = {
+		.vm_fd = vm->vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
+	};
+	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
+			      err, errlen);
+}
+
+static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int kfd = open(cfg->boot.kernel_path, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "kernel_image_path %s: %s", cfg->boot.kernel_path, strerror(e));
+		return -e;
+	}
+	char lerr[256];
+	int r = x86_load_kernel(&vm->mem, kfd, &vm->kernel, lerr, sizeof(lerr));
+	close(kfd);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", cfg->boot.kernel_path, lerr);
+		return r;
+	}
+	uint64_t initrd_gpa = 0, initrd_size = 0;
+	if (cfg->boot.initrd_path[0]) {
+		int ifd = open(cfg->boot.initrd_path, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0) {
+			int e = errno;
+			snprintf(err, errlen, "initrd_path %s: %s", cfg->boot.initrd_path, strerror(e));
+			return -e;
+		}
+		r = x86_load_initrd(&vm->mem, ifd, &vm->kernel, &initrd_gpa, &initrd_size,
+				    lerr, sizeof(lerr));
+		close(ifd);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", cfg->boot.initrd_path, lerr);
+			return r;
+		}
+	}
+	r = x86_setup_boot(&vm->mem, &vm->kernel, vm->cmdline, initrd_gpa, initrd_size,
+			   lerr, sizeof(lerr));
+	if (r < 0) {
+		snprintf(err, errlen, "boot setup: %s", lerr);
+		return r;
+	}
+	r = mptable_setup(&vm->mem, vm->nvcpus);
+	if (r < 0) {
+		snprintf(err, errlen, "MP table for %u vCPUs: %s", vm->nvcpus, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int vm_setup_msrs(struct vcpu *v)
+{
+	static const uint32_t zero_msrs[] = {
+		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR,
+		MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR, MSR_IA32_TSC,
+	};
+	enum { N = sizeof(zero_msrs) / sizeof(zero_msrs[0]) + 2 };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[N];
+	} m;
+	memset(&m, 0, sizeof(m));
+	unsigned i = 0;
+	for (; i < N - 2; i++)
+		m.e[i].index = zero_msrs[i];
+	m.e[i].index = MSR_IA32_MISC_ENABLE;
+	m.e[i++].data = 1; /* fast strings */
+	m.e[i].index = MSR_MTRR_DEF_TYPE;
+	m.e[i++].data = (1u << 11) | 6; /* MTRRs on, default write-back */
+	m.hdr.nmsrs = i;
+	int r = ioctl(v->fd, KVM_SET_MSRS, &m);
+	if (r < 0)
+		return -errno;
+	return r == (int)i ? 0 : -EINVAL;
+}
+
+static int vm_setup_vcpu(struct vm *vm, struct vcpu *v, const struct kvm_cpuid2 *supported,
+			 const struct vm_config *cfg, char *err, size_t errlen)
+{
+	size_t csz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(csz);
+	if (!cpuid) {
+		snprintf(err, errlen, "vCPU %u: out of memory", v->index);
+		return -ENOMEM;
+	}
+	memcpy(cpuid, supported, csz);
+	int r = cpuid_filter(cpuid, v->index, vm->nvcpus, cfg->machine.smt);
+	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
+		r = -errno;
+	free(cpuid);
+	if (r < 0) {
+		snprintf(err, errlen, "vCPU %u: CPUID set-up: %s", v->index, strerror(-r));
+		return r;
+	}
+	r = vm_setup_msrs(v);
+	if (r < 0) {
+		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", v->index, strerror(-r));
+		return r;
+	}
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "vCPU %u: KVM_SET_FPU: %s", v->index, strerror(-r));
+		return r;
+	}
+	/* LINT0 = ExtINT (the PIC), LINT1 = NMI, as the MP table says. */
+	struct kvm_lapic_state lapic;
+	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+		goto fail_lapic;
+	uint32_t lvt0, lvt1;
+	memcpy(&lvt0, &lapic.regs[APIC_LVT0], 4);
+	memcpy(&lvt1, &lapic.regs[APIC_LVT1], 4);
+	lvt0 = (lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
+	lvt1 = (lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	memcpy(&lapic.regs[APIC_LVT0], &lvt0, 4);
+	memcpy(&lapic.regs[APIC_LVT1], &lvt1, 4);
+	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
+		goto fail_lapic;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	memset(&regs, 0, sizeof(regs));
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "vCPU %u: KVM_GET_SREGS: %s", v->index, strerror(-r));
+		return r;
+	}
+	/* Application processors wait for INIT/SIPI in the in-kernel LAPIC;
+	 * only the boot processor starts at the kernel entry. */
+	if (v->index == 0) {
+		x86_boot_regs(&vm->kernel, &regs, &sregs);
+		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "vCPU %u: KVM_SET_SREGS/REGS: %s", v->index, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+fail_lapic:
+	r = -errno;
+	snprintf(err, errlen, "vCPU %u: LAPIC set-up: %s", v->index, strerror(-r));
+	return r;
+}
+
+static struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd, char *err, size_t errlen)
+{
+	for (unsigned n = 128; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			break;
+		c->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		int e = errno;
+		free(c);
+		if (e != E2BIG) {
+			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+			return NULL;
+		}
+	}
+	snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: table too large");
+	return NULL;
+}
+
+static int vm_thread_init(unsigned index)
+{
+	(void)index;
+	return seccomp_install_thread(SECCOMP_THREAD_VCPU);
+}
+
+static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	vcpu_shared_init(&vm->vshared, &vm->pio, &vm->mmio, vm_on_vcpu_exit, vm);
+	vm->vshared.thread_init = vm_thread_init;
+	vm->vshared_init = true;
+	struct kvm_cpuid2 *supported = vm_supported_cpuid(vm->kvm_fd, err, errlen);
+	if (!supported)
+		return -EINVAL;
+	int r = 0;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		r = vcpu_create(&vm->vcpus[i], vm->kvm_fd, vm->vm_fd, i, &vm->vshared, err, errlen);
+		if (r < 0)
+			break;
+		r = vm_setup_vcpu(vm, &vm->vcpus[i], supported, cfg, err, errlen);
+		if (r < 0) {
+			vcpu_destroy(&vm->vcpus[i]);
+			break;
+		}
+	}
+	free(supported);
+	if (r < 0) {
+		/* Forget the vCPUs made so far; vm_destroy closes them. */
+		return r;
+	}
+	return 0;
+}
+
+int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
+	      char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!cfg->boot.set || !cfg->boot.kernel_path[0]) {
+		snprintf(err, errlen, "boot-source: no kernel_image_path configured");
+		return -EINVAL;
+	}
+	if (cfg->machine.vcpu_count < 1 || cfg->machine.vcpu_count > LAYOUT_MAX_VCPUS) {
+		snprintf(err, errlen, "machine-config: vcpu_count %u is outside 1..%u",
+			 cfg->machine.vcpu_count, LAYOUT_MAX_VCPUS);
+		return -EINVAL;
+	}
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	vm->kvm_fd = vm->vm_fd = vm->serial_irqfd = vm->i8042_irqfd = -1;
+	for (unsigned i = 0; i < LAYOUT_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	vm->loop = loop;
+	vm->nvcpus = cfg->machine.vcpu_count;
+	timeline_mark(TIMELINE_BUILD_START);
+
+	/* The order matters: devices append to the command line, which the
+	 * boot structures copy; the MP table needs the vCPU count. */
+	int r = vm_open_kvm(vm, err, errlen);
+	if (r == 0)
+		r = vm_create_machine(vm, err, errlen);
+	if (r == 0)
+		r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen);
+	if (r == 0)
+		r = vm_setup_legacy(vm, cfg, err, errlen);
+	if (r == 0)
+		r = vm_build_cmdline(vm, cfg, err, errlen);
+	if (r == 0)
+		r = vm_setup_devices(vm, cfg, err, errlen);
+	if (r == 0)
+		r = vm_load_kernel(vm, cfg, err, errlen);
+	if (r == 0)
+		r = vm_setup_vcpus(vm, cfg, err, errlen);
+	if (r < 0) {
+		vm_destroy(vm);
+		return r;
+	}
+	log_debug("kernel command line: %s", vm->cmdline);
+	timeline_mark(TIMELINE_BUILD_DONE);
+	*out = vm;
+	return 0;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->started) {
+		snprintf(err, errlen, "the microVM is already running");
+		return -EALREADY;
+	}
+	int r = vcpu_signal_setup();
+	if (r < 0) {
+		snprintf(err, errlen, "vCPU kick signal: %s", strerror(-r));
+		return r;
+	}
+	vm_watch_stdin(vm);
+	timeline_mark(TIMELINE_FIRST_RUN);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		r = vcpu_start(&vm->vcpus[i]);
+		if (r < 0) {
+			snprintf(err, errlen, "vCPU %u thread: %s", i, strerror(-r));
+			vcpu_stop_all(vm->vcpus, vm->nvcpus);
+			return r;
+		}
+	}
+	vm->started = true;
+	return 0;
+}
+
+int vm_pause(struct vm *vm)
+{
+	if (!vm->started)
+		return -EINVAL;
+	if (!vm->paused)
+		vcpu_pause_all(vm->vcpus, vm->nvcpus);
+	vm->paused = true;
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (!vm->started)
+		return -EINVAL;
+	if (vm->paused)
+		vcpu_resume_all(vm->vcpus, vm->nvcpus);
+	vm->paused = false;
+	return 0;
+}
+
+int vm_is_paused(const struct vm *vm)
+{
+	return vm->paused;
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm)
+{
+	if (!vm->started)
+		return -EINVAL;
+	return i8042_ctrl_alt_del(&vm->i8042);
+}
+
+struct devices *vm_devices(struct vm *vm)
+{
+	return vm->devices;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vshared_init) {
+		vcpu_stop_all(vm->vcpus, vm->nvcpus);
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].fd >= 0)
+			vcpu_destroy(&vm->vcpus[i]);
+	if (vm->vshared_init)
+		vcpu_shared_destroy(&vm->vshared);
+	if (vm->stdin_watched)
+		evloop_del(vm->loop, STDIN_FILENO);
+	if (vm->devices)
+		devices_destroy(vm->devices);
+	if (vm->legacy_init) {
+		serial_destroy(&vm->serial);
+		i8042_destroy(&vm->i8042);
+	}
+	if (vm->serial_irqfd >= 0)
+		close(vm->serial_irqfd);
+	if (vm->i8042_irqfd >= 0)
+		close(vm->i8042_irqfd);
+	guest_mem_free(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm);
+}
