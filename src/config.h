@@ -74,6 +74,7 @@ struct config_net {
 	uint8_t guest_mac[6];
 	struct config_rate_limiter rx_rate_limiter;
 	struct config_rate_limiter tx_rate_limiter;
+	unsigned mtu;                 /* 0 = not set (the device default) */
 	int tap_fd;                   /* opened at PUT time, -1 if not */
 };
 
@@ -110,8 +111,45 @@ void config_release(struct vm_config *cfg);
 /* Id rules (Firecracker): 1..64 chars of [A-Za-z0-9_-]. */
 bool config_id_valid(const char *id);
 
+/* vcpu_count 1..LAYOUT_MAX_VCPUS (1 or even with smt), mem_size_mib 1..
+ * CONFIG_MAX_MEM_MIB (even with 2M huge pages). -EINVAL + err. */
 int config_machine_validate(const struct config_machine *m, char *err, size_t errlen);
+/* kernel_path set and readable, initrd (if any) readable (both are opened
+ * and closed, as Firecracker does at PUT time), boot_args fits the command
+ * line. -errno + err ("The kernel file cannot be opened: <strerror> (os
+ * error N)"). */
 int config_boot_validate(const struct config_boot *b, char *err, size_t errlen);
+
+/* Parse "aa:bb:cc:dd:ee:ff" (hex, either case). 0 or -EINVAL. */
+int config_mac_parse(const char *s, uint8_t mac[6]);
+/* Format as lower-case "aa:bb:cc:dd:ee:ff" into out[18]. */
+void config_mac_format(const uint8_t mac[6], char out[18]);
+
+/* Index of the drive / net with this id, or -1. */
+int config_drive_find(const struct vm_config *cfg, const char *id);
+int config_net_find(const struct vm_config *cfg, const char *id);
+
+/* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only) into d->fd.
+ * -errno + err naming path_on_host and the OS error. */
+int config_drive_open(struct config_drive *d, char *err, size_t errlen);
+/* Insert d (fd already open) or replace the drive with the same id (its
+ * old fd is closed). Rules: one root device, at most CONFIG_MAX_DRIVES, the
+ * root device is kept at index 0, the others keep insertion order. On
+ * success cfg owns d->fd; on error (-EINVAL/-ENOSPC + err) the caller still
+ * owns it. */
+int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
+		     char *err, size_t errlen);
+
+/* Open /dev/net/tun as host_dev_name with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
+ * (non-blocking) into n->tap_fd. -errno + err naming host_dev_name. */
+int config_net_open(struct config_net *n, char *err, size_t errlen);
+/* Insert n (tap already open) or replace the iface with the same id (its
+ * old tap is closed). Rules: guest_mac and host_dev_name unique among the
+ * other ifaces, at most CONFIG_MAX_NETS. Ownership as config_drive_put(). */
+int config_net_put(struct vm_config *cfg, const struct config_net *n,
+		   char *err, size_t errlen);
+/* Remove the iface at idx, closing its tap. */
+void config_net_remove(struct vm_config *cfg, unsigned idx);
 
 /* The default kernel command line when boot_args is not given (Firecracker's). */
 #define CONFIG_DEFAULT_BOOT_ARGS \

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * api_http.c - HTTP/1.1 request framing and the Unix-socket server.
+ *
+ * The parser is a pure function over the bytes received so far: each call
+ * re-reads the request from its start, so a request may arrive in any number
+ * of pieces. Lines are bounded (API_HTTP_MAX_LINE), so the rescans are cheap.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include "api_http.h"
+#include "evloop.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define API_HTTP_IN_CAP (API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
+#define API_HTTP_SERVER "Firecracker API" /* clients may look for it */
+
+const char *api_http_method_name(enum api_http_method m)
+{
+	switch (m) {
+	case API_HTTP_GET: return "GET";
+	case API_HTTP_PUT: return "PUT";
+	case API_HTTP_PATCH: return "PATCH";
+	case API_HTTP_DELETE: return "DELETE";
+	}
+	return "?";
+}
+
+/* Find the CRLF ending the line at buf[0..len). Returns the line length
+ * without CRLF, -EAGAIN if the line is not complete yet, -EINVAL if it is
+ * too long or ends with a bare LF. */
+static int api_http_line(const char *buf, size_t len)
+{
+	size_t max = len < API_HTTP_MAX_LINE ? len : API_HTTP_MAX_LINE;
+	const char *nl = memchr(buf, '\n', max);
+	if (!nl)
+		return len >= API_HTTP_MAX_LINE ? -EINVAL : -EAGAIN;
+	size_t n = (size_t)(nl - buf);
+	if (n == 0 || buf[n - 1] != '\r')
+		return -EINVAL;
+	return (int)(n - 1);
+}
+
+static bool api_http_token_eq(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+static bool api_http_token_caseeq(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+static int api_http_request_line(const char *l, size_t n, struct api_http_request *req,
+				 char *err, size_t errlen)
+{
+	const char *sp1 = memchr(l, ' ', n);
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - l)) : NULL;
+	if (!sp1 || !sp2 || memchr(sp2 + 1, ' ', n - (size_t)(sp2 + 1 - l))) {
+		snprintf(err, errlen, "Invalid request.");
+		return -EINVAL;
+	}
+	size_t mlen = (size_t)(sp1 - l);
+	if (api_http_token_eq(l, mlen, "GET"))
+		req->method = API_HTTP_GET;
+	else if (api_http_token_eq(l, mlen, "PUT"))
+		req->method = API_HTTP_PUT;
+	else if (api_http_token_eq(l, mlen, "PATCH"))
+		req->method = API_HTTP_PATCH;
+	else if (api_http_token_eq(l, mlen, "DELETE"))
+		req->method = API_HTTP_DELETE;
+	else {
+		snprintf(err, errlen, "Unsupported HTTP method.");
+		return -EINVAL;
+	}
+	const char *ver = sp2 + 1;
+	size_t vlen = n - (size_t)(ver - l);
+	if (!api_http_token_eq(ver, vlen, "HTTP/1.1") && !api_http_token_eq(ver, vlen, "HTTP/1.0")) {
+		snprintf(err, errlen, "Unsupported HTTP version.");
+		return -EINVAL;
+	}
+	const char *uri = sp1 + 1;
+	size_t ulen = (size_t)(sp2 - uri);
+	if (ulen == 0) {
+		snprintf(err, errlen, "Invalid URI.");
+		return -EINVAL;
+	}
+	/* Origin form "/p", or absolute form "http://host[:port]/p"; any other
+	 * form routes as "" (Firecracker answers it like "/"). */
+	if (ulen > 7 && strncasecmp(uri, "http://", 7) == 0) {
+		const char *slash = memchr(uri + 7, '/', ulen - 7);
+		if (slash) {
+			ulen -= (size_t)(slash - uri);
+			uri = slash;
+		} else {
+			ulen = 0;
+		}
+	} else if (uri[0] != '/') {
+		ulen = 0;
+	}
+	memcpy(req->path, uri, ulen);
+	req->path[ulen] = '\0';
+	return 0;
+}
+
+static void api_http_trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
+		   bool *hdr_done, char *err, size_t errlen)
+{
+	size_t off = 0;
+	int64_t clen = -1;
+	int n;
+
+	*hdr_done = false;
+	req->method = API_HTTP_GET;
+	req->expect_continue = false;
+	req->path[0] = '\0';
+	req->body = NULL;
+	req->body_len = 0;
+
+	n = api_http_line(buf, len);
+	if (n == -EAGAIN)
+		return 0;
+	if (n < 0) {
+		snprintf(err, errlen, "Invalid request.");
+		return -EINVAL;
+	}
+	if (api_http_request_line(buf, (size_t)n, req, err, errlen) < 0)
+		return -EINVAL;
+	off = (size_t)n + 2;
+
+	for (;;) {
+		if (off > API_HTTP_MAX_HEADER) {
+			snprintf(err, errlen, "Header section too large.");
+			return -EINVAL;
+		}
+		n = api_http_line(buf + off, len - off);
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0) {
+			snprintf(err, errlen, "Invalid header.");
+			return -EINVAL;
+		}
+		const char *l = buf + off;
+		off += (size_t)n + 2;
+		if (n == 0)
+			break;
+		const char *colon = memchr(l, ':', (size_t)n);
+		if (!colon) {
+			snprintf(err, errlen, "Invalid header. Reason: no colon.");
+			return -EINVAL;
+		}
+		const char *name = l, *val = colon + 1;
+		size_t nlen = (size_t)(colon - l), vlen = (size_t)n - nlen - 1;
+		api_http_trim(&name, &nlen);
+		api_http_trim(&val, &vlen);
+		if (api_http_token_caseeq(name, nlen, "Content-Length")) {
+			uint64_t v = 0;
+			bool ok = vlen > 0 && vlen <= 10;
+			for (size_t i = 0; ok && i < vlen; i++) {
+				if (val[i] < '0' || val[i] > '9')
+					ok = false;
+				else
+					v = v * 10 + (uint64_t)(val[i] - '0');
+			}
+			if (!ok || v > UINT32_MAX || (clen >= 0 && (uint64_t)clen != v)) {
+				snprintf(err, errlen, "Invalid header. Reason: Invalid value. "
+					 "Key: Content-Length; Value: %.*s",
+					 (int)(vlen > 64 ? 64 : vlen), val);
+				return -EINVAL;
+			}
+			clen = (int64_t)v;
+		} else if (api_http_token_caseeq(name, nlen, "Transfer-Encoding")) {
+			if (api_http_token_caseeq(val, vlen, "chunked")) {
+				snprintf(err, errlen, "Chunked transfer encoding is not supported.");
+				return -EINVAL;
+			}
+			if (!api_http_token_caseeq(val, vlen, "identity")) {
+				snprintf(err, errlen, "Invalid header. Reason: Transfer-Encoding.");
+				return -EINVAL;
+			}
+		} else if (api_http_token_caseeq(name, nlen, "Expect")) {
+			if (api_http_token_caseeq(val, vlen, "100-continue"))
+				req->expect_continue = true;
+		}
+		/* Other headers (Content-Type, Accept, Host, ...) are ignored. */
+	}
+	*hdr_done = true;
+	if (clen > API_HTTP_MAX_BODY) {
+		snprintf(err, errlen, "Request payload with size %lld is larger than the limit "
+			 "of %d allowed by server.", (long long)clen, API_HTTP_MAX_BODY);
+		return -E2BIG;
+	}
+	if (clen > 0) {
+		if (len - off < (size_t)clen)
+			return 0;
+		req->body = buf + off;
+		req->body_len = (size_t)clen;
+		off += (size_t)clen;
+	}
+	return (int)off;
+}
+
+int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen)
+{
+	int n;
+
+	if (status == 204 || status == 100)
+		n = snprintf(out, outlen, "HTTP/1.1 %d \r\nServer: " API_HTTP_SERVER
+			     "\r\nConnection: keep-alive\r\n\r\n", status);
+	else
+		n = snprintf(out, outlen, "HTTP/1.1 %d \r\nServer: " API_HTTP_SERVER
+			     "\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n\r\n", status, body_len);
+	if (n < 0 || (size_t)n >= outlen)
+		return -ENOSPC;
+	if (status == 204 || status == 100)
+		return n;
+	if (body_len > outlen - (size_t)n)
+		return -ENOSPC;
+	if (body_len)
+		memcpy(out + n, body, body_len);
+	return n + (int)body_len;
+}
+
+/* ---- server ---- */
+
+struct api_http_conn {
+	struct api_http_server *srv;
+	int fd;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_cap;
+	uint32_t events;              /* current epoll mask */
+	bool continue_sent;           /* 100 sent for the request being read */
+	bool draining;                /* after a framing error: answer, then discard */
+	bool peer_eof;                /* client shut its write side */
+	bool wr_shut;
+	struct api_http_conn *next;
+};
+
+struct api_http_server {
+	struct evloop *loop;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	api_http_handler handler;
+	void *opaque;
+	struct api_http_conn *conns;
+	unsigned nconns;
+};
+
+static void api_http_conn_close(struct api_http_conn *c)
+{
+	struct api_http_server *srv = c->srv;
+	for (struct api_http_conn **pp = &srv->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	srv->nconns--;
+	evloop_del(srv->loop, c->fd);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static int api_http_conn_queue(struct api_http_conn *c, const char *data, size_t len)
+{
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 1024;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		char *p = realloc(c->out, cap);
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	return 0;
+}
+
+static int api_http_conn_respond(struct api_http_conn *c, int status, const char *body,
+				 size_t body_len)
+{
+	char stackbuf[512];
+	size_t need = 256 + body_len;
+	char *buf = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
+	if (!buf)
+		return -ENOMEM;
+	int n = api_http_format(status, body, body_len, buf, need);
+	int r = n < 0 ? n : api_http_conn_queue(c, buf, (size_t)n);
+	if (buf != stackbuf)
+		free(buf);
+	return r;
+}
+
+/* Firecracker's shape for framing errors: not fault_message, and the string
+ * holds a raw newline (so it is not strict JSON). */
+static void api_http_conn_fail(struct api_http_conn *c, const char *msg)
+{
+	char body[512];
+	int n = snprintf(body, sizeof(body),
+			 "{ \"error\": \"%s\nAll previous unanswered requests will be dropped.\" }",
+			 msg);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		n = (int)strlen(body);
+	metrics_inc(&metrics.api_server.parse_errors);
+	log_info("API: HTTP framing error: %s", msg);
+	api_http_conn_respond(c, 400, body, (size_t)n);
+	c->draining = true;
+	c->in_len = 0;
+}
+
+/* Handle every complete request in the input buffer, in order, while the
+ * output queue has room. */
+static void api_http_conn_process(struct api_http_conn *c)
+{
+	char err[256];
+
+	while (!c->draining && c->in_len && c->out_len < API_HTTP_MAX_OUT) {
+		struct api_http_request req;
+		bool hdr_done;
+		int n = api_http_parse(c->in, c->in_len, &req, &hdr_done, err, sizeof(err));
+		if (n < 0) {
+			api_http_conn_fail(c, err);
+			break;
+		}
+		if (n == 0) {
+			if (hdr_done && req.expect_continue && !c->continue_sent) {
+				api_http_conn_respond(c, 100, NULL, 0);
+				c->continue_sent = true;
+			}
+			if (c->peer_eof) /* the rest of this request will never come */
+				c->in_len = 0;
+			break;
+		}
+		struct api_http_response resp = { 0 };
+		c->srv->handler(c->srv->opaque, &req, &resp);
+		if (api_http_conn_respond(c, resp.status, resp.body, resp.body_len) < 0)
+			metrics_inc(&metrics.api_server.sync_response_fails);
+		free(resp.body);
+		c->continue_sent = false;
+		memmove(c->in, c->in + n, c->in_len - (size_t)n);
+		c->in_len -= (size_t)n;
+	}
+}
+
+/* Write what we can. Returns -1 if the connection was closed. */
+static int api_http_conn_flush(struct api_http_conn *c)
+{
+	while (c->out_len) {
+		ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			api_http_conn_close(c);
+			return -1;
+		}
+		memmove(c->out, c->out + w, c->out_len - (size_t)w);
+		c->out_len -= (size_t)w;
+	}
+	if (c->draining && !c->wr_shut) {
+		shutdown(c->fd, SHUT_WR);
+		c->wr_shut = true;
+	}
+	if (c->peer_eof && !c->in_len) {
+		api_http_conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void api_http_conn_update(struct api_http_conn *c)
+{
+	uint32_t ev = 0;
+	/* After EOF, only wait for room to write (RDHUP/IN would fire forever). */
+	if (!c->peer_eof)
+		ev |= EPOLLRDHUP;
+	if (!c->peer_eof && (c->draining ||
+			     (c->out_len < API_HTTP_MAX_OUT && c->in_len < API_HTTP_IN_CAP)))
+		ev |= EPOLLIN;
+	if (c->out_len)
+		ev |= EPOLLOUT;
+	if (ev != c->events) {
+		evloop_mod(c->srv->loop, c->fd, ev);
+		c->events = ev;
+	}
+}
+
+static void api_http_conn_read(struct api_http_conn *c)
+{
+	for (;;) {
+		char sink[4096];
+		char *dst = c->draining ? sink : c->in + c->in_len;
+		size_t room = c->draining ? sizeof(sink) : API_HTTP_IN_CAP - c->in_len;
+		if (room == 0)
+			return;
+		ssize_t r = recv(c->fd, dst, room, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				c->peer_eof = true, c->in_len = 0;
+			return;
+		}
+		if (r == 0) {
+			c->peer_eof = true;
+			return;
+		}
+		if (!c->draining) {
+			c->in_len += (size_t)r;
+			/* Parse as we go, so a pipelining client cannot fill the
+			 * buffer with complete requests before we look at them. */
+			api_http_conn_process(c);
+			if (c->out_len >= API_HTTP_MAX_OUT)
+				return;
+		}
+	}
+}
+
+static void api_http_conn_event(void *opaque, uint32_t events)
+{
+	struct api_http_conn *c = opaque;
+
+	if (events & EPOLLERR) {
+		api_http_conn_close(c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+		api_http_conn_read(c);
+	for (;;) {
+		size_t before = c->in_len;
+		api_http_conn_process(c);
+		if (api_http_conn_flush(c) < 0)
+			return;
+		/* Output drained: requests held back by a full queue can go now. */
+		if (c->draining || c->in_len == before || c->out_len >= API_HTTP_MAX_OUT)
+			break;
+	}
+	api_http_conn_update(c);
+}
+
+static void api_http_accept(void *opaque, uint32_t events)
+{
+	struct api_http_server *srv = opaque;
+
+	for (;;) {
+		int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("API: accept: %s", strerror(errno));
+			return;
+		}
+		if (srv->nconns >= API_HTTP_MAX_CONNS) {
+			static const char busy[] = "HTTP/1.1 503\r\nServer: " API_HTTP_SERVER
+				"\r\nConnection: close\r\nContent-Length: 40\r\n\r\n"
+				"{ \"error\": \"Too many open connections\" }";
+			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)w;
+			metrics_inc(&metrics.api_server.connections_refused);
+			close(fd);
+			continue;
+		}
+		struct api_http_conn *c = calloc(1, sizeof(*c));
+		if (c)
+			c->in = malloc(API_HTTP_IN_CAP);
+		if (!c || !c->in) {
+			if (c)
+				free(c);
+			close(fd);
+			continue;
+		}
+		c->srv = srv;
+		c->fd = fd;
+		c->events = EPOLLIN | EPOLLRDHUP;
+		if (evloop_add(srv->loop, fd, c->events, api_http_conn_event, c) < 0) {
+			free(c->in);
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->next = srv->conns;
+		srv->conns = c;
+		srv->nconns++;
+	}
+}
+
+/* Remove a socket left by a dead process; refuse one that answers. */
+static int api_http_clear_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "Failed to open the API socket at: %s. It exists and is "
+			 "not a socket.", path);
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errlen, "Failed to open the API socket at: %s. Check that it is "
+			 "not already used.", path);
+		return -EADDRINUSE;
+	}
+	if (e != ECONNREFUSED) {
+		snprintf(err, errlen, "Failed to open the API socket at: %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		e = errno;
+		snprintf(err, errlen, "Failed to remove the stale API socket %s: %s", path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+struct api_http_server *api_http_server_create(struct evloop *loop, const char *path,
+					       api_http_handler handler, void *opaque,
+					       char *err, size_t errlen)
+{
+	struct api_http_server *srv;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "API socket path too long (max %zu bytes): %s",
+			 sizeof(sa.sun_path) - 1, path);
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	err[0] = '\0';
+	r = api_http_clear_path(path, err, errlen);
+	if (r < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "API socket %s: %s", path, strerror(-r));
+		return NULL;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->loop = loop;
+	srv->handler = handler;
+	srv->opaque = opaque;
+	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->fd < 0) {
+		snprintf(err, errlen, "API socket: socket(AF_UNIX): %s", strerror(errno));
+		goto err_free;
+	}
+	/* The socket inode takes its mode from the umask at bind time. */
+	mode_t old = umask(0177);
+	r = bind(srv->fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	umask(old);
+	if (r < 0) {
+		snprintf(err, errlen, "Failed to open the API socket at: %s. Check that it is not "
+			 "already used. (%s)", path, strerror(e));
+		goto err_close;
+	}
+	if (listen(srv->fd, 64) < 0) {
+		snprintf(err, errlen, "API socket %s: listen: %s", path, strerror(errno));
+		goto err_unlink;
+	}
+	if (evloop_add(loop, srv->fd, EPOLLIN, api_http_accept, srv) < 0) {
+		snprintf(err, errlen, "API socket %s: cannot watch it", path);
+		goto err_unlink;
+	}
+	return srv;
+err_unlink:
+	unlink(path);
+err_close:
+	close(srv->fd);
+err_free:
+	free(srv);
+	return NULL;
+}
+
+void api_http_server_destroy(struct api_http_server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->conns)
+		api_http_conn_close(srv->conns);
+	evloop_del(srv->loop, srv->fd);
+	close(srv->fd);
+	unlink(srv->path);
+	free(srv);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api_http.h - HTTP/1.1 framing for the API Unix socket (no JSON here).
+ *
+ * Behaves like Firecracker's micro_http where clients can tell: methods GET,
+ * PUT, PATCH, DELETE; HTTP/1.0 and 1.1; Content-Length bodies only, at most
+ * API_HTTP_MAX_BODY bytes; request line and each header line at most
+ * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
+ * any number of pieces; `Expect: 100-continue`; at most API_HTTP_MAX_CONNS
+ * connections (the next one gets a 503 and is closed). Responses are
+ * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
+ * Content-Type/Content-Length except for 100 and 204.
+ *
+ * Framing errors get a 400 with Firecracker's {"error": "..."} body; after
+ * one the connection stops reading requests, sends the response, shuts down
+ * its write side and discards input until the client closes (so a client
+ * still sending a refused body reads the answer instead of EPIPE).
+ *
+ * Everything runs on the main thread's event loop, non-blocking: a slow
+ * client only delays itself. A client that stops reading its responses is
+ * no longer read from once API_HTTP_MAX_OUT bytes are queued for it.
+ */
+#ifndef EMBER_API_HTTP_H
+#define EMBER_API_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct evloop;
+
+#define API_HTTP_MAX_BODY    51200  /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
+#define API_HTTP_MAX_LINE    1024   /* request line, each header line (incl. CRLF) */
+#define API_HTTP_MAX_HEADER  16384  /* the whole header block */
+#define API_HTTP_MAX_CONNS   10
+#define API_HTTP_MAX_OUT     65536
+
+enum api_http_method { API_HTTP_GET, API_HTTP_PUT, API_HTTP_PATCH, API_HTTP_DELETE };
+
+struct api_http_request {
+	enum api_http_method method;
+	char path[API_HTTP_MAX_LINE]; /* origin-form path; "" for other URI forms */
+	const char *body;             /* body_len bytes, not NUL-terminated; NULL if none */
+	size_t body_len;
+	bool expect_continue;         /* "Expect: 100-continue" */
+};
+
+/* Parse one request at the start of buf[0..len).
+ * Returns the number of bytes it takes (> 0) with *req filled (req->body
+ * points into buf); 0 if more bytes are needed (then *hdr_done tells whether
+ * the header block is complete, for 100-continue); -E2BIG when
+ * Content-Length exceeds API_HTTP_MAX_BODY (detected right after the
+ * headers); -EINVAL for any other framing error. On error err holds the
+ * message for the client. Pure function: safe to call again with more bytes. */
+int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
+		   bool *hdr_done, char *err, size_t errlen);
+
+/* "GET", "PUT", "PATCH", "DELETE". */
+const char *api_http_method_name(enum api_http_method m);
+
+/* Write a response (status line, headers, body) into out. Returns its
+ * length, or -ENOSPC if it does not fit. body may be NULL when body_len is 0.
+ * 204 and 100 never carry a body or Content-Length. */
+int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen);
+
+/* What the handler answers: status and an optional malloc'd body (JSON)
+ * that the server frees. */
+struct api_http_response {
+	int status;
+	char *body;
+	size_t body_len;
+};
+
+/* Called once per complete request, in order, on the main thread. It must
+ * not block. resp is zeroed before the call. */
+typedef void (*api_http_handler)(void *opaque, const struct api_http_request *req,
+				 struct api_http_response *resp);
+
+struct api_http_server;
+
+/* Bind and listen on path (AF_UNIX stream, mode 0600) and serve it on loop.
+ * An existing socket nobody answers on is removed; one in use, or a path
+ * that is not a socket, is an error. Returns NULL with err set. */
+struct api_http_server *api_http_server_create(struct evloop *loop, const char *path,
+					       api_http_handler handler, void *opaque,
+					       char *err, size_t errlen);
+/* Close every connection and the listening socket; unlink the path. */
+void api_http_server_destroy(struct api_http_server *srv);
+
+#endif

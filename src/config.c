@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * config.c - defaults, checks and device-file opening for struct vm_config.
+ * Error texts follow Firecracker's where it has one (without its "... error:"
+ * prefixes, which api.c adds).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+void config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->machine.vcpu_count = 1;
+	cfg->machine.mem_size_mib = 128;
+	cfg->machine.huge_pages = CONFIG_HUGE_NONE;
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES; i++)
+		cfg->drives[i].fd = -1;
+	for (unsigned i = 0; i < CONFIG_MAX_NETS; i++)
+		cfg->nets[i].tap_fd = -1;
+}
+
+void config_release(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		if (cfg->drives[i].fd >= 0)
+			close(cfg->drives[i].fd);
+		cfg->drives[i].fd = -1;
+	}
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		if (cfg->nets[i].tap_fd >= 0)
+			close(cfg->nets[i].tap_fd);
+		cfg->nets[i].tap_fd = -1;
+	}
+}
+
+bool config_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > CONFIG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '_' && id[i] != '-')
+			return false;
+	return true;
+}
+
+int config_machine_validate(const struct config_machine *m, char *err, size_t errlen)
+{
+	if (m->vcpu_count == 0 || m->vcpu_count > LAYOUT_MAX_VCPUS ||
+	    (m->smt && m->vcpu_count > 1 && (m->vcpu_count & 1))) {
+		snprintf(err, errlen, "The number of vCPUs must be greater than 0, less than %u "
+			 "and must be 1 or an even number if SMT is enabled.", LAYOUT_MAX_VCPUS + 1);
+		return -EINVAL;
+	}
+	if (m->mem_size_mib == 0 || (m->huge_pages == CONFIG_HUGE_2M && (m->mem_size_mib & 1))) {
+		snprintf(err, errlen, "The memory size (MiB) is either 0, or not a multiple of "
+			 "the configured page size.");
+		return -EINVAL;
+	}
+	if (m->mem_size_mib > CONFIG_MAX_MEM_MIB) {
+		snprintf(err, errlen, "The memory size (MiB) %llu is larger than ember's limit "
+			 "of %llu MiB.", (unsigned long long)m->mem_size_mib,
+			 (unsigned long long)CONFIG_MAX_MEM_MIB);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open and close a file to report errors at configuration time. */
+static int config_check_readable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int config_boot_validate(const struct config_boot *b, char *err, size_t errlen)
+{
+	int r;
+
+	if (!b->kernel_path[0]) {
+		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path is empty");
+		return -EINVAL;
+	}
+	r = config_check_readable(b->kernel_path);
+	if (r < 0) {
+		snprintf(err, errlen, "The kernel file cannot be opened: %s (os error %d)",
+			 strerror(-r), -r);
+		return r;
+	}
+	if (b->initrd_path[0]) {
+		r = config_check_readable(b->initrd_path);
+		if (r < 0) {
+			snprintf(err, errlen, "The initrd file cannot be opened due to invalid path "
+				 "or invalid permissions. %s (os error %d)", strerror(-r), -r);
+			return r;
+		}
+	}
+	if (strnlen(b->boot_args, sizeof(b->boot_args)) >= sizeof(b->boot_args)) {
+		snprintf(err, errlen, "The kernel command line is too long (limit %zu bytes "
+			 "including the NUL).", sizeof(b->boot_args));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_mac_parse(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		int v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = *s++;
+			int d;
+			if (c >= '0' && c <= '9')
+				d = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				d = c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				d = c - 'A' + 10;
+			else
+				return -EINVAL;
+			v = v * 16 + d;
+		}
+		mac[i] = (uint8_t)v;
+		if (i < 5 && *s++ != ':')
+			return -EINVAL;
+	}
+	return *s ? -EINVAL : 0;
+}
+
+void config_mac_format(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int config_drive_find(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if (strcmp(cfg->drives[i].drive_id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int config_net_find(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (strcmp(cfg->nets[i].iface_id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int config_drive_open(struct config_drive *d, char *err, size_t errlen)
+{
+	int flags = (d->is_read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int fd = open(d->path_on_host, flags);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "path_on_host: cannot open %s%s: %s (os error %d)",
+			 d->path_on_host, d->is_read_only ? " read-only" : " read-write",
+			 strerror(e), e);
+		return -e;
+	}
+	d->fd = fd;
+	return 0;
+}
+
+int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
+		     char *err, size_t errlen)
+{
+	int idx = config_drive_find(cfg, d->drive_id);
+
+	if (d->is_root_device) {
+		for (unsigned i = 0; i < cfg->ndrives; i++) {
+			if ((int)i != idx && cfg->drives[i].is_root_device) {
+				snprintf(err, errlen, "A root block device already exists!");
+				return -EINVAL;
+			}
+		}
+	}
+	if (idx < 0 && cfg->ndrives >= CONFIG_MAX_DRIVES) {
+		snprintf(err, errlen, "Too many drives: ember supports at most %u.",
+			 CONFIG_MAX_DRIVES);
+		return -ENOSPC;
+	}
+	if (idx >= 0) {
+		if (cfg->drives[idx].fd >= 0 && cfg->drives[idx].fd != d->fd)
+			close(cfg->drives[idx].fd);
+		/* Remove it; re-inserted below at its place (or first if root). */
+		if (d->is_root_device) {
+			memmove(&cfg->drives[idx], &cfg->drives[idx + 1],
+				(cfg->ndrives - (unsigned)idx - 1) * sizeof(cfg->drives[0]));
+			cfg->ndrives--;
+		} else {
+			cfg->drives[idx] = *d;
+			return 0;
+		}
+	}
+	if (d->is_root_device) {
+		memmove(&cfg->drives[1], &cfg->drives[0], cfg->ndrives * sizeof(cfg->drives[0]));
+		cfg->drives[0] = *d;
+	} else {
+		cfg->drives[cfg->ndrives] = *d;
+	}
+	cfg->ndrives++;
+	for (unsigned i = cfg->ndrives; i < CONFIG_MAX_DRIVES; i++)
+		cfg->drives[i].fd = -1;
+	return 0;
+}
+
+int config_net_open(struct config_net *n, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	if (!n->host_dev_name[0] || strlen(n->host_dev_name) >= IFNAMSIZ) {
+		snprintf(err, errlen, "host_dev_name: invalid tap name '%s'", n->host_dev_name);
+		return -EINVAL;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "host_dev_name: cannot open /dev/net/tun for %s: %s (os error %d)",
+			 n->host_dev_name, strerror(e), e);
+		return -e;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->host_dev_name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "host_dev_name: cannot open tap device %s (TUNSETIFF): "
+			 "%s (os error %d)", n->host_dev_name, strerror(e), e);
+		return -e;
+	}
+	n->tap_fd = fd;
+	return 0;
+}
+
+int config_net_put(struct vm_config *cfg, const struct config_net *n,
+		   char *err, size_t errlen)
+{
+	int idx = config_net_find(cfg, n->iface_id);
+
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		const struct config_net *o = &cfg->nets[i];
+		if ((int)i == idx)
+			continue;
+		if (n->has_guest_mac && o->has_guest_mac &&
+		    memcmp(n->guest_mac, o->guest_mac, 6) == 0) {
+			char mac[18];
+			config_mac_format(n->guest_mac, mac);
+			snprintf(err, errlen, "The MAC address is already in use: %s", mac);
+			return -EINVAL;
+		}
+		if (strcmp(n->host_dev_name, o->host_dev_name) == 0) {
+			snprintf(err, errlen, "The host device name is already in use: %s",
+				 n->host_dev_name);
+			return -EINVAL;
+		}
+	}
+	if (idx < 0 && cfg->nnets >= CONFIG_MAX_NETS) {
+		snprintf(err, errlen, "Too many network interfaces: ember supports at most %u.",
+			 CONFIG_MAX_NETS);
+		return -ENOSPC;
+	}
+	if (idx >= 0) {
+		if (cfg->nets[idx].tap_fd >= 0 && cfg->nets[idx].tap_fd != n->tap_fd)
+			close(cfg->nets[idx].tap_fd);
+		cfg->nets[idx] = *n;
+		return 0;
+	}
+	cfg->nets[cfg->nnets++] = *n;
+	return 0;
+}
+
+void config_net_remove(struct vm_config *cfg, unsigned idx)
+{
+	if (idx >= cfg->nnets)
+		return;
+	if (cfg->nets[idx].tap_fd >= 0)
+		close(cfg->nets[idx].tap_fd);
+	memmove(&cfg->nets[idx], &cfg->nets[idx + 1],
+		(cfg->nnets - idx - 1) * sizeof(cfg->nets[0]));
+	cfg->nnets--;
+	cfg->nets[cfg->nnets].tap_fd = -1;
+}
