@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+/* guest_mem: the one checked translator; bus: range dispatch. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bus.h"
+#include "guest_mem.h"
+#include "layout.h"
+
+static void test_small(void **state)
+{
+	(void)state;
+	struct guest_mem m;
+	assert_int_equal(guest_mem_init(&m, 128ULL << 20), 0);
+	assert_int_equal(m.nregions, 1);
+	assert_non_null(guest_mem_ptr(&m, 0, 1));
+	assert_non_null(guest_mem_ptr(&m, (128ULL << 20) - 4, 4));
+	assert_null(guest_mem_ptr(&m, (128ULL << 20) - 4, 5));     /* runs past the end */
+	assert_null(guest_mem_ptr(&m, 128ULL << 20, 1));
+	assert_null(guest_mem_ptr(&m, UINT64_MAX - 2, 8));         /* wraps */
+	assert_null(guest_mem_ptr(&m, 16, UINT64_MAX));
+	assert_non_null(guest_mem_ptr(&m, 100, 0));                /* len 0 checked as 1 */
+	assert_int_equal(guest_mem_low_end(&m), 128ULL << 20);
+	uint32_t v = 0xdeadbeef, r = 0;
+	assert_int_equal(guest_mem_write(&m, 0x1000, &v, 4), 0);
+	assert_int_equal(guest_mem_read(&m, 0x1000, &r, 4), 0);
+	assert_int_equal(r, v);
+	assert_int_equal(guest_mem_write(&m, (128ULL << 20) - 2, &v, 4), -EFAULT);
+	guest_mem_free(&m);
+	assert_int_equal(guest_mem_init(&m, 0), -EINVAL);
+}
+
+static void test_split_at_gap(void **state)
+{
+	(void)state;
+	struct guest_mem m;
+	uint64_t size = 4ULL << 30; /* 4 GiB: 3 below the gap, 1 above 4 GiB */
+	assert_int_equal(guest_mem_init(&m, size), 0);
+	assert_int_equal(m.nregions, 2);
+	assert_int_equal(guest_mem_low_end(&m), LAYOUT_MMIO_GAP_START);
+	assert_null(guest_mem_ptr(&m, LAYOUT_MMIO_GAP_START, 1));   /* the gap */
+	assert_null(guest_mem_ptr(&m, LAYOUT_MMIO_GAP_START - 2, 4)); /* crosses into it */
+	uint8_t *hi = guest_mem_ptr(&m, LAYOUT_MMIO_GAP_END, 1);
+	assert_ptr_equal(hi, m.base + LAYOUT_MMIO_GAP_START);
+	assert_non_null(guest_mem_ptr(&m, LAYOUT_MMIO_GAP_END + (1ULL << 30) - 1, 1));
+	assert_null(guest_mem_ptr(&m, LAYOUT_MMIO_GAP_END + (1ULL << 30), 1));
+	guest_mem_free(&m);
+}
+
+static int hits;
+static uint64_t last_off;
+static void h(void *o, uint64_t off, uint8_t *d, uint32_t len, bool w)
+{
+	(void)o; (void)d; (void)len; (void)w;
+	hits++;
+	last_off = off;
+}
+
+static void test_bus(void **state)
+{
+	(void)state;
+	struct bus b = { 0 };
+	assert_int_equal(bus_register(&b, 0x3f8, 8, h, NULL), 0);
+	assert_int_equal(bus_register(&b, 0x3fc, 8, h, NULL), -EEXIST);
+	assert_int_equal(bus_register(&b, 0x400, 0, h, NULL), -EINVAL);
+	assert_int_equal(bus_register(&b, UINT64_MAX - 1, 8, h, NULL), -EINVAL);
+	uint8_t d[8];
+	assert_true(bus_access(&b, 0x3fd, d, 1, false));
+	assert_int_equal(last_off, 5);
+	assert_false(bus_access(&b, 0x3ff, d, 2, false));  /* straddles the end */
+	assert_false(bus_access(&b, 0x80, d, 1, true));
+	for (int i = 1; i < BUS_MAX_RANGES; i++)
+		assert_int_equal(bus_register(&b, 0x1000 * (uint64_t)i, 1, h, NULL), 0);
+	assert_int_equal(bus_register(&b, 0x100000, 1, h, NULL), -ENOSPC);
+	assert_int_equal(hits, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_small),
+		cmocka_unit_test(test_split_at_gap),
+		cmocka_unit_test(test_bus),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The 8250 UART and i8042 models, driven as Linux's drivers drive them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "i8042.h"
+#include "serial.h"
+
+static int irqs, resets;
+static void count_irq(void *o) { (void)o; irqs++; }
+static void count_reset(void *o) { (void)o; resets++; }
+
+static uint8_t rd(struct serial *s, unsigned reg)
+{
+	uint8_t v = 0;
+	serial_pio(s, reg, &v, 1, false);
+	return v;
+}
+
+static void wr(struct serial *s, unsigned reg, uint8_t v)
+{
+	serial_pio(s, reg, &v, 1, true);
+}
+
+static void test_serial_output_and_thre(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct serial s;
+	irqs = 0;
+	serial_init(&s, p[1], count_irq, NULL);
+	assert_int_equal(rd(&s, 2) & 0x0f, 0x01);   /* no interrupt pending */
+	wr(&s, 1, 0x02);                            /* enable THRE */
+	assert_int_equal(irqs, 1);
+	assert_int_equal(rd(&s, 2) & 0x0f, 0x02);   /* THRE pending ... */
+	assert_int_equal(rd(&s, 2) & 0x0f, 0x01);   /* ... acknowledged by reading IIR */
+	wr(&s, 0, 'h');
+	wr(&s, 0, 'i');
+	assert_int_equal(irqs, 3);
+	char buf[4] = { 0 };
+	assert_int_equal(read(p[0], buf, 2), 2);
+	assert_string_equal(buf, "hi");
+	assert_true(rd(&s, 5) & 0x60);              /* THRE | TEMT */
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_serial_input(void **state)
+{
+	(void)state;
+	struct serial s;
+	irqs = 0;
+	serial_init(&s, -1, count_irq, NULL);
+	assert_int_equal(serial_input(&s, (const uint8_t *)"ab", 2), 2);
+	assert_int_equal(irqs, 0);                  /* RDA not enabled yet */
+	wr(&s, 1, 0x01);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(rd(&s, 2) & 0x0f, 0x04);
+	assert_true(rd(&s, 5) & 0x01);
+	assert_int_equal(rd(&s, 0), 'a');
+	assert_int_equal(rd(&s, 0), 'b');
+	assert_false(rd(&s, 5) & 0x01);
+	assert_int_equal(rd(&s, 0), 0);             /* empty: reads 0, no crash */
+	/* A full buffer takes no more. */
+	uint8_t big[SERIAL_RX_BUF + 10];
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(serial_input(&s, big, sizeof(big)), SERIAL_RX_BUF);
+	assert_int_equal(serial_rx_space(&s), 0);
+	wr(&s, 2, 0x03);                            /* FCR: clear the receive FIFO */
+	assert_int_equal(serial_rx_space(&s), SERIAL_RX_BUF);
+	serial_destroy(&s);
+}
+
+static void test_serial_probe(void **state)
+{
+	(void)state;
+	struct serial s;
+	serial_init(&s, -1, NULL, NULL);
+	/* Divisor latch: DLAB routes ports 0/1 to DLL/DLM. */
+	wr(&s, 3, 0x80);
+	wr(&s, 0, 0x01);
+	wr(&s, 1, 0x00);
+	assert_int_equal(rd(&s, 0), 0x01);
+	wr(&s, 3, 0x03);
+	/* Loopback as Linux's autoconfig checks it: MCR LOOP|OUT2|RTS -> MSR 0x90. */
+	wr(&s, 4, 0x10 | 0x0a);
+	assert_int_equal(rd(&s, 6) & 0xf0, 0x90);
+	wr(&s, 0, 'z');                             /* loops back as input */
+	assert_int_equal(rd(&s, 0), 'z');
+	wr(&s, 4, 0x08);
+	assert_int_equal(rd(&s, 6) & 0xb0, 0xb0);   /* DCD DSR CTS */
+	wr(&s, 7, 0x5a);
+	assert_int_equal(rd(&s, 7), 0x5a);          /* scratch */
+	/* Wide and odd accesses never crash. */
+	uint8_t w[8] = { 0 };
+	serial_pio(&s, 0, w, 8, false);
+	serial_pio(&s, 6, w, 4, true);
+	serial_destroy(&s);
+}
+
+static uint8_t k_rd(struct i8042 *k, unsigned off)
+{
+	uint8_t v = 0;
+	i8042_pio(k, off, &v, 1, false);
+	return v;
+}
+
+static void k_wr(struct i8042 *k, unsigned off, uint8_t v)
+{
+	i8042_pio(k, off, &v, 1, true);
+}
+
+static void test_i8042(void **state)
+{
+	(void)state;
+	struct i8042 k;
+	irqs = resets = 0;
+	i8042_init(&k, count_irq, count_reset, NULL);
+	assert_false(k_rd(&k, 4) & 0x01);
+	k_wr(&k, 4, 0xaa);                          /* self test */
+	assert_true(k_rd(&k, 4) & 0x01);
+	assert_int_equal(k_rd(&k, 0), 0x55);
+	k_wr(&k, 4, 0x20);                          /* read CTR */
+	uint8_t ctr = k_rd(&k, 0);
+	k_wr(&k, 4, 0x60);                          /* write CTR */
+	k_wr(&k, 0, (uint8_t)(ctr | 0x01));
+	k_wr(&k, 4, 0x20);
+	assert_int_equal(k_rd(&k, 0), ctr | 0x01);
+	k_wr(&k, 0, 0xf2);                          /* a keyboard command gets an ACK + IRQ */
+	assert_int_equal(k_rd(&k, 0), 0xfa);
+	assert_true(irqs >= 1);
+	irqs = 0;
+	assert_int_equal(i8042_ctrl_alt_del(&k), 0);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(k_rd(&k, 0), 0x14);
+	assert_int_equal(k_rd(&k, 0), 0x11);
+	assert_int_equal(k_rd(&k, 0), 0xe0);
+	assert_int_equal(k_rd(&k, 0), 0x71);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(i8042_ctrl_alt_del(&k), 0);
+	assert_int_equal(i8042_ctrl_alt_del(&k), -ENOSPC); /* guest not draining */
+	assert_int_equal(resets, 0);
+	k_wr(&k, 4, 0xfe);
+	assert_int_equal(resets, 1);
+	i8042_destroy(&k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_serial_output_and_thre),
+		cmocka_unit_test(test_serial_input),
+		cmocka_unit_test(test_serial_probe),
+		cmocka_unit_test(test_i8042),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
