@@ -31,7 +31,7 @@ endif
 CFLAGS  ?=
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -fstack-protector-strong -fPIE -pthread -DEMBER_VERSION=\"$(VERSION)\" \
-	   -Isrc -Ivirtio -I. $(PKG_CFLAGS) $(SANFLAGS)
+	   -iquote src -iquote virtio -iquote . $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS)
 

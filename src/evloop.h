@@ -11,6 +11,7 @@
 #define EMBER_EVLOOP_H
 
 #include <stdint.h>
+#include <sys/epoll.h> /* EPOLLIN and friends for callers */
 
 struct evloop;
 
