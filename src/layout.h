@@ -44,4 +44,12 @@
 
 #define LAYOUT_MAX_VCPUS         32U
 
+/* Appended by x86_boot: PVH memory map right after the one module entry
+ * (hvm_start_info 0x6000..0x6038, modlist 0x6040..0x6060), at most 4 e820
+ * entries of 24 bytes. */
+#define LAYOUT_PVH_MEMMAP_START  0x6060ULL
+#define LAYOUT_E820_MAX_ENTRIES  4U
+/* Identity map built by x86_setup_boot: 512 x 2 MiB pages = the first 1 GiB. */
+#define LAYOUT_IDENTITY_MAP_SIZE 0x40000000ULL
+
 #endif
