@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api.h - the Firecracker-compatible API: routes, JSON <-> struct vm_config,
+ * actions (InstanceStart, SendCtrlAltDel, FlushMetrics, pause/resume).
+ *
+ * api.c is the only file that includes cJSON.h. Requests are validated the
+ * way Firecracker does (unknown fields, wrong types, missing required
+ * fields, path id != body id: 400 {"fault_message": "..."}); drive files and
+ * taps are opened at PUT time. Everything runs on the main thread.
+ */
+#ifndef EMBER_API_H
+#define EMBER_API_H
+
+#include <stddef.h>
+
+#include "api_http.h"
+#include "config.h"
+#include "evloop.h"
+
+struct api;
+struct vm;
+
+/* Parse a Firecracker config file (keys "boot-source", "machine-config",
+ * "drives", "network-interfaces", "logger", "metrics"; unknown keys and those
+ * ember lacks are an error naming them) into cfg (config_init'ed by the
+ * caller). Drive files and taps are opened as PUT would; "logger" and
+ * "metrics" take effect at once (log_open, metrics_open). "boot-source" is
+ * required. Returns 0, or -errno with one line in err naming the file and
+ * the field. On error cfg may hold some opened devices: config_release() it. */
+int api_load_config_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
+
+/* Start serving on sock_path (stale socket removed, live one -> error,
+ * mode 0600). cfg is the config to extend (may be prefilled from
+ * --config-file); it must outlive the api. instance_id is shown by GET / (NULL:
+ * "anonymous-instance"). sock_path NULL: no socket (requests only through
+ * api_handle_request(), for tests). Returns NULL with err set. */
+struct api *api_create(struct evloop *loop, const char *sock_path, const char *instance_id,
+		       struct vm_config *cfg, char *err, size_t errlen);
+
+/* After a config-file boot with the API on: tell the API the VM is running
+ * (it then serves the post-boot set). The api does not own vm. */
+void api_set_vm(struct api *api, struct vm *vm);
+
+/* The VM the API started with InstanceStart (or was given), NULL before.
+ * The caller (main) destroys it at exit, after api_destroy(). */
+struct vm *api_get_vm(struct api *api);
+
+/* Close the socket and unlink its path. NULL is fine. */
+void api_destroy(struct api *api);
+
+/* Serve one parsed request (the api_http handler). resp->body is malloc'd
+ * (the caller frees it) or NULL. Exposed for unit tests. */
+void api_handle_request(struct api *api, const struct api_http_request *req,
+			struct api_http_response *resp);
+
+#endif
