@@ -1,0 +1,314 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# guest/build.sh - build (or reuse from the cache) ember's guest images:
+#   * a minimal kernel from /usr/src/linux-source-6.1.tar.xz + guest/kernel.fragment
+#     (ELF vmlinux with the PVH note, and bzImage)
+#   * a busybox rootfs: uncompressed initramfs cpio and a 64 MiB ext4 image
+#   * Debian's stock cloud kernel (vmlinuz from linux-image-*-cloud-amd64, not installed)
+#
+# Everything lives under ${EMBER_CACHE:-$HOME/.cache/ember}/guest, in directories named
+# after a hash of their inputs, so a warm cache costs about a second. The paths are written
+# to $EMBER_CACHE/guest/current.env (shell variables; tests `.` it) and that file's path
+# is printed on stdout. Progress lines go to stderr only when something is built.
+#
+# Environment:
+#   EMBER_CACHE               cache root (default ~/.cache/ember)
+#   EMBER_GUEST_JOBS          make -j for the kernel (default 2)
+#   EMBER_LINUX_TARBALL       kernel source (default /usr/src/linux-source-6.1.tar.xz)
+#   EMBER_BUSYBOX             static busybox binary (default /bin/busybox from busybox-static)
+#   EMBER_GUEST_REFRESH_CLOUD=1  re-resolve the newest Debian cloud kernel via apt
+#   EMBER_GUEST_NO_CLOUD=1    skip the Debian cloud kernel (EMBER_GUEST_CLOUD_KERNEL stays empty)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+CACHE=${EMBER_CACHE:-$HOME/.cache/ember}
+G=$CACHE/guest
+FRAGMENT=$HERE/kernel.fragment
+INIT=$HERE/init
+LINUX_TARBALL=${EMBER_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+BUSYBOX=${EMBER_BUSYBOX:-/bin/busybox}
+JOBS=${EMBER_GUEST_JOBS:-2}
+ROOTFS_MIB=64
+CLOUD_META=linux-image-cloud-amd64
+# Deterministic kernel build metadata (uname -v), so identical inputs give identical images.
+export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2024"
+export KBUILD_BUILD_USER=ember KBUILD_BUILD_HOST=ember
+export LC_ALL=C
+
+TMPS=()
+cleanup() {
+	local t
+	for t in "${TMPS[@]}"; do
+		rm -rf "$t"
+	done
+}
+trap cleanup EXIT
+
+say() {
+	echo "ember-guest: $*" >&2
+}
+
+die() {
+	say "error: $*"
+	exit 1
+}
+
+# new_tmp NAME: make a scratch directory inside the cache (same filesystem, so the
+# finished result can be renamed into place), removed when the script exits. The
+# path is left in $NEW_TMP (not printed: a $(...) subshell would lose TMPS).
+new_tmp() {
+	NEW_TMP=$(mktemp -d "$G/tmp.$1.XXXXXX")
+	TMPS+=("$NEW_TMP")
+}
+
+# publish TMPDIR/out DEST: atomically rename a finished output directory into place.
+publish() {
+	if ! mv -T "$1" "$2" 2>/dev/null; then
+		[ -d "$2" ] || die "cannot rename $1 to $2"
+	fi
+}
+
+hash16() {
+	sha256sum | cut -c1-16
+}
+
+# run_logged LOG CMD...: run quietly; on failure show the end of the log.
+run_logged() {
+	local log=$1
+	shift
+	if ! "$@" >>"$log" 2>&1 </dev/null; then
+		say "failed: $* (last lines of $log):"
+		tail -n 40 "$log" >&2
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- kernel
+
+kernel_key() {
+	local src_id
+	src_id=$(dpkg-query -W -f='${Package} ${Version}' linux-source-6.1 2>/dev/null || true)
+	{
+		declare -f build_kernel check_fragment
+		cat "$FRAGMENT"
+		echo "$src_id $(stat -c %s "$LINUX_TARBALL")"
+		gcc -dumpfullversion 2>/dev/null || true
+	} | hash16
+}
+
+# check_fragment CONFIG: every line of the fragment must hold in the final .config,
+# so a dependency silently dropping an option fails the build instead.
+check_fragment() {
+	local cfg=$1 line opt bad=0
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*)
+			grep -qxF "$line" "$cfg" || { say "fragment: $line did not stick"; bad=1; }
+			;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }
+			opt=${opt%% *}
+			if grep -q "^$opt=" "$cfg"; then
+				say "fragment: $opt should be off"
+				bad=1
+			fi
+			;;
+		esac
+	done <"$FRAGMENT"
+	return $bad
+}
+
+# build_kernel DEST: tinyconfig + fragment, built with -j$JOBS; keeps vmlinux,
+# bzImage and .config.
+build_kernel() {
+	local dest=$1 tmp src out log start
+	[ -r "$LINUX_TARBALL" ] || die "$LINUX_TARBALL missing (run scripts/deps.sh)"
+	command -v lz4 >/dev/null || die "lz4 missing (run scripts/deps.sh)"
+	new_tmp kernel
+	tmp=$NEW_TMP
+	src=$tmp/src
+	out=$tmp/out
+	log=$G/logs/kernel-$(basename "$dest").log
+	mkdir -p "$src" "$out" "$G/logs"
+	: >"$log"
+	say "building guest kernel with -j$JOBS (about 9 minutes on 2 cores; log: $log)"
+	start=$(date +%s)
+	run_logged "$log" tar -C "$src" --strip-components=1 -xJf "$LINUX_TARBALL"
+	run_logged "$log" make -C "$src" ARCH=x86_64 tinyconfig
+	(cd "$src" && run_logged "$log" scripts/kconfig/merge_config.sh -m .config "$FRAGMENT")
+	run_logged "$log" make -C "$src" ARCH=x86_64 olddefconfig
+	check_fragment "$src/.config" || die "kernel.fragment does not apply cleanly"
+	run_logged "$log" make -C "$src" ARCH=x86_64 -j"$JOBS" bzImage
+	cp "$src/vmlinux" "$out/vmlinux"
+	cp "$src/arch/x86/boot/bzImage" "$out/bzImage"
+	cp "$src/.config" "$out/config"
+	make -s -C "$src" ARCH=x86_64 kernelrelease >"$out/release" </dev/null
+	echo $(($(date +%s) - start)) >"$out/build-seconds"
+	cp "$log" "$out/build.log"
+	rm -rf "$src"
+	publish "$out" "$dest"
+	rm -f "$log"
+	say "guest kernel built in $(cat "$dest/build-seconds") s: $dest"
+}
+
+# ---------------------------------------------------------------- rootfs
+
+rootfs_key() {
+	{
+		declare -f build_rootfs
+		echo "$ROOTFS_MIB"
+		cat "$INIT"
+		sha256sum "$BUSYBOX"
+		mke2fs -V 2>&1 | head -n1
+		if [ -d "$REPO/tests/guest" ]; then
+			(cd "$REPO/tests/guest" && find . -maxdepth 1 -name '*.sh' -type f | sort |
+				xargs -r sha256sum)
+		fi
+	} | hash16
+}
+
+# build_rootfs DEST: busybox tree -> initramfs.cpio (uncompressed: the kernel unpacks
+# it at memcpy speed) and rootfs.ext4 (mkfs.ext4 -d, no mount, no root needed).
+build_rootfs() {
+	local dest=$1 tmp root out app f
+	[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (run scripts/deps.sh: busybox-static)"
+	if readelf -l "$BUSYBOX" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+		die "$BUSYBOX is dynamically linked; install busybox-static"
+	fi
+	new_tmp rootfs
+	tmp=$NEW_TMP
+	root=$tmp/root
+	out=$tmp/out
+	mkdir -p "$out" "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,root,mnt,tests}
+	cp "$BUSYBOX" "$root/bin/busybox"
+	for app in $("$BUSYBOX" --list); do
+		case "$app" in
+		busybox | init | linuxrc) continue ;;	# /init is ours
+		esac
+		ln -s busybox "$root/bin/$app"
+	done
+	install -m 0755 "$INIT" "$root/init"
+	ln -s ../init "$root/sbin/init"	# the kernel runs /sbin/init on a disk root
+	printf 'root::0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	printf 'ember\n' >"$root/etc/hostname"
+	printf 'export PS1="ember# "\n' >"$root/etc/profile"
+	if [ -d "$REPO/tests/guest" ]; then
+		for f in "$REPO"/tests/guest/*.sh; do
+			[ -f "$f" ] && install -m 0755 "$f" "$root/tests/"
+		done
+	fi
+	find "$root" -exec touch -h -d @1704067200 {} +
+	(cd "$root" && find . -mindepth 1 | sort |
+		cpio -o -H newc -R 0:0 --reproducible --quiet) >"$out/initramfs.cpio"
+	truncate -s "${ROOTFS_MIB}M" "$out/rootfs.ext4"
+	E2FSPROGS_FAKE_TIME=1704067200 mkfs.ext4 -q -F -L ember-root \
+		-U 6d656265-7200-4000-8000-726f6f746673 -E root_owner=0:0,hash_seed=6d656265-7200-4000-8000-000000000001 \
+		-d "$root" "$out/rootfs.ext4" </dev/null ||
+		die "mkfs.ext4 -d failed"
+	publish "$out" "$dest"
+}
+
+# ---------------------------------------------------------------- Debian cloud kernel
+
+# cloud_resolve: print "PACKAGE VERSION" of the versioned image the cloud meta-package
+# depends on, from the local apt lists (refreshed once if they know nothing).
+cloud_resolve() {
+	local pkg ver i
+	for i in 1 2; do
+		pkg=$(apt-cache depends "$CLOUD_META" 2>/dev/null </dev/null |
+			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+		if [ -n "$pkg" ]; then
+			ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null </dev/null |
+				awk '/^Version:/ { print $2; exit }')
+			[ -n "$ver" ] && { echo "$pkg $ver"; return 0; }
+		fi
+		[ "$i" = 1 ] && [ "$(id -u)" = 0 ] || break
+		apt-get update -qq </dev/null >/dev/null 2>&1 || break
+	done
+	return 1
+}
+
+# build_cloud DEST PACKAGE: apt-get download the .deb (never installed) and keep
+# /boot/vmlinuz-* and its config. Returns 1 on failure (callers fall back).
+build_cloud() {
+	local dest=$1 pkg=$2 tmp out log
+	new_tmp cloud
+	tmp=$NEW_TMP
+	out=$tmp/out
+	log=$tmp/apt.log
+	mkdir -p "$out" "$tmp/deb" "$tmp/x" || return 1
+	chmod 0755 "$tmp" "$tmp/deb"	# lets apt's _apt user write when run as root
+	say "downloading Debian cloud kernel $pkg"
+	(cd "$tmp/deb" && run_logged "$log" apt-get download -q "$pkg") || return 1
+	dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x" || return 1
+	cp "$tmp"/x/boot/vmlinuz-* "$out/vmlinuz" || return 1
+	cp "$tmp"/x/boot/config-* "$out/config" 2>/dev/null
+	basename "$tmp"/x/boot/vmlinuz-* | sed 's/^vmlinuz-//' >"$out/release" || return 1
+	publish "$out" "$dest"
+}
+
+# cloud_kernel: set CLOUD to the cached cloud vmlinuz path (fetching it if needed),
+# or leave it empty when apt cannot provide one.
+cloud_kernel() {
+	local pv pkg ver dest have
+	[ "${EMBER_GUEST_NO_CLOUD:-0}" = 1 ] && return 0
+	# Warm path: the first fetched version stays pinned (no apt queries) unless refreshed.
+	have=$(ls -d "$G"/cloud-*/vmlinuz 2>/dev/null | sort -V | tail -n1 || true)
+	if [ -n "$have" ] && [ "${EMBER_GUEST_REFRESH_CLOUD:-0}" != 1 ]; then
+		CLOUD=$have
+		return 0
+	fi
+	if ! pv=$(cloud_resolve); then
+		say "warning: apt knows no $CLOUD_META; using a cached cloud kernel if any"
+		[ -n "$have" ] && CLOUD=$have
+		return 0
+	fi
+	read -r pkg ver <<<"$pv"
+	dest=$G/cloud-$pkg-$ver
+	if [ ! -f "$dest/vmlinuz" ] && ! build_cloud "$dest" "$pkg"; then
+		say "warning: could not download $pkg; using a cached cloud kernel if any"
+		[ -n "$have" ] && CLOUD=$have
+		return 0
+	fi
+	CLOUD=$dest/vmlinuz
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+	local kdir rdir env tmpenv
+	mkdir -p "$G"
+	exec 9>"$G/.lock"
+	flock 9		# concurrent runs wait; each result is also renamed into place
+	rm -rf "$G"/tmp.*	# leftovers of a killed run (we hold the lock)
+
+	kdir=$G/kernel-$(kernel_key)
+	[ -f "$kdir/vmlinux" ] || build_kernel "$kdir"
+	rdir=$G/rootfs-$(rootfs_key)
+	[ -f "$rdir/rootfs.ext4" ] || build_rootfs "$rdir"
+	CLOUD=""
+	cloud_kernel
+
+	env=$G/current.env
+	new_tmp env
+	tmpenv=$NEW_TMP/current.env
+	cat >"$tmpenv" <<EOF
+# Written by guest/build.sh; source it with: . $env
+EMBER_GUEST_VMLINUX=$kdir/vmlinux
+EMBER_GUEST_BZIMAGE=$kdir/bzImage
+EMBER_GUEST_KERNEL_RELEASE=$(cat "$kdir/release")
+EMBER_GUEST_INITRAMFS=$rdir/initramfs.cpio
+EMBER_GUEST_ROOTFS_EXT4=$rdir/rootfs.ext4
+EMBER_GUEST_CLOUD_KERNEL=$CLOUD
+EMBER_GUEST_CMDLINE="console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.nopnp"
+export EMBER_GUEST_VMLINUX EMBER_GUEST_BZIMAGE EMBER_GUEST_KERNEL_RELEASE EMBER_GUEST_INITRAMFS
+export EMBER_GUEST_ROOTFS_EXT4 EMBER_GUEST_CLOUD_KERNEL EMBER_GUEST_CMDLINE
+EOF
+	mv -f "$tmpenv" "$env"
+	echo "$env"
+}
+
+main "$@"
