@@ -8,10 +8,10 @@
  * serde's wording ("missing field `x`", "unknown field `x`, expected one of
  * ...").
  */
-#define _GNU_SOURCE
 #include "api.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeline.h"
 #include "vm.h"
 
 #include <cjson/cJSON.h>
@@ -42,6 +42,7 @@ struct api {
 	struct api_http_server *srv;
 	struct vm_config *cfg;
 	struct vm *vm;
+	bool owns_vm;                 /* started by InstanceStart: destroyed by us */
 	char id[CONFIG_ID_MAX + 1];
 	bool show_level, show_origin; /* last logger format set through us */
 };
@@ -703,6 +704,7 @@ static int api_action(struct api *api, struct api_ctx *c, const cJSON *obj)
 					"kernel configuration.");
 		uint64_t t0 = api_now_us(CLOCK_MONOTONIC);
 		char verr[API_ERR_LEN] = "";
+		timeline_mark(TIMELINE_INSTANCE_START);
 		struct vm *vm = NULL;
 		r = vm_create(c->cfg, api->loop, &vm, verr, sizeof(verr));
 		if (r == 0) {
@@ -716,6 +718,7 @@ static int api_action(struct api *api, struct api_ctx *c, const cJSON *obj)
 			return api_fail(c, "Start microvm error: %s",
 					verr[0] ? verr : strerror(-r)), r;
 		api->vm = vm;
+		api->owns_vm = true;
 		metrics_store(&metrics.latencies_us.instance_start, api_now_us(CLOCK_MONOTONIC) - t0);
 		metrics_start(api->loop);
 		return 0;
@@ -1078,6 +1081,12 @@ struct api *api_create(struct evloop *loop, const char *sock_path, const char *i
 			return NULL;
 		}
 		log_info("API server started.");
+		uint64_t start = timeline_get(TIMELINE_PROCESS_START);
+		if (start)
+			metrics_store(&metrics.api_server.process_startup_time_us,
+				      (timeline_now_ns() - start) / 1000);
+		metrics_store(&metrics.api_server.process_startup_time_cpu_us,
+			      api_now_us(CLOCK_PROCESS_CPUTIME_ID));
 	}
 	return api;
 }
@@ -1085,6 +1094,7 @@ struct api *api_create(struct evloop *loop, const char *sock_path, const char *i
 void api_set_vm(struct api *api, struct vm *vm)
 {
 	api->vm = vm;
+	api->owns_vm = false;
 }
 
 struct vm *api_get_vm(struct api *api)
@@ -1097,6 +1107,8 @@ void api_destroy(struct api *api)
 	if (!api)
 		return;
 	api_http_server_destroy(api->srv);
+	if (api->owns_vm)
+		vm_destroy(api->vm);
 	free(api);
 }
 

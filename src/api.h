@@ -41,11 +41,11 @@ struct api *api_create(struct evloop *loop, const char *sock_path, const char *i
  * (it then serves the post-boot set). The api does not own vm. */
 void api_set_vm(struct api *api, struct vm *vm);
 
-/* The VM the API started with InstanceStart (or was given), NULL before.
- * The caller (main) destroys it at exit, after api_destroy(). */
+/* The VM the API started with InstanceStart (or was given), NULL before. */
 struct vm *api_get_vm(struct api *api);
 
-/* Close the socket and unlink its path. NULL is fine. */
+/* Close the socket and unlink its path; destroy the VM if InstanceStart
+ * created it (one given by api_set_vm() stays the caller's). NULL is fine. */
 void api_destroy(struct api *api);
 
 /* Serve one parsed request (the api_http handler). resp->body is malloc'd

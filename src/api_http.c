@@ -6,7 +6,6 @@
  * re-reads the request from its start, so a request may arrive in any number
  * of pieces. Lines are bounded (API_HTTP_MAX_LINE), so the rescans are cheap.
  */
-#define _GNU_SOURCE /* accept4 */
 #include "api_http.h"
 #include "evloop.h"
 #include "log.h"

@@ -2,6 +2,7 @@
 #include "metrics.h"
 #include "evloop.h"
 #include "log.h"
+#include "timeline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +160,19 @@ int metrics_format(char *buf, size_t len, bool consume)
 #undef S
 #undef OPEN
 #undef CLOSE
+	/* Boot phases reached so far, in us from process start. */
+	uint64_t t0 = timeline_get(TIMELINE_PROCESS_START);
+	metrics_put(&b, ",\"boot_timeline\":{");
+	first = true;
+	for (int p = 0; t0 && p < TIMELINE_NPHASES; p++) {
+		uint64_t t = timeline_get((enum timeline_phase)p);
+		if (!t)
+			continue;
+		metrics_put(&b, "%s\"%s_us\":%" PRIu64, first ? "" : ",", timeline_name(p),
+			    t >= t0 ? (t - t0) / 1000 : 0);
+		first = false;
+	}
+	metrics_put(&b, "}");
 	metrics_put(&b, "}");
 	if (b.full)
 		return -ENOSPC;
