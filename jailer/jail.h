@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * jail.h - ember-jailer: build a jail, then exec ember inside it.
+ *
+ * Command line compatible with Firecracker's jailer (docs/jailer.md):
+ *   ember-jailer --id ID --exec-file PATH --uid N --gid N
+ *                [--chroot-base-dir DIR (/srv/jailer)] [--netns PATH]
+ *                [--daemonize] [--new-pid-ns] [--cgroup FILE=VALUE]...
+ *                [--cgroup-version 1|2] [--parent-cgroup PATH]
+ *                [--resource-limit fsize=N|no-file=N]... [--version] [--help]
+ *                [-- ARGS FOR EMBER...]
+ * As in Firecracker, every flag takes its value as the next argv entry
+ * ("--id=x" is rejected), a value may not start with "--", and a flag may
+ * not repeat unless it is --cgroup or --resource-limit.
+ *
+ * The jail is <base>/<exec name>/<id>/root. The exec'd program runs as
+ *   /<exec name> --id ID --start-time-us T --start-time-cpu-us T
+ *                --parent-cpu-time-us T [ARGS FOR EMBER...]
+ * with an empty environment, fds 0-2 only, the given uid/gid, no
+ * supplementary groups, every capability (including the bounding and ambient
+ * sets) dropped and no_new_privs set.
+ *
+ * main.c runs the steps below in order. Each returns 0 or -errno and, on
+ * error, writes one line into err naming the cause. After a failure main.c
+ * calls jail_undo(), which removes everything the earlier steps created
+ * (jail directories, cgroup directories, our own cgroup membership), even
+ * after pivot_root: the undo works through directory fds opened on the host
+ * side before the jail was entered.
+ */
+#ifndef EMBER_JAIL_H
+#define EMBER_JAIL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JAIL_ID_MAX          64
+#define JAIL_MAX_CGROUP_ARGS 32
+#define JAIL_MAX_CG_DIRS     128	/* cgroup directories we may create */
+#define JAIL_MAX_CG_HIER     16		/* distinct cgroup hierarchies */
+#define JAIL_DEFAULT_BASE    "/srv/jailer"
+#define JAIL_DEFAULT_NOFILE  2048
+
+/* What the command line asked for (jail_args_parse). Strings point into argv. */
+struct jail_args {
+	const char *id;
+	const char *exec_file;
+	uid_t uid;
+	gid_t gid;
+	const char *chroot_base;
+	const char *netns;		/* NULL: stay in the current netns */
+	bool daemonize;
+	bool new_pid_ns;
+	int cgroup_version;		/* 1 or 2 */
+	const char *parent_cgroup;	/* NULL: the exec file's name */
+	unsigned n_cgroups;
+	struct {
+		const char *arg;	/* "cpu.shares=2" as given */
+		char file[128];		/* "cpu.shares" */
+		char controller[64];	/* "cpu" */
+		const char *value;	/* "2" */
+	} cgroups[JAIL_MAX_CGROUP_ARGS];
+	bool has_fsize;
+	uint64_t fsize;			/* RLIMIT_FSIZE */
+	uint64_t nofile;		/* RLIMIT_NOFILE, default 2048 */
+	bool version;			/* --version: print and exit */
+	bool help;			/* --help: print usage and exit */
+	int n_extra;			/* arguments after "--" */
+	char **extra;
+};
+
+/* A cgroup hierarchy the jailed process joins: <mount>/<parent>/<id>. */
+struct jail_cg_hier {
+	char mount[PATH_MAX];		/* e.g. /sys/fs/cgroup/cpu */
+	char rel[PATH_MAX];		/* e.g. ember/myid */
+	char dir[PATH_MAX];		/* e.g. /sys/fs/cgroup/cpu/ember/myid */
+	char controller[64];		/* one controller of it (v1), "" for v2 */
+	bool cpuset;			/* v1 cpuset: copy cpus/mems down */
+	int back_fd;			/* our original cgroup.procs, to move back */
+	bool joined;
+};
+
+/* Run state: the parsed arguments plus everything needed to undo. */
+struct jail {
+	struct jail_args a;
+	char exec_path[PATH_MAX];	/* canonical exec file */
+	const char *exec_name;		/* its last component */
+	char base[PATH_MAX];		/* canonical chroot base */
+	char root[PATH_MAX];		/* <base>/<exec name>/<id>/root */
+	uint64_t start_us;		/* CLOCK_MONOTONIC at jailer start */
+	uint64_t start_cpu_us;		/* process CPU time at jailer start */
+	uint64_t parent_cpu_us;		/* jailer CPU time before the pid-ns fork */
+	int err_fd;			/* our stderr, kept across daemonizing */
+
+	/* undo records: "unlinkat(fd, name)" for every directory we created */
+	int base_parent_fd;		/* parent of <base>, if we created <base> */
+	char base_name[NAME_MAX + 1];
+	int base_fd;			/* <base> */
+	bool made_exec_dir;		/* we created <base>/<exec name> */
+	int exec_dir_fd;		/* <base>/<exec name>: holds <id> */
+	bool made_id_dir;
+	int mntns_fd;			/* the host's mount namespace */
+	bool unshared;			/* we left it (step 4) */
+	bool pivoted;			/* step 6 reached pivot_root */
+	unsigned n_hier;
+	unsigned cg_hier[JAIL_MAX_CGROUP_ARGS];	/* --cgroup i -> hier[] index */
+	struct jail_cg_hier hier[JAIL_MAX_CG_HIER];
+	unsigned n_cg_dirs;
+	struct {
+		int parent_fd;
+		char name[NAME_MAX + 1];
+	} cg_dirs[JAIL_MAX_CG_DIRS];
+
+	int devnull_fd;			/* for --daemonize, opened before pivot */
+	int status_fd;			/* child -> parent failure pipe, or -1 */
+	bool forked_child;		/* we are the child of the step-7 fork */
+};
+
+/* Parse argv (argv[0] is the program name). Syntax only: the id rules,
+ * numbers, cgroup KEY=VALUE and limit syntax, parent cgroup path; no file
+ * system access. Returns 0, or -EINVAL with one line in err. */
+int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_t errlen);
+
+/* Firecracker's instance id rule: 1..64 chars of [A-Za-z0-9-]. */
+bool jail_id_valid(const char *id);
+
+/* Print the usage text to fd. */
+void jail_usage(int fd);
+
+/* Set up run state (no side effects besides clock reads). */
+void jail_init(struct jail *j);
+
+/* The steps, in the order main.c runs them. */
+/* 0. close every inherited fd but 0-2 (first thing, before we open ours). */
+int jail_close_inherited_fds(struct jail *j, char *err, size_t errlen);
+/* 1. file system checks: exec file is a regular file, base dir usable, netns
+ *    file exists, every cgroup controller is mounted (v1) / available (v2). */
+int jail_validate(struct jail *j, char *err, size_t errlen);
+/* 2. create <base>/<exec name>/<id>/root (the <id> dir must not exist), copy
+ *    the exec file in, create /dev, /dev/net, /run (0700, owned uid:gid). */
+int jail_make_root(struct jail *j, char *err, size_t errlen);
+/* 3. create <mount>/<parent>/<id> per hierarchy, write the values, join. */
+int jail_cgroups(struct jail *j, char *err, size_t errlen);
+/* 4. setns(netns); unshare(CLONE_NEWNS [| CLONE_NEWPID]). */
+int jail_namespaces(struct jail *j, char *err, size_t errlen);
+/* 5. device nodes inside the jail, owned by uid:gid, mode 0600. */
+int jail_devices(struct jail *j, char *err, size_t errlen);
+/* 6. make mounts private, bind the root on itself, pivot_root, drop the old root. */
+int jail_pivot_root(struct jail *j, char *err, size_t errlen);
+/* 7. rlimits; check fds; setsid or fork (new pid ns / daemonize); pid file.
+ *    In the fork's parent this does not return: it exits 0 once the child
+ *    has exec'd, or undoes everything and exits 1 if the child failed. */
+int jail_limits_session(struct jail *j, char *err, size_t errlen);
+/* 8. drop supplementary groups, gid, uid, every capability; no_new_privs. */
+int jail_drop_privileges(struct jail *j, char *err, size_t errlen);
+/* 9. execve the copied program. Returns only on failure. */
+int jail_exec(struct jail *j, char *err, size_t errlen);
+
+/* Remove everything the steps created so far. Safe to call at any point,
+ * once. */
+void jail_undo(struct jail *j);
+
+#endif
