@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * devices.h - the glue between the virtio devices and the VM: builds every
+ * drive and network interface of a config, puts each on the MMIO bus with
+ * its virtio-mmio transport, wires queue notifications (KVM ioeventfd ->
+ * event loop -> device) and interrupts (device -> KVM irqfd), and adds the
+ * devices to the kernel command line. Main thread only.
+ */
+#ifndef EMBER_DEVICES_H
+#define EMBER_DEVICES_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "vm.h"
+
+struct devices;
+
+/* Build every drive and net device of cfg. The fds opened at PUT/config time
+ * (config_drive.fd, config_net.tap_fd) are dup'ed: cfg keeps its own.
+ * Device n sits at LAYOUT_VIRTIO_MMIO_BASE + n * LAYOUT_VIRTIO_MMIO_SIZE with
+ * IRQ (GSI) LAYOUT_VIRTIO_IRQ_BASE + n: drives first (the root drive is
+ * device 0, /dev/vda), then network interfaces, in config order.
+ * env->vm_fd < 0 (tests) skips KVM_IOEVENTFD/KVM_IRQFD; queue kicks then
+ * reach the devices through the MMIO handler.
+ * cmdline (NUL-terminated, cmdline_size bytes) gets, before any " -- ":
+ * " root=/dev/vda ro|rw" (or root=PARTUUID=<uuid>) for the root drive, then
+ * " virtio_mmio.device=4K@0x<addr>:<irq>" per device.
+ * Returns 0 or -errno with one line in err (and nothing left behind). */
+int devices_create(const struct vm_config *cfg, const struct vm_dev_env *env, char *cmdline,
+		   size_t cmdline_size, struct devices **out, char *err, size_t errlen);
+
+/* PATCH /drives/{id} after boot. drive is the drive's merged config: when
+ * drive->fd >= 0 it is the newly opened backing file (dup'ed; the guest sees
+ * the new capacity through a config-change interrupt); the rate limiter is
+ * replaced when it differs from the current one. -ENOENT for an unknown id. */
+int devices_update_drive(struct devices *d, const struct config_drive *drive, char *err,
+			 size_t errlen);
+
+/* PATCH /network-interfaces/{id}: replace the rate limiters that differ.
+ * -ENOENT for an unknown id. */
+int devices_update_net(struct devices *d, const struct config_net *net, char *err,
+		       size_t errlen);
+
+/* Remove every fd from the loop and free everything. Call with the vCPUs
+ * stopped (MMIO handlers stay registered on the bus, which dies with the VM).
+ * NULL is fine. */
+void devices_destroy(struct devices *d);
+
+#endif

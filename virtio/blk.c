@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "blk.h"
+#include "log.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Config space (5.2.4): le64 capacity, le32 size_max, le32 seg_max, ... */
+#define BLK_CFG_CAPACITY 0
+#define BLK_CFG_SEG_MAX  12
+#define BLK_CFG_SIZE     24
+/* Header + status take two of the queue's descriptors. */
+#define BLK_SEG_MAX      (BLK_QUEUE_SIZE - 2)
+
+static struct blk_dev *to_blk(struct virtio_dev *d)
+{
+	return (struct blk_dev *)d;
+}
+
+static uint64_t blk_features(struct virtio_dev *d)
+{
+	struct blk_dev *b = to_blk(d);
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
+		     VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX);
+	if (b->read_only)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	if (b->writeback)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+	return f;
+}
+
+static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct blk_dev *b = to_blk(d);
+	uint8_t cfg[BLK_CFG_SIZE] = { 0 };
+	uint64_t cap = htole64(b->capacity);
+	uint32_t seg = htole32(BLK_SEG_MAX);
+	memcpy(cfg + BLK_CFG_CAPACITY, &cap, 8);
+	memcpy(cfg + BLK_CFG_SEG_MAX, &seg, 4);
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = off + i < sizeof(cfg) ? cfg[off + i] : 0;
+}
+
+static int blk_activate(struct virtio_dev *d)
+{
+	struct blk_dev *b = to_blk(d);
+	return b->vq.active ? 0 : -EINVAL;
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	/* Requests complete synchronously: nothing is in flight. */
+}
+
+static void blk_notify(struct virtio_dev *d, unsigned q)
+{
+	blk_process(to_blk(d));
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.name = "blk",
+	.device_id = VIRTIO_ID_BLK,
+	.features = blk_features,
+	.config_read = blk_config_read,
+	.config_write = NULL,
+	.activate = blk_activate,
+	.notify = blk_notify,
+	.reset = blk_reset,
+};
+
+static int blk_size(int fd, uint64_t *sectors)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0)
+		return -errno;
+	*sectors = (uint64_t)end / BLK_SECTOR;
+	return 0;
+}
+
+int blk_create(const struct blk_params *p, const struct guest_mem *mem, struct blk_dev **out,
+	       char *err, size_t errlen)
+{
+	struct blk_dev *b = calloc(1, sizeof(*b));
+	int r;
+	if (!b) {
+		snprintf(err, errlen, "drive %s: out of memory", p->drive_id);
+		return -ENOMEM;
+	}
+	r = blk_size(p->fd, &b->capacity);
+	if (r) {
+		snprintf(err, errlen, "drive %s: cannot get the size of the backing file: %s",
+			 p->drive_id, strerror(-r));
+		goto err_free;
+	}
+	static const struct config_rate_limiter none;
+	r = ratelimit_init(&b->rl, p->rate_limiter ? p->rate_limiter : &none);
+	if (r) {
+		snprintf(err, errlen, "drive %s: timerfd_create: %s", p->drive_id, strerror(-r));
+		goto err_free;
+	}
+	r = virtio_dev_init(&b->vdev, &blk_ops, mem, &b->vq, 1, BLK_QUEUE_SIZE);
+	if (r) {
+		snprintf(err, errlen, "drive %s: pthread_mutex_init: %s", p->drive_id, strerror(-r));
+		goto err_rl;
+	}
+	b->fd = p->fd;
+	b->read_only = p->read_only;
+	b->writeback = p->writeback;
+	/* GET_ID: up to 20 bytes, NUL-padded (5.2.6). */
+	size_t idl = strnlen(p->drive_id, BLK_ID_BYTES);
+	memcpy(b->id, p->drive_id, idl);
+	snprintf(b->name, sizeof(b->name), "%s", p->drive_id);
+	*out = b;
+	return 0;
+err_rl:
+	ratelimit_destroy(&b->rl);
+err_free:
+	free(b);
+	return r;
+}
+
+void blk_destroy(struct blk_dev *b)
+{
+	if (!b)
+		return;
+	virtio_dev_destroy(&b->vdev);
+	ratelimit_destroy(&b->rl);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+/* Move the whole vector; a short transfer continues where it stopped.
+ * EOF before the end (file shrank under us) is an I/O error. */
+static int blk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write)
+{
+	while (n > 0) {
+		ssize_t k = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		off += (uint64_t)k;
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t bytes)
+{
+	return sector <= b->capacity && bytes / BLK_SECTOR <= b->capacity - sector;
+}
+
+/* Serve one well-formed chain. Returns the used length; *bytes = data moved. */
+static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint64_t *bytes)
+{
+	struct iovec *iov = b->iov;
+	struct iovec *win = iov + c->nout;
+	uint8_t hdr[16];
+	uint8_t status = VIRTIO_BLK_S_IOERR;
+	uint32_t used = 1;
+	int n, r;
+
+	*bytes = 0;
+	/* 5.2.6: a readable 16-byte header (possibly split), a writable status
+	 * byte at the very end; anything else is a malformed request. */
+	if (c->nin == 0 || c->out_len < sizeof(hdr) ||
+	    iov_copy_from(iov, c->nout, 0, hdr, sizeof(hdr))) {
+		b->stats.invalid_reqs++;
+		log_ratelimited(LOG_WARN, "virtio-blk %s: malformed request (out %llu in %llu)",
+				b->name, (unsigned long long)c->out_len, (unsigned long long)c->in_len);
+		return 0;
+	}
+	uint8_t *status_p = (uint8_t *)win[c->nin - 1].iov_base + win[c->nin - 1].iov_len - 1;
+	uint32_t type;
+	uint64_t sector;
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	type = le32toh(type);
+	sector = le64toh(sector);
+	uint64_t in_data = c->in_len - 1;          /* writable bytes before status */
+	uint64_t out_data = c->out_len - sizeof(hdr);
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		if (out_data || in_data % BLK_SECTOR || !blk_range_ok(b, sector, in_data) ||
+		    in_data > UINT32_MAX - 1)
+			goto invalid;
+		n = iov_slice(win, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
+		if (n < 0)
+			goto invalid;
+		r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, false);
+		if (r) {
+			b->stats.io_errors++;
+			log_ratelimited(LOG_ERROR, "virtio-blk %s: read of %llu bytes at sector %llu: %s",
+					b->name, (unsigned long long)in_data,
+					(unsigned long long)sector, strerror(-r));
+			break;
+		}
+		b->stats.read_count++;
+		b->stats.read_bytes += in_data;
+		*bytes = in_data;
+		used = (uint32_t)in_data + 1;
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		if (b->read_only) {
+			log_ratelimited(LOG_WARN, "virtio-blk %s: write to a read-only drive", b->name);
+			b->stats.invalid_reqs++;
+			break;
+		}
+		if (in_data || out_data % BLK_SECTOR || !blk_range_ok(b, sector, out_data))
+			goto invalid;
+		n = iov_slice(iov, c->nout, sizeof(hdr), out_data, b->data, VIRTQ_MAX_SIZE);
+		if (n < 0)
+			goto invalid;
+		r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, true);
+		if (r) {
+			b->stats.io_errors++;
+			log_ratelimited(LOG_ERROR, "virtio-blk %s: write of %llu bytes at sector %llu: %s",
+					b->name, (unsigned long long)out_data,
+					(unsigned long long)sector, strerror(-r));
+			break;
+		}
+		b->stats.write_count++;
+		b->stats.write_bytes += out_data;
+		*bytes = out_data;
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		b->stats.flush_count++;
+		if (b->writeback && fdatasync(b->fd) < 0) {
+			b->stats.io_errors++;
+			log_ratelimited(LOG_ERROR, "virtio-blk %s: fdatasync: %s", b->name, strerror(errno));
+			break;
+		}
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t k = in_data < BLK_ID_BYTES ? in_data : BLK_ID_BYTES;
+		if (iov_copy_to(win, c->nin, 0, b->id, k))
+			goto invalid;
+		used = (uint32_t)k + 1;
+		status = VIRTIO_BLK_S_OK;
+		break;
+	}
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+	*status_p = status;
+	return used;
+invalid:
+	b->stats.invalid_reqs++;
+	log_ratelimited(LOG_WARN, "virtio-blk %s: invalid request type %u sector %llu "
+			"(out %llu in %llu, capacity %llu)", b->name, type,
+			(unsigned long long)sector, (unsigned long long)c->out_len,
+			(unsigned long long)c->in_len, (unsigned long long)b->capacity);
+	*status_p = VIRTIO_BLK_S_IOERR;
+	return 1;
+}
+
+static void blk_process_locked(struct blk_dev *b)
+{
+	struct virtq *q = &b->vq;
+	bool added = false;
+
+	if (!virtio_dev_running(&b->vdev) || !q->active)
+		return;
+	for (;;) {
+		if (!ratelimit_ready(&b->rl)) {
+			b->stats.throttled++;
+			break;     /* the timerfd brings us back */
+		}
+		struct virtq_chain c;
+		int r = virtq_pop(q, &c, b->iov, VIRTQ_MAX_SIZE);
+		if (r == 0)
+			break;
+		if (r == -EIO) {
+			virtio_dev_needs_reset(&b->vdev, "request queue corrupt");
+			break;
+		}
+		uint64_t bytes = 0;
+		uint32_t used = 0;
+		if (r == 1) {
+			used = blk_handle(b, &c, &bytes);
+		} else {
+			b->stats.invalid_reqs++;
+			log_ratelimited(LOG_WARN, "virtio-blk %s: malformed descriptor chain %u",
+					b->name, c.head);
+		}
+		virtq_add_used(q, c.head, used);
+		/* Publish each completion: a long batch must not hold the
+		 * guest back, and the interrupt decision below covers all. */
+		virtq_publish_used(q);
+		added = true;
+		ratelimit_charge(&b->rl, bytes, 1);
+	}
+	if (added)
+		virtio_dev_signal_used(&b->vdev, q);
+}
+
+void blk_process(struct blk_dev *b)
+{
+	pthread_mutex_lock(&b->vdev.lock);
+	blk_process_locked(b);
+	pthread_mutex_unlock(&b->vdev.lock);
+}
+
+void blk_ratelimit_event(struct blk_dev *b)
+{
+	pthread_mutex_lock(&b->vdev.lock);
+	ratelimit_timer_ack(&b->rl);
+	blk_process_locked(b);
+	pthread_mutex_unlock(&b->vdev.lock);
+}
+
+int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *rl,
+	       char *err, size_t errlen)
+{
+	uint64_t cap = 0;
+	if (new_fd >= 0) {
+		int r = blk_size(new_fd, &cap);
+		if (r) {
+			snprintf(err, errlen, "drive %s: cannot get the size of the new backing file: %s",
+				 b->name, strerror(-r));
+			return r;
+		}
+	}
+	pthread_mutex_lock(&b->vdev.lock);
+	if (new_fd >= 0) {
+		close(b->fd);
+		b->fd = new_fd;
+		b->capacity = cap;
+		/* 5.2.4 / 2.5.1: capacity changed -> config change notification. */
+		virtio_dev_signal_config(&b->vdev);
+	}
+	if (rl)
+		ratelimit_update(&b->rl, rl);
+	blk_process_locked(b);
+	pthread_mutex_unlock(&b->vdev.lock);
+	return 0;
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ratelimit.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t ratelimit_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void bucket_set(struct ratelimit_bucket *b, const struct config_token_bucket *c, uint64_t now)
+{
+	memset(b, 0, sizeof(*b));
+	if (!c->set || c->size == 0 || c->refill_time_ms == 0)
+		return;
+	b->on = true;
+	/* Clamp so the arithmetic below cannot overflow an int64. */
+	b->size = c->size > (1ULL << 52) ? (1ULL << 52) : c->size;
+	b->refill_ns = c->refill_time_ms > (1ULL << 40) ? (1ULL << 40) * 1000000ULL
+							: c->refill_time_ms * 1000000ULL;
+	uint64_t burst = c->one_time_burst > (1ULL << 52) ? (1ULL << 52) : c->one_time_burst;
+	b->budget = (int64_t)(b->size + burst);
+	b->last_ns = now;
+}
+
+static void bucket_refill(struct ratelimit_bucket *b, uint64_t now)
+{
+	if (!b->on || now <= b->last_ns)
+		return;
+	if (b->budget >= (int64_t)b->size) {
+		b->last_ns = now;      /* full (or still holding the burst) */
+		return;
+	}
+	uint64_t dt = now - b->last_ns;
+	/* tokens = dt * size / refill_ns, in 128 bits: dt and size are large. */
+	unsigned __int128 t = (unsigned __int128)dt * b->size / b->refill_ns;
+	if (t == 0)
+		return;                /* keep last_ns: the fraction accumulates */
+	uint64_t room = (uint64_t)((int64_t)b->size - b->budget);
+	if (t >= room) {
+		b->budget = (int64_t)b->size;
+		b->last_ns = now;
+	} else {
+		b->budget += (int64_t)t;
+		/* Advance by the time those whole tokens took, keep the rest. */
+		b->last_ns += (uint64_t)((t * b->refill_ns) / b->size);
+	}
+}
+
+static uint64_t bucket_wait(const struct ratelimit_bucket *b)
+{
+	if (!b->on || b->budget > 0)
+		return 0;
+	uint64_t need = (uint64_t)(1 - b->budget);
+	unsigned __int128 ns = ((unsigned __int128)need * b->refill_ns + b->size - 1) / b->size;
+	return ns > (unsigned __int128)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)ns;
+}
+
+int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (rl->timerfd < 0)
+		return -errno;
+	ratelimit_update(rl, cfg);
+	return 0;
+}
+
+void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cfg)
+{
+	uint64_t now = ratelimit_now_ns();
+	bucket_set(&rl->bw, &cfg->bandwidth, now);
+	bucket_set(&rl->ops, &cfg->ops, now);
+	/* A pending timer stays armed; when it fires the device simply retries. */
+}
+
+void ratelimit_destroy(struct ratelimit *rl)
+{
+	if (rl->timerfd >= 0)
+		close(rl->timerfd);
+	rl->timerfd = -1;
+}
+
+bool ratelimit_unlimited(const struct ratelimit *rl)
+{
+	return !rl->bw.on && !rl->ops.on;
+}
+
+uint64_t ratelimit_wait_ns(struct ratelimit *rl, uint64_t now_ns)
+{
+	bucket_refill(&rl->bw, now_ns);
+	bucket_refill(&rl->ops, now_ns);
+	uint64_t a = bucket_wait(&rl->bw), b = bucket_wait(&rl->ops);
+	return a > b ? a : b;
+}
+
+bool ratelimit_ready_at(struct ratelimit *rl, uint64_t now_ns)
+{
+	if (ratelimit_unlimited(rl))
+		return true;
+	uint64_t wait = ratelimit_wait_ns(rl, now_ns);
+	if (wait == 0)
+		return true;
+	if (!rl->armed && rl->timerfd >= 0) {
+		struct itimerspec its = { 0 };
+		its.it_value.tv_sec = (time_t)(wait / 1000000000ULL);
+		its.it_value.tv_nsec = (long)(wait % 1000000000ULL);
+		if (timerfd_settime(rl->timerfd, 0, &its, NULL) == 0)
+			rl->armed = true;
+	}
+	return false;
+}
+
+bool ratelimit_ready(struct ratelimit *rl)
+{
+	return ratelimit_ready_at(rl, ratelimit_now_ns());
+}
+
+static void bucket_take(struct ratelimit_bucket *b, uint64_t n)
+{
+	if (!b->on)
+		return;
+	if (n > (1ULL << 52))
+		n = 1ULL << 52;
+	/* Operations start only with a positive budget and cost at most 2^52,
+	 * so the debt stays far from int64 overflow. */
+	b->budget -= (int64_t)n;
+	if (b->budget < -(int64_t)(1ULL << 60))
+		b->budget = -(int64_t)(1ULL << 60);
+}
+
+void ratelimit_charge_at(struct ratelimit *rl, uint64_t bytes, uint64_t ops, uint64_t now_ns)
+{
+	if (ratelimit_unlimited(rl))
+		return;
+	bucket_refill(&rl->bw, now_ns);
+	bucket_refill(&rl->ops, now_ns);
+	bucket_take(&rl->bw, bytes);
+	bucket_take(&rl->ops, ops);
+}
+
+void ratelimit_charge(struct ratelimit *rl, uint64_t bytes, uint64_t ops)
+{
+	ratelimit_charge_at(rl, bytes, ops, ratelimit_now_ns());
+}
+
+int ratelimit_fd(const struct ratelimit *rl)
+{
+	return rl->timerfd;
+}
+
+void ratelimit_timer_ack(struct ratelimit *rl)
+{
+	uint64_t v;
+	ssize_t r = read(rl->timerfd, &v, sizeof(v));
+	(void)r;
+	rl->armed = false;
+}

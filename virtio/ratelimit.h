@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ratelimit.h - Firecracker-style token buckets (bytes and ops) with a
+ * timerfd wakeup.
+ *
+ * A bucket holds up to `size` tokens and refills `size` tokens every
+ * `refill_time_ms`, continuously; `one_time_burst` extra tokens are there at
+ * start and never come back. A device asks ratelimit_ready() before it
+ * starts an operation and ratelimit_charge() the real cost afterwards; the
+ * budget may go negative (a request larger than the bucket is never stuck:
+ * it goes through and the debt delays what follows). When not ready, the
+ * limiter arms its timerfd for the moment the budget is positive again; the
+ * glue watches ratelimit_fd() and calls ratelimit_timer_ack() + the device.
+ * A bucket with size 0 or refill time 0 is unlimited. Caller serialises
+ * (the device lock).
+ */
+#ifndef EMBER_RATELIMIT_H
+#define EMBER_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct ratelimit_bucket {
+	bool on;
+	uint64_t size;
+	uint64_t refill_ns;
+	int64_t budget;          /* may be negative (debt) or above size (burst) */
+	uint64_t last_ns;
+};
+
+struct ratelimit {
+	struct ratelimit_bucket bw, ops;
+	int timerfd;             /* -1 until ratelimit_init */
+	bool armed;
+};
+
+/* Set up from cfg and create the timerfd (CLOCK_MONOTONIC, nonblocking).
+ * Returns 0 or -errno. */
+int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg);
+/* Replace the buckets (PATCH): new buckets start full. */
+void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cfg);
+void ratelimit_destroy(struct ratelimit *rl);
+
+/* True when no bucket is set. */
+bool ratelimit_unlimited(const struct ratelimit *rl);
+
+/* May an operation start now? When not, arms the timer (unless armed). */
+bool ratelimit_ready(struct ratelimit *rl);
+bool ratelimit_ready_at(struct ratelimit *rl, uint64_t now_ns);
+/* Take bytes and ops tokens (may leave a debt). */
+void ratelimit_charge(struct ratelimit *rl, uint64_t bytes, uint64_t ops);
+void ratelimit_charge_at(struct ratelimit *rl, uint64_t bytes, uint64_t ops, uint64_t now_ns);
+/* Nanoseconds until ratelimit_ready would return true (0 = now). */
+uint64_t ratelimit_wait_ns(struct ratelimit *rl, uint64_t now_ns);
+
+/* The timerfd to watch for EPOLLIN. */
+int ratelimit_fd(const struct ratelimit *rl);
+/* Drain the timerfd after it fired; the limiter is disarmed. */
+void ratelimit_timer_ack(struct ratelimit *rl);
+
+uint64_t ratelimit_now_ns(void);
+
+#endif
