@@ -559,12 +559,13 @@ struct api_http_server *api_http_server_create(struct evloop *loop, const char *
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "API socket path too long (max %zu bytes): %s",
+	size_t plen = strlen(path);
+	if (plen == 0 || plen >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "API socket path empty or too long (max %zu bytes): %s",
 			 sizeof(sa.sun_path) - 1, path);
 		return NULL;
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	memcpy(sa.sun_path, path, plen + 1);
 	err[0] = '\0';
 	r = api_http_clear_path(path, err, errlen);
 	if (r < 0) {
@@ -580,7 +581,7 @@ struct api_http_server *api_http_server_create(struct evloop *loop, const char *
 	srv->loop = loop;
 	srv->handler = handler;
 	srv->opaque = opaque;
-	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	memcpy(srv->path, path, plen + 1);
 	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->fd < 0) {
 		snprintf(err, errlen, "API socket: socket(AF_UNIX): %s", strerror(errno));

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+/* config: defaults, machine/boot checks, MAC parsing, drive and net tables. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static struct vm_config cfg;
+static char err[512];
+
+static int setup(void **state)
+{
+	config_init(&cfg);
+	err[0] = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	config_release(&cfg);
+	return 0;
+}
+
+static void test_defaults(void **state)
+{
+	assert_int_equal(cfg.machine.vcpu_count, 1);
+	assert_int_equal(cfg.machine.mem_size_mib, 128);
+	assert_false(cfg.machine.smt);
+	assert_int_equal(cfg.ndrives, 0);
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES; i++)
+		assert_int_equal(cfg.drives[i].fd, -1);
+	for (unsigned i = 0; i < CONFIG_MAX_NETS; i++)
+		assert_int_equal(cfg.nets[i].tap_fd, -1);
+}
+
+static void test_ids(void **state)
+{
+	assert_true(config_id_valid("rootfs"));
+	assert_true(config_id_valid("a-b_C9"));
+	assert_false(config_id_valid(""));
+	assert_false(config_id_valid("a b"));
+	assert_false(config_id_valid("a/b"));
+	char long_id[CONFIG_ID_MAX + 2];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = 0;
+	assert_false(config_id_valid(long_id));
+	long_id[CONFIG_ID_MAX] = 0;
+	assert_true(config_id_valid(long_id));
+}
+
+static void test_machine(void **state)
+{
+	struct config_machine m = { .vcpu_count = 2, .mem_size_mib = 256 };
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), 0);
+	m.vcpu_count = 0;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "The number of vCPUs must be greater than 0"));
+	m.vcpu_count = LAYOUT_MAX_VCPUS;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), 0);
+	m.vcpu_count = LAYOUT_MAX_VCPUS + 1;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), -EINVAL);
+	m.vcpu_count = 3;
+	m.smt = true;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), -EINVAL);
+	m.vcpu_count = 1;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), 0);
+	m.mem_size_mib = 0;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "memory size"));
+	m.mem_size_mib = 129;
+	m.huge_pages = CONFIG_HUGE_2M;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), -EINVAL);
+	m.mem_size_mib = CONFIG_MAX_MEM_MIB + 2;
+	m.huge_pages = CONFIG_HUGE_NONE;
+	assert_int_equal(config_machine_validate(&m, err, sizeof(err)), -EINVAL);
+}
+
+static void test_boot(void **state)
+{
+	struct config_boot *b = calloc(1, sizeof(*b));
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -EINVAL);
+	strcpy(b->kernel_path, "/nonexistent/vmlinux");
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "The kernel file cannot be opened: No such file or directory "
+			    "(os error 2)");
+	strcpy(b->kernel_path, "/dev/null");
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), 0);
+	strcpy(b->initrd_path, "/nonexistent/initrd");
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "initrd"));
+	free(b);
+}
+
+static void test_mac(void **state)
+{
+	uint8_t mac[6];
+	char s[18];
+	assert_int_equal(config_mac_parse("06:00:AC:10:00:02", mac), 0);
+	config_mac_format(mac, s);
+	assert_string_equal(s, "06:00:ac:10:00:02");
+	assert_int_equal(config_mac_parse("06:00:AC:10:00", mac), -EINVAL);
+	assert_int_equal(config_mac_parse("06:00:AC:10:00:02:", mac), -EINVAL);
+	assert_int_equal(config_mac_parse("06-00-AC-10-00-02", mac), -EINVAL);
+	assert_int_equal(config_mac_parse("0g:00:AC:10:00:02", mac), -EINVAL);
+	assert_int_equal(config_mac_parse("", mac), -EINVAL);
+}
+
+static struct config_drive mkdrive(const char *id, bool root, const char *path)
+{
+	struct config_drive d;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.drive_id, sizeof(d.drive_id), "%s", id);
+	snprintf(d.path_on_host, sizeof(d.path_on_host), "%s", path);
+	d.is_root_device = root;
+	d.fd = -1;
+	return d;
+}
+
+static void test_drives(void **state)
+{
+	char path[] = "/tmp/ember-test-config-XXXXXX";
+	int tmp = mkstemp(path);
+	assert_true(tmp >= 0);
+	close(tmp);
+
+	struct config_drive a = mkdrive("data", false, path);
+	assert_int_equal(config_drive_open(&a, err, sizeof(err)), 0);
+	assert_int_equal(config_drive_put(&cfg, &a, err, sizeof(err)), 0);
+	struct config_drive r = mkdrive("rootfs", true, path);
+	r.is_read_only = true;
+	assert_int_equal(config_drive_open(&r, err, sizeof(err)), 0);
+	assert_int_equal(fcntl(r.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	assert_int_equal(config_drive_put(&cfg, &r, err, sizeof(err)), 0);
+	/* The root device goes first. */
+	assert_int_equal(cfg.ndrives, 2);
+	assert_string_equal(cfg.drives[0].drive_id, "rootfs");
+	assert_string_equal(cfg.drives[1].drive_id, "data");
+	/* A second root is refused; the caller keeps its fd. */
+	struct config_drive r2 = mkdrive("other", true, path);
+	assert_int_equal(config_drive_open(&r2, err, sizeof(err)), 0);
+	assert_int_equal(config_drive_put(&cfg, &r2, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "A root block device already exists!");
+	close(r2.fd);
+	/* Replacing the root by id is fine and closes the old fd. */
+	int oldfd = cfg.drives[0].fd;
+	struct config_drive r3 = mkdrive("rootfs", true, path);
+	assert_int_equal(config_drive_open(&r3, err, sizeof(err)), 0);
+	assert_int_equal(config_drive_put(&cfg, &r3, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ndrives, 2);
+	assert_int_equal(cfg.drives[0].fd, r3.fd);
+	assert_int_equal(fcntl(oldfd, F_GETFD), -1);
+	/* Replacing a non-root drive keeps its place. */
+	struct config_drive a2 = mkdrive("data", false, path);
+	assert_int_equal(config_drive_open(&a2, err, sizeof(err)), 0);
+	assert_int_equal(config_drive_put(&cfg, &a2, err, sizeof(err)), 0);
+	assert_string_equal(cfg.drives[1].drive_id, "data");
+	/* A missing file names the field and the OS error. */
+	struct config_drive bad = mkdrive("bad", false, "/nonexistent/disk.img");
+	assert_int_equal(config_drive_open(&bad, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "path_on_host"));
+	assert_non_null(strstr(err, "os error 2"));
+	/* The table has a limit. */
+	for (unsigned i = cfg.ndrives; i < CONFIG_MAX_DRIVES; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "d%u", i);
+		struct config_drive d = mkdrive(id, false, path);
+		assert_int_equal(config_drive_put(&cfg, &d, err, sizeof(err)), 0);
+	}
+	struct config_drive over = mkdrive("over", false, path);
+	assert_int_equal(config_drive_put(&cfg, &over, err, sizeof(err)), -ENOSPC);
+	assert_int_equal(config_drive_find(&cfg, "d5"), 5);
+	assert_int_equal(config_drive_find(&cfg, "nope"), -1);
+	unlink(path);
+}
+
+static void test_nets(void **state)
+{
+	struct config_net n;
+	memset(&n, 0, sizeof(n));
+	strcpy(n.iface_id, "eth0");
+	strcpy(n.host_dev_name, "tap0");
+	n.has_guest_mac = true;
+	config_mac_parse("06:00:00:00:00:01", n.guest_mac);
+	n.tap_fd = -1;
+	assert_int_equal(config_net_put(&cfg, &n, err, sizeof(err)), 0);
+	struct config_net m = n;
+	strcpy(m.iface_id, "eth1");
+	strcpy(m.host_dev_name, "tap1");
+	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "MAC address is already in use"));
+	m.guest_mac[5] = 2;
+	strcpy(m.host_dev_name, "tap0");
+	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "host device name"));
+	strcpy(m.host_dev_name, "tap1");
+	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), 0);
+	/* Same id replaces. */
+	strcpy(m.host_dev_name, "tap2");
+	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nnets, 2);
+	assert_string_equal(cfg.nets[1].host_dev_name, "tap2");
+	config_net_remove(&cfg, 0);
+	assert_int_equal(cfg.nnets, 1);
+	assert_string_equal(cfg.nets[0].iface_id, "eth1");
+	/* Opening: a bad name is refused without touching /dev/net/tun. */
+	struct config_net b;
+	memset(&b, 0, sizeof(b));
+	b.tap_fd = -1;
+	assert_int_equal(config_net_open(&b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "host_dev_name"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nets, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
