@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: Apache-2.0
+/* api: every endpoint's JSON validation, pre/post-boot rules and the config
+ * file, through api_handle_request() (no socket, no KVM: the vm_* functions
+ * below are weak fakes, so libember's vm.o is never linked in). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+#include "metrics.h"
+#include "vm.h"
+
+/* ---- fake VM ---- */
+static int fake_create_rc;   /* what vm_create returns */
+static int fake_paused, fake_cad, fake_created, fake_destroyed;
+static struct vm *fake_vm = (struct vm *)&fake_paused;
+
+__attribute__((weak)) int vm_create(const struct vm_config *cfg, struct evloop *loop,
+				    struct vm **out, char *err, size_t errlen)
+{
+	if (fake_create_rc) {
+		snprintf(err, errlen, "fake: no KVM");
+		return fake_create_rc;
+	}
+	fake_created++;
+	*out = fake_vm;
+	return 0;
+}
+__attribute__((weak)) int vm_start(struct vm *vm, char *err, size_t errlen) { return 0; }
+__attribute__((weak)) int vm_pause(struct vm *vm) { fake_paused = 1; return 0; }
+__attribute__((weak)) int vm_resume(struct vm *vm) { fake_paused = 0; return 0; }
+__attribute__((weak)) int vm_is_paused(const struct vm *vm) { return fake_paused; }
+__attribute__((weak)) int vm_send_ctrl_alt_del(struct vm *vm) { fake_cad++; return 0; }
+__attribute__((weak)) struct devices *vm_devices(struct vm *vm) { return NULL; }
+__attribute__((weak)) void vm_destroy(struct vm *vm) { if (vm) fake_destroyed++; }
+
+/* ---- helpers ---- */
+static struct vm_config cfg;
+static struct api *api;
+static struct evloop *loop;
+static char kernel[64], disk[64], body[8192];
+
+static int setup(void **state)
+{
+	log_set_level(LOG_OFF);
+	config_init(&cfg);
+	loop = evloop_create();
+	char err[256];
+	api = api_create(loop, NULL, "test-id", &cfg, err, sizeof(err));
+	assert_non_null(api);
+	strcpy(kernel, "/tmp/ember-test-kernel-XXXXXX");
+	close(mkstemp(kernel));
+	strcpy(disk, "/tmp/ember-test-disk-XXXXXX");
+	close(mkstemp(disk));
+	fake_create_rc = 0;
+	fake_paused = fake_cad = fake_created = fake_destroyed = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	api_destroy(api);
+	config_release(&cfg);
+	evloop_destroy(loop);
+	unlink(kernel);
+	unlink(disk);
+	return 0;
+}
+
+/* Returns the status; the body (NUL-terminated) is in `body`. */
+static int req(enum api_http_method m, const char *path, const char *b)
+{
+	struct api_http_request r;
+	struct api_http_response resp = { 0 };
+	memset(&r, 0, sizeof(r));
+	r.method = m;
+	snprintf(r.path, sizeof(r.path), "%s", path);
+	if (b) {
+		r.body = b;
+		r.body_len = strlen(b);
+	}
+	api_handle_request(api, &r, &resp);
+	body[0] = 0;
+	if (resp.body) {
+		assert_true(resp.body_len < sizeof(body));
+		memcpy(body, resp.body, resp.body_len);
+		body[resp.body_len] = 0;
+		free(resp.body);
+	}
+	if (resp.status == 204)
+		assert_int_equal(resp.body_len, 0);
+	return resp.status;
+}
+
+#define GET(p) req(API_HTTP_GET, p, NULL)
+#define PUT(p, b) req(API_HTTP_PUT, p, b)
+#define PATCH(p, b) req(API_HTTP_PATCH, p, b)
+#define FAULT_HAS(s) do { \
+		assert_non_null(strstr(body, "{\"fault_message\":\"")); \
+		if (!strstr(body, s)) fail_msg("'%s' not in %s", s, body); \
+	} while (0)
+
+static void put_kernel(void)
+{
+	char b[256];
+	snprintf(b, sizeof(b), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0\"}",
+		 kernel);
+	assert_int_equal(PUT("/boot-source", b), 204);
+}
+
+static void boot(void)
+{
+	put_kernel();
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"InstanceStart\"}"), 204);
+}
+
+/* ---- tests ---- */
+
+static void test_instance_info_version(void **state)
+{
+	assert_int_equal(GET("/"), 200);
+	assert_string_equal(body, "{\"id\":\"test-id\",\"state\":\"Not started\",\"vmm_version\":\""
+			    EMBER_VERSION "\",\"app_name\":\"ember\"}");
+	assert_int_equal(GET(""), 200); /* other URI forms route as "/" */
+	assert_int_equal(GET("/version"), 200);
+	assert_non_null(strstr(body, "\"firecracker_version\":\""));
+	assert_int_equal(req(API_HTTP_GET, "/", "{}"), 400);
+	FAULT_HAS("GET request cannot have a body.");
+}
+
+static void test_routing_errors(void **state)
+{
+	assert_int_equal(PATCH("/boot-source", "{}"), 400);
+	FAULT_HAS("Invalid request method and/or path: PATCH boot-source.");
+	assert_int_equal(GET("/nope"), 400);
+	FAULT_HAS("Invalid request method and/or path: GET nope.");
+	assert_int_equal(req(API_HTTP_PUT, "/machine-config", NULL), 400);
+	FAULT_HAS("Empty PUT request.");
+	assert_int_equal(req(API_HTTP_PATCH, "/machine-config", NULL), 400);
+	FAULT_HAS("Empty PATCH request.");
+	assert_int_equal(req(API_HTTP_DELETE, "/machine-config", NULL), 400);
+	FAULT_HAS("Invalid request method and/or path: DELETE machine-config.");
+	assert_int_equal(req(API_HTTP_DELETE, "/drives/x", NULL), 400);
+	FAULT_HAS("not supported before starting");
+	/* One trailing slash and extra segments are tolerated, as Firecracker. */
+	assert_int_equal(GET("/machine-config/"), 200);
+	assert_int_equal(GET("//machine-config/x"), 200);
+	/* Bad JSON. */
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":"), 400);
+	FAULT_HAS("An error occurred when deserializing the json body of a request");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64} x"), 400);
+	FAULT_HAS("trailing characters");
+	assert_int_equal(PUT("/machine-config", "[1,64]"), 400);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"vcpu_count\":2,"
+			     "\"mem_size_mib\":64}"), 400);
+	FAULT_HAS("duplicate field `vcpu_count`");
+}
+
+static void test_unsupported(void **state)
+{
+	const char *paths[] = { "/vsock", "/balloon", "/balloon/statistics", "/entropy", "/mmds",
+		"/mmds/config", "/pmem/p0", "/hotplug/memory", "/cpu-config", "/snapshot/create",
+		"/snapshot/load", "/serial" };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(PUT(paths[i], "{}"), 400);
+		FAULT_HAS("ember does not support");
+		assert_int_equal(GET(paths[i]), 400);
+		FAULT_HAS("ember does not support");
+	}
+}
+
+static void test_machine_config(void **state)
+{
+	assert_int_equal(GET("/machine-config"), 200);
+	assert_string_equal(body, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,"
+			    "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256,"
+			     "\"smt\":true,\"track_dirty_pages\":true,\"huge_pages\":\"2M\","
+			     "\"cpu_template\":\"None\"}"), 204);
+	assert_int_equal(cfg.machine.vcpu_count, 2);
+	assert_true(cfg.machine.smt);
+	assert_int_equal(cfg.machine.huge_pages, CONFIG_HUGE_2M);
+	/* PUT resets omitted optional fields. */
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":4,\"mem_size_mib\":512}"), 204);
+	assert_false(cfg.machine.smt);
+	assert_false(cfg.machine.track_dirty_pages);
+	assert_int_equal(cfg.machine.huge_pages, CONFIG_HUGE_NONE);
+	/* PATCH merges, all or nothing. */
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":1024}"), 204);
+	assert_int_equal(cfg.machine.vcpu_count, 4);
+	assert_int_equal(cfg.machine.mem_size_mib, 1024);
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":3,\"smt\":true}"), 400);
+	FAULT_HAS("Machine config error: The number of vCPUs");
+	assert_int_equal(cfg.machine.vcpu_count, 4);
+	assert_false(cfg.machine.smt);
+	assert_int_equal(PATCH("/machine-config", "{}"), 400);
+	FAULT_HAS("Empty PATCH request.");
+	/* Errors. */
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":2}"), 400);
+	FAULT_HAS("missing field `mem_size_mib`");
+	assert_int_equal(PUT("/machine-config", "{\"mem_size_mib\":2}"), 400);
+	FAULT_HAS("missing field `vcpu_count`");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":0,\"mem_size_mib\":128}"), 400);
+	FAULT_HAS("The number of vCPUs must be greater than 0");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":33,\"mem_size_mib\":128}"), 400);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":256,\"mem_size_mib\":128}"), 400);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1.5,\"mem_size_mib\":128}"), 400);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":-1,\"mem_size_mib\":128}"), 400);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":\"2\",\"mem_size_mib\":128}"), 400);
+	FAULT_HAS("invalid type: string for field `vcpu_count`");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":0}"), 400);
+	FAULT_HAS("The memory size (MiB) is either 0");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"smt\":1}"), 400);
+	FAULT_HAS("`smt`");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"huge_pages\":\"Transparent\"}"), 400);
+	FAULT_HAS("ember does not support huge_pages");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"huge_pages\":\"1G\"}"), 400);
+	FAULT_HAS("unknown variant `1G`");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"cpu_template\":\"T2\"}"), 400);
+	FAULT_HAS("CPU templates");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"bogus\":true}"), 400);
+	FAULT_HAS("unknown field `bogus`, expected one of `vcpu_count`");
+	assert_int_equal(cfg.machine.mem_size_mib, 1024); /* nothing changed */
+}
+
+static void test_boot_source(void **state)
+{
+	char b[512];
+	assert_int_equal(PUT("/boot-source", "{}"), 400);
+	FAULT_HAS("missing field `kernel_image_path`");
+	assert_int_equal(PUT("/boot-source", "{\"kernel_image_path\":\"/nonexistent\"}"), 400);
+	FAULT_HAS("Boot source error: The kernel file cannot be opened: No such file or "
+		  "directory (os error 2)");
+	snprintf(b, sizeof(b), "{\"kernel_image_path\":\"%s\",\"initrd_path\":\"/nonexistent\"}",
+		 kernel);
+	assert_int_equal(PUT("/boot-source", b), 400);
+	FAULT_HAS("initrd");
+	snprintf(b, sizeof(b), "{\"kernel_image_path\":\"%s\",\"extra\":1}", kernel);
+	assert_int_equal(PUT("/boot-source", b), 400);
+	FAULT_HAS("unknown field `extra`");
+	snprintf(b, sizeof(b), "{\"kernel_image_path\":\"%s\",\"boot_args\":null}", kernel);
+	assert_int_equal(PUT("/boot-source", b), 204);
+	assert_false(cfg.boot.boot_args_set);
+	/* Too long a command line. */
+	size_t n = sizeof(cfg.boot.boot_args) + 16;
+	char *big = malloc(n + 256);
+	int off = snprintf(big, 256, "{\"kernel_image_path\":\"%s\",\"boot_args\":\"", kernel);
+	memset(big + off, 'a', n);
+	strcpy(big + off + n, "\"}");
+	assert_int_equal(PUT("/boot-source", big), 400);
+	FAULT_HAS("too long");
+	free(big);
+	put_kernel();
+	assert_true(cfg.boot.set);
+	assert_string_equal(cfg.boot.boot_args, "console=ttyS0");
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"boot_args\":\"console=ttyS0\""));
+	assert_non_null(strstr(body, "\"initrd_path\":null"));
+}
+
+static void test_drives(void **state)
+{
+	char b[1024];
+	snprintf(b, sizeof(b), "{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":true,\"is_read_only\":true,\"cache_type\":\"Writeback\","
+		 "\"io_engine\":\"Sync\",\"rate_limiter\":{\"bandwidth\":{\"size\":1000,"
+		 "\"refill_time\":100},\"ops\":{\"size\":0,\"refill_time\":5}}}", disk);
+	assert_int_equal(PUT("/drives/rootfs", b), 204);
+	assert_int_equal(cfg.ndrives, 1);
+	assert_true(cfg.drives[0].fd >= 0);
+	assert_int_equal(cfg.drives[0].cache_type, CONFIG_CACHE_WRITEBACK);
+	assert_true(cfg.drives[0].rate_limiter.bandwidth.set);
+	assert_false(cfg.drives[0].rate_limiter.ops.set); /* size 0 disables */
+	/* Path/body id mismatch, bad ids. */
+	assert_int_equal(PUT("/drives/other", b), 400);
+	FAULT_HAS("The id from the path does not match the id from the body!");
+	assert_int_equal(PUT("/drives/", b), 400);
+	FAULT_HAS("The ID cannot be empty.");
+	assert_int_equal(PUT("/drives/a-b", b), 400);
+	FAULT_HAS("API Resource IDs can only contain alphanumeric characters and underscores.");
+	/* A second root. */
+	snprintf(b, sizeof(b), "{\"drive_id\":\"root2\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":true}", disk);
+	assert_int_equal(PUT("/drives/root2", b), 400);
+	FAULT_HAS("Drive config error: A root block device already exists!");
+	/* Missing file, missing fields, unsupported features. */
+	assert_int_equal(PUT("/drives/d1", "{\"drive_id\":\"d1\",\"path_on_host\":\"/nonexistent\","
+			     "\"is_root_device\":false}"), 400);
+	FAULT_HAS("path_on_host");
+	FAULT_HAS("No such file or directory (os error 2)");
+	assert_int_equal(PUT("/drives/d1", "{\"drive_id\":\"d1\",\"path_on_host\":\"/x\"}"), 400);
+	FAULT_HAS("missing field `is_root_device`");
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false,\"io_engine\":\"Async\"}", disk);
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("Async");
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"is_root_device\":false,"
+		 "\"socket\":\"/tmp/vhost.sock\"}");
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("vhost-user");
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false,\"rate_limiter\":{\"bandwidth\":{\"size\":1}}}", disk);
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("missing field `refill_time`");
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false,\"rate_limiter\":{\"iops\":{}}}", disk);
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("unknown field `iops`");
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false,\"cache_type\":\"Fast\"}", disk);
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("unknown variant `Fast`");
+	/* A data disk after the root one; the root stays first. */
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false}", disk);
+	assert_int_equal(PUT("/drives/d1", b), 204);
+	assert_int_equal(cfg.ndrives, 2);
+	assert_string_equal(cfg.drives[0].drive_id, "rootfs");
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"drive_id\":\"rootfs\",\"partuuid\":null,"
+			       "\"is_root_device\":true,\"cache_type\":\"Writeback\","
+			       "\"is_read_only\":true"));
+	assert_non_null(strstr(body, "\"rate_limiter\":{\"bandwidth\":{\"size\":1000,"
+			       "\"one_time_burst\":null,\"refill_time\":100},\"ops\":null}"));
+	/* PATCH is post-boot only. */
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":\"d1\",\"path_on_host\":\"/x\"}"), 400);
+	FAULT_HAS("not supported before starting");
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":\"d1\",\"is_read_only\":true}"), 400);
+	FAULT_HAS("unknown field `is_read_only`");
+}
+
+static void test_network_interfaces(void **state)
+{
+	/* Field validation happens before the tap is opened. */
+	assert_int_equal(PUT("/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}"), 400);
+	FAULT_HAS("missing field `host_dev_name`");
+	assert_int_equal(PUT("/network-interfaces/eth0", "{\"iface_id\":\"eth1\","
+			     "\"host_dev_name\":\"tap0\"}"), 400);
+	FAULT_HAS("The id from the path [eth0] does not match the id from the body [eth1]!");
+	assert_int_equal(PUT("/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
+			     "\"host_dev_name\":\"tap0\",\"guest_mac\":\"zz\"}"), 400);
+	FAULT_HAS("guest_mac");
+	assert_int_equal(PUT("/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
+			     "\"host_dev_name\":\"tap0\",\"mtu\":10}"), 400);
+	FAULT_HAS("mtu");
+	assert_int_equal(PUT("/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
+			     "\"host_dev_name\":\"tap0\",\"allow_mmds_requests\":true}"), 400);
+	FAULT_HAS("unknown field `allow_mmds_requests`");
+	assert_int_equal(PUT("/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
+			     "\"host_dev_name\":\"this-name-is-way-too-long\"}"), 400);
+	FAULT_HAS("host_dev_name");
+	assert_int_equal(PATCH("/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}"), 400);
+	FAULT_HAS("not supported before starting");
+}
+
+static void test_logger_metrics(void **state)
+{
+	char path[] = "/tmp/ember-test-log-XXXXXX";
+	close(mkstemp(path));
+	char b[512];
+	assert_int_equal(PUT("/logger", "{\"level\":\"Loud\"}"), 400);
+	FAULT_HAS("unknown variant `Loud`");
+	assert_int_equal(PUT("/logger", "{\"module\":\"x\"}"), 400);
+	FAULT_HAS("module");
+	assert_int_equal(PUT("/logger", "{\"log_path\":\"/nonexistent/dir/log\"}"), 400);
+	FAULT_HAS("Logger error");
+	snprintf(b, sizeof(b), "{\"log_path\":\"%s\",\"level\":\"warn\",\"show_level\":true,"
+		 "\"show_log_origin\":false}", path);
+	assert_int_equal(PUT("/logger", b), 204);
+	assert_int_equal(log_get_level(), LOG_WARN);
+	assert_int_equal(PUT("/logger", "{\"level\":\"Off\"}"), 204); /* repeatable */
+	assert_int_equal(log_get_level(), LOG_OFF);
+
+	assert_int_equal(PUT("/metrics", "{}"), 400);
+	FAULT_HAS("missing field `metrics_path`");
+	assert_int_equal(PUT("/metrics", "{\"metrics_path\":\"/nonexistent/dir/m\"}"), 400);
+	char mpath[] = "/tmp/ember-test-metrics-XXXXXX";
+	close(mkstemp(mpath));
+	/* Unknown fields are accepted on /metrics (Firecracker does). */
+	snprintf(b, sizeof(b), "{\"metrics_path\":\"%s\",\"whatever\":1}", mpath);
+	assert_int_equal(PUT("/metrics", b), 204);
+	assert_int_equal(PUT("/metrics", b), 400);
+	FAULT_HAS("Reinitialization of metrics not allowed.");
+	/* The per-endpoint counters saw these requests. */
+	char line[8192];
+	assert_true(metrics_format(line, sizeof(line), false) > 0);
+	assert_non_null(strstr(line, "\"metrics_fails\":"));
+	assert_non_null(strstr(line, "\"logger_count\":"));
+	assert_int_equal(metrics_flush(), 0);
+	int fd = open(mpath, O_RDONLY);
+	ssize_t n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	assert_true(n > 0);
+	line[n] = 0;
+	assert_non_null(strstr(line, "{\"utc_timestamp_ms\":"));
+	assert_non_null(strstr(line, "\"put_api_requests\":{"));
+	assert_int_equal(line[n - 1], '\n');
+	metrics_stop();
+	unlink(path);
+	unlink(mpath);
+}
+
+static void test_actions_and_post_boot(void **state)
+{
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"Reboot\"}"), 400);
+	FAULT_HAS("unknown variant `Reboot`");
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"InstanceStart\",\"x\":1}"), 400);
+	FAULT_HAS("unknown field `x`");
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"InstanceStart\"}"), 400);
+	FAULT_HAS("Start microvm error: Cannot start microvm without kernel configuration.");
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"SendCtrlAltDel\"}"), 400);
+	FAULT_HAS("not supported before starting");
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"FlushMetrics\"}"), 400);
+	FAULT_HAS("not supported before starting");
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Paused\"}"), 400);
+	FAULT_HAS("not supported before starting");
+
+	/* A failing start is not fatal: still pre-boot. */
+	put_kernel();
+	fake_create_rc = -ENODEV;
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"InstanceStart\"}"), 400);
+	FAULT_HAS("Start microvm error: fake: no KVM");
+	assert_int_equal(GET("/"), 200);
+	assert_non_null(strstr(body, "\"Not started\""));
+	fake_create_rc = 0;
+	boot();
+	assert_int_equal(fake_created, 1);
+	assert_int_equal(GET("/"), 200);
+	assert_non_null(strstr(body, "\"state\":\"Running\""));
+	assert_ptr_equal(api_get_vm(api), fake_vm);
+
+	/* Post-boot: the pre-boot set is refused. */
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"InstanceStart\"}"), 400);
+	FAULT_HAS("The requested operation is not supported after starting the microVM.");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}"), 400);
+	FAULT_HAS("not supported after starting");
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":1}"), 400);
+	FAULT_HAS("not supported after starting");
+	assert_int_equal(PUT("/boot-source", "{\"kernel_image_path\":\"/x\"}"), 400);
+	FAULT_HAS("not supported after starting");
+	assert_int_equal(PUT("/logger", "{}"), 400);
+	assert_int_equal(PUT("/metrics", "{\"metrics_path\":\"/x\"}"), 400);
+	assert_int_equal(PUT("/drives/x", "{}"), 400);
+	assert_int_equal(GET("/machine-config"), 200);
+	assert_int_equal(GET("/vm/config"), 200);
+
+	/* Pause / resume (idempotent). */
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Paused\"}"), 204);
+	assert_int_equal(GET("/"), 200);
+	assert_non_null(strstr(body, "\"state\":\"Paused\""));
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Paused\"}"), 204);
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Resumed\"}"), 204);
+	assert_int_equal(GET("/"), 200);
+	assert_non_null(strstr(body, "\"state\":\"Running\""));
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Stopped\"}"), 400);
+	FAULT_HAS("unknown variant `Stopped`");
+	assert_int_equal(PATCH("/vm", "{}"), 400);
+	FAULT_HAS("missing field `state`");
+
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"SendCtrlAltDel\"}"), 204);
+	assert_int_equal(fake_cad, 1);
+	assert_int_equal(PUT("/actions", "{\"action_type\":\"FlushMetrics\"}"), 204);
+
+	/* PATCH drive after boot: validated; unknown ids refused. */
+	assert_int_equal(PATCH("/drives/nope", "{\"drive_id\":\"nope\"}"), 400);
+	FAULT_HAS("nope");
+	assert_int_equal(PATCH("/network-interfaces/nope", "{\"iface_id\":\"nope\"}"), 400);
+	FAULT_HAS("nope");
+	/* The VM InstanceStart created is destroyed with the api. */
+	api_destroy(api);
+	assert_int_equal(fake_destroyed, 1);
+	char err[64];
+	api = api_create(loop, NULL, NULL, &cfg, err, sizeof(err));
+}
+
+/* ---- config file ---- */
+
+static int load(const char *json, char *err, size_t errlen)
+{
+	char path[] = "/tmp/ember-test-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(write(fd, json, strlen(json)) == (ssize_t)strlen(json));
+	close(fd);
+	struct vm_config *c = &cfg;
+	config_release(c);
+	config_init(c);
+	int r = api_load_config_file(path, c, err, errlen);
+	unlink(path);
+	return r;
+}
+
+static void test_config_file(void **state)
+{
+	char json[2048], err[512];
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\":{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0\"},"
+		 "\"drives\":[{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false},"
+		 "{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\",\"is_root_device\":true}],"
+		 "\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":256},"
+		 "\"network-interfaces\":[],\"balloon\":null,\"logger\":{\"level\":\"Off\"}}",
+		 kernel, disk, disk);
+	assert_int_equal(load(json, err, sizeof(err)), 0);
+	assert_true(cfg.boot.set);
+	assert_int_equal(cfg.machine.vcpu_count, 2);
+	assert_int_equal(cfg.ndrives, 2);
+	assert_string_equal(cfg.drives[0].drive_id, "rootfs");
+	assert_true(cfg.drives[0].fd >= 0);
+
+	assert_int_equal(load("{\"drives\":[]}", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "boot-source"));
+	assert_int_equal(load("{\"boot-source\":{}, \"vsock\":{\"guest_cid\":3}}", err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "vsock"));
+	assert_non_null(strstr(err, "does not support"));
+	assert_int_equal(load("{\"boot-source\":{}, \"frobnicate\":1}", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "frobnicate"));
+	assert_int_equal(load("{\"boot-source\":{\"kernel_image_path\":\"/nonexistent\"}}", err,
+			      sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "boot-source: Boot source error"));
+	assert_null(strstr(err, "deserializing"));
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"drives\":[{\"drive_id\":\"a\",\"path_on_host\":\"%s\",\"is_root_device\":true},"
+		 "{\"drive_id\":\"b\",\"path_on_host\":\"%s\"}]}", kernel, disk, disk);
+	assert_int_equal(load(json, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "drives[1]: missing field `is_root_device`"));
+	assert_int_equal(load("{\"boot-source\":", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "invalid JSON"));
+	assert_int_equal(load("[]", err, sizeof(err)), -EINVAL);
+	assert_int_equal(api_load_config_file("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent.json"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_instance_info_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_routing_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsupported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_interfaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logger_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_actions_and_post_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
