@@ -45,7 +45,7 @@ struct x86_kernel {
 	uint16_t boot_protocol; /* bzImage header version (e.g. 0x020f); 0 for ELF */
 	uint32_t cmdline_max;   /* longest command line (bytes without NUL) the
 				 * kernel accepts: bzImage cmdline_size, else
-				 * LAYOUT_CMDLINE_MAX - 1 */
+				 * LAYOUT_CMDLINE_MAX - 1; 0 = no kernel limit */
 };
 
 /*
@@ -80,13 +80,14 @@ int x86_load_initrd(const struct guest_mem *mem, int fd, const struct x86_kernel
  * LAYOUT_ZERO_PAGE_START (setup header from the bzImage or built for an
  * ELF, loader 0xff, cmdline, ramdisk, e820); for PVH hvm_start_info v1 at
  * LAYOUT_PVH_INFO_START, the initrd module at LAYOUT_PVH_MODLIST_START and
- * the memory map at LAYOUT_PVH_MEMMAP_START; in both modes the identity page
- * tables (PML4/PDPT/PD, first GiB in 2 MiB pages), the GDT (x86_boot_gdt) and
- * an empty IDT. e820: [0, EBDA) RAM, [EBDA, 0xe0000) reserved,
+ * the memory map at LAYOUT_PVH_MEMMAP_START (rsdp 0); in both modes the
+ * identity page tables (PML4/PDPT/PD, first GiB in 2 MiB pages), the GDT of
+ * x86_boot_gdt(k->mode) at LAYOUT_GDT_START and an empty 8-byte IDT. e820: [0, EBDA) RAM, [EBDA, 0xe0000) reserved,
  * [1 MiB, low end) RAM, [4 GiB, ...) RAM when RAM is split by the gap.
- * initrd_size 0 means no initrd. Returns 0, -EINVAL (command line too long
- * for LAYOUT_CMDLINE_MAX or the kernel's cmdline_size, guest RAM smaller than
- * 2 MiB, initrd outside RAM) or -EFAULT; err names the values.
+ * initrd_size 0 means no initrd. cmdline NULL means "". Returns 0, -EINVAL
+ * (command line longer than LAYOUT_CMDLINE_MAX - 1 or k->cmdline_max; low
+ * RAM ending at or below 1 MiB; initrd not inside low RAM) or -EFAULT;
+ * err ("boot: ...") names the length and the limit / the addresses.
  */
 int x86_setup_boot(const struct guest_mem *mem, const struct x86_kernel *k, const char *cmdline,
 		   uint64_t initrd_gpa, uint64_t initrd_size, char *err, size_t errlen);
@@ -104,9 +105,11 @@ int x86_setup_boot(const struct guest_mem *mem, const struct x86_kernel *k, cons
  */
 void x86_boot_regs(const struct x86_kernel *k, struct kvm_regs *regs, struct kvm_sregs *sregs);
 
-/* The 4 boot GDT descriptors x86_setup_boot writes for `mode` (exposed for
- * tests and for x86_boot_regs, which derives the hidden segment state from
- * the same values). */
+/* The 4 boot GDT descriptors x86_setup_boot writes for `mode`; x86_boot_regs
+ * derives the hidden segment state from the same values.
+ *  LINUX64: NULL, CODE flags 0xa09b, DATA 0xc093, TSS 0x808b (base 0, limit
+ *           0xfffff; Firecracker's values).
+ *  PVH:     NULL, CODE 0xc09b (32-bit), DATA 0xc093, TSS 0x008b limit 0x67. */
 void x86_boot_gdt(enum x86_entry_mode mode, uint64_t gdt[X86_GDT_ENTRIES]);
 
 #endif
