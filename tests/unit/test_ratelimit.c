@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Token buckets: refill arithmetic, bursts, debt, the timerfd. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <string.h>
+#include <sys/timerfd.h>
+
+#include "ratelimit.h"
+
+#define MS 1000000ULL
+
+static struct config_rate_limiter cfg_bw(uint64_t size, uint64_t burst, uint64_t refill_ms)
+{
+	struct config_rate_limiter c;
+	memset(&c, 0, sizeof(c));
+	c.bandwidth = (struct config_token_bucket){ true, size, burst, refill_ms };
+	return c;
+}
+
+static void test_unlimited(void **state)
+{
+	struct config_rate_limiter c;
+	memset(&c, 0, sizeof(c));
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	assert_true(ratelimit_unlimited(&rl));
+	ratelimit_charge(&rl, 1ULL << 40, 1000000);
+	assert_true(ratelimit_ready(&rl));
+	/* size 0 or refill 0 also mean "no limit" (Firecracker). */
+	c = cfg_bw(0, 0, 100);
+	ratelimit_update(&rl, &c);
+	assert_true(ratelimit_unlimited(&rl));
+	c = cfg_bw(100, 0, 0);
+	ratelimit_update(&rl, &c);
+	assert_true(ratelimit_unlimited(&rl));
+	ratelimit_destroy(&rl);
+}
+
+static void test_refill(void **state)
+{
+	struct config_rate_limiter c = cfg_bw(1000, 0, 1000);   /* 1000 B/s */
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	uint64_t t0 = rl.bw.last_ns;
+	assert_true(ratelimit_ready_at(&rl, t0));
+	ratelimit_charge_at(&rl, 1000, 0, t0);
+	assert_int_equal(rl.bw.budget, 0);
+	assert_int_equal(ratelimit_wait_ns(&rl, t0), 1 * MS);   /* one token = 1 ms */
+	/* Fractions accumulate: 0.5 ms twice make one token. */
+	assert_int_equal(ratelimit_wait_ns(&rl, t0 + MS / 2), 1 * MS);
+	assert_int_equal(ratelimit_wait_ns(&rl, t0 + MS), 0);
+	assert_int_equal(rl.bw.budget, 1);
+	/* Never above size. */
+	ratelimit_wait_ns(&rl, t0 + 5000 * MS);
+	assert_int_equal(rl.bw.budget, 1000);
+	ratelimit_destroy(&rl);
+}
+
+static void test_debt(void **state)
+{
+	struct config_rate_limiter c = cfg_bw(1000, 0, 1000);
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	uint64_t t0 = rl.bw.last_ns;
+	/* A request five times the bucket goes through, then the debt waits. */
+	assert_true(ratelimit_ready_at(&rl, t0));
+	ratelimit_charge_at(&rl, 5000, 0, t0);
+	assert_false(ratelimit_ready_at(&rl, t0));
+	assert_int_equal(ratelimit_wait_ns(&rl, t0), 4001 * MS);
+	assert_false(ratelimit_ready_at(&rl, t0 + 4000 * MS));
+	assert_true(ratelimit_ready_at(&rl, t0 + 4001 * MS));
+	ratelimit_destroy(&rl);
+}
+
+static void test_one_time_burst(void **state)
+{
+	struct config_rate_limiter c = cfg_bw(100, 900, 1000);
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	uint64_t t0 = rl.bw.last_ns;
+	assert_int_equal(rl.bw.budget, 1000);
+	ratelimit_charge_at(&rl, 950, 0, t0);
+	assert_true(ratelimit_ready_at(&rl, t0));
+	ratelimit_charge_at(&rl, 50, 0, t0);
+	assert_false(ratelimit_ready_at(&rl, t0));
+	/* Refill only goes back to size, the burst is gone. */
+	ratelimit_wait_ns(&rl, t0 + 10000 * MS);
+	assert_int_equal(rl.bw.budget, 100);
+	ratelimit_destroy(&rl);
+}
+
+static void test_ops_bucket(void **state)
+{
+	struct config_rate_limiter c;
+	memset(&c, 0, sizeof(c));
+	c.ops = (struct config_token_bucket){ true, 2, 0, 100 };   /* 20 ops/s */
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	uint64_t t0 = rl.ops.last_ns;
+	ratelimit_charge_at(&rl, 1 << 30, 1, t0);   /* bytes are free */
+	assert_true(ratelimit_ready_at(&rl, t0));
+	ratelimit_charge_at(&rl, 0, 1, t0);
+	assert_false(ratelimit_ready_at(&rl, t0));
+	assert_int_equal(ratelimit_wait_ns(&rl, t0), 50 * MS);
+	ratelimit_destroy(&rl);
+}
+
+static void test_timerfd_wakes(void **state)
+{
+	struct config_rate_limiter c = cfg_bw(1000, 0, 20);   /* refills in 20 ms */
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	assert_true(ratelimit_ready(&rl));
+	ratelimit_charge(&rl, 1000, 0);
+	assert_false(ratelimit_ready(&rl));
+	assert_true(rl.armed);
+	struct itimerspec its;
+	assert_int_equal(timerfd_gettime(ratelimit_fd(&rl), &its), 0);
+	assert_true(its.it_value.tv_sec || its.it_value.tv_nsec);
+	struct pollfd p = { .fd = ratelimit_fd(&rl), .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	ratelimit_timer_ack(&rl);
+	assert_false(rl.armed);
+	assert_true(ratelimit_ready(&rl));
+	ratelimit_destroy(&rl);
+}
+
+static void test_huge_values(void **state)
+{
+	struct config_rate_limiter c = cfg_bw(UINT64_MAX, UINT64_MAX, UINT64_MAX);
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &c), 0);
+	uint64_t t0 = rl.bw.last_ns;
+	ratelimit_charge_at(&rl, UINT64_MAX, UINT64_MAX, t0);
+	ratelimit_charge_at(&rl, UINT64_MAX, UINT64_MAX, t0);
+	(void)ratelimit_wait_ns(&rl, t0 + UINT64_MAX / 2);
+	assert_true(rl.bw.budget <= (int64_t)rl.bw.size);
+	ratelimit_destroy(&rl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unlimited),
+		cmocka_unit_test(test_refill),
+		cmocka_unit_test(test_debt),
+		cmocka_unit_test(test_one_time_burst),
+		cmocka_unit_test(test_ops_bucket),
+		cmocka_unit_test(test_timerfd_wakes),
+		cmocka_unit_test(test_huge_values),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
