@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * seccomp.h - per-thread syscall allowlists (libseccomp), as Firecracker.
+ *
+ * Two thread kinds: the main thread (event loop: API socket, devices, VM
+ * creation at InstanceStart, spawning vCPU threads) and the vCPU threads
+ * (KVM_RUN loop, MMIO/PIO register emulation). Each installs its own filter.
+ * Filters are compiled to BPF once, by seccomp_configure_*() on the main
+ * thread at startup; seccomp_install_thread() only loads the compiled
+ * program (no allocation, safe on a fresh thread).
+ *
+ * Stacking: vCPU threads are created by the main thread, usually after the
+ * main filter is in place, and a thread keeps the filters it inherits. So
+ * the main filter always also allows (a) every rule of the vcpu filter whose
+ * action is "allow" and (b) seccomp(SECCOMP_SET_MODE_FILTER) and
+ * prctl(PR_SET_NO_NEW_PRIVS) so the vCPU thread can add its own. A vCPU
+ * thread therefore runs under main ∩ vcpu = exactly the vcpu allowlist.
+ *
+ * Default action (built-in filters): SCMP_ACT_KILL_PROCESS. The process
+ * dies with SIGSYS (the shell sees status 159; the jailer's parent sees
+ * WTERMSIG == SIGSYS; the kernel audit log names the syscall). With a user
+ * filter whose action is "trap", seccomp_report_violations() turns the
+ * SIGSYS into a log line and exit status 148, as Firecracker does.
+ *
+ * --seccomp-filter FILE format (JSON; Firecracker's seccompiler source
+ * format, not its compiled BPF blob). The top-level object has exactly the
+ * keys "main" and "vcpu", or Firecracker's three "vmm", "api" and "vcpu"
+ * (ember runs vmm and api work on one thread: main = the rules of both,
+ * with vmm's default_action). Each value:
+ *   { "default_action": ACTION, "filter_action": ACTION,
+ *     "filter": [ { "syscall": "ioctl", "comment": "...",
+ *                   "args": [ { "index": 1, "type": "dword"|"qword",
+ *                               "op": "eq"|"ne"|"lt"|"le"|"gt"|"ge"|{"masked_eq": M},
+ *                               "val": N, "comment": "..." } ] } ] }
+ * ACTION: "allow", "kill_process" (or "kill"), "kill_thread", "trap", "log",
+ * {"errno": N}, {"trace": N}. Rules are OR-ed, args within a rule AND-ed.
+ * "dword" eq/masked_eq compare the low 32 bits; other dword ops compare the
+ * whole 64-bit register. Unknown keys are errors.
+ * (This file parser is the one other user of cJSON besides api.c: the
+ * format is JSON for Firecracker compatibility; it touches nothing else.)
+ */
+#ifndef EMBER_SECCOMP_H
+#define EMBER_SECCOMP_H
+
+#include <stddef.h>
+
+enum seccomp_thread { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU };
+
+/* Mode, from the command line: the built-in filters (default), none
+ * (--no-seccomp) or a user file (--seccomp-filter FILE). Call once on the
+ * main thread before any other thread exists; a later call replaces the
+ * earlier configuration. Return 0 or -errno (-EINVAL for a bad file, with
+ * one line naming the problem in err). */
+int seccomp_configure_default(void);
+int seccomp_configure_none(void);
+int seccomp_configure_file(const char *path, char *err, size_t errlen);
+
+/* Install the filter for the calling thread (call on the main thread before
+ * serving the API / running the loop, and on each vCPU thread before its
+ * first KVM_RUN). Sets no_new_privs. Returns 0 (also in "none" mode) or
+ * -errno; -EINVAL if nothing was configured. */
+int seccomp_install_thread(enum seccomp_thread kind);
+
+/* Install a SIGSYS handler that writes "Shutting down VM after intercepting
+ * a bad syscall (<nr>)." to stderr and _exit(148). Only reached with the
+ * "trap" action (kill_process kills before any handler runs). Call on the
+ * main thread before seccomp_install_thread(). Returns 0 or -errno. */
+int seccomp_report_violations(void);
+
+/* Number of instructions of the compiled BPF program (0 if none); tests. */
+size_t seccomp_prog_len(enum seccomp_thread kind);
+
+#endif
