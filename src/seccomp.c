@@ -138,6 +138,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(clock_nanosleep, "short waits while pausing vCPUs"),
 	ALLOW(nanosleep, "short waits while pausing vCPUs"),
 	ALLOW(getrandom, "glibc malloc / hash seeds"),
+	ALLOW(sigaltstack, "ASan/UBSan builds (make SAN=1): _exit and thread start"),
+	ALLOW(sched_getaffinity, "ASan/UBSan builds: thread start"),
 	/* installing the vCPU filter on vCPU threads (they inherit this one) */
 	ALLOW_IF(seccomp, 0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER,
 		 "seccomp_install_thread(SECCOMP_THREAD_VCPU) on a new vCPU thread"),
@@ -236,6 +238,7 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	ALLOW(brk, "malloc"),
 	ALLOW(madvise, "free(); glibc frees the thread stack with MADV_DONTNEED at exit"),
 	ALLOW(exit, "vcpu: thread end"),
+	ALLOW(sigaltstack, "ASan/UBSan builds (make SAN=1): _exit"),
 	ALLOW(exit_group, "vcpu: fatal exit stops ember"),
 };
 

@@ -267,7 +267,8 @@ static void write_tmp(const char *text)
 	"{\"syscall\": \"write\"}, {\"syscall\": \"exit_group\"}, {\"syscall\": \"exit\"}," \
 	"{\"syscall\": \"futex\"}, {\"syscall\": \"mmap\"}, {\"syscall\": \"munmap\"}," \
 	"{\"syscall\": \"mprotect\"}, {\"syscall\": \"brk\"}, {\"syscall\": \"rt_sigreturn\"}," \
-	"{\"syscall\": \"rt_sigprocmask\"}, {\"syscall\": \"getpid\"}"
+	"{\"syscall\": \"rt_sigprocmask\"}, {\"syscall\": \"getpid\"}," \
+	"{\"syscall\": \"sigaltstack\", \"comment\": \"ASan's _exit\"}"
 
 static const char *file_action;	/* default_action for the main list */
 
