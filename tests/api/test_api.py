@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""ember's API tests against a real ember binary: curl for well-formed
+requests, a raw socket client for framing. Every response is checked against
+api-spec/. Ends with "api: N passed, N failed, N skipped".
+
+Usage: test_api.py EMBER_BINARY [TEST_NAME...]
+Post-boot tests need /dev/kvm plus EMBER_KERNEL (and optionally
+EMBER_ROOTFS) in the environment; otherwise they are skipped (said loudly)."""
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from apitest import Ember, Raw, Spec, curl, request_bytes  # noqa: E402
+
+EMBER = None
+SPEC = Spec()
+TESTS = []
+
+
+class Skip(Exception):
+    pass
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def start(args=(), **kw):
+    e = Ember(EMBER, ["--id", "api-test"] + list(args), **kw)
+    return e.wait_ready()
+
+
+def api(e, method, path, body=None, **kw):
+    return curl(e.sock, method, path, body, spec=SPEC, **kw)
+
+
+def expect(r, status, fault=None):
+    assert r.status == status, f"expected {status}, got {r}"
+    if fault is not None:
+        assert fault in r.fault(), f"fault {r.fault()!r} lacks {fault!r}"
+
+
+def tmpfile(content=b"", suffix=""):
+    fd, path = tempfile.mkstemp(prefix="ember-api-", suffix=suffix)
+    os.write(fd, content)
+    os.close(fd)
+    return path
+
+
+def with_ember(fn):
+    """Decorator: run the test with a fresh ember, always stopped after."""
+    def run():
+        e = start()
+        try:
+            fn(e)
+        finally:
+            e.stop()
+    run.__name__ = fn.__name__
+    return run
+
+
+# ---- pre-boot endpoints ----
+
+@test
+@with_ember
+def test_instance_info(e):
+    r = api(e, "GET", "/")
+    expect(r, 200)
+    j = r.json()
+    assert j["id"] == "api-test" and j["state"] == "Not started", j
+    assert r.headers.get("content-type") == "application/json"
+    expect(api(e, "GET", "/version"), 200)
+    expect(api(e, "GET", "/", "{}"), 400, "GET request cannot have a body.")
+
+
+@test
+@with_ember
+def test_machine_config(e):
+    r = api(e, "GET", "/machine-config")
+    expect(r, 200)
+    assert r.json() == {"vcpu_count": 1, "mem_size_mib": 128, "smt": False,
+                        "track_dirty_pages": False, "huge_pages": "None"}, r.json()
+    r = api(e, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256, "smt": True})
+    expect(r, 204)
+    assert r.body == "" and "content-length" not in r.headers
+    expect(api(e, "PATCH", "/machine-config", {"mem_size_mib": 512}), 204)
+    j = api(e, "GET", "/machine-config").json()
+    assert j["vcpu_count"] == 2 and j["mem_size_mib"] == 512 and j["smt"] is True, j
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 2}), 400, "missing field `mem_size_mib`")
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64, "x": 1}), 400,
+           "unknown field `x`")
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": "1", "mem_size_mib": 64}), 400,
+           "invalid type")
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 0, "mem_size_mib": 64}), 400,
+           "Machine config error: The number of vCPUs")
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 3, "mem_size_mib": 64, "smt": True}),
+           400, "The number of vCPUs")
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 0}), 400,
+           "The memory size (MiB) is either 0")
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64,
+                                             "huge_pages": "Transparent"}), 400, "ember does not support")
+    expect(api(e, "PATCH", "/machine-config", {}), 400, "Empty PATCH request.")
+    expect(api(e, "PUT", "/machine-config", "{\"vcpu_count\":"), 400,
+           "An error occurred when deserializing the json body of a request")
+    # PUT resets optional fields.
+    expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}), 204)
+    assert api(e, "GET", "/machine-config").json()["smt"] is False
+
+
+@test
+@with_ember
+def test_boot_source(e):
+    expect(api(e, "PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}), 400,
+           "Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)")
+    expect(api(e, "PUT", "/boot-source", {}), 400, "missing field `kernel_image_path`")
+    expect(api(e, "PATCH", "/boot-source", {"kernel_image_path": "/x"}), 400,
+           "Invalid request method and/or path: PATCH boot-source.")
+    k = tmpfile(b"not a kernel")
+    try:
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": k, "boot_args": "console=ttyS0",
+                                              "unknown": 1}), 400, "unknown field `unknown`")
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": k, "boot_args": "console=ttyS0"}), 204)
+        cfg = api(e, "GET", "/vm/config").json()
+        assert cfg["boot-source"] == {"kernel_image_path": k, "initrd_path": None,
+                                      "boot_args": "console=ttyS0"}, cfg
+    finally:
+        os.unlink(k)
+
+
+@test
+@with_ember
+def test_drives(e):
+    d = tmpfile(b"\0" * 4096)
+    try:
+        root = {"drive_id": "rootfs", "path_on_host": d, "is_root_device": True, "is_read_only": True}
+        expect(api(e, "PUT", "/drives/rootfs", root), 204)
+        expect(api(e, "PUT", "/drives/other", root), 400,
+               "The id from the path does not match the id from the body!")
+        expect(api(e, "PUT", "/drives/bad-id", dict(root, drive_id="bad-id")), 400,
+               "API Resource IDs can only contain alphanumeric characters and underscores.")
+        expect(api(e, "PUT", "/drives/root2", dict(root, drive_id="root2")), 400,
+               "Drive config error: A root block device already exists!")
+        expect(api(e, "PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": "/nonexistent",
+                                            "is_root_device": False}), 400, "os error 2")
+        expect(api(e, "PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": d}), 400,
+               "missing field `is_root_device`")
+        expect(api(e, "PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": d,
+                                            "is_root_device": False, "cache_type": "Writeback"}), 204)
+        expect(api(e, "PATCH", "/drives/d1", {"drive_id": "d1", "path_on_host": d}), 400,
+               "not supported before starting")
+        cfg = api(e, "GET", "/vm/config").json()
+        assert [x["drive_id"] for x in cfg["drives"]] == ["rootfs", "d1"], cfg
+        assert cfg["drives"][1]["cache_type"] == "Writeback"
+    finally:
+        os.unlink(d)
+
+
+@test
+def test_network_interfaces():
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+        raise Skip("needs root and /dev/net/tun")
+    # Taps are created in a network namespace of our own.
+    e = start(prefix=["unshare", "--net", "--"])
+    try:
+        body = {"iface_id": "eth0", "host_dev_name": "ember-tap0", "guest_mac": "06:00:AC:10:00:02"}
+        expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)
+        expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # replace: same tap again
+        expect(api(e, "PUT", "/network-interfaces/eth1", dict(body, iface_id="eth1",
+                                                            host_dev_name="ember-tap1")), 400,
+               "MAC address is already in use")
+        expect(api(e, "PUT", "/network-interfaces/eth1", dict(body, iface_id="eth2")), 400,
+               "The id from the path [eth1] does not match the id from the body [eth2]!")
+        expect(api(e, "PUT", "/network-interfaces/eth1", {"iface_id": "eth1"}), 400,
+               "missing field `host_dev_name`")
+        expect(api(e, "PATCH", "/network-interfaces/eth0", {"iface_id": "eth0"}), 400,
+               "not supported before starting")
+        cfg = api(e, "GET", "/vm/config").json()
+        assert cfg["network-interfaces"] == [{
+            "iface_id": "eth0", "host_dev_name": "ember-tap0", "guest_mac": "06:00:ac:10:00:02",
+            "mtu": None, "rx_rate_limiter": None, "tx_rate_limiter": None}], cfg
+    finally:
+        e.stop()
+
+
+@test
+@with_ember
+def test_logger(e):
+    log = tmpfile()
+    try:
+        expect(api(e, "PUT", "/logger", {"log_path": log, "level": "Info", "show_level": True,
+                                         "show_log_origin": True}), 204)
+        api(e, "GET", "/machine-config")
+        expect(api(e, "PUT", "/logger", {"level": "Loud"}), 400, "unknown variant `Loud`")
+        expect(api(e, "PUT", "/logger", {"level": "Debug"}), 204)  # repeatable before boot
+        time.sleep(0.05)
+        text = open(log).read()
+        assert 'The API server received a GET request on "/machine-config".' in text, text
+        assert "Received Error. Status code: 400 Bad Request." in text, text
+    finally:
+        os.unlink(log)
+
+
+@test
+@with_ember
+def test_metrics(e):
+    m = tmpfile()
+    try:
+        expect(api(e, "PUT", "/metrics", {}), 400, "missing field `metrics_path`")
+        expect(api(e, "PUT", "/metrics", {"metrics_path": m}), 204)
+        expect(api(e, "PUT", "/metrics", {"metrics_path": m}), 400,
+               "Reinitialization of metrics not allowed.")
+        expect(api(e, "PUT", "/actions", {"action_type": "FlushMetrics"}), 400,
+               "not supported before starting")
+    finally:
+        os.unlink(m)
+
+
+@test
+@with_ember
+def test_actions_pre_boot(e):
+    expect(api(e, "PUT", "/actions", {"action_type": "InstanceStart"}), 400,
+           "Start microvm error: Cannot start microvm without kernel configuration.")
+    expect(api(e, "PUT", "/actions", {"action_type": "SendCtrlAltDel"}), 400,
+           "not supported before starting")
+    expect(api(e, "PUT", "/actions", {"action_type": "Reboot"}), 400, "unknown variant `Reboot`")
+    expect(api(e, "PATCH", "/vm", {"state": "Paused"}), 400, "not supported before starting")
+    # A start that fails (not a kernel; or no KVM) is not fatal.
+    k = tmpfile(b"\x7fELF garbage" + b"\0" * 100)
+    try:
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": k}), 204)
+        r = api(e, "PUT", "/actions", {"action_type": "InstanceStart"})
+        expect(r, 400, "Start microvm error")
+        assert api(e, "GET", "/").json()["state"] == "Not started"
+        expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}), 204)
+    finally:
+        os.unlink(k)
+
+
+@test
+@with_ember
+def test_unsupported_and_unknown(e):
+    for p in ["/vsock", "/balloon", "/entropy", "/mmds", "/mmds/config", "/pmem/p0",
+              "/hotplug/memory", "/cpu-config", "/snapshot/create", "/snapshot/load", "/serial"]:
+        expect(api(e, "PUT", p, {}), 400, "ember does not support")
+    expect(api(e, "GET", "/balloon"), 400, "ember does not support")
+    expect(api(e, "GET", "/nope"), 400, "Invalid request method and/or path: GET nope.")
+    expect(api(e, "PUT", "/machine-config"), 400, "Empty PUT request.")
+    expect(api(e, "DELETE", "/machine-config"), 400, "Invalid request method and/or path")
+
+
+@test
+@with_ember
+def test_vm_config(e):
+    r = api(e, "GET", "/vm/config")
+    expect(r, 200)
+    assert set(r.json()) == {"balloon", "drives", "boot-source", "cpu-config", "logger",
+                             "machine-config", "metrics", "mmds-config", "network-interfaces",
+                             "vsock", "entropy", "pmem", "memory-hotplug"}
+
+
+# ---- transport ----
+
+@test
+@with_ember
+def test_socket_mode_and_reuse(e):
+    st = os.stat(e.sock)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+    # A second ember on the same live socket refuses to start.
+    p = subprocess.run([EMBER, "--api-sock", e.sock], capture_output=True, timeout=10)
+    assert p.returncode != 0, p
+    assert b"already used" in p.stderr or b"in use" in p.stderr, p.stderr
+    expect(api(e, "GET", "/"), 200)
+
+
+@test
+def test_stale_socket_removed():
+    d = tempfile.mkdtemp(prefix="ember-api-")
+    path = os.path.join(d, "api.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()  # leaves a socket file nobody listens on
+    e = start(sock=path)
+    try:
+        expect(api(e, "GET", "/"), 200)
+    finally:
+        e.stop()
+    assert not os.path.exists(path), "socket not removed at exit"
+
+
+@test
+@with_ember
+def test_keepalive_and_pipelining(e):
+    c = Raw(e.sock)
+    for _ in range(3):
+        c.send(request_bytes("GET", "/machine-config"))
+        r = c.recv(1)[0]
+        assert r.status == 200 and r.headers.get("connection") == "keep-alive", r
+    c.send(request_bytes("PUT", "/machine-config", '{"vcpu_count":2,"mem_size_mib":64}') +
+           request_bytes("GET", "/machine-config") +
+           request_bytes("PUT", "/boot-source", '{"kernel_image_path":"/nope"}') +
+           request_bytes("GET", "/"))
+    rs = c.recv(4)
+    assert [r.status for r in rs] == [204, 200, 400, 200], rs
+    assert rs[1].json()["vcpu_count"] == 2
+    for r, (m, p) in zip(rs, [("PUT", "/machine-config"), ("GET", "/machine-config"),
+                              ("PUT", "/boot-source"), ("GET", "/")]):
+        SPEC.check(m, p, r.status, r.body)
+    # Connection: close from the client is ignored (Firecracker's behaviour).
+    c.send(request_bytes("GET", "/", headers=["Connection: close"]))
+    assert c.recv(1)[0].status == 200
+    c.send(request_bytes("GET", "/"))
+    assert c.recv(1)[0].status == 200
+    c.close()
+
+
+@test
+@with_ember
+def test_split_writes(e):
+    c = Raw(e.sock)
+    data = request_bytes("PUT", "/machine-config", '{"vcpu_count":4,"mem_size_mib":128}')
+    for i in range(len(data)):
+        c.send(data[i:i + 1])
+        if i % 7 == 0:
+            time.sleep(0.001)
+    r = c.recv(1)[0]
+    assert r.status == 204, r
+    assert api(e, "GET", "/machine-config").json()["vcpu_count"] == 4
+    c.close()
+
+
+@test
+@with_ember
+def test_two_clients_and_a_stuck_one(e):
+    stuck = Raw(e.sock)
+    stuck.send(b"PUT /machine-config HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"vcpu")  # never finished
+    half = Raw(e.sock)
+    half.send(b"GET /machine-con")
+    other = Raw(e.sock)
+    other.send(request_bytes("GET", "/"))
+    assert other.recv(1)[0].status == 200
+    expect(api(e, "GET", "/version"), 200)
+    half.send(b"fig HTTP/1.1\r\n\r\n")
+    assert half.recv(1)[0].status == 200
+    # Concurrent curl clients while the stuck one is still open.
+    results = []
+
+    def worker():
+        for _ in range(5):
+            results.append(api(e, "GET", "/machine-config").status)
+    ts = [threading.Thread(target=worker) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert results == [200] * 15, results
+    for c in (stuck, half, other):
+        c.close()
+    expect(api(e, "GET", "/"), 200)
+
+
+@test
+@with_ember
+def test_bad_framing(e):
+    for bad in [b"FOO / HTTP/1.1\r\n\r\n", b"GET / HTTP/2.0\r\n\r\n", b"GET /\r\n\r\n",
+                b"PUT / HTTP/1.1\r\nContent-Length: x\r\n\r\n", b"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+                b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\n\r\n"]:
+        c = Raw(e.sock)
+        c.send(bad)
+        data = c.recv_raw()
+        assert data.startswith(b"HTTP/1.1 400 \r\n"), (bad[:40], data)
+        assert b"All previous unanswered requests will be dropped." in data, data
+        c.close()
+    expect(api(e, "GET", "/"), 200)
+
+
+@test
+@with_ember
+def test_payload_limit(e):
+    c = Raw(e.sock)
+    c.send(b"PUT /machine-config HTTP/1.1\r\nContent-Length: 51201\r\n\r\n")
+    data = c.recv_raw()
+    body = (b'{ "error": "Request payload with size 51201 is larger than the limit of 51200 '
+            b'allowed by server.\nAll previous unanswered requests will be dropped." }')
+    assert data.endswith(body), data
+    assert data.startswith(b"HTTP/1.1 400 \r\n"), data
+    c.close()
+    # Exactly the limit is accepted by the framing (the JSON then decides).
+    c = Raw(e.sock)
+    payload = b'{"vcpu_count":1,"mem_size_mib":64}'
+    payload += b" " * (51200 - len(payload))
+    c.send(request_bytes("PUT", "/machine-config", payload))
+    assert c.recv(1)[0].status == 204
+    c.close()
+    # curl with a large body (it sends Expect: 100-continue) gets the 400 too.
+    big = json.dumps({"vcpu_count": 1, "mem_size_mib": 64, "pad": "x" * 60000})
+    p = subprocess.run(["curl", "-s", "-i", "--max-time", "10", "--unix-socket", e.sock, "-X", "PUT",
+                        "--data-binary", big, "http://localhost/machine-config"],
+                       capture_output=True, timeout=15)
+    assert b"HTTP/1.1 400" in p.stdout and b"larger than the limit" in p.stdout, p
+    expect(api(e, "GET", "/"), 200)
+
+
+@test
+@with_ember
+def test_expect_continue(e):
+    c = Raw(e.sock)
+    body = b'{"vcpu_count":2,"mem_size_mib":96}'
+    c.send(b"PUT /machine-config HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+           % len(body))
+    c.s.settimeout(2)
+    first = c.s.recv(4096)
+    assert first.startswith(b"HTTP/1.1 100 "), first
+    c.send(body)
+    r = c.recv(1)[-1]
+    assert r.status == 204, r
+    c.close()
+    # curl sends Expect for bodies over 1 KiB.
+    pad = {"vcpu_count": 1, "mem_size_mib": 80, "huge_pages": "None"}
+    s = json.dumps(pad) + " " * 2000
+    expect(api(e, "PUT", "/machine-config", s), 204)
+    assert api(e, "GET", "/machine-config").json()["mem_size_mib"] == 80
+
+
+@test
+@with_ember
+def test_connection_limit(e):
+    expect(api(e, "GET", "/"), 200)  # earlier probes are closed by now
+    conns = []
+    for _ in range(10):
+        c = Raw(e.sock)
+        c.send(request_bytes("GET", "/"))
+        assert c.recv(1)[0].status == 200
+        conns.append(c)
+    extra = Raw(e.sock)
+    data = extra.recv_raw()
+    assert data == (b'HTTP/1.1 503\r\nServer: Firecracker API\r\nConnection: close\r\n'
+                    b'Content-Length: 40\r\n\r\n{ "error": "Too many open connections" }'), data
+    extra.close()
+    conns.pop().close()
+    time.sleep(0.1)
+    expect(api(e, "GET", "/"), 200)
+    for c in conns:
+        c.close()
+
+
+@test
+@with_ember
+def test_half_close(e):
+    # A client that shuts its write side after a request still gets the answer.
+    c = Raw(e.sock)
+    c.send(request_bytes("GET", "/machine-config"))
+    c.s.shutdown(socket.SHUT_WR)
+    rs = c.recv(1)
+    assert rs and rs[0].status == 200, rs
+    c.close()
+    expect(api(e, "GET", "/"), 200)
+
+
+# ---- config file (pre-boot parts need no KVM) ----
+
+@test
+def test_config_file_errors():
+    d = tempfile.mkdtemp(prefix="ember-api-")
+    cf = os.path.join(d, "vm.json")
+    with open(cf, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": "/nonexistent"}, "drives": []}, f)
+    p = subprocess.run([EMBER, "--no-api", "--config-file", cf], capture_output=True, timeout=10)
+    assert p.returncode != 0 and b"kernel" in p.stderr and b"vm.json" in p.stderr, p
+    with open(cf, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": "/dev/null"}, "vsock": {"guest_cid": 3}}, f)
+    p = subprocess.run([EMBER, "--no-api", "--config-file", cf], capture_output=True, timeout=10)
+    assert p.returncode != 0 and b"vsock" in p.stderr, p
+
+
+# ---- post-boot (KVM) ----
+
+def post_boot_env():
+    kernel = os.environ.get("EMBER_KERNEL")
+    if not (os.path.exists("/dev/kvm") and kernel):
+        raise Skip("post-boot: needs /dev/kvm and EMBER_KERNEL (run through tests/testbed/run.sh)")
+    return kernel, os.environ.get("EMBER_ROOTFS")
+
+
+@test
+def test_post_boot():
+    kernel, rootfs = post_boot_env()
+    m = tmpfile()
+    e = start(["--metrics-path", m])
+    try:
+        expect(api(e, "PUT", "/boot-source", {
+            "kernel_image_path": kernel,
+            "boot_args": os.environ.get("EMBER_BOOT_ARGS",
+                                        "console=ttyS0 reboot=k panic=1 i8042.nokbd=0")}), 204)
+        if rootfs:
+            expect(api(e, "PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": rootfs,
+                                                    "is_root_device": True}), 204)
+        expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}), 204)
+        expect(api(e, "PUT", "/actions", {"action_type": "InstanceStart"}), 204)
+        assert api(e, "GET", "/").json()["state"] == "Running"
+        expect(api(e, "PUT", "/actions", {"action_type": "InstanceStart"}), 400,
+               "not supported after starting")
+        expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}), 400,
+               "not supported after starting")
+        cfg = api(e, "GET", "/vm/config").json()
+        assert cfg["boot-source"]["kernel_image_path"] == kernel
+        expect(api(e, "PATCH", "/vm", {"state": "Paused"}), 204)
+        assert api(e, "GET", "/").json()["state"] == "Paused"
+        expect(api(e, "PATCH", "/vm", {"state": "Resumed"}), 204)
+        assert api(e, "GET", "/").json()["state"] == "Running"
+        before = len(open(m).read().splitlines())
+        expect(api(e, "PUT", "/actions", {"action_type": "FlushMetrics"}), 204)
+        lines = open(m).read().splitlines()
+        assert len(lines) > before, lines
+        json.loads(lines[-1])
+        expect(api(e, "PUT", "/actions", {"action_type": "SendCtrlAltDel"}), 204)
+        try:
+            rc = e.proc.wait(float(os.environ.get("EMBER_REBOOT_TIMEOUT", "120")))
+        except subprocess.TimeoutExpired:
+            raise AssertionError("guest did not reboot after SendCtrlAltDel: " + e.output()[-2000:])
+        assert rc == 0, (rc, e.output()[-2000:])
+    finally:
+        e.stop()
+        os.unlink(m)
+
+
+def main():
+    global EMBER
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    EMBER = os.path.abspath(sys.argv[1])
+    only = set(sys.argv[2:])
+    passed = failed = skipped = 0
+    for t in TESTS:
+        if only and t.__name__ not in only:
+            continue
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print(f"ok   {t.__name__} ({time.time() - t0:.2f}s)")
+        except Skip as s:
+            skipped += 1
+            print(f"SKIP {t.__name__}: {s}")
+        except Exception:
+            failed += 1
+            print(f"FAIL {t.__name__}")
+            traceback.print_exc(file=sys.stdout)
+    print(f"api: {passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
