@@ -4,6 +4,7 @@
 # client; every response checked against api-spec/. Ends with
 # "api: N passed, N failed, N skipped".
 #   tests/api/run.sh [TEST_NAME...]      EMBER=path/to/ember to test another binary
+# EMBER_ARGS="--no-seccomp" adds flags to every ember started.
 # Post-boot tests run when /dev/kvm works and EMBER_KERNEL (EMBER_ROOTFS) are set.
 set -u
 cd "$(dirname "$0")/../.."

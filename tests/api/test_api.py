@@ -35,8 +35,11 @@ def test(fn):
     return fn
 
 
+EXTRA_ARGS = os.environ.get("EMBER_ARGS", "").split()
+
+
 def start(args=(), **kw):
-    e = Ember(EMBER, ["--id", "api-test"] + list(args), **kw)
+    e = Ember(EMBER, ["--id", "api-test"] + EXTRA_ARGS + list(args), **kw)
     return e.wait_ready()
 
 
