@@ -1,0 +1,268 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Jailer tests: run build/ember-jailer as root on this host with a fake exec
+# file (tests/jailer/probe.c, static) and check, from outside, what the
+# exec'd process got: /proc/<pid>/status (uid/gid, capabilities,
+# NoNewPrivs), root, fds, environment, argv, cgroups and limits, netns, pid
+# namespace, session. Then every bad input: one line on stderr, non-zero
+# exit, nothing left behind (jail dirs, cgroup dirs).
+# Ends with "jailer: N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() {	# description, then a command that must succeed
+	local what=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "jailer: tests need root; skipped"
+	echo "jailer: 0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+JAILER=${JAILER:-build/ember-jailer}
+[ -x "$JAILER" ] || make -s "$JAILER" >/dev/null || { echo "jailer: 0 passed, 1 failed"; exit 1; }
+T=$(mktemp -d /tmp/ember-jailer-test.XXXXXX)
+PROBE=$T/jailer-probe
+cc -static -O2 -o "$PROBE" tests/jailer/probe.c || { echo "jailer: 0 passed, 1 failed"; exit 1; }
+BASE=$T/base			# created by the jailer, removed on failure
+NS=ember-jt-$$
+CGP=ember-jt-$$			# --parent-cgroup
+U=1234; G=4321
+ip netns add "$NS" || { echo "jailer: cannot create a netns"; }
+V1_PIDS=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ {print $2; exit}' /proc/mounts)
+V1_CPU=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/mounts)
+V2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+
+cleanup_cgroups() {
+	for m in $V1_PIDS $V1_CPU $V2; do
+		[ -d "$m/$CGP" ] || continue
+		find "$m/$CGP" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+		rmdir "$m/$CGP" 2>/dev/null
+	done
+}
+cleanup() {
+	[ -n "${PIDS:-}" ] && kill -9 $PIDS 2>/dev/null
+	sleep 0.2
+	cleanup_cgroups
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+PIDS=""
+
+# Wait until the probe printed "ready" into file $1 (5 s at most).
+wait_ready() {
+	for _ in $(seq 50); do grep -q '^ready' "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "/proc/$1/status"; }
+ino() { stat -L -c %d:%i "$1"; }
+
+# ---- 1: the full set, foreground (jailer pid == probe pid) -------------------
+ID=t-full
+"$JAILER" --id $ID --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	--netns /run/netns/$NS --parent-cgroup $CGP \
+	${V1_PIDS:+--cgroup pids.max=42} ${V1_CPU:+--cgroup cpu.shares=512} \
+	--resource-limit no-file=100 --resource-limit fsize=1048576 \
+	-- --extra-arg x >"$T/out1" 2>"$T/err1" 3>/dev/null 4>/dev/null &
+pid=$!; PIDS="$PIDS $pid"
+ROOT=$BASE/jailer-probe/$ID/root
+if wait_ready "$T/out1"; then
+	ok "full: probe started"
+	check "full: Uid is $U" test "$(field $pid Uid)" = "$U $U $U $U"
+	check "full: Gid is $G" test "$(field $pid Gid)" = "$G $G $G $G"
+	check "full: no supplementary groups" test -z "$(field $pid Groups)"
+	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+		check "full: $c is zero" test "$(field $pid $c)" = 0000000000000000
+	done
+	check "full: NoNewPrivs 1" test "$(field $pid NoNewPrivs)" = 1
+	check "full: / is the jail" test "$(ino /proc/$pid/root)" = "$(ino "$ROOT")"
+	check "full: own mount namespace" test "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)"
+	check "full: only fds 0 1 2 (inherited 3, 4 closed)" test "$(ls /proc/$pid/fd | sort -n | xargs)" = "0 1 2"
+	check "full: probe sees fds 0 1 2" grep -qx 'fds: 0 1 2' "$T/out1"
+	check "full: empty environment" test ! -s /proc/$pid/environ
+	check "full: argv as Firecracker's jailer" grep -qE "^argv: /jailer-probe --id $ID --start-time-us [0-9]+ --start-time-cpu-us [0-9]+ --parent-cpu-time-us 0 --extra-arg x$" "$T/out1"
+	check "full: jail holds exactly the expected files" test "$(ls -A "$ROOT" | sort | xargs)" = "dev jailer-probe jailer-probe.pid run"
+	check "full: the probe's / lists them" test "$(sed -n 's/^root: //p' "$T/out1" | tr ' ' '\n' | sort | xargs)" = "dev jailer-probe jailer-probe.pid run"
+	check "full: /dev/kvm 10:232 owned $U:$G 0600" grep -qx "dev: /dev/kvm c 10:232 $U:$G 600" "$T/out1"
+	check "full: /dev/net/tun 10:200" grep -qx "dev: /dev/net/tun c 10:200 $U:$G 600" "$T/out1"
+	check "full: /dev/urandom 1:9" grep -qx "dev: /dev/urandom c 1:9 $U:$G 600" "$T/out1"
+	if [ -e /dev/userfaultfd ]; then
+		uf=$(stat -c '%t:%T' /dev/userfaultfd); uf=$((16#${uf%:*})):$((16#${uf#*:}))
+		check "full: /dev/userfaultfd copied ($uf)" grep -qx "dev: /dev/userfaultfd c $uf $U:$G 600" "$T/out1"
+	fi
+	check "full: pid file" test "$(cat "$ROOT/jailer-probe.pid")" = "$pid"
+	check "full: jail root 0700 $U:$G" test "$(stat -c '%a %u:%g' "$ROOT")" = "700 $U:$G"
+	check "full: exec file copied, root-owned" test "$(stat -c '%u' "$ROOT/jailer-probe")" = 0
+	check "full: in the netns" test "$(ino /proc/$pid/ns/net)" = "$(ino /run/netns/$NS)"
+	check "full: RLIMIT_NOFILE 100" grep -qE '^Max open files +100 +100' /proc/$pid/limits
+	check "full: RLIMIT_FSIZE 1048576" grep -qE '^Max file size +1048576 +1048576' /proc/$pid/limits
+	if [ -n "$V1_PIDS" ]; then
+		check "full: in pids cgroup /$CGP/$ID" grep -qE ":pids:/$CGP/$ID\$" /proc/$pid/cgroup
+		check "full: pids.max = 42" test "$(cat "$V1_PIDS/$CGP/$ID/pids.max")" = 42
+	fi
+	if [ -n "$V1_CPU" ]; then
+		check "full: in cpu cgroup /$CGP/$ID" grep -qE ":cpu(,[a-z]+)*:/$CGP/$ID\$" /proc/$pid/cgroup
+		check "full: cpu.shares = 512" test "$(cat "$V1_CPU/$CGP/$ID/cpu.shares")" = 512
+	fi
+	check "full: nothing on stderr" test ! -s "$T/err1"
+else
+	bad "full: probe did not start: $(cat "$T/err1")"
+fi
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+rm -rf "$BASE"; cleanup_cgroups
+
+# ---- 2: --new-pid-ns --daemonize: jailer exits, pid file names the probe ----
+ID=t-pidns
+"$JAILER" --id $ID --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	--new-pid-ns --daemonize >"$T/out2" 2>"$T/err2"
+rc=$?
+ROOT=$BASE/jailer-probe/$ID/root
+check "pidns: jailer exits 0" test $rc = 0
+sleep 0.3
+pid=$(cat "$ROOT/jailer-probe.pid" 2>/dev/null); PIDS="$PIDS $pid"
+if [ -n "$pid" ] && [ -d /proc/$pid ]; then
+	check "pidns: pid 1 in its namespace" test "$(field $pid NSpid | awk '{print $NF}')" = 1
+	check "pidns: own session (setsid)" test "$(awk '{print $6}' /proc/$pid/stat)" = "$pid"
+	check "pidns: stdout is /dev/null" test "$(stat -L -c %t:%T /proc/$pid/fd/1)" = 1:3
+	check "pidns: CapBnd zero" test "$(field $pid CapBnd)" = 0000000000000000
+	check "pidns: Uid $U" test "$(field $pid Uid)" = "$U $U $U $U"
+	check "pidns: NoNewPrivs 1" test "$(field $pid NoNewPrivs)" = 1
+	check "pidns: / is the jail" test "$(ino /proc/$pid/root)" = "$(ino "$ROOT")"
+else
+	bad "pidns: no running probe (pid '$pid'): $(cat "$T/err2")"
+fi
+kill -9 $pid 2>/dev/null
+rm -rf "$BASE"
+
+# ---- 3: --daemonize alone: same process, new session, stdio on /dev/null ----
+ID=t-daemon
+"$JAILER" --id $ID --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	--daemonize >"$T/out3" 2>"$T/err3" &
+jpid=$!; PIDS="$PIDS $jpid"
+sleep 0.5
+ROOT=$BASE/jailer-probe/$ID/root
+pid=$(cat "$ROOT/jailer-probe.pid" 2>/dev/null); PIDS="$PIDS $pid"
+if [ -n "$pid" ] && [ -d /proc/$pid ]; then
+	check "daemon: own session" test "$(awk '{print $6}' /proc/$pid/stat)" = "$pid"
+	check "daemon: stdin/out/err on /dev/null" test "$(stat -L -c %t:%T /proc/$pid/fd/0 /proc/$pid/fd/1 /proc/$pid/fd/2 | xargs)" = "1:3 1:3 1:3"
+	check "daemon: not in a new pid namespace" test "$(field $pid NSpid)" = "$pid"
+else
+	bad "daemon: no running probe: $(cat "$T/err3")"
+fi
+kill -9 $pid $jpid 2>/dev/null; wait $jpid 2>/dev/null
+rm -rf "$BASE"
+
+# ---- 4: cgroup v2 (core files work without any controller enabled) ---------
+if [ -n "$V2" ]; then
+	ID=t-v2
+	"$JAILER" --id $ID --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+		--cgroup-version 2 --parent-cgroup $CGP --cgroup cgroup.max.descendants=3 \
+		>"$T/out4" 2>"$T/err4" &
+	pid=$!; PIDS="$PIDS $pid"
+	if wait_ready "$T/out4"; then
+		check "v2: in cgroup /$CGP/$ID" grep -qx "0::/$CGP/$ID" /proc/$pid/cgroup
+		check "v2: cgroup.max.descendants = 3" test "$(cat "$V2/$CGP/$ID/cgroup.max.descendants")" = 3
+	else
+		bad "v2: probe did not start: $(cat "$T/err4")"
+	fi
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+	rm -rf "$BASE"; cleanup_cgroups
+	# v2 with --parent-cgroup and no --cgroup: join the existing parent
+	mkdir -p "$V2/$CGP"
+	"$JAILER" --id t-v2p --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+		--cgroup-version 2 --parent-cgroup $CGP >"$T/out5" 2>"$T/err5" &
+	pid=$!; PIDS="$PIDS $pid"
+	if wait_ready "$T/out5"; then
+		check "v2: joined the existing parent /$CGP" grep -qx "0::/$CGP" /proc/$pid/cgroup
+	else
+		bad "v2 parent: probe did not start: $(cat "$T/err5")"
+	fi
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+	rm -rf "$BASE"; cleanup_cgroups
+fi
+
+# ---- bad input: one line, non-zero, nothing left behind --------------------
+# expect_fail NAME STEP-REGEX ARGS... : runs the jailer (base $BASE, which must
+# not exist afterwards) and checks the exit status, the single stderr line and
+# that no cgroup directory of ours is left.
+expect_fail() {
+	local name=$1 re=$2; shift 2
+	"$@" >"$T/o" 2>"$T/e" </dev/null
+	local rc=$? lines
+	lines=$(wc -l <"$T/e")
+	if [ $rc = 0 ]; then bad "$name: exit status 0"; return; fi
+	if [ "$lines" != 1 ] || ! grep -qE "^ember-jailer: $re" "$T/e"; then
+		bad "$name: stderr: $(cat "$T/e")"; return
+	fi
+	if [ -e "$BASE" ]; then bad "$name: left $(find "$BASE" | head -5 | xargs)"; return; fi
+	for m in $V1_PIDS $V1_CPU $V2; do
+		if [ -e "$m/$CGP" ]; then bad "$name: left cgroup $m/$CGP"; return; fi
+	done
+	ok "$name -> $(cat "$T/e")"
+}
+J() { echo "$JAILER" --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE"; }
+
+expect_fail "bad id" "arguments: --id" $(J) --id 'bad/id'
+expect_fail "id too long" "arguments: --id" $(J) --id "$(printf 'a%.0s' $(seq 65))"
+expect_fail "id with underscore" "arguments: --id" $(J) --id a_b
+expect_fail "--id=value form" "arguments: unknown argument" $(J) --id=x
+expect_fail "missing --id" "arguments: missing required argument --id" $(J)
+expect_fail "missing exec file" "validate: --exec-file" \
+	"$JAILER" --id x --exec-file /nonexistent/ember --uid $U --gid $G --chroot-base-dir "$BASE"
+expect_fail "exec file is a directory" "validate: --exec-file" \
+	"$JAILER" --id x --exec-file /tmp --uid $U --gid $G --chroot-base-dir "$BASE"
+expect_fail "bad uid" "arguments: --uid" \
+	"$JAILER" --id x --exec-file "$PROBE" --uid abc --gid $G --chroot-base-dir "$BASE"
+expect_fail "uid -1" "arguments: --uid" \
+	"$JAILER" --id x --exec-file "$PROBE" --uid -1 --gid $G --chroot-base-dir "$BASE"
+expect_fail "bad gid" "arguments: --gid" \
+	"$JAILER" --id x --exec-file "$PROBE" --uid $U --gid 4294967296 --chroot-base-dir "$BASE"
+expect_fail "missing netns" "validate: --netns" $(J) --id x --netns /run/netns/ember-no-such-ns
+expect_fail "unknown cgroup controller" "validate: --cgroup nosuch.x=1: cgroup v1 controller 'nosuch' is not mounted" \
+	$(J) --id x --cgroup nosuch.x=1
+expect_fail "unknown v2 controller" "validate: --cgroup nosuch.x=1: cgroup v2 controller" \
+	$(J) --id x --cgroup-version 2 --cgroup nosuch.x=1
+expect_fail "bad cgroup syntax" "arguments: --cgroup" $(J) --id x --cgroup pids.max
+expect_fail "bad parent cgroup" "arguments: --parent-cgroup" $(J) --id x --parent-cgroup ../x
+expect_fail "bad resource limit" "arguments: --resource-limit" $(J) --id x --resource-limit nproc=1
+expect_fail "base parent missing" "validate: --chroot-base-dir" \
+	"$JAILER" --id x --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE/a/b"
+if [ -n "$V1_PIDS" ]; then
+	# these fail after directories were created: everything must be undone
+	expect_fail "unknown cgroup file (step 3)" "cgroup: --cgroup pids.nosuch=1: .* does not exist" \
+		$(J) --id x --parent-cgroup $CGP --cgroup pids.max=5 --cgroup pids.nosuch=1
+	expect_fail "bad cgroup value (step 3)" "cgroup: --cgroup pids.max=lots: writing" \
+		$(J) --id x --parent-cgroup $CGP --cgroup pids.max=lots
+fi
+CG=${V1_PIDS:+--cgroup pids.max=5}
+# no-file above fs.nr_open: setrlimit fails after pivot_root and joining cgroups
+expect_fail "rlimit too high (after pivot_root)" "limits: setrlimit\(RLIMIT_NOFILE" \
+	$(J) --id x --parent-cgroup $CGP $CG --resource-limit no-file=99999999999
+cp "$PROBE" "$T/noexec/jailer-probe" 2>/dev/null || { mkdir -p "$T/noexec"; cp "$PROBE" "$T/noexec/jailer-probe"; }
+chmod 0644 "$T/noexec/jailer-probe"
+expect_fail "exec file not executable (after pivot_root)" "privileges: /jailer-probe is not executable" \
+	"$JAILER" --id x --exec-file "$T/noexec/jailer-probe" --uid $U --gid $G \
+	--chroot-base-dir "$BASE" --parent-cgroup $CGP $CG
+expect_fail "not executable, --new-pid-ns (child fails, parent undoes)" "privileges: /jailer-probe is not executable" \
+	"$JAILER" --id x --exec-file "$T/noexec/jailer-probe" --uid $U --gid $G \
+	--chroot-base-dir "$BASE" --parent-cgroup $CGP $CG --new-pid-ns
+# jail dir already present: refused, and the existing directory is kept
+mkdir -p "$BASE/jailer-probe/dup"
+"$JAILER" --id dup --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	>"$T/o" 2>"$T/e"
+rc=$?
+if [ $rc != 0 ] && [ "$(wc -l <"$T/e")" = 1 ] && grep -q '^ember-jailer: chroot: jail directory .*/dup already exists$' "$T/e" &&
+   [ -d "$BASE/jailer-probe/dup" ] && [ -z "$(ls -A "$BASE/jailer-probe/dup")" ]; then
+	ok "jail dir already present -> $(cat "$T/e")"
+else
+	bad "jail dir already present: rc $rc, $(cat "$T/e"), $(find "$BASE" | xargs)"
+fi
+rm -rf "$BASE"
+
+echo "jailer: $pass passed, $fail failed"
+[ $fail = 0 ]
