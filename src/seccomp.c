@@ -97,6 +97,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(epoll_pwait, "evloop_run (glibc epoll_wait)"),
 	ALLOW(epoll_ctl, "evloop_add/mod/del"),
 	ALLOW(accept4, "api_http: new API connections"),
+	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
+	ALLOW(unlinkat, "api_destroy: remove the API socket at exit (glibc remove())"),
 	ALLOW(recvfrom, "api_http: recv() on API connections"),
 	ALLOW(sendto, "api_http: send() on API connections"),
 	ALLOW(eventfd2, "InstanceStart: queue ioeventfds, irqfds, vCPU/evloop signalling"),
