@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "blk.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -58,6 +59,7 @@ static void blk_reset(struct virtio_dev *d)
 
 static void blk_notify(struct virtio_dev *d, unsigned q)
 {
+	metrics_inc(&metrics.block.queue_event_count);
 	blk_process(to_blk(d));
 }
 
@@ -182,6 +184,7 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 	if (c->nin == 0 || c->out_len < sizeof(hdr) ||
 	    iov_copy_from(iov, c->nout, 0, hdr, sizeof(hdr))) {
 		b->stats.invalid_reqs++;
+		metrics_inc(&metrics.block.invalid_reqs_count);
 		log_ratelimited(LOG_WARN, "virtio-blk %s: malformed request (out %llu in %llu)",
 				b->name, (unsigned long long)c->out_len, (unsigned long long)c->in_len);
 		return 0;
@@ -207,12 +210,15 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, false);
 		if (r) {
 			b->stats.io_errors++;
+			metrics_inc(&metrics.block.io_errors);
 			log_ratelimited(LOG_ERROR, "virtio-blk %s: read of %llu bytes at sector %llu: %s",
 					b->name, (unsigned long long)in_data,
 					(unsigned long long)sector, strerror(-r));
 			break;
 		}
 		b->stats.read_count++;
+		metrics_inc(&metrics.block.read_count);
+		metrics_add(&metrics.block.read_bytes, in_data);
 		b->stats.read_bytes += in_data;
 		*bytes = in_data;
 		used = (uint32_t)in_data + 1;
@@ -222,6 +228,7 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		if (b->read_only) {
 			log_ratelimited(LOG_WARN, "virtio-blk %s: write to a read-only drive", b->name);
 			b->stats.invalid_reqs++;
+			metrics_inc(&metrics.block.invalid_reqs_count);
 			break;
 		}
 		if (in_data || out_data % BLK_SECTOR || !blk_range_ok(b, sector, out_data))
@@ -232,20 +239,25 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, true);
 		if (r) {
 			b->stats.io_errors++;
+			metrics_inc(&metrics.block.io_errors);
 			log_ratelimited(LOG_ERROR, "virtio-blk %s: write of %llu bytes at sector %llu: %s",
 					b->name, (unsigned long long)out_data,
 					(unsigned long long)sector, strerror(-r));
 			break;
 		}
 		b->stats.write_count++;
+		metrics_inc(&metrics.block.write_count);
+		metrics_add(&metrics.block.write_bytes, out_data);
 		b->stats.write_bytes += out_data;
 		*bytes = out_data;
 		status = VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		b->stats.flush_count++;
+		metrics_inc(&metrics.block.flush_count);
 		if (b->writeback && fdatasync(b->fd) < 0) {
 			b->stats.io_errors++;
+			metrics_inc(&metrics.block.io_errors);
 			log_ratelimited(LOG_ERROR, "virtio-blk %s: fdatasync: %s", b->name, strerror(errno));
 			break;
 		}
@@ -267,6 +279,7 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 	return used;
 invalid:
 	b->stats.invalid_reqs++;
+	metrics_inc(&metrics.block.invalid_reqs_count);
 	log_ratelimited(LOG_WARN, "virtio-blk %s: invalid request type %u sector %llu "
 			"(out %llu in %llu, capacity %llu)", b->name, type,
 			(unsigned long long)sector, (unsigned long long)c->out_len,
@@ -285,6 +298,7 @@ static void blk_process_locked(struct blk_dev *b)
 	for (;;) {
 		if (!ratelimit_ready(&b->rl)) {
 			b->stats.throttled++;
+			metrics_inc(&metrics.block.rate_limiter_throttled_events);
 			break;     /* the timerfd brings us back */
 		}
 		struct virtq_chain c;
@@ -301,6 +315,7 @@ static void blk_process_locked(struct blk_dev *b)
 			used = blk_handle(b, &c, &bytes);
 		} else {
 			b->stats.invalid_reqs++;
+			metrics_inc(&metrics.block.invalid_reqs_count);
 			log_ratelimited(LOG_WARN, "virtio-blk %s: malformed descriptor chain %u",
 					b->name, c.head);
 		}

@@ -2,6 +2,7 @@
 #include "net.h"
 #include "tap.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -119,6 +120,7 @@ static void net_rx_locked(struct net_dev *n)
 	for (;;) {
 		if (!ratelimit_ready(&n->rx_rl)) {
 			n->stats.rx_throttled++;
+			metrics_inc(&metrics.net.rx_rate_limiter_throttled);
 			net_watch(n, false);   /* the limiter's timer resumes us */
 			break;
 		}
@@ -152,6 +154,7 @@ static void net_rx_locked(struct net_dev *n)
 					break;
 				}
 				n->stats.rx_malformed++;
+				metrics_inc(&metrics.net.rx_fails);
 				log_ratelimited(LOG_WARN, "virtio-net %s: bad receive buffer %u",
 						n->name, c.head);
 				virtq_add_used(q, c.head, 0);
@@ -190,6 +193,7 @@ static void net_rx_locked(struct net_dev *n)
 				net_watch(n, true);    /* wait for the next frame */
 				break;
 			}
+			metrics_inc(&metrics.net.tap_read_fails);
 			log_ratelimited(LOG_ERROR, "virtio-net %s: tap read: %s", n->name, strerror(e));
 			net_watch(n, false);
 			break;
@@ -216,6 +220,8 @@ static void net_rx_locked(struct net_dev *n)
 		iov_copy_to(n->rx_iov, niov, 10, &nb, 2);
 		added = true;
 		n->stats.rx_packets++;
+		metrics_inc(&metrics.net.rx_packets_count);
+		metrics_add(&metrics.net.rx_bytes_count, (uint64_t)len - NET_HDR_LEN);
 		n->stats.rx_bytes += (uint64_t)len - NET_HDR_LEN;
 		ratelimit_charge(&n->rx_rl, (uint64_t)len - NET_HDR_LEN, 1);
 		virtq_publish_used(q);
@@ -239,6 +245,7 @@ static void net_tx_locked(struct net_dev *n)
 	for (;;) {
 		if (!ratelimit_ready(&n->tx_rl)) {
 			n->stats.tx_throttled++;
+			metrics_inc(&metrics.net.tx_rate_limiter_throttled);
 			break;
 		}
 		struct virtq_chain c;
@@ -252,6 +259,7 @@ static void net_tx_locked(struct net_dev *n)
 		if (r < 0 || c.nin || c.out_len <= NET_HDR_LEN || c.out_len > NET_RX_MAX_GSO) {
 			/* 5.1.6.2: transmit buffers are device-readable only. */
 			n->stats.tx_malformed++;
+			metrics_inc(&metrics.net.tx_fails);
 			log_ratelimited(LOG_WARN, "virtio-net %s: bad transmit chain %u", n->name, c.head);
 		} else {
 			ssize_t k;
@@ -260,11 +268,14 @@ static void net_tx_locked(struct net_dev *n)
 			while (k < 0 && errno == EINTR);
 			if (k < 0) {
 				n->stats.tx_dropped++;
+				metrics_inc(&metrics.net.tap_write_fails);
 				if (errno != EAGAIN)
 					log_ratelimited(LOG_WARN, "virtio-net %s: tap write: %s",
 							n->name, strerror(errno));
 			} else {
 				n->stats.tx_packets++;
+				metrics_inc(&metrics.net.tx_packets_count);
+				metrics_add(&metrics.net.tx_bytes_count, c.out_len - NET_HDR_LEN);
 				n->stats.tx_bytes += c.out_len - NET_HDR_LEN;
 			}
 			ratelimit_charge(&n->tx_rl, c.out_len - NET_HDR_LEN, 1);
@@ -282,11 +293,13 @@ static void net_notify(struct virtio_dev *d, unsigned qi)
 	struct net_dev *n = to_net(d);
 	pthread_mutex_lock(&d->lock);
 	if (qi == NET_RXQ) {
+		metrics_inc(&metrics.net.rx_queue_event_count);
 		/* New receive buffers: watch the tap again and take what waits. */
 		if (virtio_dev_running(d))
 			net_watch(n, true);
 		net_rx_locked(n);
 	} else if (qi == NET_TXQ) {
+		metrics_inc(&metrics.net.tx_queue_event_count);
 		net_tx_locked(n);
 	}
 	pthread_mutex_unlock(&d->lock);
