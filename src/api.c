@@ -1095,6 +1095,7 @@ void api_set_vm(struct api *api, struct vm *vm)
 {
 	api->vm = vm;
 	api->owns_vm = false;
+	metrics_start(api->loop); /* first metrics line + the 60 s timer */
 }
 
 struct vm *api_get_vm(struct api *api)

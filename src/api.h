@@ -38,7 +38,8 @@ struct api *api_create(struct evloop *loop, const char *sock_path, const char *i
 		       struct vm_config *cfg, char *err, size_t errlen);
 
 /* After a config-file boot with the API on: tell the API the VM is running
- * (it then serves the post-boot set). The api does not own vm. */
+ * (it then serves the post-boot set) and starts the periodic metrics
+ * (metrics_start). The api does not own vm. */
 void api_set_vm(struct api *api, struct vm *vm);
 
 /* The VM the API started with InstanceStart (or was given), NULL before. */
