@@ -9,6 +9,7 @@
  * ...").
  */
 #include "api.h"
+#include "devices.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeline.h"
@@ -271,6 +272,33 @@ static int api_parse_limiter(struct api_ctx *c, const cJSON *obj, const char *na
 	    (r = api_parse_bucket(c, f, "bandwidth", &rl->bandwidth)) < 0 ||
 	    (r = api_parse_bucket(c, f, "ops", &rl->ops)) < 0)
 		return r;
+	return 0;
+}
+
+/* PATCH semantics (Firecracker vmm_config): an absent bucket stays as it
+ * is; size 0 or refill_time 0 disables it; otherwise it is replaced. */
+static int api_patch_limiter(struct api_ctx *c, const cJSON *obj, const char *name,
+			     struct config_rate_limiter *rl)
+{
+	static const char *const fields[] = { "bandwidth", "ops", NULL };
+	const cJSON *f = api_field(obj, name);
+	struct config_token_bucket b;
+	int r;
+
+	if (!f)
+		return 0;
+	if ((r = api_check_object(c, f, "RateLimiterConfig", fields)) < 0)
+		return r;
+	if (cJSON_GetObjectItemCaseSensitive(f, "bandwidth")) {
+		if ((r = api_parse_bucket(c, f, "bandwidth", &b)) < 0)
+			return r;
+		rl->bandwidth = b;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(f, "ops")) {
+		if ((r = api_parse_bucket(c, f, "ops", &b)) < 0)
+			return r;
+		rl->ops = b;
+	}
 	return 0;
 }
 
@@ -757,58 +785,98 @@ static int api_patch_vm(struct api *api, struct api_ctx *c, const cJSON *obj)
 	return 0;
 }
 
-/* PATCH /drives and /network-interfaces after boot: validated, but the
- * device model has no update hook yet. */
+/* PATCH /drives/{id} after boot: a new backing file and/or rate limiter,
+ * applied by the running device, then recorded in the config. */
 static int api_patch_drive(struct api *api, struct api_ctx *c, const cJSON *obj,
 			   const char *path_id)
 {
 	static const char *const fields[] = { "drive_id", "path_on_host", "rate_limiter", NULL };
-	char id[CONFIG_ID_MAX + 1], path[PATH_MAX];
-	struct config_rate_limiter rl;
-	int r;
+	struct config_drive d;
+	char verr[API_ERR_LEN];
+	int r, has_path, idx;
 
+	memset(&d, 0, sizeof(d));
 	if ((r = api_check_object(c, obj, "BlockDeviceUpdateConfig", fields)) < 0 ||
-	    (r = api_get_str(c, obj, "drive_id", true, id, sizeof(id))) < 0 ||
-	    (r = api_get_str(c, obj, "path_on_host", false, path, sizeof(path))) < 0 ||
-	    (r = api_parse_limiter(c, obj, "rate_limiter", &rl)) < 0)
+	    (r = api_get_str(c, obj, "drive_id", true, d.drive_id, sizeof(d.drive_id))) < 0 ||
+	    (has_path = r = api_get_str(c, obj, "path_on_host", false, d.path_on_host,
+					sizeof(d.path_on_host))) < 0)
 		return r;
-	if (strcmp(path_id, id) != 0)
+	if (strcmp(path_id, d.drive_id) != 0)
 		return api_fail(c, "The id from the path does not match the id from the body!");
-	if ((r = api_check_id(c, id)) < 0)
+	if ((r = api_check_id(c, d.drive_id)) < 0)
 		return r;
 	if (!api_started(api))
 		return api_fail(c, API_ERR_BEFORE_BOOT);
-	if (config_drive_find(c->cfg, id) < 0)
-		return api_fail(c, "Drive config error: The block device ID is invalid: %s", id);
-	return api_fail(c, "Drive update error: ember does not support updating a drive "
-			"after boot yet.");
+	idx = config_drive_find(c->cfg, d.drive_id);
+	if (idx < 0)
+		return api_fail(c, "Drive config error: The block device ID is invalid: %s",
+				d.drive_id), -ENOENT;
+	/* The merged config: the current drive with the new fields. */
+	struct config_drive merged = c->cfg->drives[idx];
+	if ((r = api_patch_limiter(c, obj, "rate_limiter", &merged.rate_limiter)) < 0)
+		return r;
+	merged.fd = -1;
+	if (has_path) {
+		snprintf(merged.path_on_host, sizeof(merged.path_on_host), "%s", d.path_on_host);
+		if ((r = config_drive_open(&merged, verr, sizeof(verr))) < 0)
+			return api_fail(c, "Drive update error: %s", verr), r;
+	}
+	struct devices *devs = vm_devices(api->vm);
+	r = devs ? devices_update_drive(devs, &merged, verr, sizeof(verr)) : -ENODEV;
+	if (r < 0) {
+		if (merged.fd >= 0)
+			close(merged.fd);
+		return api_fail(c, "Drive update error: %s", devs ? verr : "the VM has no devices"), r;
+	}
+	struct config_drive *cur = &c->cfg->drives[idx];
+	if (merged.fd >= 0) {
+		if (cur->fd >= 0)
+			close(cur->fd);
+	} else {
+		merged.fd = cur->fd;
+	}
+	*cur = merged;
+	return 0;
 }
 
+/* PATCH /network-interfaces/{id} after boot: new rate limiters. */
 static int api_patch_net(struct api *api, struct api_ctx *c, const cJSON *obj,
 			 const char *path_id)
 {
 	static const char *const fields[] = { "iface_id", "rx_rate_limiter", "tx_rate_limiter",
 					      NULL };
-	char id[CONFIG_ID_MAX + 1];
-	struct config_rate_limiter rl;
-	int r;
+	char id[CONFIG_ID_MAX + 1], verr[API_ERR_LEN];
+	int r, idx;
 
 	if ((r = api_check_object(c, obj, "NetworkInterfaceUpdateConfig", fields)) < 0 ||
-	    (r = api_get_str(c, obj, "iface_id", true, id, sizeof(id))) < 0 ||
-	    (r = api_parse_limiter(c, obj, "rx_rate_limiter", &rl)) < 0 ||
-	    (r = api_parse_limiter(c, obj, "tx_rate_limiter", &rl)) < 0)
+	    (r = api_get_str(c, obj, "iface_id", true, id, sizeof(id))) < 0)
 		return r;
 	if (strcmp(path_id, id) != 0)
 		return api_fail(c, "The id from the path [%s] does not match the id from the "
 				"body [%s]!", path_id, id);
 	if ((r = api_check_id(c, id)) < 0)
 		return r;
+	idx = config_net_find(c->cfg, id);
+	struct config_net merged;
+	if (idx >= 0)
+		merged = c->cfg->nets[idx];
+	else
+		memset(&merged, 0, sizeof(merged));
+	if ((r = api_patch_limiter(c, obj, "rx_rate_limiter", &merged.rx_rate_limiter)) < 0 ||
+	    (r = api_patch_limiter(c, obj, "tx_rate_limiter", &merged.tx_rate_limiter)) < 0)
+		return r;
 	if (!api_started(api))
 		return api_fail(c, API_ERR_BEFORE_BOOT);
-	if (config_net_find(c->cfg, id) < 0)
-		return api_fail(c, "Network interface error: Invalid network interface ID: %s", id);
-	return api_fail(c, "Network interface update error: ember does not support updating "
-			"rate limiters after boot yet.");
+	if (idx < 0)
+		return api_fail(c, "Network interface error: Invalid network interface ID: %s",
+				id), -ENOENT;
+	struct devices *devs = vm_devices(api->vm);
+	r = devs ? devices_update_net(devs, &merged, verr, sizeof(verr)) : -ENODEV;
+	if (r < 0)
+		return api_fail(c, "Network interface update error: %s",
+				devs ? verr : "the VM has no devices"), r;
+	c->cfg->nets[idx] = merged;
+	return 0;
 }
 
 /* Firecracker paths for devices and features ember does not have. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "devices.h"
 #include "log.h"
 #include "metrics.h"
 #include "vm.h"
@@ -40,7 +41,22 @@ __attribute__((weak)) int vm_pause(struct vm *vm) { fake_paused = 1; return 0; }
 __attribute__((weak)) int vm_resume(struct vm *vm) { fake_paused = 0; return 0; }
 __attribute__((weak)) int vm_is_paused(const struct vm *vm) { return fake_paused; }
 __attribute__((weak)) int vm_send_ctrl_alt_del(struct vm *vm) { fake_cad++; return 0; }
-__attribute__((weak)) struct devices *vm_devices(struct vm *vm) { return NULL; }
+static int fake_drive_updates, fake_net_updates;
+static struct config_drive fake_last_drive;
+__attribute__((weak)) struct devices *vm_devices(struct vm *vm) { return (struct devices *)&fake_cad; }
+__attribute__((weak)) int devices_update_drive(struct devices *d, const struct config_drive *drive,
+					       char *err, size_t errlen)
+{
+	fake_drive_updates++;
+	fake_last_drive = *drive;
+	return 0;
+}
+__attribute__((weak)) int devices_update_net(struct devices *d, const struct config_net *net,
+					     char *err, size_t errlen)
+{
+	fake_net_updates++;
+	return 0;
+}
 __attribute__((weak)) void vm_destroy(struct vm *vm) { if (vm) fake_destroyed++; }
 
 /* ---- helpers ---- */
@@ -430,6 +446,11 @@ static void test_actions_and_post_boot(void **state)
 	FAULT_HAS("not supported before starting");
 
 	/* A failing start is not fatal: still pre-boot. */
+	char db[512];
+	snprintf(db, sizeof(db), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false,\"rate_limiter\":{\"ops\":{\"size\":5,"
+		 "\"refill_time\":10}}}", disk);
+	assert_int_equal(PUT("/drives/d1", db), 204);
 	put_kernel();
 	fake_create_rc = -ENODEV;
 	assert_int_equal(PUT("/actions", "{\"action_type\":\"InstanceStart\"}"), 400);
@@ -475,11 +496,32 @@ static void test_actions_and_post_boot(void **state)
 	assert_int_equal(fake_cad, 1);
 	assert_int_equal(PUT("/actions", "{\"action_type\":\"FlushMetrics\"}"), 204);
 
-	/* PATCH drive after boot: validated; unknown ids refused. */
+	/* PATCH drive after boot: unknown ids refused; the device gets the
+	 * merged config (absent buckets kept, size 0 disables). */
 	assert_int_equal(PATCH("/drives/nope", "{\"drive_id\":\"nope\"}"), 400);
 	FAULT_HAS("nope");
 	assert_int_equal(PATCH("/network-interfaces/nope", "{\"iface_id\":\"nope\"}"), 400);
 	FAULT_HAS("nope");
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":\"d1\",\"path_on_host\":\"/nonexistent\"}"), 400);
+	FAULT_HAS("os error 2");
+	assert_int_equal(fake_drive_updates, 0);
+	int oldfd = cfg.drives[0].fd;
+	snprintf(db, sizeof(db), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"rate_limiter\":{\"bandwidth\":{\"size\":100,\"refill_time\":1000}}}", disk);
+	assert_int_equal(PATCH("/drives/d1", db), 204);
+	assert_int_equal(fake_drive_updates, 1);
+	assert_true(fake_last_drive.fd >= 0);
+	assert_true(fake_last_drive.rate_limiter.bandwidth.set);
+	assert_true(fake_last_drive.rate_limiter.ops.set); /* kept */
+	assert_int_equal(cfg.drives[0].fd, fake_last_drive.fd);
+	assert_int_equal(fcntl(oldfd, F_GETFD), -1); /* old file closed */
+	int newfd = cfg.drives[0].fd;
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":\"d1\",\"rate_limiter\":"
+			       "{\"ops\":{\"size\":0,\"refill_time\":0}}}"), 204);
+	assert_int_equal(fake_last_drive.fd, -1); /* no new file for the device */
+	assert_false(cfg.drives[0].rate_limiter.ops.set);
+	assert_true(cfg.drives[0].rate_limiter.bandwidth.set);
+	assert_int_equal(cfg.drives[0].fd, newfd); /* file unchanged */
 	/* The VM InstanceStart created is destroyed with the api. */
 	api_destroy(api);
 	assert_int_equal(fake_destroyed, 1);
