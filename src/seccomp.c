@@ -101,6 +101,7 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(unlinkat, "api_destroy: remove the API socket at exit (glibc remove())"),
 	ALLOW(recvfrom, "api_http: recv() on API connections"),
 	ALLOW(sendto, "api_http: send() on API connections"),
+	ALLOW(shutdown, "api_http: half-close after an error response"),
 	ALLOW(eventfd2, "InstanceStart: queue ioeventfds, irqfds, vCPU/evloop signalling"),
 	ALLOW(timerfd_create, "rate limiters, metrics flush timer"),
 	ALLOW(timerfd_settime, "rate limiters, metrics flush timer"),
