@@ -75,3 +75,99 @@ put("config", "full", json.dumps(cfg, indent=1))
 put("config", "minimal", json.dumps({"boot-source": {"kernel_image_path": SB + "/kernel"}}))
 put("config", "unknown_key", json.dumps({"boot-source": boot, "vsock": {"guest_cid": 3}}))
 put("config", "drives_not_array", json.dumps({"boot-source": boot, "drives": drive}))
+
+
+# ---- boot: [flags][u16 len][cmdline][u16 len][initrd][kernel] ----
+def elf64(pvh=False, entry=0x100000):
+    phs = [struct.pack("<IIQQQQQQ", 1, 5, 0x1000, 0xffffffff81000000, 0x100000,
+                       0x200, 0x1000, 0x1000)]
+    note = b""
+    if pvh:
+        note = struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", 0x100010)
+        phs.append(struct.pack("<IIQQQQQQ", 4, 4, 0x800, 0, 0, len(note), len(note), 4))
+    eh = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + b"\0" * 9, 2, 62, 1,
+                     entry, 64, 0, 0, 64, 56, len(phs), 64, 0, 0)
+    img = bytearray(0x1200)
+    img[0:64] = eh
+    for i, ph in enumerate(phs):
+        img[64 + 56 * i:64 + 56 * (i + 1)] = ph
+    img[0x800:0x800 + len(note)] = note
+    img[0x1000:0x1004] = b"\x90\x90\xf4\xf4"
+    return bytes(img)
+
+
+def bzimage():
+    img = bytearray(0x800)
+    img[0x1f1] = 1                                     # setup_sects
+    struct.pack_into("<I", img, 0x1f4, 0x40)           # syssize (x16)
+    struct.pack_into("<H", img, 0x1fe, 0xaa55)
+    img[0x200] = 0xeb
+    img[0x201] = 0x66                                  # header ends at 0x268
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, 0x020f)
+    img[0x211] = 0x01                                  # LOADED_HIGH
+    struct.pack_into("<I", img, 0x230, 0x200000)       # kernel_alignment
+    struct.pack_into("<H", img, 0x236, 0x1)            # XLF_KERNEL_64
+    struct.pack_into("<I", img, 0x238, 2047)           # cmdline_size
+    struct.pack_into("<Q", img, 0x258, 0x100000)       # pref_address
+    struct.pack_into("<I", img, 0x260, 0x10000)        # init_size
+    return bytes(img)
+
+
+def boot_seed(flags, cmdline, initrd, kernel):
+    return (bytes([flags]) + struct.pack("<H", len(cmdline)) + cmdline +
+            struct.pack("<H", len(initrd)) + initrd + kernel)
+
+
+CL = b"console=ttyS0 reboot=k panic=1 pci=off"
+put("boot", "elf", boot_seed(0x05, CL, b"\x07" * 300, elf64()))
+put("boot", "elf_pvh", boot_seed(0x06, CL, b"initrd" * 100, elf64(pvh=True)))
+put("boot", "bzimage", boot_seed(0x05, CL, b"\x1f\x8b" * 64, bzimage()))
+put("boot", "bzimage_small_ram", boot_seed(0x08, b"", b"", bzimage()))
+
+
+# ---- rings: shared by virtq, blk, net and mmio ----
+def desc(ram, table, i, addr, ln, flags, nxt):
+    struct.pack_into("<QIHH", ram, table + 16 * i, addr, ln, flags, nxt)
+
+
+def avail(ram, at, heads, flags=0):
+    struct.pack_into("<HH", ram, at, flags, len(heads))
+    for i, h in enumerate(heads):
+        struct.pack_into("<H", ram, at + 4 + 2 * i, h)
+
+
+NEXT, WRITE, INDIRECT = 1, 2, 4
+DESC, AVAIL, USED = 0x1000, 0x2000, 0x3000
+
+
+def ring_ram(kind):
+    ram = bytearray(0x8000)
+    if kind == "chains":
+        desc(ram, DESC, 0, 0x4000, 16, NEXT, 1)
+        desc(ram, DESC, 1, 0x5000, 512, WRITE | NEXT, 2)
+        desc(ram, DESC, 2, 0x6000, 1, WRITE, 0)
+        desc(ram, DESC, 3, 0x7000, 48, INDIRECT, 0)
+        desc(ram, 0x7000, 0, 0x4000, 16, NEXT, 1)
+        desc(ram, 0x7000, 1, 0x5000, 1024, NEXT, 2)
+        desc(ram, 0x7000, 2, 0x6000, 1, WRITE, 0)
+        avail(ram, AVAIL, [0, 3])
+    elif kind == "loop":
+        desc(ram, DESC, 0, 0x4000, 16, NEXT, 1)
+        desc(ram, DESC, 1, 0x4000, 16, NEXT, 0)
+        avail(ram, AVAIL, [0, 1, 7, 200])
+    return ram
+
+
+def virtq_seed(flags, num, iov_max, muts, ram):
+    b = struct.pack("<BHBIIIB", flags, num, iov_max, DESC, AVAIL, USED, len(muts))
+    for off, val in muts:
+        b += struct.pack("<HH", off, val)
+    return b + bytes(ram)
+
+
+put("virtq", "chains", virtq_seed(0x2, 8, 0, [], ring_ram("chains")))
+put("virtq", "chains_eidx_unpop", virtq_seed(0x7, 8, 2, [], ring_ram("chains")))
+put("virtq", "loop", virtq_seed(0x0, 8, 0, [], ring_ram("loop")))
+put("virtq", "racing_idx", virtq_seed(0x3, 8, 0, [(AVAIL + 2, 9), (AVAIL + 2, 1)],
+                                       ring_ram("chains")))
