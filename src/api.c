@@ -1305,6 +1305,14 @@ int api_load_config_file(const char *path, struct vm_config *cfg, char *err, siz
 		for (const cJSON *e = o->child; e; e = e->next, i++) {
 			snprintf(idx, sizeof(idx), "%s[%d]", arrays[a], i);
 			where = idx;
+			/* In a file, a repeated id is a mistake, not an update as with PUT. */
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, a == 0 ? "drive_id" : "iface_id");
+			if (cJSON_IsString(id) && (a == 0 ? config_drive_find(cfg, id->valuestring) :
+						   config_net_find(cfg, id->valuestring)) >= 0) {
+				r = api_fail(&c, "duplicate %s '%s'", a == 0 ? "drive_id" : "iface_id",
+					     id->valuestring);
+				goto out;
+			}
 			r = a == 0 ? api_apply_drive(&c, e, NULL) : api_apply_net(&c, e, NULL);
 			if (r < 0)
 				goto out;

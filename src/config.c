@@ -245,6 +245,15 @@ int config_net_open(struct config_net *n, char *err, size_t errlen)
 			 "%s (os error %d)", n->host_dev_name, strerror(e), e);
 		return -e;
 	}
+	/* With CAP_NET_ADMIN, TUNSETIFF creates a missing tap on the fly. The
+	 * user named an existing (persistent) device: a tap that only exists
+	 * because we just made it is the "does not exist" error, and closing
+	 * our fd removes it again. */
+	if (ioctl(fd, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_PERSIST)) {
+		close(fd);
+		snprintf(err, errlen, "host_dev_name: tap device %s does not exist", n->host_dev_name);
+		return -ENODEV;
+	}
 	n->tap_fd = fd;
 	return 0;
 }
