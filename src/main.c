@@ -298,12 +298,14 @@ int main(int argc, char **argv)
 			return EXIT_GENERIC;
 		}
 		if (api)
-			api_set_vm(api, vm);
+			api_set_vm(api, vm);  /* also starts the periodic metrics */
+		else
+			metrics_start(g_loop);
 	}
 	int status = evloop_run(g_loop);
 	vm_destroy(vm); /* no-op when the VM was built through the API (api owns it) */
 	api_destroy(api);
-	metrics_flush();
+	metrics_stop();   /* a last line, then the file is closed */
 	term_restore();
 	if (status == EXIT_OK)
 		log_info("ember exiting successfully. exit_code=0");

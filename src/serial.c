@@ -5,6 +5,7 @@
  * Register numbers and bits follow the PC16550D data sheet.
  */
 #include "serial.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <string.h>
@@ -99,8 +100,12 @@ static void serial_tx(struct serial *s, uint8_t b)
 	do {
 		w = write(s->out_fd, &b, 1);
 	} while (w < 0 && errno == EINTR);
-	if (w != 1)
+	if (w != 1) {
 		s->tx_dropped++; /* full or closed stdout: drop, never block */
+		metrics_inc(&metrics.uart.missed_write_count);
+	} else {
+		metrics_inc(&metrics.uart.write_count);
+	}
 }
 
 static uint8_t serial_read_reg(struct serial *s, unsigned reg)
@@ -214,6 +219,7 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
 	while (n < len && s->rx_len < SERIAL_RX_BUF)
 		serial_rx_push(s, buf[n++]);
 	s->rx_bytes += n;
+	metrics_add(&metrics.uart.read_bytes, n);
 	if (n)
 		serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);

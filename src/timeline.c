@@ -77,6 +77,9 @@ void timeline_log_boot_time(void)
 		return;
 	uint64_t us = (end - start) / 1000;
 	uint64_t cpu_us = (timeline_clock(CLOCK_PROCESS_CPUTIME_ID) - timeline_build_cpu_ns) / 1000;
+	metrics_store(&metrics.boot.guest_boot_time_us, us);
+	metrics_store(&metrics.boot.guest_boot_cpu_time_us, cpu_us);
+	metrics_inc(&metrics.boot.boot_timer_writes);
 	log_info("Guest-boot-time = %6llu us %llu ms, %6llu CPU us %llu CPU ms",
 		 (unsigned long long)us, (unsigned long long)(us / 1000),
 		 (unsigned long long)cpu_us, (unsigned long long)(cpu_us / 1000));
