@@ -16,6 +16,8 @@ def put(harness, name, data):
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
         data = data.encode()
+    if harness in ("virtq", "blk", "net", "mmio"):
+        data = data.rstrip(b"\0")   # the RAM image is last: missing bytes read as 0
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
 
@@ -171,3 +173,101 @@ put("virtq", "chains_eidx_unpop", virtq_seed(0x7, 8, 2, [], ring_ram("chains")))
 put("virtq", "loop", virtq_seed(0x0, 8, 0, [], ring_ram("loop")))
 put("virtq", "racing_idx", virtq_seed(0x3, 8, 0, [(AVAIL + 2, 9), (AVAIL + 2, 1)],
                                        ring_ram("chains")))
+
+
+# ---- blk: [flags][u16 num][u8 nmut][muts][RAM 32 KiB] ----
+def blk_ram(reqs):
+    """reqs: list of (type, sector, data_len, write_dir) -> one chain each:
+    header (16, readable), data (readable for OUT, writable for IN), status."""
+    ram = bytearray(0x8000)
+    heads = []
+    d = 0
+    buf = 0x4000
+    for typ, sector, dlen in reqs:
+        heads.append(d)
+        struct.pack_into("<IIQ", ram, buf, typ, 0, sector)
+        desc(ram, DESC, d, buf, 16, NEXT, d + 1)
+        d += 1
+        if dlen:
+            flags = WRITE if typ in (0, 8) else 0
+            desc(ram, DESC, d, 0x5000 + 0x400 * len(heads), dlen, flags | NEXT, d + 1)
+            d += 1
+        desc(ram, DESC, d, buf + 16, 1, WRITE, 0)
+        d += 1
+        buf += 32
+    avail(ram, AVAIL, heads)
+    return ram
+
+
+def blk_seed(flags, num, reqs, muts=()):
+    b = struct.pack("<BHB", flags, num, len(muts))
+    for off, val in muts:
+        b += struct.pack("<HH", off, val)
+    return b + bytes(blk_ram(reqs))
+
+
+put("blk", "write_read", blk_seed(0x02 | 0x40, 16, [(1, 0, 512), (0, 0, 512), (4, 0, 0),
+                                                     (8, 0, 20)]))
+put("blk", "readonly_write", blk_seed(0x01, 16, [(1, 3, 512), (0, 127, 512), (0, 128, 512)]))
+put("blk", "eidx_ratelimit", blk_seed(0x04 | 0x10 | 0x20, 8, [(0, 1, 1024), (1, 2, 512),
+                                                              (99, 0, 0)]))
+put("blk", "racing", blk_seed(0x08, 16, [(1, 0, 512)], [(AVAIL + 2, 5), (DESC + 8, 0xffff)]))
+put("blk", "indirect", blk_seed(0x08, 8, []) [:4] + bytes(ring_ram("chains")[:0x8000]))
+
+
+# ---- net: [flags][u16 rxnum][u16 txnum][u8 nframes][frames][RAM 64 KiB] ----
+def net_ram(rx_len=0x800, tx_indirect=False):
+    ram = bytearray(0x10000)
+    for i in range(4):
+        desc(ram, 0x1000, i, 0x4000 + 0x800 * i, rx_len, WRITE, 0)
+    avail(ram, 0x2000, [0, 1, 2, 3])
+    desc(ram, 0x9000, 0, 0xc000, 12, NEXT, 1)
+    desc(ram, 0x9000, 1, 0xc100, 60, 0, 0)
+    heads = [0]
+    if tx_indirect:
+        desc(ram, 0x9000, 2, 0xd000, 32, INDIRECT, 0)
+        desc(ram, 0xd000, 0, 0xc000, 12, NEXT, 1)
+        desc(ram, 0xd000, 1, 0xc100, 100, 0, 0)
+        heads.append(2)
+    avail(ram, 0xa000, heads)
+    ram[0xc100:0xc10c] = b"\xff" * 6 + b"\x06\x00\xac\x10\x00\x02"
+    return ram
+
+
+def net_seed(flags, frames, ram, rxnum=8, txnum=8):
+    b = struct.pack("<BHHB", flags, rxnum, txnum, len(frames))
+    for fr in frames:
+        b += struct.pack("<H", len(fr)) + fr
+    return b + bytes(ram)
+
+
+FRAME = b"\0" * 12 + b"\xff" * 6 + b"\x02" * 6 + b"\x08\x00" + b"E" * 46
+put("net", "plain", net_seed(0x10, [FRAME, FRAME], net_ram()))
+put("net", "mrg_eidx_indirect", net_seed(0x1 | 0x4 | 0x8, [FRAME], net_ram(600, True)))
+put("net", "gso_ratelimit", net_seed(0x2 | 0x20 | 0x40, [FRAME * 3], net_ram(), 16, 4))
+
+
+# ---- mmio: [flags][u8 nops][nops x (u8 kind, u16 off, u32 value)][RAM 64 KiB] ----
+def op(kind, off, val):
+    return struct.pack("<BHI", kind, off, val & 0xffffffff)
+
+
+def mmio_seed(flags, ops, ram):
+    ram = bytes(ram) + bytes(max(0, 0x10000 - len(ram)))
+    return struct.pack("<BB", flags, len(ops)) + b"".join(ops) + ram
+
+
+manual = [op(1, 0x70, 0), op(1, 0x70, 1), op(1, 0x70, 3), op(1, 0x14, 0), op(2, 0x10, 0),
+          op(1, 0x24, 1), op(1, 0x20, 1), op(1, 0x70, 11), op(2, 0x70, 0),
+          op(1, 0x30, 0), op(2, 0x34, 0), op(1, 0x38, 16), op(1, 0x80, DESC), op(1, 0x84, 0),
+          op(1, 0x90, AVAIL), op(1, 0x94, 0), op(1, 0xa0, USED), op(1, 0xa4, 0),
+          op(1, 0x44, 1), op(1, 0x70, 15), op(1, 0x50, 0), op(2, 0x60, 0), op(1, 0x64, 1),
+          op(4, 0x100, 3), op(4, 0x108, 0), op(2, 0xfc, 0), op(3, 0x70, 0x80), op(7, 0, 0)]
+put("mmio", "blk_manual", mmio_seed(0, manual, blk_ram([(1, 0, 512), (0, 0, 512)])))
+put("mmio", "blk_bringup", mmio_seed(0, [op(5, 0, 16), op(1, 0x50, 0), op(2, 0x60, 0),
+                                         op(1, 0x38, 4), op(1, 0x50, 7), op(7, 0, 0),
+                                         op(1, 0x50, 0)],
+                                     blk_ram([(4, 0, 0), (8, 0, 20)])))
+put("mmio", "net_bringup", mmio_seed(1, [op(5, 0, 8 | 8 << 16), op(1, 0x50, 1), op(1, 0x50, 0),
+                                         op(6, 0, 0), op(4, 0x100, 0), op(4, 0x104, 2),
+                                         op(3, 0x70, 0x40), op(1, 0x50, 1)], net_ram()))
