@@ -170,7 +170,7 @@ static void *vcpu_thread(void *arg)
 	if (seccomp_install_thread(SECCOMP_THREAD_VCPU) != 0)
 		_exit(CHILD_BROKEN);
 	CHECK(ioctl(-1, KVM_RUN, 0) < 0 && errno == EBADF);
-	CHECK(ioctl(-1, KVM_IRQ_LINE, NULL) < 0 && errno == EBADF);
+	CHECK(ioctl(-1, KVM_GET_REGS, NULL) < 0 && errno == EBADF);
 	CHECK(write(p[1], &b, 1) == 1);
 	free(malloc(100));
 	switch (vcpu_mode) {
@@ -182,6 +182,9 @@ static void *vcpu_thread(void *arg)
 		break;
 	case 3:
 		ioctl(-1, KVM_INTERRUPT, NULL);	/* irqchip is in-kernel */
+		break;
+	case 4:
+		ioctl(-1, KVM_SET_REGS, NULL);	/* set-up is the main thread's */
 		break;
 	}
 	return NULL;
@@ -224,7 +227,7 @@ static void test_vcpu(void **state)
 	vcpu_mode = 0;
 	assert_exit(run_child(child_vcpu), 0);
 	assert_exit(run_child(child_vcpu_no_main), 0);
-	for (vcpu_mode = 1; vcpu_mode <= 3; vcpu_mode++) {
+	for (vcpu_mode = 1; vcpu_mode <= 4; vcpu_mode++) {
 		assert_sigsys(run_child(child_vcpu));
 		assert_sigsys(run_child(child_vcpu_no_main));
 	}
