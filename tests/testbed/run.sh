@@ -143,8 +143,8 @@ quiet="quiet loglevel=0"
 [ $debug = 1 ] && quiet="loglevel=7 ember.debug=1"
 # EPYC minus what TCG cannot emulate (QEMU warns about each otherwise).
 cpu=EPYC,+svm,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
-append="console=ttyS0 $quiet panic=-1 tsc=reliable ember.job=$job"
-qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg
+append="console=ttyS0 $quiet panic=-1 tsc=reliable ember.job=$job ${EMBER_TESTBED_APPEND:-}"
+qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine "${EMBER_TESTBED_MACHINE:-q35}" -accel tcg
 	-cpu "$cpu" -smp "$cpus" -m "$mem" -no-reboot -display none -vga none
 	-kernel "$TESTBED_KERNEL" -initrd "$TESTBED_INITRD"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,id=hostroot)
