@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config libseccomp-dev libcap-dev libcjson-dev libcmocka-dev
  qemu-system-x86 linux-source-6.1 busybox-static e2fsprogs cpio flex bison bc libelf-dev
  libssl-dev xz-utils kmod curl iproute2 socat python3 dwarves lz4 gnuplot-nox
- python3-yaml python3-jsonschema"
+ python3-yaml python3-jsonschema clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
