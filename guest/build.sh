@@ -31,6 +31,9 @@ LINUX_TARBALL=${EMBER_LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 BUSYBOX=${EMBER_BUSYBOX:-/bin/busybox}
 JOBS=${EMBER_GUEST_JOBS:-2}
 ROOTFS_MIB=64
+# Bump when build_kernel changes in a way that changes the image (the kernel key does
+# not hash the function text, so cosmetic edits do not cost a rebuild).
+KERNEL_RECIPE=1
 CLOUD_META=linux-image-cloud-amd64
 # Deterministic kernel build metadata (uname -v), so identical inputs give identical images.
 export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2024"
@@ -91,7 +94,7 @@ kernel_key() {
 	local src_id
 	src_id=$(dpkg-query -W -f='${Package} ${Version}' linux-source-6.1 2>/dev/null || true)
 	{
-		declare -f build_kernel check_fragment
+		echo "recipe $KERNEL_RECIPE"
 		cat "$FRAGMENT"
 		echo "$src_id $(stat -c %s "$LINUX_TARBALL")"
 		gcc -dumpfullversion 2>/dev/null || true
@@ -130,7 +133,7 @@ build_kernel() {
 	tmp=$NEW_TMP
 	src=$tmp/src
 	out=$tmp/out
-	log=$G/logs/kernel-$(basename "$dest").log
+	log=$G/logs/$(basename "$dest").log
 	mkdir -p "$src" "$out" "$G/logs"
 	: >"$log"
 	say "building guest kernel with -j$JOBS (about 9 minutes on 2 cores; log: $log)"
