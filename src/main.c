@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -183,6 +184,9 @@ static void on_signal(void *opaque, uint32_t events)
 int main(int argc, char **argv)
 {
 	timeline_mark(TIMELINE_PROCESS_START);
+	/* glibc reads /etc/localtime on the first time conversion; do it now,
+	 * before seccomp forbids open(). */
+	tzset();
 	struct opts o = { .api_sock = DEFAULT_API_SOCK };
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_BAD_ARGS;
@@ -226,6 +230,8 @@ int main(int argc, char **argv)
 	} else {
 		r = seccomp_configure_default();
 	}
+	if (r == 0 && !o.no_seccomp)
+		r = seccomp_report_violations();
 	if (r < 0) {
 		fprintf(stderr, "ember: seccomp: %s\n", strerror(-r));
 		return EXIT_GENERIC;

@@ -352,12 +352,12 @@ static int sc_compile_both(const struct sc_list *main_l, const struct sc_list *v
 int seccomp_configure_default(void)
 {
 	struct sc_list m = {
-		.default_action = SCMP_ACT_KILL_PROCESS, .filter_action = SCMP_ACT_ALLOW,
+		.default_action = SCMP_ACT_TRAP, .filter_action = SCMP_ACT_ALLOW,
 		.n = sizeof(seccomp_main_rules) / sizeof(seccomp_main_rules[0]),
 		.rules = (struct sc_rule *)seccomp_main_rules,
 	};
 	struct sc_list v = {
-		.default_action = SCMP_ACT_KILL_PROCESS, .filter_action = SCMP_ACT_ALLOW,
+		.default_action = SCMP_ACT_TRAP, .filter_action = SCMP_ACT_ALLOW,
 		.n = sizeof(seccomp_vcpu_rules) / sizeof(seccomp_vcpu_rules[0]),
 		.rules = (struct sc_rule *)seccomp_vcpu_rules,
 	};

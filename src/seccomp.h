@@ -16,11 +16,12 @@
  * prctl(PR_SET_NO_NEW_PRIVS) so the vCPU thread can add its own. A vCPU
  * thread therefore runs under main ∩ vcpu = exactly the vcpu allowlist.
  *
- * Default action (built-in filters): SCMP_ACT_KILL_PROCESS. The process
- * dies with SIGSYS (the shell sees status 159; the jailer's parent sees
- * WTERMSIG == SIGSYS; the kernel audit log names the syscall). With a user
- * filter whose action is "trap", seccomp_report_violations() turns the
- * SIGSYS into a log line and exit status 148, as Firecracker does.
+ * Default action (built-in filters): SCMP_ACT_TRAP, as Firecracker's. main.c
+ * installs seccomp_report_violations(), whose SIGSYS handler writes one line
+ * naming the syscall number and ends the process with exit status 148
+ * (Firecracker's "bad syscall" code). The syscall itself never runs: a
+ * guest that took over ember and caught SIGSYS still could not make it.
+ * A user filter may choose "kill_process" instead (status 159 = SIGSYS).
  *
  * --seccomp-filter FILE format (JSON; Firecracker's seccompiler source
  * format, not its compiled BPF blob). The top-level object has exactly the
