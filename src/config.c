@@ -95,15 +95,16 @@ int config_boot_validate(const struct config_boot *b, char *err, size_t errlen)
 	}
 	r = config_check_readable(b->kernel_path);
 	if (r < 0) {
-		snprintf(err, errlen, "The kernel file cannot be opened: %s (os error %d)",
-			 strerror(-r), -r);
+		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path %s: %s "
+			 "(os error %d)", b->kernel_path, strerror(-r), -r);
 		return r;
 	}
 	if (b->initrd_path[0]) {
 		r = config_check_readable(b->initrd_path);
 		if (r < 0) {
 			snprintf(err, errlen, "The initrd file cannot be opened due to invalid path "
-				 "or invalid permissions. %s (os error %d)", strerror(-r), -r);
+				 "or invalid permissions. initrd_path %s: %s (os error %d)",
+				 b->initrd_path, strerror(-r), -r);
 			return r;
 		}
 	}

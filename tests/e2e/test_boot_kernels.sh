@@ -1,0 +1,31 @@
+#!/bin/bash
+# Issue 2: the tuned kernel as ELF vmlinux (PVH entry) and as bzImage (64-bit
+# entry) with the initramfs, on 1 and 2 vCPUs: the guest reaches userspace,
+# sees every vCPU, runs its script, reboots, and ember exits 0 saying why.
+# timeout: 900
+. "$(dirname "$0")/lib.sh"
+need_kvm; need_ember; need_guest
+e2e_tmpdir
+
+boot() {   # name kernel vcpus
+	local name=$1 kernel=$2 vcpus=$3 cfg=$E2E_TMP/$1.json out=$E2E_TMP/$1.out
+	local script; script=$(printf 'echo guest-says-hi-%s\n' "$name" | base64 -w0)
+	ember_config "$cfg" "$kernel" "$EMBER_GUEST_INITRAMFS" \
+		"console=ttyS0 reboot=k panic=1 pci=off ember.sh=$script" "$vcpus" 128
+	log "booting $name"
+	timeout -k 5 "$(e2e_secs 60)" "$EMBER_BIN" --no-api --config-file "$cfg" </dev/null >"$out" 2>&1
+	local rc=$?
+	tr -d '\r' <"$out" >"$out.txt"
+	grep -q '^EMBER-GUEST-READY' "$out.txt" || { tail -n 30 "$out.txt" >&2; fail "$name: no userspace marker (ember exit $rc)"; }
+	grep -q "^EMBER-CPUS=$vcpus\$" "$out.txt" || { grep EMBER-CPUS "$out.txt" >&2; fail "$name: guest does not see $vcpus vCPUs"; }
+	grep -q "^guest-says-hi-$name" "$out.txt" || fail "$name: the guest script did not run"
+	grep -q '^EMBER-SCRIPT-EXIT=0' "$out.txt" || fail "$name: guest script failed"
+	[ "$rc" = 0 ] || { tail -n 20 "$out.txt" >&2; fail "$name: ember exit status $rc after the guest rebooted, want 0"; }
+	grep -q 'Vmm is stopping: .*reboot' "$out.txt" || fail "$name: no log line saying why ember stopped"
+	log "$name: ok"
+}
+
+boot vmlinux-1cpu "$EMBER_GUEST_VMLINUX" 1
+boot vmlinux-2cpu "$EMBER_GUEST_VMLINUX" 2
+boot bzimage-1cpu "$EMBER_GUEST_BZIMAGE" 1
+boot bzimage-2cpu "$EMBER_GUEST_BZIMAGE" 2
