@@ -124,7 +124,7 @@ def test_machine_config(e):
 @with_ember
 def test_boot_source(e):
     expect(api(e, "PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}), 400,
-           "Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)")
+           "Boot source error: The kernel file cannot be opened: kernel_image_path /nonexistent/vmlinux: No such file or directory (os error 2)")
     expect(api(e, "PUT", "/boot-source", {}), 400, "missing field `kernel_image_path`")
     expect(api(e, "PATCH", "/boot-source", {"kernel_image_path": "/x"}), 400,
            "Invalid request method and/or path: PATCH boot-source.")

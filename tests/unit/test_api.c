@@ -259,8 +259,8 @@ static void test_boot_source(void **state)
 	assert_int_equal(PUT("/boot-source", "{}"), 400);
 	FAULT_HAS("missing field `kernel_image_path`");
 	assert_int_equal(PUT("/boot-source", "{\"kernel_image_path\":\"/nonexistent\"}"), 400);
-	FAULT_HAS("Boot source error: The kernel file cannot be opened: No such file or "
-		  "directory (os error 2)");
+	FAULT_HAS("Boot source error: The kernel file cannot be opened: kernel_image_path "
+		  "/nonexistent: No such file or directory (os error 2)");
 	snprintf(b, sizeof(b), "{\"kernel_image_path\":\"%s\",\"initrd_path\":\"/nonexistent\"}",
 		 kernel);
 	assert_int_equal(PUT("/boot-source", b), 400);

@@ -90,8 +90,8 @@ static void test_boot(void **state)
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -EINVAL);
 	strcpy(b->kernel_path, "/nonexistent/vmlinux");
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "The kernel file cannot be opened: No such file or directory "
-			    "(os error 2)");
+	assert_string_equal(err, "The kernel file cannot be opened: kernel_image_path "
+			    "/nonexistent/vmlinux: No such file or directory (os error 2)");
 	strcpy(b->kernel_path, "/dev/null");
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), 0);
 	strcpy(b->initrd_path, "/nonexistent/initrd");
