@@ -99,8 +99,9 @@ if [ $interactive = 1 ]; then term=${TERM:-xterm}; else term=dumb; fi
 	echo "exec sh -c $(q "$cmd")"
 } >"$job/job.sh"
 
-qpid="" errpid=""
+qpid="" errpid="" pgrp=""
 cleanup() {
+	[ -n "$pgrp" ] && kill -KILL -- -"$pgrp" 2>/dev/null
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
 	[ -n "$errpid" ] && kill "$errpid" 2>/dev/null
 	rm -rf "$job"
@@ -109,17 +110,22 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# timeout 0 means no timeout. Without --foreground, timeout runs CMD in a
+# process group of its own: whatever CMD leaves behind is killed with it.
 if [ "$mode" = direct ]; then
 	if [ $interactive = 1 ]; then
-		tmo=(timeout --foreground -k 10 "$timeout_s")
-		[ "$timeout_s" = 0 ] && tmo=()
-		"${tmo[@]}" env -i sh "$job/job.sh"
+		timeout --foreground -k 10 "$timeout_s" env -i sh "$job/job.sh"
+		rc=$?
 	else
-		tmo=(timeout -k 10 "$timeout_s")
-		[ "$timeout_s" = 0 ] && tmo=()
-		"${tmo[@]}" env -i sh "$job/job.sh" </dev/null
+		timeout -k 10 "$timeout_s" env -i sh "$job/job.sh" </dev/null &
+		pgrp=$!
+		wait $pgrp
+		rc=$?
+		kill -KILL -- -"$pgrp" 2>/dev/null
+		pgrp=""
 	fi
-	exit $?
+	[ "$timeout_s" != 0 ] && [ $rc = 124 ] && echo "testbed: timed out after $timeout_s s" >&2
+	exit $rc
 fi
 
 # ---- emulated KVM host --------------------------------------------------------
@@ -152,9 +158,7 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine "${EMBER_TESTBED_M
 rc_timeout=0
 if [ $interactive = 1 ]; then
 	[ -t 0 ] && echo "testbed: booting the emulated KVM host; Ctrl-A x quits" >&2
-	tmo=(timeout --foreground -k 10 "$timeout_s")
-	[ "$timeout_s" = 0 ] && tmo=()
-	"${tmo[@]}" "${qemu[@]}" -append "$append ember.mode=interactive" \
+	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" -append "$append ember.mode=interactive" \
 		-chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con,mode=readline
 	qrc=$?
 else
@@ -170,9 +174,7 @@ else
 		serial2=(-chardev "pipe,id=err,path=$job/err" -serial chardev:err)
 		err=1
 	fi
-	tmo=(timeout -k 10 "$timeout_s")
-	[ "$timeout_s" = 0 ] && tmo=()
-	"${tmo[@]}" "${qemu[@]}" -append "$append ember.mode=batch ember.err=$err" \
+	timeout -k 10 "$timeout_s" "${qemu[@]}" -append "$append ember.mode=batch ember.err=$err" \
 		-chardev stdio,id=con,signal=off -serial chardev:con "${serial2[@]}" </dev/null &
 	qpid=$!
 	wait $qpid

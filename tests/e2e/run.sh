@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# tests/e2e/run.sh [NAME...]: run the end-to-end tests.
+#
+# Runs every tests/e2e/test_*.sh (or only the NAMEs given: "testbed",
+# "test_testbed" or "tests/e2e/test_testbed.sh"), each in its own test bed
+# (tests/testbed/run.sh: real /dev/kvm, or one fresh emulated KVM host per
+# test file, for isolation). Each file is run with bash; its timeout is 300 s
+# unless the file has a "# timeout: N" line (EMBER_E2E_TIMEOUT overrides the
+# default). Exit 0 = pass, 77 = skip, anything else = fail (124: timed out).
+#
+# Prints one line per test, "PASS name (12.3 s)", "SKIP name: reason",
+# "FAIL name (exit N, 12.3 s)" followed by the last 30 lines of its output,
+# then "e2e: N passed, N failed, N skipped". Full logs: build/e2e/<name>.log.
+# Exit status: 1 if anything failed, else 0.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$(pwd)
+TESTBED=$ROOT/tests/testbed/run.sh
+LOGDIR=${EMBER_E2E_LOGDIR:-$ROOT/build/e2e}
+DEFAULT_TIMEOUT=${EMBER_E2E_TIMEOUT:-300}
+mkdir -p "$LOGDIR"
+
+tests=()
+if [ $# -eq 0 ]; then
+	for f in tests/e2e/test_*.sh; do [ -f "$f" ] && tests+=("$f"); done
+else
+	for n in "$@"; do
+		n=${n##*/}; n=${n%.sh}; n=${n#test_}
+		tests+=("tests/e2e/test_$n.sh")
+	done
+fi
+
+passed=0 failed=0 skipped=0
+mode=$("$TESTBED" --check)
+echo "e2e: ${#tests[@]} test file(s); test bed: $mode"
+
+if [ "$mode" != "direct /dev/kvm" ]; then
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		# Neither /dev/kvm nor QEMU: nothing can boot a guest here. Say so loudly.
+		echo "e2e: WARNING: no usable /dev/kvm and no qemu-system-x86_64: SKIPPING ALL E2E TESTS" >&2
+		for t in "${tests[@]}"; do echo "SKIP $(basename "$t" .sh): no KVM and no QEMU"; done
+		echo "e2e: 0 passed, 0 failed, ${#tests[@]} skipped"
+		exit 0
+	fi
+	# Fetch the kernel / build the initramfs once, outside any test's time.
+	if ! "$ROOT/tests/testbed/setup.sh"; then
+		for t in "${tests[@]}"; do echo "FAIL $(basename "$t" .sh): test bed setup failed"; done
+		echo "e2e: 0 passed, ${#tests[@]} failed, 0 skipped"
+		exit 1
+	fi
+fi
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+for t in "${tests[@]}"; do
+	name=$(basename "$t" .sh)
+	log=$LOGDIR/$name.log
+	if [ ! -f "$t" ]; then
+		echo "FAIL $name: no such test ($t)"
+		failed=$((failed + 1))
+		continue
+	fi
+	tmo=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+	tmo=${tmo:-$DEFAULT_TIMEOUT}
+	start=$(now)
+	"$TESTBED" --timeout "$tmo" -- bash "$t" >"$log" 2>&1 </dev/null
+	rc=$?
+	secs=$(elapsed "$start" "$(now)")
+	case $rc in
+	0)
+		echo "PASS $name ($secs s)"
+		passed=$((passed + 1))
+		;;
+	77)
+		why=$(sed -n 's/^SKIP: *//p' "$log" | tail -n 1)
+		echo "SKIP $name${why:+: $why}"
+		skipped=$((skipped + 1))
+		;;
+	*)
+		case $rc in
+		124) what="timed out after $tmo s" ;;
+		125) what="test bed error" ;;
+		*) what="exit $rc" ;;
+		esac
+		echo "FAIL $name ($what, $secs s)"
+		tail -n 30 "$log" | sed 's/^/    | /'
+		failed=$((failed + 1))
+		;;
+	esac
+done
+
+echo "e2e: $passed passed, $failed failed, $skipped skipped"
+[ $failed = 0 ]
