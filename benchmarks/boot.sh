@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# benchmarks/boot.sh OUTDIR - benchmark 1: boot latency, ember vs QEMU microvm.
+#
+# Must run where /dev/kvm works (benchmarks/run.sh calls it inside the test
+# bed). Boots the same kernel + initramfs BENCH_N times with each VMM,
+# interleaved (run i: every kernel, ember and QEMU in alternating order), after
+# one untimed warm-up boot of each. The guest runs `true` and powers off.
+# Kernels: the tuned vmlinux (PVH), the tuned bzImage, the Debian cloud kernel
+# (BENCH_CLOUD_N runs, default BENCH_N; 0 skips it).
+#
+# Appends to OUTDIR/boot.jsonl one line per boot: vmrun's record (ready_us =
+# process start -> EMBER-GUEST-READY on the console) plus bench, vmm, kernel,
+# run and log (console + ember's log, under OUTDIR/logs/). report.py reads
+# ember's "Boot timeline" line from the log for the boot-timer figures.
+set -u
+. "$(dirname "$0")/lib.sh"
+OUT=${1:?usage: boot.sh OUTDIR}
+mkdir -p "$OUT/logs"
+bench_build_tools
+bench_load_guest
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-boot.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+bench_stage_images "$WORK/img"
+CLOUD_N=${BENCH_CLOUD_N:-$BENCH_N}
+
+ARGS="$GUEST_CMDLINE $(bench_script_arg true)"
+kernels="vmlinux bzImage"
+[ -n "$K_CLOUD" ] && [ "$CLOUD_N" -gt 0 ] && kernels="$kernels cloud"
+[ -z "$K_CLOUD" ] && bench_say "no Debian cloud kernel in the guest images: skipped"
+
+kernel_path() {
+	case $1 in
+	vmlinux) echo "$K_VMLINUX" ;;
+	bzImage) echo "$K_BZIMAGE" ;;
+	cloud) echo "$K_CLOUD" ;;
+	esac
+}
+kernel_args() {
+	# The distro kernel probes PCI; neither VMM has a PCI bus here.
+	case $1 in
+	cloud) echo "$ARGS pci=off" ;;
+	*) echo "$ARGS" ;;
+	esac
+}
+
+for k in $kernels; do
+	bench_ember_config "$WORK/$k.json" "$(kernel_path $k)" "$INITRD" "$(kernel_args $k)" 1 "$BENCH_MEM_MIB"
+done
+
+# boot_one VMM KERNEL RUN: one timed boot; RUN "warm" is not recorded.
+boot_one() {
+	local vmm=$1 k=$2 run=$3 name="boot-$1-$2-$3" rec
+	if [ "$vmm" = ember ]; then
+		# shellcheck disable=SC2086
+		rec=$("$TOOLS/vmrun" -t "$BENCH_BOOT_TIMEOUT" -o "$WORK/$name" -- \
+			"$EMBER" --no-api --boot-timer $BENCH_EMBER_ARGS --config-file "$WORK/$k.json")
+	else
+		bench_qemu_argv "$(kernel_path $k)" "$INITRD" "$(kernel_args $k)" "$BENCH_MEM_MIB"
+		rec=$("$TOOLS/vmrun" -t "$BENCH_BOOT_TIMEOUT" -o "$WORK/$name" -- "${QEMU_ARGV[@]}")
+	fi
+	local rc=$?
+	[ $rc = 0 ] || bench_say "$vmm $k run $run: no EMBER-GUEST-READY (see logs/$name.log)"
+	mv "$WORK/$name.0.log" "$OUT/logs/$name.log"
+	[ "$run" = warm ] && return
+	echo "$rec" | grep -v '"summary"' |
+		bench_tag bench=boot vmm="$vmm" kernel="$k" run="$run" log="logs/$name.log" >>"$OUT/boot.jsonl"
+	local ms
+	ms=$(echo "$rec" | sed -n 's/.*"ready_us":\(-\{0,1\}[0-9]*\).*/\1/p' | head -1)
+	bench_say "boot $k run $run $vmm: ready after $((ms / 1000)) ms"
+}
+
+for k in $kernels; do
+	boot_one ember "$k" warm
+	boot_one qemu "$k" warm
+done
+for run in $(seq 1 "$BENCH_N"); do
+	for k in $kernels; do
+		[ "$k" = cloud ] && [ "$run" -gt "$CLOUD_N" ] && continue
+		# Alternate which VMM goes first, so neither always follows the other.
+		if [ $((run % 2)) = 1 ]; then
+			boot_one ember "$k" "$run"; boot_one qemu "$k" "$run"
+		else
+			boot_one qemu "$k" "$run"; boot_one ember "$k" "$run"
+		fi
+	done
+done

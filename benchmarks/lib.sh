@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+# benchmarks/lib.sh - shared by the benchmark scripts (sourced, bash).
+#
+# Provides: REPO, EMBER, QEMU, TOOLS (compiled helpers), BENCH_N, guest image
+# variables (bench_load_guest), ember config writers, the QEMU microvm
+# command line, and record helpers that tag vmrun's JSON lines.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH_DIR")
+EMBER=${BENCH_EMBER:-$REPO/build/ember}
+QEMU=${BENCH_QEMU:-qemu-system-x86_64}
+TOOLS=${BENCH_TOOLS:-$REPO/build/bench}
+BENCH_N=${BENCH_N:-10}
+# Extra ember flags for the boot runs (e.g. --no-seccomp).
+BENCH_EMBER_ARGS=${BENCH_EMBER_ARGS:-}
+BENCH_MEM_MIB=${BENCH_MEM_MIB:-128}
+# Seconds allowed for one guest boot (the emulated KVM host is 10-50x slower).
+BENCH_BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-120}
+
+bench_say() { echo "bench: $*" >&2; }
+bench_die() { echo "bench: error: $*" >&2; exit 1; }
+
+# bench_build_tools: compile the C helpers into $TOOLS (cheap when current).
+bench_build_tools() {
+	mkdir -p "$TOOLS"
+	local t
+	for t in vmrun startup apiclient; do
+		if [ ! -x "$TOOLS/$t" ] || [ "$BENCH_DIR/src/$t.c" -nt "$TOOLS/$t" ]; then
+			${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
+				-o "$TOOLS/$t" "$BENCH_DIR/src/$t.c" || bench_die "cannot compile $t"
+		fi
+	done
+}
+
+# bench_load_guest: source guest/build.sh's current.env (never builds).
+bench_load_guest() {
+	local env=${BENCH_GUEST_ENV:-${EMBER_CACHE:-$HOME/.cache/ember}/guest/current.env}
+	[ -f "$env" ] || bench_die "no guest images ($env): run 'make guest' first"
+	# shellcheck disable=SC1090
+	. "$env"
+	GUEST_CMDLINE=${EMBER_GUEST_CMDLINE:-console=ttyS0 reboot=k panic=1}
+}
+
+# bench_stage_images DIR: copy the kernels and initramfs to DIR (a tmpfs
+# inside the emulated host, so no boot reads them over 9p) and set
+# K_VMLINUX, K_BZIMAGE, K_CLOUD, INITRD.
+bench_stage_images() {
+	local d=$1
+	mkdir -p "$d"
+	cp "$EMBER_GUEST_VMLINUX" "$d/vmlinux"
+	cp "$EMBER_GUEST_BZIMAGE" "$d/bzImage"
+	cp "$EMBER_GUEST_INITRAMFS" "$d/initramfs.cpio"
+	K_VMLINUX=$d/vmlinux K_BZIMAGE=$d/bzImage K_CLOUD="" INITRD=$d/initramfs.cpio
+	if [ -n "${EMBER_GUEST_CLOUD_KERNEL:-}" ] && [ -f "$EMBER_GUEST_CLOUD_KERNEL" ]; then
+		cp "$EMBER_GUEST_CLOUD_KERNEL" "$d/cloud-vmlinuz"
+		K_CLOUD=$d/cloud-vmlinuz
+	fi
+}
+
+# bench_script_arg SCRIPT: the kernel argument that makes the guest's /init
+# run SCRIPT after printing EMBER-GUEST-READY, then power off.
+bench_script_arg() {
+	printf 'ember.sh=%s' "$(printf '%s\n' "$1" | base64 -w0)"
+}
+
+# bench_ember_config FILE KERNEL INITRD ARGS VCPUS MIB [DRIVE_JSON]
+bench_ember_config() {
+	local f=$1 kernel=$2 initrd=$3 args=$4 vcpus=$5 mib=$6 drives=${7:-}
+	{
+		printf '{\n  "boot-source": {"kernel_image_path": "%s", ' "$kernel"
+		[ -n "$initrd" ] && printf '"initrd_path": "%s", ' "$initrd"
+		printf '"boot_args": "%s"},\n' "$args"
+		printf '  "machine-config": {"vcpu_count": %d, "mem_size_mib": %d, "smt": false}' "$vcpus" "$mib"
+		[ -n "$drives" ] && printf ',\n  "drives": [%s]' "$drives"
+		printf '\n}\n'
+	} >"$f"
+}
+
+# bench_qemu_argv KERNEL INITRD ARGS MIB: sets the array QEMU_ARGV to QEMU's
+# microvm machine with the same guest (extra device args may be appended).
+bench_qemu_argv() {
+	QEMU_ARGV=("$QEMU" -M microvm -accel kvm -cpu host -m "$4" -smp 1 -nodefaults
+		-no-user-config -nographic -no-reboot -serial stdio -kernel "$1")
+	[ -n "$2" ] && QEMU_ARGV+=(-initrd "$2")
+	QEMU_ARGV+=(-append "$3")
+}
+
+# bench_tag KEY=VALUE... : prefix every JSON object read on stdin with the
+# given string fields (values without quotes or backslashes).
+bench_tag() {
+	local pre="" kv
+	for kv in "$@"; do
+		pre="$pre\"${kv%%=*}\":\"${kv#*=}\","
+	done
+	sed "s|^{|{$pre|"
+}
+
+# bench_host_kind: "real KVM" or "emulated KVM host (QEMU TCG, nested SVM)".
+bench_host_kind() {
+	case ${EMBER_TESTBED:-direct} in
+	emulated) echo "emulated" ;;
+	*) echo "real-kvm" ;;
+	esac
+}

@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""benchmarks/report.py OUTDIR [--readme README.md]
+
+Reads the raw records the benchmark scripts left in OUTDIR (*.jsonl, logs/,
+machine.json, kvmhost.json) and writes:
+  OUTDIR/results.json   every summary figure, the targets and the machines
+  OUTDIR/report.md      the same as Markdown tables
+  OUTDIR/boot.png       boot medians with min-max bars (gnuplot), and
+  OUTDIR/phases.png     where ember's boot time goes (median per phase)
+Prints the targets as MET/MISSED lines. With --readme FILE, replaces the
+text between "<!-- bench:latest:start -->" and "<!-- bench:latest:end -->"
+in FILE with the report.
+"""
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+FIRECRACKER_STARTUP = "Firecracker's published figure: 8 CPU ms, ~12 ms wall (reference only, not measured here)"
+KERNELS = ["vmlinux", "bzImage", "cloud"]
+KERNEL_NAMES = {"vmlinux": "tuned vmlinux (PVH)", "bzImage": "tuned bzImage", "cloud": "Debian cloud bzImage"}
+PHASES = ["process_start", "api_ready", "instance_start", "build_start", "build_done",
+          "first_kvm_run", "first_serial_byte", "guest_userspace"]
+
+
+def load(out, name):
+    path = os.path.join(out, name)
+    recs = []
+    if not os.path.exists(path):
+        return recs
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    recs.append(json.loads(line))
+                except ValueError:
+                    pass
+    return recs
+
+
+def stats(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    q = lambda p: xs[min(n - 1, int(round(p * (n - 1))))]
+    return {"n": n, "median": statistics.median(xs), "min": xs[0], "max": xs[-1],
+            "p25": q(0.25), "p75": q(0.75),
+            "stdev": statistics.stdev(xs) if n > 1 else 0.0}
+
+
+def read_log(out, rel):
+    try:
+        with open(os.path.join(out, rel), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except (OSError, TypeError):
+        return ""
+
+
+def parse_timeline(text):
+    """ember's 'Boot timeline: a=1us b=2us' line -> {phase: us}."""
+    m = re.search(r"Boot timeline: ([^\r\n]*)", text)
+    if not m:
+        return None
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)us", m.group(1))}
+
+
+def ms(us):
+    return None if us is None else us / 1000.0
+
+
+def fmt(x, nd=1):
+    if x is None:
+        return "—"
+    return f"{x:.{nd}f}"
+
+
+def boot_summary(out):
+    recs = load(out, "boot.jsonl")
+    res = {}
+    for k in KERNELS:
+        kr = [r for r in recs if r.get("kernel") == k]
+        if not kr:
+            continue
+        entry = {}
+        for vmm in ("ember", "qemu"):
+            vr = [r for r in kr if r["vmm"] == vmm]
+            ok = [r for r in vr if r["ready_us"] >= 0]
+            e = {"runs": len(vr), "failed": len(vr) - len(ok),
+                 "ready_ms": stats([ms(r["ready_us"]) for r in ok]),
+                 "exit_ms": stats([ms(r["exit_us"]) for r in ok if r["status"] == 0]),
+                 "cpu_ms": stats([(r["utime_us"] + r["stime_us"]) / 1000.0 for r in ok]),
+                 "statuses": sorted({r["status"] for r in vr})}
+            if vmm == "ember":
+                tls = [parse_timeline(read_log(out, r.get("log"))) for r in ok]
+                tls = [t for t in tls if t]
+                e["timeline_runs"] = len(tls)
+                e["instance_to_userspace_ms"] = stats(
+                    [ms(t["guest_userspace"] - t["instance_start"]) for t in tls
+                     if "guest_userspace" in t and "instance_start" in t])
+                e["vmm_share_ms"] = stats(
+                    [ms(t["first_kvm_run"] - t["build_start"]) for t in tls
+                     if "first_kvm_run" in t and "build_start" in t])
+                e["phases_ms"] = {p: (stats([ms(t[p]) for t in tls if p in t]) or {}).get("median")
+                                  for p in PHASES}
+            entry[vmm] = e
+        em, qm = entry["ember"]["ready_ms"], entry["qemu"]["ready_ms"]
+        entry["ratio"] = em["median"] / qm["median"] if em and qm else None
+        # Paired ratio: run i of ember over run i of QEMU (same moment of the run).
+        pairs = {}
+        for r in kr:
+            if r["ready_us"] >= 0:
+                pairs.setdefault(r["run"], {})[r["vmm"]] = r["ready_us"]
+        pr = [p["ember"] / p["qemu"] for p in pairs.values() if "ember" in p and "qemu" in p]
+        entry["paired_ratio"] = stats(pr)
+        res[k] = entry
+    return res
+
+
+def memory_summary(out):
+    recs = load(out, "memory.jsonl")
+    res = {}
+    for vmm in ("ember", "qemu"):
+        vr = [r for r in recs if r.get("vmm") == vmm and r["rss_kb"] > 0]
+        if not vr:
+            continue
+        res[vmm] = {
+            "runs": len(vr),
+            "rss_mib": stats([r["rss_kb"] / 1024 for r in vr]),
+            "guest_rss_mib": stats([r["guest_rss_kb"] / 1024 for r in vr]),
+            "overhead_rss_mib": stats([(r["rss_kb"] - r["guest_rss_kb"]) / 1024 for r in vr]),
+            "overhead_private_mib": stats([(r["private_kb"] - r["guest_private_kb"]) / 1024 for r in vr]),
+            "overhead_pss_mib": stats([(r["pss_kb"] - r["guest_rss_kb"]) / 1024 for r in vr]),
+            "threads": stats([r["threads"] for r in vr]),
+        }
+    return res
+
+
+def density_summary(out):
+    recs = load(out, "density.jsonl")
+    res = {}
+    for vmm in ("ember", "qemu"):
+        sums = [r for r in recs if r.get("vmm") == vmm and r.get("summary")]
+        if not sums:
+            continue
+        copies = [r for r in recs if r.get("vmm") == vmm and not r.get("summary")]
+        good = [s for s in sums if s["all_ready_us"] > 0 and s["ready"] == s["n"]]
+        res[vmm] = {
+            "n_parallel": sums[0]["n"],
+            "runs": len(sums),
+            "failed_runs": len(sums) - len(good),
+            "vms_per_s": stats([s["n"] / (s["all_ready_us"] / 1e6) for s in good]),
+            "all_ready_ms": stats([ms(s["all_ready_us"]) for s in good]),
+            "peak_rss_sum_mib": stats([s["peak_rss_sum_kb"] / 1024 for s in sums]),
+            "overhead_per_vm_mib": stats([(c["rss_kb"] - c["guest_rss_kb"]) / 1024
+                                          for c in copies if c["rss_kb"] > 0]),
+        }
+    return res
+
+
+def io_summary(out):
+    recs = load(out, "io.jsonl")
+    res = {}
+    for vmm in ("ember", "qemu"):
+        wr, rd, failed = [], [], 0
+        for r in (x for x in recs if x.get("vmm") == vmm):
+            m = re.search(r"EMBER-IO mb=(\d+) write_cs=(\d+) read_cs=(\d+)", read_log(out, r.get("log")))
+            if not m or "EMBER-IO-ERROR" in read_log(out, r.get("log")):
+                failed += 1
+                continue
+            mb, w, rr = (int(g) for g in m.groups())
+            wr.append(mb / (max(w, 1) / 100.0))
+            rd.append(mb / (max(rr, 1) / 100.0))
+        if wr or failed:
+            res[vmm] = {"runs": len(wr) + failed, "failed": failed,
+                        "write_mib_s": stats(wr), "read_mib_s": stats(rd)}
+    return res
+
+
+def startup_summary(out):
+    recs = load(out, "startup.jsonl")
+    res = {}
+    for what in ("api", "version", "true"):
+        wr = [r for r in recs if r.get("what") == what and "wall_us" in r]
+        if wr:
+            res[what] = {"runs": len(wr), "wall_ms": stats([ms(r["wall_us"]) for r in wr]),
+                         "cpu_ms": stats([ms(r["cpu_us"]) for r in wr])}
+    return res
+
+
+def api_summary(out):
+    recs = load(out, "api.jsonl")
+    res = {}
+    for r in recs:
+        res.setdefault(r["request"], []).append(r)
+    return {k: {"rounds": len(v), "requests_per_round": v[0]["n"],
+                "errors": sum(x["errors"] for x in v),
+                "rps": stats([x["rps"] for x in v]),
+                "p50_us": stats([x["p50_us"] for x in v]),
+                "p99_us": stats([x["p99_us"] for x in v]),
+                "mean_us": stats([x["mean_us"] for x in v])} for k, v in res.items()}
+
+
+def verdict(ok):
+    return "MET" if ok else "MISSED"
+
+
+def targets(R):
+    t = []
+    emulated = R["kvm_host"].get("testbed") == "emulated"
+    for k, e in R["boot"].items():
+        r = e.get("ratio")
+        if r is None:
+            t.append({"target": f"boot ({KERNEL_NAMES[k]}), process start -> userspace <= 0.75x QEMU microvm",
+                      "verdict": "MISSED", "value": "no figure (boots failed)"})
+        else:
+            t.append({"target": f"boot ({KERNEL_NAMES[k]}), process start -> userspace <= 0.75x QEMU microvm",
+                      "verdict": verdict(r <= 0.75), "value": f"{r:.2f}x"})
+    vs = R["boot"].get("vmlinux", {}).get("ember", {}).get("vmm_share_ms")
+    if vs:
+        note = " (emulated KVM host: absolute figure, judged as is)" if emulated else ""
+        t.append({"target": "VMM share of boot (build start -> first KVM_RUN) <= 1 ms on real KVM",
+                  "verdict": verdict(vs["median"] <= 1.0), "value": f"{vs['median']:.2f} ms{note}"})
+    else:
+        t.append({"target": "VMM share of boot <= 1 ms on real KVM", "verdict": "MISSED",
+                  "value": "no boot timeline"})
+    su = R["startup"].get("api")
+    if su:
+        t.append({"target": "start-up to API socket <= 2 ms wall", "verdict": verdict(su["wall_ms"]["median"] <= 2.0),
+                  "value": f"{su['wall_ms']['median']:.2f} ms"})
+        t.append({"target": "start-up to API socket <= 1 CPU ms", "verdict": verdict(su["cpu_ms"]["median"] <= 1.0),
+                  "value": f"{su['cpu_ms']['median']:.2f} ms"})
+    mo = R["memory"].get("ember")
+    if mo:
+        t.append({"target": "VMM overhead (RSS - guest-touched memory) <= 2 MiB",
+                  "verdict": verdict(mo["overhead_rss_mib"]["median"] <= 2.0),
+                  "value": f"{mo['overhead_rss_mib']['median']:.2f} MiB"})
+    else:
+        t.append({"target": "VMM overhead <= 2 MiB", "verdict": "MISSED", "value": "no figure"})
+    return t
+
+
+def md_report(R):
+    L = []
+    host, kh = R["host"], R["kvm_host"]
+    kind = {"emulated": "the emulated KVM test bed (QEMU TCG with nested SVM inside this machine): "
+                        "absolute boot figures are 10-50x slower than hardware; read the ratios",
+            "real-kvm": "real /dev/kvm"}.get(kh.get("testbed"), "unknown")
+    L.append(f"Run {R['timestamp']}, ember {host.get('git', '?')}, N={R['n']}.")
+    L.append("")
+    L.append(f"- Machine: {host.get('cpu_model', '?')}, {host.get('cpus', '?')} CPUs, "
+             f"{host.get('mem_mib', '?')} MiB, {host.get('os', '?')}, kernel {host.get('kernel', '?')}"
+             f"{', load average ' + host['loadavg'] if host.get('loadavg') else ''}.")
+    L.append(f"- Boot, memory, density and I/O ran on {kind}"
+             f" ({kh.get('cpus', '?')} vCPUs, kernel {kh.get('kernel', '?')}, {kh.get('qemu', '?')}).")
+    L.append("- Start-up and API ran directly on the machine (they need no KVM).")
+    L.append("")
+    L.append("### Targets")
+    L.append("")
+    L.append("| target | value | verdict |")
+    L.append("|---|---|---|")
+    for t in R["targets"]:
+        L.append(f"| {t['target']} | {t['value']} | **{t['verdict']}** |")
+    L.append("")
+    if R["boot"]:
+        L.append("### 1. Boot (ms; median [min–max] over N runs, interleaved)")
+        L.append("")
+        L.append("| kernel | ember: start → userspace | QEMU microvm: start → userspace | ratio (medians) | paired ratio (median) | ember: InstanceStart → userspace | ember: VMM share (build → 1st KVM_RUN) | failed boots ember/QEMU |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for k, e in R["boot"].items():
+            def c(s):
+                return f"{s['median']:.1f} [{s['min']:.1f}–{s['max']:.1f}]" if s else "—"
+            pr = e["paired_ratio"]
+            L.append(f"| {KERNEL_NAMES[k]} | {c(e['ember']['ready_ms'])} | {c(e['qemu']['ready_ms'])} | "
+                     f"**{fmt(e['ratio'], 2)}x** | {fmt(pr['median'], 2) if pr else '—'}x | "
+                     f"{c(e['ember'].get('instance_to_userspace_ms'))} | "
+                     f"{c(e['ember'].get('vmm_share_ms'))} | {e['ember']['failed']}/{e['qemu']['failed']} |")
+        L.append("")
+        L.append("ember's own timeline (median offsets from process start, ms):")
+        L.append("")
+        L.append("| kernel | " + " | ".join(p for p in PHASES[2:]) + " |")
+        L.append("|---|" + "---|" * len(PHASES[2:]))
+        for k, e in R["boot"].items():
+            ph = e["ember"].get("phases_ms", {})
+            L.append(f"| {KERNEL_NAMES[k]} | " + " | ".join(fmt(ph.get(p), 2) for p in PHASES[2:]) + " |")
+        L.append("")
+    if R["startup"]:
+        L.append("### 2. Start-up: process start → API socket accepting (ms, median [min–max])")
+        L.append("")
+        L.append("| what | wall | CPU |")
+        L.append("|---|---|---|")
+        names = {"api": "`ember --api-sock` until connect() succeeds",
+                 "version": "`ember --version` until exit (loader floor)",
+                 "true": "`/bin/true` until exit (this machine's exec floor)"}
+        for w, s in R["startup"].items():
+            L.append(f"| {names[w]} | {s['wall_ms']['median']:.2f} [{s['wall_ms']['min']:.2f}–{s['wall_ms']['max']:.2f}] | "
+                     f"{s['cpu_ms']['median']:.2f} [{s['cpu_ms']['min']:.2f}–{s['cpu_ms']['max']:.2f}] |")
+        L.append("")
+        L.append(FIRECRACKER_STARTUP + ".")
+        L.append("")
+    if R["memory"]:
+        L.append(f"### 3. Memory: 1 vCPU / {R['mem_mib']} MiB guest idle in userspace (MiB, median)")
+        L.append("")
+        L.append("| VMM | RSS | guest-touched (RSS of guest RAM mapping) | overhead = RSS − guest | overhead, private only | overhead, PSS | threads |")
+        L.append("|---|---|---|---|---|---|---|")
+        for v, s in R["memory"].items():
+            L.append(f"| {v} | {s['rss_mib']['median']:.2f} | {s['guest_rss_mib']['median']:.2f} | "
+                     f"**{s['overhead_rss_mib']['median']:.2f}** | {s['overhead_private_mib']['median']:.2f} | "
+                     f"{s['overhead_pss_mib']['median']:.2f} | {s['threads']['median']:.0f} |")
+        L.append("")
+    if R["density"]:
+        L.append("### 4. Density: N microVMs started at once")
+        L.append("")
+        L.append("| VMM | N | microVMs/s (median) | time to last ready (ms) | peak RSS, all VMs (MiB) | overhead per VM (MiB) | failed runs |")
+        L.append("|---|---|---|---|---|---|---|")
+        for v, s in R["density"].items():
+            L.append(f"| {v} | {s['n_parallel']} | {fmt(s['vms_per_s'] and s['vms_per_s']['median'], 2)} | "
+                     f"{fmt(s['all_ready_ms'] and s['all_ready_ms']['median'])} | "
+                     f"{fmt(s['peak_rss_sum_mib'] and s['peak_rss_sum_mib']['median'])} | "
+                     f"{fmt(s['overhead_per_vm_mib'] and s['overhead_per_vm_mib']['median'], 2)} | {s['failed_runs']} |")
+        L.append("")
+    L.append("### 5. I/O: virtio-blk sequential, 1 MiB O_DIRECT requests (MiB/s, median)")
+    L.append("")
+    if R["io"]:
+        L.append("| VMM | write | read | failed runs |")
+        L.append("|---|---|---|---|")
+        for v, s in R["io"].items():
+            L.append(f"| {v} | {fmt(s['write_mib_s'] and s['write_mib_s']['median'])} | "
+                     f"{fmt(s['read_mib_s'] and s['read_mib_s']['median'])} | {s['failed']}/{s['runs']} |")
+        L.append("")
+    else:
+        L.append("Not measured in this run.")
+        L.append("")
+    L.append("Network throughput: TODO (not measured yet).")
+    L.append("")
+    if R["api"]:
+        L.append("### 6. API on one kept-alive connection (median over rounds)")
+        L.append("")
+        L.append("| request | requests/s | p50 latency (µs) | p99 latency (µs) | errors |")
+        L.append("|---|---|---|---|---|")
+        for k, s in R["api"].items():
+            L.append(f"| `{k}` | {s['rps']['median']:.0f} | {s['p50_us']['median']:.1f} | "
+                     f"{s['p99_us']['median']:.1f} | {s['errors']} |")
+        L.append("")
+    return "\n".join(L)
+
+
+def plots(out, R):
+    if not shutil.which("gnuplot") or not R["boot"]:
+        return []
+    made = []
+    with open(os.path.join(out, "boot.dat"), "w") as f:
+        f.write("# kernel ember_med ember_min ember_max qemu_med qemu_min qemu_max\n")
+        for k, e in R["boot"].items():
+            em, qm = e["ember"]["ready_ms"], e["qemu"]["ready_ms"]
+            row = [k]
+            for s in (em, qm):
+                row += [f"{s['median']:.3f}", f"{s['min']:.3f}", f"{s['max']:.3f}"] if s else ["NaN"] * 3
+            f.write(" ".join(row) + "\n")
+    kind = "emulated KVM host" if R["kvm_host"].get("testbed") == "emulated" else "real KVM"
+    gp = f"""set terminal pngcairo size 900,500 noenhanced
+set output '{out}/boot.png'
+set title 'Process start -> guest userspace (median, min-max), {kind}, N={R["n"]}'
+set ylabel 'ms'
+set style data histogram
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.6 border -1
+set yrange [0:*]
+set key top left
+set grid ytics
+plot '{out}/boot.dat' using 2:3:4:xtic(1) title 'ember', '' using 5:6:7 title 'QEMU microvm'
+"""
+    gp2 = None
+    ph_rows = []
+    for k, e in R["boot"].items():
+        ph = e["ember"].get("phases_ms") or {}
+        seq = [ph.get(p) for p in ("instance_start", "build_start", "build_done", "first_kvm_run",
+                                   "first_serial_byte", "guest_userspace")]
+        if all(x is not None for x in seq):
+            prev, segs = 0.0, []
+            for x in seq:
+                segs.append(max(0.0, x - prev))
+                prev = x
+            ph_rows.append((k, segs))
+    if ph_rows:
+        with open(os.path.join(out, "phases.dat"), "w") as f:
+            f.write("# kernel start->config config->build build build->run run->serial serial->userspace\n")
+            for k, segs in ph_rows:
+                f.write(k + " " + " ".join(f"{s:.3f}" for s in segs) + "\n")
+        gp2 = f"""set terminal pngcairo size 900,500 noenhanced
+set output '{out}/phases.png'
+set title 'Where ember boot time goes (median phase lengths), {kind}'
+set ylabel 'ms'
+set style data histogram
+set style histogram rowstacked
+set style fill solid 0.8 border -1
+set key outside right
+set grid ytics
+plot '{out}/phases.dat' using 2:xtic(1) title 'process start -> config loaded', \\
+  '' using 3 title 'config -> build start', '' using 4 title 'VM build', \\
+  '' using 5 title 'build done -> first KVM_RUN', '' using 6 title 'guest: to first serial byte', \\
+  '' using 7 title 'guest: to userspace'
+"""
+    for script, png in ((gp, "boot.png"), (gp2, "phases.png")):
+        if not script:
+            continue
+        p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+        if p.returncode == 0:
+            made.append(png)
+        else:
+            sys.stderr.write(f"report: gnuplot failed for {png}: {p.stderr}\n")
+    return made
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    out = sys.argv[1].rstrip("/")
+    readme = sys.argv[sys.argv.index("--readme") + 1] if "--readme" in sys.argv else None
+    host = {}
+    if os.path.exists(os.path.join(out, "machine.json")):
+        host = json.load(open(os.path.join(out, "machine.json")))
+    kh = load(out, "kvmhost.json")
+    R = {"timestamp": os.path.basename(out), "host": host, "kvm_host": kh[0] if kh else {},
+         "n": host.get("bench_n"), "mem_mib": host.get("mem_mib_guest", 128),
+         "boot": boot_summary(out), "startup": startup_summary(out), "memory": memory_summary(out),
+         "density": density_summary(out), "io": io_summary(out), "api": api_summary(out),
+         "durations": load(out, "durations.jsonl")}
+    R["targets"] = targets(R)
+    R["plots"] = plots(out, R)
+    md = md_report(R)
+    pics = "".join(f"\n![{p}]({p})\n" for p in R["plots"])
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(R, f, indent=1)
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(f"# ember benchmarks {R['timestamp']}\n\n{md}{pics}")
+    for t in R["targets"]:
+        print(f"{t['verdict']:6s} {t['target']}: {t['value']}")
+    if readme:
+        text = open(readme).read()
+        a, b = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
+        if a in text and b in text:
+            rel = os.path.relpath(out, os.path.dirname(os.path.abspath(readme)))
+            pics = "".join(f"\n![{p}]({rel}/{p})\n" for p in R["plots"])
+            body = f"{a}\nFrom `{rel}/` ([full report]({rel}/report.md)).\n\n{md}{pics}\n{b}"
+            text = text[:text.index(a)] + body + text[text.index(b) + len(b):]
+            open(readme, "w").write(text)
+        else:
+            sys.stderr.write(f"report: no bench:latest markers in {readme}\n")
+
+
+if __name__ == "__main__":
+    main()
