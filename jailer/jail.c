@@ -334,11 +334,28 @@ static int jail_validate_cgroups(struct jail *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* What a dynamically linked exec file needs in the jail (nothing for a
+ * static one). Resolved here, before anything is created. */
+static int jail_resolve_deps(struct jail *j, char *err, size_t errlen)
+{
+	char jail_exec[PATH_MAX + 1], why[900];
+	int ret;
+
+	j->deps = calloc(1, sizeof(*j->deps));
+	if (!j->deps)
+		return jail_fail(err, errlen, ENOMEM, "--exec-file: resolving libraries");
+	snprintf(jail_exec, sizeof(jail_exec), "/%s", j->exec_name);
+	ret = deps_resolve(j->exec_path, jail_exec, NULL, j->deps, why, sizeof(why));
+	if (ret)
+		return jail_fail(err, errlen, 0, "--exec-file: %s", why);
+	return 0;
+}
+
 int jail_validate(struct jail *j, char *err, size_t errlen)
 {
 	struct stat st;
 	char *slash;
-	int n;
+	int n, ret;
 
 	if (!realpath(j->a.exec_file, j->exec_path))
 		return jail_fail(err, errlen, errno, "--exec-file '%s'", j->a.exec_file);
@@ -351,6 +368,9 @@ int jail_validate(struct jail *j, char *err, size_t errlen)
 	j->exec_name = slash ? slash + 1 : j->exec_path;
 	if (!j->exec_name[0])
 		return jail_fail(err, errlen, 0, "--exec-file '%s': no file name", j->exec_path);
+	ret = jail_resolve_deps(j, err, errlen);
+	if (ret)
+		return ret;
 
 	/* The base may be missing (we create one level); its parent may not. */
 	if (realpath(j->a.chroot_base, j->base)) {
@@ -395,23 +415,29 @@ int jail_validate(struct jail *j, char *err, size_t errlen)
 
 /* ---- step 2: the jail directory ---------------------------------------- */
 
-static int jail_copy_exec(struct jail *j, int root_fd, char *err, size_t errlen)
+/* Copy the host file src (symlinks followed) to a new file dirfd/name
+ * (which must not exist), root-owned. mode < 0: keep src's permission bits
+ * minus set-id/sticky; else exactly mode. what names dirfd/name in errors. */
+static int jail_copy_file(const char *src, int dirfd, const char *name, int mode,
+			  const char *what, char *err, size_t errlen)
 {
 	struct stat st;
 	int in, out, ret = 0;
 
-	in = open(j->exec_path, O_RDONLY | O_CLOEXEC);
+	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
-		return jail_fail(err, errlen, errno, "opening %s", j->exec_path);
+		return jail_fail(err, errlen, errno, "opening %s", src);
 	if (fstat(in, &st) < 0) {
-		ret = jail_fail(err, errlen, errno, "stat %s", j->exec_path);
+		ret = jail_fail(err, errlen, errno, "stat %s", src);
 		goto out_in;
 	}
-	/* Keep the permission bits, never setuid/setgid/sticky. */
-	out = openat(root_fd, j->exec_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		     0700);
+	if (!S_ISREG(st.st_mode)) {
+		ret = jail_fail(err, errlen, 0, "%s: not a regular file", src);
+		goto out_in;
+	}
+	out = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
 	if (out < 0) {
-		ret = jail_fail(err, errlen, errno, "creating %s/%s", j->root, j->exec_name);
+		ret = jail_fail(err, errlen, errno, "creating %s", what);
 		goto out_in;
 	}
 	for (off_t left = st.st_size; left > 0;) {
@@ -419,20 +445,87 @@ static int jail_copy_exec(struct jail *j, int root_fd, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			ret = jail_fail(err, errlen, n < 0 ? errno : EIO, "copying %s into %s",
-					j->exec_path, j->root);
+			ret = jail_fail(err, errlen, n < 0 ? errno : EIO, "copying %s to %s", src,
+					what);
 			goto out_out;
 		}
 		left -= n;
 	}
-	if (fchmod(out, st.st_mode & 0777) < 0)
-		ret = jail_fail(err, errlen, errno, "chmod %s/%s", j->root, j->exec_name);
+	if (fchmod(out, mode < 0 ? (st.st_mode & 0777) : (mode_t)mode) < 0)
+		ret = jail_fail(err, errlen, errno, "chmod %s", what);
 out_out:
 	if (close(out) < 0 && !ret)
-		ret = jail_fail(err, errlen, errno, "writing %s/%s", j->root, j->exec_name);
+		ret = jail_fail(err, errlen, errno, "writing %s", what);
 out_in:
 	close(in);
 	return ret;
+}
+
+static int jail_copy_exec(struct jail *j, int root_fd, char *err, size_t errlen)
+{
+	char what[PATH_MAX + NAME_MAX + 2];
+
+	snprintf(what, sizeof(what), "%s/%s", j->root, j->exec_name);
+	/* Keep the permission bits, never setuid/setgid/sticky. */
+	return jail_copy_file(j->exec_path, root_fd, j->exec_name, -1, what, err, errlen);
+}
+
+/* Copy the host file src to the absolute, normalised jail path dst,
+ * creating missing parent directories root-owned 0755 (the jail user can
+ * read them, not change them). */
+static int jail_copy_into(struct jail *j, int root_fd, const char *src, const char *dst,
+			  int mode, char *err, size_t errlen)
+{
+	char rel[PATH_MAX], what[2 * PATH_MAX];
+	char *slash;
+
+	snprintf(what, sizeof(what), "%s%s", j->root, dst);
+	if (dst[0] != '/' || !dst[1] || strlen(dst) >= sizeof(rel))
+		return jail_fail(err, errlen, 0, "bad jail path '%s'", dst);
+	snprintf(rel, sizeof(rel), "%s", dst + 1);
+	/* Every directory on the way was made by us (no symlinks in the jail
+	 * yet, and the jail user cannot write to it before we exec). */
+	for (slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdirat(root_fd, rel, 0755) == 0) {
+			if (fchmodat(root_fd, rel, 0755, 0) < 0) {
+				*slash = '/';
+				return jail_fail(err, errlen, errno, "chmod %s", what);
+			}
+		} else if (errno != EEXIST) {
+			int e = errno;
+			char dir[2 * PATH_MAX];
+
+			snprintf(dir, sizeof(dir), "%s/%s", j->root, rel);
+			*slash = '/';
+			return jail_fail(err, errlen, e, "mkdir %s", dir);
+		}
+		*slash = '/';
+	}
+	return jail_copy_file(src, root_fd, rel, mode, what, err, errlen);
+}
+
+/* A dynamically linked exec file: its interpreter and libraries at the same
+ * paths in the jail, root-owned and read-only (deps.h says how they are
+ * found). The interpreter keeps the exec bit, which execve needs. */
+static int jail_copy_deps(struct jail *j, int root_fd, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!j->deps)
+		return 0;
+	for (unsigned i = 0; i < j->deps->n; i++) {
+		const struct deps_file *f = &j->deps->files[i];
+
+		ret = jail_copy_into(j, root_fd, f->host, f->jail, f->interp ? 0555 : 0444, err,
+				     errlen);
+		if (ret)
+			return ret;
+	}
+	if (j->deps->need_cache)
+		return jail_copy_into(j, root_fd, "/etc/ld.so.cache", "/etc/ld.so.cache", 0444,
+				      err, errlen);
+	return 0;
 }
 
 /* Create dirfd/name with mode (chmod'ed past the umask), owned uid:gid. */
@@ -517,6 +610,8 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 		ret = jail_mkdir_owned(j, root_fd, "dev/net", err, errlen);
 	if (!ret)
 		ret = jail_mkdir_owned(j, root_fd, "run", err, errlen);
+	if (!ret)
+		ret = jail_copy_deps(j, root_fd, err, errlen);
 	close(root_fd);
 	return ret;
 }

@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "deps.h"
+
 #define JAIL_ID_MAX          64
 #define JAIL_MAX_CGROUP_ARGS 32
 #define JAIL_MAX_CG_DIRS     128	/* cgroup directories we may create */
@@ -87,6 +89,7 @@ struct jail {
 	struct jail_args a;
 	char exec_path[PATH_MAX];	/* canonical exec file */
 	const char *exec_name;		/* its last component */
+	struct deps *deps;		/* interpreter + libraries to copy (step 1) */
 	char base[PATH_MAX];		/* canonical chroot base */
 	char root[PATH_MAX];		/* <base>/<exec name>/<id>/root */
 	uint64_t start_us;		/* CLOCK_MONOTONIC at jailer start */
@@ -135,11 +138,17 @@ void jail_init(struct jail *j);
 /* The steps, in the order main.c runs them. */
 /* 0. close every inherited fd but 0-2 (first thing, before we open ours). */
 int jail_close_inherited_fds(struct jail *j, char *err, size_t errlen);
-/* 1. file system checks: exec file is a regular file, base dir usable, netns
- *    file exists, every cgroup controller is mounted (v1) / available (v2). */
+/* 1. file system checks: exec file is a regular file (and, if dynamically
+ *    linked, its interpreter and every library it needs can be found),
+ *    base dir usable, netns file exists, every cgroup controller is mounted
+ *    (v1) / available (v2). */
 int jail_validate(struct jail *j, char *err, size_t errlen);
 /* 2. create <base>/<exec name>/<id>/root (the <id> dir must not exist), copy
- *    the exec file in, create /dev, /dev/net, /run (0700, owned uid:gid). */
+ *    the exec file in, create /dev, /dev/net, /run (0700, owned uid:gid);
+ *    for a dynamically linked exec file also copy its ELF interpreter and
+ *    shared libraries (found in step 1, deps.h) to the same paths in the
+ *    jail: root-owned, read-only (0444; the interpreter 0555), parent
+ *    directories root-owned 0755. */
 int jail_make_root(struct jail *j, char *err, size_t errlen);
 /* 3. create <mount>/<parent>/<id> per hierarchy, write the values, join. */
 int jail_cgroups(struct jail *j, char *err, size_t errlen);

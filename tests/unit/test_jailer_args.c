@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "jailer/args.c"
+#include "jailer/deps.c"
 #include "jailer/jail.c"
 
 static char err[1024];
