@@ -186,6 +186,56 @@ if [ -n "$V2" ]; then
 	rm -rf "$BASE"; cleanup_cgroups
 fi
 
+# ---- 5: a dynamically linked exec file: interpreter + libraries copied ------
+mkdir -p "$T/dyn"
+DPROBE=$T/dyn/jailer-probe
+if cc -O2 -o "$DPROBE" tests/jailer/probe.c 2>"$T/cc5"; then
+	ID=t-dyn
+	"$JAILER" --id $ID --exec-file "$DPROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+		>"$T/out6" 2>"$T/err6" &
+	pid=$!; PIDS="$PIDS $pid"
+	ROOT=$BASE/jailer-probe/$ID/root
+	INTERP=$(readelf -l "$DPROBE" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	if wait_ready "$T/out6"; then
+		ok "dyn: dynamically linked probe runs in the jail"
+		check "dyn: interpreter $INTERP copied, root-owned 0555" \
+			test "$(stat -c '%u:%g %a %F' "$ROOT$INTERP")" = "0:0 555 regular file"
+		libc=$(find "$ROOT" -name 'libc.so.6' | head -n1)
+		check "dyn: libc.so.6 copied (${libc#$ROOT}), root-owned 0444" \
+			test -n "$libc" -a "$(stat -c '%u:%g %a' "$libc" 2>/dev/null)" = "0:0 444"
+		check "dyn: library dirs root-owned 0755" \
+			test "$(stat -c '%u:%g %a' "$(dirname "$libc")")" = "0:0 755"
+		check "dyn: libc identical to the host's" cmp -s "$libc" "${libc#$ROOT}"
+		check "dyn: nothing else at the top (no cache needed)" \
+			test "$(ls -A "$ROOT" | sort | xargs)" = "$(printf '%s\n' dev jailer-probe jailer-probe.pid run \
+				"$(echo "${INTERP#/}" | cut -d/ -f1)" "$(echo "${libc#$ROOT/}" | cut -d/ -f1)" | sort -u | xargs)"
+		check "dyn: Uid $U, NoNewPrivs 1" test "$(field $pid Uid) $(field $pid NoNewPrivs)" = "$U $U $U $U 1"
+	else
+		bad "dyn: probe did not start: $(cat "$T/err6")"
+	fi
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+	rm -rf "$BASE"
+	# a library that is gone: refused at validation, nothing created
+	printf 'int ember_gone(void) { return 0; }\n' >"$T/dyn/gone.c"
+	printf 'int ember_gone(void);\nint main(void) { return ember_gone(); }\n' >"$T/dyn/usegone.c"
+	if cc -shared -fPIC -o "$T/dyn/libembergone.so" "$T/dyn/gone.c" &&
+	   cc -o "$T/dyn/usegone" "$T/dyn/usegone.c" -L"$T/dyn" -lembergone; then
+		rm -f "$T/dyn/libembergone.so"
+		"$JAILER" --id t-gone --exec-file "$T/dyn/usegone" --uid $U --gid $G \
+			--chroot-base-dir "$BASE" >"$T/o" 2>"$T/e"
+		rc=$?
+		if [ $rc != 0 ] && [ "$(wc -l <"$T/e")" = 1 ] &&
+		   grep -q '^ember-jailer: validate: --exec-file: .*usegone needs libembergone.so, which is not in' "$T/e" &&
+		   [ ! -e "$BASE" ]; then
+			ok "dyn: missing library -> $(cat "$T/e")"
+		else
+			bad "dyn: missing library: rc $rc, $(cat "$T/e"), $(find "$BASE" 2>/dev/null | head -3 | xargs)"
+		fi
+	fi
+else
+	bad "dyn: cannot build a dynamic probe: $(cat "$T/cc5")"
+fi
+
 # ---- bad input: one line, non-zero, nothing left behind --------------------
 # expect_fail NAME STEP-REGEX ARGS... : runs the jailer (base $BASE, which must
 # not exist afterwards) and checks the exit status, the single stderr line and
