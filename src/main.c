@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,31 +41,6 @@ struct opts {
 	bool api_sock_set;
 	unsigned long long start_time_us;
 };
-
-static struct termios saved_tio;
-static bool tio_saved;
-
-static void term_restore(void)
-{
-	if (tio_saved) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
-		tio_saved = false;
-	}
-}
-
-/* Raw mode so every key (Ctrl-C included) reaches the guest's console. */
-static void term_raw(void)
-{
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
-		return;
-	struct termios raw = saved_tio;
-	cfmakeraw(&raw);
-	raw.c_oflag |= OPOST | ONLCR; /* keep host-side newline translation for our logs */
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
-		tio_saved = true;
-		atexit(term_restore);
-	}
-}
 
 static void usage(FILE *f)
 {
@@ -294,10 +268,8 @@ int main(int argc, char **argv)
 		return EXIT_GENERIC;
 	}
 	if (vm) {
-		term_raw();
 		r = vm_start(vm, err, sizeof(err));
 		if (r < 0) {
-			term_restore();
 			fprintf(stderr, "ember: %s\n", err);
 			vm_destroy(vm);
 			api_destroy(api);
@@ -312,7 +284,6 @@ int main(int argc, char **argv)
 	vm_destroy(vm); /* no-op when the VM was built through the API (api owns it) */
 	api_destroy(api);
 	metrics_stop();   /* a last line, then the file is closed */
-	term_restore();
 	if (status == EXIT_OK)
 		log_info("ember exiting successfully. exit_code=0");
 	else

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -306,8 +307,38 @@ static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err
 	return 0;
 }
 
+/* The console TTY is put in raw mode while a VM runs, so every key (Ctrl-C
+ * included) reaches the guest; it is restored by vm_destroy and at exit,
+ * whatever path ember leaves by. */
+static struct termios vm_saved_tio;
+static bool vm_tio_saved;
+
+static void vm_term_restore(void)
+{
+	if (vm_tio_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &vm_saved_tio);
+		vm_tio_saved = false;
+	}
+}
+
+static void vm_term_raw(void)
+{
+	static bool atexit_done;
+	if (vm_tio_saved || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &vm_saved_tio) < 0)
+		return;
+	struct termios raw = vm_saved_tio;
+	cfmakeraw(&raw);
+	raw.c_oflag |= OPOST | ONLCR; /* our own log lines still start at column 0 */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
+		vm_tio_saved = true;
+		if (!atexit_done)
+			atexit_done = atexit(vm_term_restore) == 0;
+	}
+}
+
 static int vm_watch_stdin(struct vm *vm)
 {
+	vm_term_raw();
 	int fl = fcntl(STDIN_FILENO, F_GETFL);
 	if (fl < 0)
 		return 0; /* no stdin: nothing to forward */
@@ -668,6 +699,8 @@ void vm_destroy(struct vm *vm)
 		vcpu_shared_destroy(&vm->vshared);
 	if (vm->stdin_watched)
 		evloop_del(vm->loop, STDIN_FILENO);
+	if (vm->started)
+		vm_term_restore();
 	if (vm->devices)
 		devices_destroy(vm->devices);
 	if (vm->legacy_init) {
