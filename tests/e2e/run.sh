@@ -13,6 +13,11 @@
 # "FAIL name (exit N, 12.3 s)" followed by the last 30 lines of its output,
 # then "e2e: N passed, N failed, N skipped". Full logs: build/e2e/<name>.log.
 # Exit status: 1 if anything failed, else 0.
+#
+# Runs guest/build.sh first (on this host; EMBER_E2E_NO_GUEST_BUILD=1 skips it).
+# EMBER_E2E_SHARED_L1=1: in the emulated KVM host, boot ONE host for the whole
+# run instead of one per test file (saves the L1 boot per test, loses the
+# isolation). Default: one per file.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd)
@@ -51,6 +56,26 @@ if [ "$mode" != "direct /dev/kvm" ]; then
 	fi
 fi
 
+# Guest images are built here, on the host, never inside the emulated KVM
+# host (where the cache is read-only: flock does not work across 9p).
+if [ -x guest/build.sh ] && [ "${EMBER_E2E_NO_GUEST_BUILD:-0}" != 1 ]; then
+	guest/build.sh >/dev/null ||
+		echo "e2e: WARNING: guest/build.sh failed; tests that need the guest images will skip or fail" >&2
+fi
+
+test_timeout() {
+	local t
+	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1" 2>/dev/null | head -n 1)
+	echo "${t:-$DEFAULT_TIMEOUT}"
+}
+
+if [ "${EMBER_E2E_SHARED_L1:-0}" = 1 ] && [ "$mode" != "direct /dev/kvm" ]; then
+	total=300
+	for t in "${tests[@]}"; do total=$((total + $(test_timeout "$t"))); done
+	echo "e2e: one emulated KVM host for all tests (EMBER_E2E_SHARED_L1=1)"
+	exec "$TESTBED" --timeout "$total" -- tests/e2e/run.sh "$@"
+fi
+
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -62,8 +87,7 @@ for t in "${tests[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	tmo=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	tmo=${tmo:-$DEFAULT_TIMEOUT}
+	tmo=$(test_timeout "$t")
 	start=$(now)
 	"$TESTBED" --timeout "$tmo" -- bash "$t" >"$log" 2>&1 </dev/null
 	rc=$?

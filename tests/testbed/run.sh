@@ -25,16 +25,19 @@
 #   --env NAME      also pass variable NAME through (repeatable)
 #   --emulate       use L1 even if /dev/kvm works (also EMBER_TESTBED_MODE=emulated)
 #   --debug         show L1's kernel messages and trace its init
+#   --cache-rw      leave $EMBER_CACHE writable in L1 (it is read-only there by
+#                   default: flock does not work across the 9p share, so cache
+#                   builds must run on the host)
 #   --check         print which mode would be used and exit
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-timeout_s=0 mem=4096 cpus=2 interactive=0 check=0 debug=0
+timeout_s=0 mem=4096 cpus=2 interactive=0 check=0 debug=0 cache_rw=0
 mode=${EMBER_TESTBED_MODE:-auto}
 passenv=""
 
 usage() {
-	sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 125
 }
 die() { echo "testbed: error: $*" >&2; exit 125; }
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--emulate) mode=emulated; shift ;;
 	--direct) mode=direct; shift ;;
 	--debug) debug=1; shift ;;
+	--cache-rw) cache_rw=1; shift ;;
 	--check) check=1; shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
@@ -141,6 +145,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (a
 	echo "$TESTBED_MODDIR"
 } >"$job/keep"
 echo "$TESTBED_MODDIR" >"$job/moddir"
+[ $cache_rw = 1 ] || echo "${EMBER_CACHE:-${HOME:-/root}/.cache/ember}" >"$job/cache"
 if [ $interactive = 1 ] && [ -t 0 ]; then
 	sz=$(stty size 2>/dev/null) && echo "rows ${sz% *} cols ${sz#* }" >"$job/stty"
 fi
