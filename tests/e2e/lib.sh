@@ -99,7 +99,7 @@ e2e_bg() {
 _e2e_children() {
 	local f line
 	for f in /proc/[0-9]*/stat; do
-		read -r line <"$f" 2>/dev/null || continue
+		read -r line 2>/dev/null <"$f" || continue
 		# "pid (comm) state ppid ...": comm may contain spaces and parentheses
 		line=${line##*) }
 		line=${line#* }
@@ -203,17 +203,19 @@ ember_config() {
 EOF
 }
 
-# api SOCKET METHOD PATH [JSON]: one request to an API socket with curl.
-# Prints the response body; sets API_STATUS to the HTTP status (000 when
-# the request failed). Returns 0 for 2xx, else 1.
+# api SOCKET METHOD PATH [JSON]: one HTTP request to an API socket (curl).
+# Sets API_STATUS (the HTTP status; 000 when no answer) and API_BODY (the
+# response body); prints nothing. Returns 0 for a 2xx status, else 1.
+#   api "$sock" PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}' ||
+#       fail "machine-config: $API_STATUS $API_BODY"
 api() {
-	local sock=$1 method=$2 path=$3 body=${4-} out
+	local sock=$1 method=$2 path=$3 out
+	local data=()
+	[ $# -ge 4 ] && data=(--data "$4")
 	out=$(curl -s --max-time 30 --unix-socket "$sock" -X "$method" \
 		-H 'Content-Type: application/json' -H 'Accept: application/json' \
-		${body:+--data "$body"} -w '\n%{http_code}' "http://localhost$path")
+		"${data[@]}" -w '\n%{http_code}' "http://localhost$path")
 	API_STATUS=${out##*$'\n'}
-	[ "$out" = "$API_STATUS" ] && out="" || out=${out%$'\n'*}
-	printf '%s' "$out"
-	[ -n "$out" ] && echo
+	if [ "$out" = "$API_STATUS" ]; then API_BODY=""; else API_BODY=${out%$'\n'*}; fi
 	case $API_STATUS in 2??) return 0 ;; *) return 1 ;; esac
 }
