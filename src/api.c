@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "timeline.h"
+#include "utf8.h"
 #include "vm.h"
 
 #include <cjson/cJSON.h>
@@ -943,6 +944,12 @@ static void api_count(enum api_http_method m, const char *seg, bool failed)
 static cJSON *api_parse_body(struct api_ctx *c, const char *body, size_t len)
 {
 	const char *end = NULL;
+	/* cJSON passes invalid UTF-8 through; Firecracker (serde) refuses it. */
+	size_t good = utf8_valid_prefix(body, len);
+	if (good < len) {
+		api_deser(c, "invalid unicode code point at byte %zu", good);
+		return NULL;
+	}
 	cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (!o) {
 		size_t at = end && end >= body ? (size_t)(end - body) : 0;
