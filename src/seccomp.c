@@ -227,10 +227,18 @@ static void sc_progs_free(void)
 
 /* ---- compilation -------------------------------------------------------- */
 
-static int sc_add_rule(scmp_filter_ctx ctx, uint32_t action, const struct sc_rule *r)
+/* Add r with its own action, or action if it has none. A rule whose action
+ * is the filter's default changes nothing, and libseccomp refuses it
+ * (-EACCES): skip it. That happens for a user filter with default_action
+ * "allow" (a deny list), where the merged vcpu and install rules below are
+ * "allow" too. */
+static int sc_add_rule(scmp_filter_ctx ctx, uint32_t def, uint32_t action,
+		       const struct sc_rule *r)
 {
 	struct scmp_arg_cmp c[SC_MAX_ARGS];
 
+	if ((r->action ? r->action : action) == def)
+		return 0;
 	for (unsigned i = 0; i < r->n_cmp; i++) {
 		c[i].arg = r->cmp[i].arg;
 		c[i].op = r->cmp[i].op;
@@ -259,7 +267,7 @@ static int sc_compile(const struct sc_list *l, const struct sc_list *extra,
 	if (ret)
 		goto out;
 	for (unsigned i = 0; i < l->n; i++) {
-		ret = sc_add_rule(ctx, l->filter_action, &l->rules[i]);
+		ret = sc_add_rule(ctx, l->default_action, l->filter_action, &l->rules[i]);
 		if (ret) {
 			char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 								      l->rules[i].nr);
@@ -279,13 +287,13 @@ static int sc_compile(const struct sc_list *l, const struct sc_list *extra,
 
 			if (act != SCMP_ACT_ALLOW)
 				continue;
-			ret = sc_add_rule(ctx, SCMP_ACT_ALLOW, r);
+			ret = sc_add_rule(ctx, l->default_action, SCMP_ACT_ALLOW, r);
 			/* -EEXIST: main already has the same rule. */
 			if (ret && ret != -EEXIST)
 				goto out;
 		}
 		for (unsigned i = 0; i < 2; i++) {
-			ret = sc_add_rule(ctx, SCMP_ACT_ALLOW, &install[i]);
+			ret = sc_add_rule(ctx, l->default_action, SCMP_ACT_ALLOW, &install[i]);
 			if (ret && ret != -EEXIST)
 				goto out;
 		}

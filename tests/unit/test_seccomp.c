@@ -277,6 +277,7 @@ static void write_tmp(const char *text)
 	"{\"syscall\": \"sigaltstack\", \"comment\": \"ASan's _exit\"}"
 
 static const char *file_action;	/* default_action for the main list */
+static int deny_mode;		/* child_deny_list: 0 vCPU thread, 1 main thread */
 
 static void child_file(void)
 {
@@ -337,6 +338,53 @@ static void test_file_fc_names(void **state)
 	assert_exit(run_child(child_file_fc_names), 148);
 }
 
+/* A deny list: default "allow", one rule with "trap" per thread kind; the
+ * vCPU thread (a pthread, as in ember) still gets its own filter on top of
+ * the inherited main one. Rules whose action is the default are no-ops. */
+static void *deny_vcpu_thread(void *arg)
+{
+	(void)arg;
+	if (seccomp_install_thread(SECCOMP_THREAD_VCPU) != 0)
+		_exit(CHILD_BROKEN);
+	if (getppid() <= 0)	/* allowed by both filters */
+		_exit(CHILD_BROKEN);
+	syscall(SYS_getuid);	/* forbidden on the vCPU thread only */
+	return NULL;
+}
+
+static void child_deny_list(void)
+{
+	char err[256];
+	pthread_t t;
+
+	write_tmp("{\"main\": {\"default_action\": \"allow\", \"filter_action\": \"trap\", "
+		  "\"filter\": [{\"syscall\": \"accept4\"}, {\"syscall\": \"getpid\", "
+		  "\"comment\": \"same as default: ignored\"}]},"
+		  " \"vcpu\": {\"default_action\": \"allow\", \"filter_action\": \"trap\", "
+		  "\"filter\": [{\"syscall\": \"getuid\"}]}}");
+	CHECK(seccomp_configure_file(tmp_path, err, sizeof(err)) == 0);
+	unlink(tmp_path);
+	CHECK(seccomp_report_violations() == 0);
+	CHECK(seccomp_install_thread(SECCOMP_THREAD_MAIN) == 0);
+	CHECK(getppid() > 0);
+	syscall(SYS_getuid);	/* allowed on the main thread */
+	if (deny_mode == 0) {
+		CHECK(pthread_create(&t, NULL, deny_vcpu_thread, NULL) == 0);
+		pthread_join(t, NULL);
+	} else {
+		accept4(-1, NULL, NULL, 0);	/* forbidden on main */
+	}
+}
+
+static void test_file_deny_list(void **state)
+{
+	(void)state;
+	deny_mode = 0;	/* the vCPU thread's getuid traps: exit 148 */
+	assert_exit(run_child(child_deny_list), 148);
+	deny_mode = 1;	/* the main thread's accept4 traps */
+	assert_exit(run_child(child_deny_list), 148);
+}
+
 static void expect_bad_file(const char *json, const char *needle)
 {
 	char err[256] = "";
@@ -390,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_file_actions),
 		cmocka_unit_test(test_file_fc_names),
+		cmocka_unit_test(test_file_deny_list),
 		cmocka_unit_test(test_file_errors),
 	};
 
