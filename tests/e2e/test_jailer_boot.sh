@@ -49,7 +49,7 @@ fi
 CGARGS=() CGWANT=()
 have_ctl() { grep -qw "$1" "$CG2/cgroup.controllers"; }
 if have_ctl memory; then CGARGS+=(--cgroup memory.max=805306368); CGWANT+=("memory.max=805306368"); fi
-if have_ctl cpu; then CGARGS+=(--cgroup "cpu.max=150000 100000"); CGWANT+=("cpu.max=150000 100000"); fi
+if have_ctl cpu; then CGARGS+=(--cgroup "cpu.max=200000 100000"); CGWANT+=("cpu.max=200000 100000"); fi
 if have_ctl pids; then CGARGS+=(--cgroup pids.max=64); CGWANT+=("pids.max=64"); fi
 [ ${#CGARGS[@]} -gt 0 ] || CGARGS=(--cgroup cgroup.max.descendants=0) CGWANT=("cgroup.max.descendants=0")
 e2e_on_exit "rmdir $CG2/$CGP/$ID $CG2/$CGP 2>/dev/null"
@@ -180,7 +180,11 @@ tr -d '\r' <"$CONSOLE" | grep -q ' 0% packet loss' || fail "guest -> host ping o
 ip netns exec "$NS" ping -c 1 -W 10 169.254.88.2 >/dev/null || fail "host -> guest ping"
 
 # ---- let the guest finish: it powers off, ember and the jailer exit 0 -------
-echo go >&7
+# the tty may drop input sent before the read starts: repeat until seen
+for _ in $(seq 1 "$(e2e_secs 3)"); do
+	echo go >&7
+	wait_for_line "$CONSOLE" '^EMBER-JB-GOT-go' 1 "$PID" && break
+done
 wait_for_exit "$PID" "$(e2e_secs 15)"
 rc=$?
 tr -d '\r' <"$CONSOLE" | grep -q '^EMBER-JB-GOT-go' || { tail -n 30 "$CONSOLE" >&2; fail "the guest did not read the console"; }

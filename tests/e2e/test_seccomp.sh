@@ -61,6 +61,7 @@ args="console=ttyS0 reboot=k panic=1 pci=off i8042.noaux i8042.nomux i8042.nopnp
 mkfifo "$T/console.in"
 exec 7<>"$T/console.in"
 SOCK=$T/api.sock
+CONSOLE=$T/console.log
 e2e_bg ip netns exec "$NS" "$EMBER_BIN" --api-sock "$SOCK" <"$T/console.in" >"$T/console.log" 2>&1
 PID=$E2E_PID
 wait_for_file "$SOCK" "$(e2e_secs 3)" "$PID" || fail "no API socket"
@@ -87,7 +88,11 @@ api "$SOCK" GET /vm/config >"$T/vmconfig.json" || fail "(a) GET /vm/config: HTTP
 grep -q '"rootfs"' "$T/vmconfig.json" || fail "(a) /vm/config lacks the drive"
 api "$SOCK" GET / >/dev/null || fail "(a) GET /: HTTP $API_STATUS"
 ip netns exec "$NS" ping -c 2 -W 10 169.254.99.2 >/dev/null || fail "(a) host -> guest ping"
-echo go >&7
+# the tty may drop input sent before the read starts: repeat until seen
+for _ in $(seq 1 "$(e2e_secs 3)"); do
+	echo go >&7
+	wait_for_line "$CONSOLE" '^EMBER-SC-GOT-go' 1 "$PID" && break
+done
 wait_for_exit "$PID" "$(e2e_secs 15)"
 rc=$?
 con=$(tr -d '\r' <"$T/console.log")
