@@ -8,12 +8,15 @@
  * the path ends at the first space or newline, the body is the rest.
  * InstanceStart "boots" a fake VM (vm_* below), so the post-boot rules are
  * reached too. Checks: every answer is 200 with a JSON body, 204 without,
- * or 400 with {"fault_message": string}; GET /vm/config always parses. */
+ * or 400 with {"fault_message": string}, all valid UTF-8; GET /vm/config
+ * always parses. */
 #include "api.h"
 #include "common.h"
 #include "config.h"
+#include "devices.h"
 #include "evloop.h"
 #include "log.h"
+#include "utf8.h"
 #include "vm.h"
 
 #include <cjson/cJSON.h>
@@ -34,7 +37,17 @@ int vm_pause(struct vm *vm) { fake_paused = 1; return 0; }
 int vm_resume(struct vm *vm) { fake_paused = 0; return 0; }
 int vm_is_paused(const struct vm *vm) { return fake_paused; }
 int vm_send_ctrl_alt_del(struct vm *vm) { return 0; }
-struct devices *vm_devices(struct vm *vm) { return NULL; }
+struct devices *vm_devices(struct vm *vm) { return (struct devices *)&fake_vm_obj; }
+/* The device models accept every update (fds are dup'ed by the real ones). */
+int devices_update_drive(struct devices *d, const struct config_drive *drive, char *err,
+			 size_t errlen)
+{
+	return 0;
+}
+int devices_update_net(struct devices *d, const struct config_net *net, char *err, size_t errlen)
+{
+	return 0;
+}
 void vm_destroy(struct vm *vm) { }
 
 static struct evloop *loop;
@@ -62,6 +75,8 @@ static void check_response(const struct api_http_request *req, const struct api_
 		abort();
 	if (!r->body)
 		abort();
+	if (utf8_valid_prefix(r->body, r->body_len) != r->body_len)
+		abort();   /* JSON is UTF-8 (RFC 8259 8.1); cJSON does not check */
 	cJSON *o = cJSON_ParseWithLength(r->body, r->body_len);
 	if (!o || !cJSON_IsObject(o))
 		abort();
