@@ -702,8 +702,12 @@ static void api_reply_json(struct api_http_response *resp, int status, cJSON *o)
 		resp->status = 500;
 }
 
-static void api_reply_fault(struct api_http_response *resp, const char *msg)
+static void api_reply_fault(struct api_http_response *resp, const char *text)
 {
+	/* Messages quote the request path: keep the JSON valid UTF-8. */
+	char msg[API_ERR_LEN];
+	snprintf(msg, sizeof(msg), "%s", text);
+	utf8_sanitize(msg);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "fault_message", msg);
 	log_error("Received Error. Status code: 400 Bad Request. Message: %s", msg);

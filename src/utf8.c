@@ -2,6 +2,7 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 size_t utf8_valid_prefix(const char *str, size_t len)
 {
@@ -42,4 +43,15 @@ size_t utf8_valid_prefix(const char *str, size_t len)
 		i += n;
 	}
 	return len;
+}
+
+void utf8_sanitize(char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		i += utf8_valid_prefix(s + i, len - i);
+		if (i < len)
+			s[i++] = '?';
+	}
 }

@@ -15,4 +15,9 @@
  * U+10FFFF and truncated sequences are invalid. NUL bytes are valid here. */
 size_t utf8_valid_prefix(const char *s, size_t len);
 
+/* Make the NUL-terminated s valid UTF-8 in place: every byte that does not
+ * start a valid sequence becomes '?'. For messages that quote client bytes
+ * (a JSON response must be UTF-8). */
+void utf8_sanitize(char *s);
+
 #endif

@@ -30,11 +30,14 @@
  * runner can see NEEDS_RESET (0x40) rather than a dead VMM. The last line
  * before the triple fault is "hostile: triple-fault now" (or
  * "hostile: reboot now (no triple-fault path: ...)").
+ * It refuses to run (exit 3) unless the kernel command line has
+ * "virtio_mmio.device=", so it cannot wreck a host by accident.
  * Buffers whose guest-physical address the device must see come from
  * /proc/self/pagemap (locked page); without it, low RAM at 0x60000 through
  * /dev/mem (the kernel reserves the first MiB).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -145,30 +148,33 @@ static void phase_probe(void)
 static void phase_unbind(void)
 {
 	static const char *const drv = "/sys/bus/platform/drivers/virtio-mmio";
-	char path[256];
+	char path[512];
+	struct dirent *e;
+	unsigned n = 0;
+
 	sync();
-	for (unsigned n = 0; n < ndev; n++) {
-		/* Platform device names: "<addr>.virtio_mmio" (cmdline devices
-		 * are named "virtio-mmio.<n>"); try both spellings. */
-		const char *names[2];
-		char a[64], b[64];
-		snprintf(a, sizeof(a), "%lx.virtio_mmio", MMIO_BASE + n * MMIO_STRIDE);
-		snprintf(b, sizeof(b), "virtio-mmio.%u", n);
-		names[0] = a;
-		names[1] = b;
-		for (int i = 0; i < 2; i++) {
-			snprintf(path, sizeof(path), "%s/unbind", drv);
-			int fd = open(path, O_WRONLY);
-			if (fd < 0)
-				break;
-			ssize_t w = write(fd, names[i], strlen(names[i]));
-			close(fd);
-			if (w > 0) {
-				say("unbind %s", names[i]);
-				break;
-			}
-		}
+	DIR *d = opendir(drv);
+	if (!d) {
+		say("unbind: %s: %s (driver not bound?)", drv, strerror(errno));
+		return;
 	}
+	/* Every device the driver holds is a symlink named after it
+	 * ("virtio-mmio.0" for command-line devices). */
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_LNK || !strcmp(e->d_name, "module"))
+			continue;
+		snprintf(path, sizeof(path), "%s/unbind", drv);
+		int fd = open(path, O_WRONLY);
+		if (fd < 0)
+			break;
+		if (write(fd, e->d_name, strlen(e->d_name)) > 0) {
+			say("unbind %s", e->d_name);
+			n++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	say("unbind: %u devices detached from their drivers", n);
 }
 
 /* ---- registers ---- */
@@ -546,6 +552,20 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Safety: only inside an ember/Firecracker-style guest, never on a
+	 * host (this program pokes physical memory and I/O ports, then reboots). */
+	char cmdline[4096] = "";
+	int cfd = open("/proc/cmdline", O_RDONLY);
+	if (cfd >= 0) {
+		ssize_t k = read(cfd, cmdline, sizeof(cmdline) - 1);
+		cmdline[k > 0 ? k : 0] = 0;
+		close(cfd);
+	}
+	if (!strstr(cmdline, "virtio_mmio.device=")) {
+		say("refusing to run: no virtio_mmio.device= on the kernel command line "
+		    "(not an ember guest?)");
+		return 3;
+	}
 	memfd = open("/dev/mem", O_RDWR | O_SYNC);
 	if (memfd < 0) {
 		say("/dev/mem: %s (needs root and CONFIG_DEVMEM)", strerror(errno));

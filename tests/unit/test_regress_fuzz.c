@@ -108,6 +108,54 @@ static void test_api_invalid_utf8_rejected(void **state)
 	unlink(kernel);
 }
 
+/* fuzz/fuzz_api (crash-34f6c379...): a request path with invalid UTF-8,
+ * "PUT /\x9c\x8d\x96\x91es", was quoted into the fault_message ("Invalid
+ * request method and/or path: ...") and cJSON copied the bytes, so the 400
+ * body was not valid UTF-8 (not JSON, RFC 8259 8.1). Fixed in
+ * api_reply_fault() with utf8_sanitize(). */
+static void test_api_fault_message_is_utf8(void **state)
+{
+	struct vm_config cfg;
+	struct evloop *loop = evloop_create();
+	char err[256];
+	static const char *const paths[] = { "/\x9c\x8d\x96\x91" "es", "/drives/\xff",
+					     "/\xe2\x82", "/vsock\xc0" };
+
+	log_set_level(LOG_OFF);
+	config_init(&cfg);
+	struct api *api = api_create(loop, NULL, NULL, &cfg, err, sizeof(err));
+	assert_non_null(api);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		for (int m = API_HTTP_GET; m <= API_HTTP_DELETE; m++) {
+			struct api_http_request r;
+			struct api_http_response resp = { 0 };
+			memset(&r, 0, sizeof(r));
+			r.method = (enum api_http_method)m;
+			snprintf(r.path, sizeof(r.path), "%s", paths[i]);
+			r.body = "{\"x\": 1}";
+			r.body_len = m == API_HTTP_GET ? 0 : strlen(r.body);
+			api_handle_request(api, &r, &resp);
+			assert_int_equal(resp.status, 400);
+			assert_non_null(resp.body);
+			assert_int_equal(utf8_valid_prefix(resp.body, resp.body_len), resp.body_len);
+			free(resp.body);
+		}
+	}
+	api_destroy(api);
+	config_release(&cfg);
+	evloop_destroy(loop);
+}
+
+static void test_utf8_sanitize(void **state)
+{
+	char a[] = "ok \xc3\xa9 \xff\xfe x\xe2\x82";
+	utf8_sanitize(a);
+	assert_string_equal(a, "ok \xc3\xa9 ?? x??");
+	char b[] = "";
+	utf8_sanitize(b);
+	assert_string_equal(b, "");
+}
+
 static void test_utf8_valid_prefix(void **state)
 {
 	assert_int_equal(utf8_valid_prefix("", 0), 0);
@@ -132,6 +180,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid_prefix),
 		cmocka_unit_test(test_api_invalid_utf8_rejected),
+		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_api_fault_message_is_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
