@@ -96,7 +96,7 @@ kernel_key() {
 	{
 		echo "recipe $KERNEL_RECIPE"
 		cat "$FRAGMENT"
-		echo "$src_id $(stat -c %s "$LINUX_TARBALL")"
+		echo "$src_id $(stat -c %s "$LINUX_TARBALL" 2>/dev/null)"
 		gcc -dumpfullversion 2>/dev/null || true
 	} | hash16
 }
@@ -133,7 +133,7 @@ build_kernel() {
 	tmp=$NEW_TMP
 	src=$tmp/src
 	out=$tmp/out
-	log=$G/logs/$(basename "$dest").log
+	log=$G/logs/$(basename "$dest").$$.log
 	mkdir -p "$src" "$out" "$G/logs"
 	: >"$log"
 	say "building guest kernel with -j$JOBS (about 9 minutes on 2 cores; log: $log)"
@@ -257,13 +257,9 @@ build_cloud() {
 # or leave it empty when apt cannot provide one.
 cloud_kernel() {
 	local pv pkg ver dest have
-	[ "${EMBER_GUEST_NO_CLOUD:-0}" = 1 ] && return 0
-	# Warm path: the first fetched version stays pinned (no apt queries) unless refreshed.
+	# The first version fetched stays pinned (no apt queries) unless refreshed.
+	cloud_cached && return 0
 	have=$(ls -d "$G"/cloud-*/vmlinuz 2>/dev/null | sort -V | tail -n1 || true)
-	if [ -n "$have" ] && [ "${EMBER_GUEST_REFRESH_CLOUD:-0}" != 1 ]; then
-		CLOUD=$have
-		return 0
-	fi
 	if ! pv=$(cloud_resolve); then
 		say "warning: apt knows no $CLOUD_META; using a cached cloud kernel if any"
 		[ -n "$have" ] && CLOUD=$have
@@ -281,37 +277,67 @@ cloud_kernel() {
 
 # ---------------------------------------------------------------- main
 
-main() {
-	local kdir rdir env tmpenv
-	mkdir -p "$G"
-	exec 9>"$G/.lock"
-	flock 9		# concurrent runs wait; each result is also renamed into place
-	rm -rf "$G"/tmp.*	# leftovers of a killed run (we hold the lock)
+# lock_cache: serialise writers on $G/.lock (once per run) and drop scratch
+# directories left by killed runs. Old ones only: the lock does not reach every
+# writer (a test VM sharing the cache over 9p has its own flock namespace), so a
+# young tmp.* may belong to a live build elsewhere.
+lock_cache() {
+	[ -n "${LOCKED:-}" ] && return 0
+	mkdir -p "$G" 2>/dev/null || die "cannot create $G"
+	if ! { exec 9>>"$G/.lock"; } 2>/dev/null; then
+		die "$G is read-only and the images are missing or stale; run guest/build.sh where the cache is writable"
+	fi
+	flock 9
+	find "$G" -maxdepth 1 -name 'tmp.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+	LOCKED=1
+}
 
-	kdir=$G/kernel-$(kernel_key)
-	[ -f "$kdir/vmlinux" ] || build_kernel "$kdir"
-	rdir=$G/rootfs-$(rootfs_key)
-	[ -f "$rdir/rootfs.ext4" ] || build_rootfs "$rdir"
+# cloud_cached: true (and CLOUD set) when no apt work is needed for the cloud kernel.
+cloud_cached() {
 	CLOUD=""
-	cloud_kernel
+	[ "${EMBER_GUEST_NO_CLOUD:-0}" = 1 ] && return 0
+	[ "${EMBER_GUEST_REFRESH_CLOUD:-0}" = 1 ] && return 1
+	CLOUD=$(ls -d "$G"/cloud-*/vmlinuz 2>/dev/null | sort -V | tail -n1 || true)
+	[ -n "$CLOUD" ]
+}
 
-	env=$G/current.env
-	new_tmp env
-	tmpenv=$NEW_TMP/current.env
-	cat >"$tmpenv" <<EOF
-# Written by guest/build.sh; source it with: . $env
-EMBER_GUEST_VMLINUX=$kdir/vmlinux
-EMBER_GUEST_BZIMAGE=$kdir/bzImage
-EMBER_GUEST_KERNEL_RELEASE=$(cat "$kdir/release")
-EMBER_GUEST_INITRAMFS=$rdir/initramfs.cpio
-EMBER_GUEST_ROOTFS_EXT4=$rdir/rootfs.ext4
+# env_text KDIR RDIR: the contents of current.env.
+env_text() {
+	cat <<EOF
+# Written by guest/build.sh; source it with: . $G/current.env
+EMBER_GUEST_VMLINUX=$1/vmlinux
+EMBER_GUEST_BZIMAGE=$1/bzImage
+EMBER_GUEST_KERNEL_RELEASE=$(cat "$1/release")
+EMBER_GUEST_INITRAMFS=$2/initramfs.cpio
+EMBER_GUEST_ROOTFS_EXT4=$2/rootfs.ext4
 EMBER_GUEST_CLOUD_KERNEL=$CLOUD
-EMBER_GUEST_CMDLINE="console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.nopnp"
+EMBER_GUEST_CMDLINE="console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux"
 export EMBER_GUEST_VMLINUX EMBER_GUEST_BZIMAGE EMBER_GUEST_KERNEL_RELEASE EMBER_GUEST_INITRAMFS
 export EMBER_GUEST_ROOTFS_EXT4 EMBER_GUEST_CLOUD_KERNEL EMBER_GUEST_CMDLINE
 EOF
-	mv -f "$tmpenv" "$env"
+}
+
+main() {
+	local kdir rdir env text
+	env=$G/current.env
+	kdir=$G/kernel-$(kernel_key)
+	rdir=$G/rootfs-$(rootfs_key)
+	# A warm, unchanged cache is only read, so it may be read-only.
+	if ! { [ -f "$kdir/vmlinux" ] && [ -f "$rdir/rootfs.ext4" ] && cloud_cached; }; then
+		lock_cache	# concurrent runs wait; results are also renamed into place
+		[ -f "$kdir/vmlinux" ] || build_kernel "$kdir"
+		[ -f "$rdir/rootfs.ext4" ] || build_rootfs "$rdir"
+		cloud_kernel
+	fi
+	text=$(env_text "$kdir" "$rdir")
+	if [ "$(cat "$env" 2>/dev/null)" != "$text" ]; then
+		lock_cache
+		new_tmp env
+		printf '%s\n' "$text" >"$NEW_TMP/current.env"
+		mv -f "$NEW_TMP/current.env" "$env"
+	fi
 	echo "$env"
 }
 
-main "$@"
+# One line, so bash never reads past it while this file is being edited.
+main "$@"; exit
