@@ -44,7 +44,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps guest run test unit e2e asan install clean bench fuzz
+.PHONY: all deps guest run test unit e2e asan install clean bench fuzz fuzz-run fuzz-ci
 all: $(BUILD)/ember $(BUILD)/ember-jailer
 
 $(BUILD)/obj/%.o: %.c
@@ -92,6 +92,11 @@ install: all
 
 bench: all guest
 	benchmarks/run.sh
+
+# libFuzzer harnesses (clang): `make fuzz` runs each for FUZZ_SECONDS (60),
+# `make fuzz-ci` is the short pass the test suite runs.
+include fuzz/fuzz.mk
+fuzz: fuzz-run
 
 clean:
 	rm -rf build

@@ -68,6 +68,8 @@ if ls tests/unit/test_*.c >/dev/null 2>&1; then
 	done
 fi
 [ -x tests/api/run.sh ] && run_suite api tests/api/run.sh
+[ -x tests/abuse/run.sh ] && run_suite abuse tests/abuse/run.sh
+[ -x scripts/fuzz.sh ] && run_suite fuzz scripts/fuzz.sh 10
 [ -x tests/jailer/run.sh ] && run_suite jailer tests/jailer/run.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
 rm -rf "$log_dir"
