@@ -360,8 +360,10 @@ static int api_apply_machine(struct api_ctx *c, const cJSON *obj, bool patch)
 		return r;
 	if (patch) {
 		m = c->cfg->machine;
+		/* serde reads null as None: {"vcpu_count": null} is empty too. */
 		for (const cJSON *f = obj->child; f; f = f->next)
-			nfields++;
+			if (!cJSON_IsNull(f))
+				nfields++;
 		if (!nfields)
 			return api_fail(c, "Empty PATCH request.");
 	} else {
@@ -944,6 +946,70 @@ static void api_count(enum api_http_method m, const char *seg, bool failed)
 		metrics_inc(fail);
 }
 
+/* cJSON reads numbers with strtod, which takes what RFC 8259 (and serde,
+ * Firecracker's parser) refuse: leading zeros ("00512", "-01"), "1.", "1.e5".
+ * Check every number token outside strings against the JSON grammar
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? first. Returns the offset of
+ * the first bad token, or len if all are fine. The body is valid UTF-8. */
+static size_t api_json_numbers_ok(const char *s, size_t len)
+{
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == '"') {
+			in_str = true;
+			continue;
+		}
+		if (ch != '-' && (ch < '0' || ch > '9'))
+			continue;
+		/* The token is the longest run cJSON would hand to strtod. */
+		size_t start = i, end = i;
+		while (end < len && ((s[end] >= '0' && s[end] <= '9') || s[end] == '-' ||
+				     s[end] == '+' || s[end] == '.' || s[end] == 'e' || s[end] == 'E'))
+			end++;
+		size_t j = start;
+		if (s[j] == '-')
+			j++;
+		if (j >= end || s[j] < '0' || s[j] > '9')
+			return start;
+		if (s[j] == '0') {
+			j++;
+		} else {
+			while (j < end && s[j] >= '0' && s[j] <= '9')
+				j++;
+		}
+		if (j < end && s[j] == '.') {
+			size_t d = ++j;
+			while (j < end && s[j] >= '0' && s[j] <= '9')
+				j++;
+			if (j == d)
+				return start;
+		}
+		if (j < end && (s[j] == 'e' || s[j] == 'E')) {
+			j++;
+			if (j < end && (s[j] == '+' || s[j] == '-'))
+				j++;
+			size_t d = j;
+			while (j < end && s[j] >= '0' && s[j] <= '9')
+				j++;
+			if (j == d)
+				return start;
+		}
+		if (j != end)
+			return start;
+		i = end - 1;
+	}
+	return len;
+}
+
 /* Parse a request body; NULL with c->err set on failure. */
 static cJSON *api_parse_body(struct api_ctx *c, const char *body, size_t len)
 {
@@ -952,6 +1018,11 @@ static cJSON *api_parse_body(struct api_ctx *c, const char *body, size_t len)
 	size_t good = utf8_valid_prefix(body, len);
 	if (good < len) {
 		api_deser(c, "invalid unicode code point at byte %zu", good);
+		return NULL;
+	}
+	size_t badnum = api_json_numbers_ok(body, len);
+	if (badnum < len) {
+		api_deser(c, "invalid number at byte %zu", badnum);
 		return NULL;
 	}
 	cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, false);

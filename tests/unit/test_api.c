@@ -220,6 +220,46 @@ static void test_machine_config(void **state)
 	assert_false(cfg.machine.smt);
 	assert_int_equal(PATCH("/machine-config", "{}"), 400);
 	FAULT_HAS("Empty PATCH request.");
+	/* serde reads null as None: only nulls is an empty PATCH too. */
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":null}"), 400);
+	FAULT_HAS("Empty PATCH request.");
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":null,\"mem_size_mib\":null,"
+			       "\"smt\":null,\"cpu_template\":null,\"track_dirty_pages\":null,"
+			       "\"huge_pages\":null}"), 400);
+	FAULT_HAS("Empty PATCH request.");
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":null,\"mem_size_mib\":2048}"),
+			 204);
+	assert_int_equal(cfg.machine.vcpu_count, 4);
+	assert_int_equal(cfg.machine.mem_size_mib, 2048);
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":1024}"), 204);
+	/* Numbers outside RFC 8259 (cJSON's strtod would take them). */
+	static const char *const bad_nums[] = { "00512", "0512", "-01", "-0012", "1.", "1.e3",
+		"1e", "1e+", "-", "--1", "1-2", "1..2", "0x10", "1E+-3", NULL };
+	for (const char *const *n = bad_nums; *n; n++) {
+		char b[128];
+		snprintf(b, sizeof(b), "{\"vcpu_count\":2,\"mem_size_mib\": %s}", *n);
+		if (PUT("/machine-config", b) != 400)
+			fail_msg("accepted %s", b);
+		snprintf(b, sizeof(b), "{\"mem_size_mib\":%s}", *n);
+		assert_int_equal(PATCH("/machine-config", b), 400);
+	}
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\": 00512}"), 400);
+	FAULT_HAS("invalid number at byte 17");
+	assert_int_equal(cfg.machine.mem_size_mib, 1024);
+	/* ... but fine numbers, and digits inside strings, are untouched. */
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-1.5e-3}"), 400);
+	FAULT_HAS("non-negative integer");
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-0.25E+1}"), 400);
+	FAULT_HAS("non-negative integer");
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-0}"), 400);
+	FAULT_HAS("The memory size (MiB) is either 0");
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":10,\"vcpu_count\":0}"), 400);
+	FAULT_HAS("The number of vCPUs must be greater than 0");
+	assert_int_equal(cfg.machine.mem_size_mib, 1024);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":0,"
+			     "\"cpu_template\":\"00-1.\\\"01\"}"), 400);
+	FAULT_HAS("unknown variant");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":4,\"mem_size_mib\":1024}"), 204);
 	/* Errors. */
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":2}"), 400);
 	FAULT_HAS("missing field `mem_size_mib`");
