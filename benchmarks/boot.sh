@@ -9,6 +9,8 @@
 # Kernels: the tuned vmlinux (PVH), the tuned bzImage, the Debian cloud kernel
 # (BENCH_CLOUD_N runs, default BENCH_N; 0 skips it).
 #
+# ember must end by itself when the guest reboots (its exit time is kept);
+# QEMU microvm has no i8042 to act on reboot=k, so it is stopped at the marker.
 # Appends to OUTDIR/boot.jsonl one line per boot: vmrun's record (ready_us =
 # process start -> EMBER-GUEST-READY on the console) plus bench, vmm, kernel,
 # run and log (console + ember's log, under OUTDIR/logs/). report.py reads
@@ -57,7 +59,8 @@ boot_one() {
 			"$EMBER" --no-api --boot-timer $BENCH_EMBER_ARGS --config-file "$WORK/$k.json")
 	else
 		bench_qemu_argv "$(kernel_path $k)" "$INITRD" "$(kernel_args $k)" "$BENCH_MEM_MIB"
-		rec=$("$TOOLS/vmrun" -t "$BENCH_BOOT_TIMEOUT" -o "$WORK/$name" -- "${QEMU_ARGV[@]}")
+		# QEMU microvm cannot act on reboot=k (no i8042): stop it at the marker.
+		rec=$("$TOOLS/vmrun" -K "$QEMU_KILL_MS" -t "$BENCH_BOOT_TIMEOUT" -o "$WORK/$name" -- "${QEMU_ARGV[@]}")
 	fi
 	local rc=$?
 	[ $rc = 0 ] || bench_say "$vmm $k run $run: no EMBER-GUEST-READY (see logs/$name.log)"

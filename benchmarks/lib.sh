@@ -76,10 +76,13 @@ bench_ember_config() {
 	} >"$f"
 }
 
-# bench_qemu_argv KERNEL INITRD ARGS MIB: sets the array QEMU_ARGV to QEMU's
-# microvm machine with the same guest (extra device args may be appended).
+# bench_qemu_argv KERNEL INITRD ARGS MIB [MACHINE_OPTS]: sets the array
+# QEMU_ARGV to QEMU's microvm machine with the same guest (extra device args
+# may be appended). microvm has no i8042, so the guest's reboot=k does not end
+# QEMU: run it under `vmrun -K` (QEMU_KILL_MS).
+QEMU_KILL_MS=0
 bench_qemu_argv() {
-	QEMU_ARGV=("$QEMU" -M microvm -accel kvm -cpu host -m "$4" -smp 1 -nodefaults
+	QEMU_ARGV=("$QEMU" -M "microvm${5:+,$5}" -accel kvm -cpu host -m "$4" -smp 1 -nodefaults
 		-no-user-config -nographic -no-reboot -serial stdio -kernel "$1")
 	[ -n "$2" ] && QEMU_ARGV+=(-initrd "$2")
 	QEMU_ARGV+=(-append "$3")

@@ -229,12 +229,16 @@ def targets(R):
     else:
         t.append({"target": "VMM share of boot <= 1 ms on real KVM", "verdict": "MISSED",
                   "value": "no boot timeline"})
-    su = R["startup"].get("api")
+    su, fl = R["startup"].get("api"), R["startup"].get("true")
     if su:
-        t.append({"target": "start-up to API socket <= 2 ms wall", "verdict": verdict(su["wall_ms"]["median"] <= 2.0),
-                  "value": f"{su['wall_ms']['median']:.2f} ms"})
-        t.append({"target": "start-up to API socket <= 1 CPU ms", "verdict": verdict(su["cpu_ms"]["median"] <= 1.0),
-                  "value": f"{su['cpu_ms']['median']:.2f} ms"})
+        for key, what, lim in (("wall_ms", "wall", 2.0), ("cpu_ms", "CPU", 1.0)):
+            v = su[key]["median"]
+            note = ""
+            if fl:
+                f = fl[key]["median"]
+                note = f" (this machine's /bin/true floor: {f:.2f} ms; ember above it: {v - f:.2f} ms)"
+            t.append({"target": f"start-up to API socket <= {lim:g} ms {what}",
+                      "verdict": verdict(v <= lim), "value": f"{v:.2f} ms{note}"})
     mo = R["memory"].get("ember")
     if mo:
         t.append({"target": "VMM overhead (RSS - guest-touched memory) <= 2 MiB",

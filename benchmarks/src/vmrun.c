@@ -14,6 +14,9 @@
  *     -w MS      settle time before the smaps sample (default 500)
  *     -g MIB     guest RAM size: the anonymous mapping of that size (+ up to
  *                4 MiB of alignment) is counted as guest memory
+ *     -K MS      SIGTERM a copy still running MS ms after its marker (for VMMs
+ *                that do not exit when the guest reboots, e.g. QEMU microvm,
+ *                which has no i8042 for reboot=k); its status is then -15
  *
  * Times are CLOCK_MONOTONIC microseconds from just before the first fork, so
  * process start (fork + exec + dynamic loading) is part of every figure and
@@ -51,7 +54,7 @@ struct copy {
 	FILE *log;
 	int64_t start_us, ready_us, exit_us;
 	int status;
-	bool exited, timed_out;
+	bool exited, timed_out, termed;
 	struct rusage ru;
 	char tail[TAIL_MAX];	/* last bytes seen, for markers across reads */
 	size_t tail_len;
@@ -70,7 +73,7 @@ static int64_t now_us(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmrun [-n N] [-m MARKER] [-t SEC] [-o PREFIX] [-H] [-w MS] [-g MIB] -- CMD [ARGS...]\n");
+	fprintf(stderr, "usage: vmrun [-n N] [-m MARKER] [-t SEC] [-o PREFIX] [-H] [-w MS] [-g MIB] [-K MS] -- CMD [ARGS...]\n");
 	exit(2);
 }
 
@@ -229,12 +232,12 @@ static void reap(int n)
 
 int main(int argc, char **argv)
 {
-	int n = 1, timeout_s = 120, settle_ms = 500, opt;
+	int n = 1, timeout_s = 120, settle_ms = 500, kill_after_ms = -1, opt;
 	long guest_mib = 0;
 	const char *marker = "EMBER-GUEST-READY", *prefix = NULL;
 	bool hold = false;
 
-	while ((opt = getopt(argc, argv, "+n:m:t:o:Hw:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:m:t:o:Hw:g:K:")) != -1) {
 		switch (opt) {
 		case 'n': n = atoi(optarg); break;
 		case 'm': marker = optarg; break;
@@ -243,6 +246,7 @@ int main(int argc, char **argv)
 		case 'H': hold = true; break;
 		case 'w': settle_ms = atoi(optarg); break;
 		case 'g': guest_mib = atol(optarg); break;
+		case 'K': kill_after_ms = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -339,6 +343,16 @@ int main(int argc, char **argv)
 			if (sum > peak_sum)
 				peak_sum = sum;
 			next_sample = t + 10000;
+		}
+		if (kill_after_ms >= 0) {
+			for (int i = 0; i < n; i++) {
+				struct copy *c = &copies[i];
+				if (!c->exited && !c->termed && c->ready_us >= 0 &&
+				    t >= c->ready_us + (int64_t)kill_after_ms * 1000) {
+					kill(c->pid, SIGTERM);
+					c->termed = true;
+				}
+			}
 		}
 		if (hold && hold_at >= 0 && t >= hold_at && !sampled) {
 			for (int i = 0; i < n; i++)
