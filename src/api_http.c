@@ -21,7 +21,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define API_HTTP_IN_CAP (API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
@@ -258,6 +260,8 @@ struct api_http_conn {
 	bool draining;                /* after a framing error: answer, then discard */
 	bool peer_eof;                /* client shut its write side */
 	bool wr_shut;
+	uint64_t last_progress_ns;    /* last byte read or written */
+	uint64_t last_done_ns;        /* accepted, or last request answered */
 	struct api_http_conn *next;
 };
 
@@ -269,7 +273,25 @@ struct api_http_server {
 	void *opaque;
 	struct api_http_conn *conns;
 	unsigned nconns;
+	int timer_fd;                 /* idle deadline of the stalest busy connection */
+	uint64_t timer_ns;            /* armed for this CLOCK_MONOTONIC time; 0: disarmed */
+	uint64_t idle_ns, evict_ns;
 };
+
+static uint64_t api_http_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Busy: a request half read, a response not yet sent, or an error answer
+ * waiting for the client to close. Only busy connections time out; an idle
+ * keep-alive connection may stay open (it can still be evicted). */
+static bool api_http_conn_busy(const struct api_http_conn *c)
+{
+	return c->in_len || c->out_len || c->draining;
+}
 
 static void api_http_conn_close(struct api_http_conn *c)
 {
@@ -365,6 +387,7 @@ static void api_http_conn_process(struct api_http_conn *c)
 		if (api_http_conn_respond(c, resp.status, resp.body, resp.body_len) < 0)
 			metrics_inc(&metrics.api_server.sync_response_fails);
 		free(resp.body);
+		c->last_done_ns = api_http_now();
 		c->continue_sent = false;
 		memmove(c->in, c->in + n, c->in_len - (size_t)n);
 		c->in_len -= (size_t)n;
@@ -386,6 +409,8 @@ static int api_http_conn_flush(struct api_http_conn *c)
 		}
 		memmove(c->out, c->out + w, c->out_len - (size_t)w);
 		c->out_len -= (size_t)w;
+		if (w > 0)
+			c->last_progress_ns = api_http_now();
 	}
 	if (c->draining && !c->wr_shut) {
 		shutdown(c->fd, SHUT_WR);
@@ -435,6 +460,7 @@ static void api_http_conn_read(struct api_http_conn *c)
 			c->peer_eof = true;
 			return;
 		}
+		c->last_progress_ns = api_http_now();
 		if (!c->draining) {
 			c->in_len += (size_t)r;
 			/* Parse as we go, so a pipelining client cannot fill the
@@ -446,13 +472,67 @@ static void api_http_conn_read(struct api_http_conn *c)
 	}
 }
 
+/* Arm the timer for the earliest idle deadline among busy connections, or
+ * disarm it. Called after anything that changes a connection. */
+static void api_http_timer_update(struct api_http_server *srv)
+{
+	uint64_t next = 0;
+
+	for (struct api_http_conn *c = srv->conns; c; c = c->next) {
+		if (!api_http_conn_busy(c))
+			continue;
+		uint64_t d = c->last_progress_ns + srv->idle_ns;
+		if (!next || d < next)
+			next = d;
+	}
+	if (next == srv->timer_ns)
+		return;
+	struct itimerspec its = { 0 };
+	/* it_value 0 disarms; an absolute time in the past fires at once. */
+	if (next) {
+		its.it_value.tv_sec = (time_t)(next / 1000000000ull);
+		its.it_value.tv_nsec = (long)(next % 1000000000ull);
+	}
+	if (timerfd_settime(srv->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		log_warn("API: timerfd_settime: %s", strerror(errno));
+		return;
+	}
+	srv->timer_ns = next;
+}
+
+/* Close every busy connection that made no progress for idle_ns: a client
+ * that stops in the middle of a request (slowloris), never reads its
+ * answers, or never closes after a framing error. */
+static void api_http_on_timer(void *opaque, uint32_t events)
+{
+	struct api_http_server *srv = opaque;
+	uint64_t ticks;
+
+	if (read(srv->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_warn("API: timerfd read: %s", strerror(errno));
+	srv->timer_ns = 0; /* one-shot: it fired */
+	uint64_t now = api_http_now();
+	struct api_http_conn *c = srv->conns, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (api_http_conn_busy(c) && now - c->last_progress_ns >= srv->idle_ns) {
+			log_ratelimited(LOG_INFO, "API: closing a connection idle for %llu ms "
+					"in the middle of a request",
+					(unsigned long long)((now - c->last_progress_ns) / 1000000));
+			api_http_conn_close(c);
+		}
+	}
+	api_http_timer_update(srv);
+}
+
 static void api_http_conn_event(void *opaque, uint32_t events)
 {
 	struct api_http_conn *c = opaque;
+	struct api_http_server *srv = c->srv;
 
 	if (events & EPOLLERR) {
 		api_http_conn_close(c);
-		return;
+		goto out;
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
 		api_http_conn_read(c);
@@ -460,12 +540,29 @@ static void api_http_conn_event(void *opaque, uint32_t events)
 		size_t before = c->in_len;
 		api_http_conn_process(c);
 		if (api_http_conn_flush(c) < 0)
-			return;
+			goto out;
 		/* Output drained: requests held back by a full queue can go now. */
 		if (c->draining || c->in_len == before || c->out_len >= API_HTTP_MAX_OUT)
 			break;
 	}
 	api_http_conn_update(c);
+out:
+	api_http_timer_update(srv);
+}
+
+/* With all API_HTTP_MAX_CONNS slots taken, the connection that has gone
+ * longest without a completed request (at least evict_ns: a burst of new
+ * clients does not push each other out) makes room for a new one. Returns
+ * NULL if every connection answered a request recently. */
+static struct api_http_conn *api_http_victim(struct api_http_server *srv, uint64_t now)
+{
+	struct api_http_conn *v = NULL;
+
+	for (struct api_http_conn *c = srv->conns; c; c = c->next)
+		if (now - c->last_done_ns >= srv->evict_ns &&
+		    (!v || c->last_done_ns < v->last_done_ns))
+			v = c;
+	return v;
 }
 
 static void api_http_accept(void *opaque, uint32_t events)
@@ -479,7 +576,17 @@ static void api_http_accept(void *opaque, uint32_t events)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("API: accept: %s", strerror(errno));
+			api_http_timer_update(srv); /* evictions may have changed it */
 			return;
+		}
+		uint64_t now = api_http_now();
+		struct api_http_conn *victim = NULL;
+		if (srv->nconns >= API_HTTP_MAX_CONNS &&
+		    (victim = api_http_victim(srv, now)) != NULL) {
+			log_ratelimited(LOG_INFO, "API: %u connections open; closing the one "
+					"without a request for %llu ms", srv->nconns,
+					(unsigned long long)((now - victim->last_done_ns) / 1000000));
+			api_http_conn_close(victim);
 		}
 		if (srv->nconns >= API_HTTP_MAX_CONNS) {
 			static const char busy[] = "HTTP/1.1 503\r\nServer: " API_HTTP_SERVER
@@ -502,6 +609,7 @@ static void api_http_accept(void *opaque, uint32_t events)
 		}
 		c->srv = srv;
 		c->fd = fd;
+		c->last_progress_ns = c->last_done_ns = now;
 		c->events = EPOLLIN | EPOLLRDHUP;
 		if (evloop_add(srv->loop, fd, c->events, api_http_conn_event, c) < 0) {
 			free(c->in);
@@ -581,11 +689,22 @@ struct api_http_server *api_http_server_create(struct evloop *loop, const char *
 	srv->loop = loop;
 	srv->handler = handler;
 	srv->opaque = opaque;
+	srv->idle_ns = API_HTTP_IDLE_MS * 1000000ull;
+	srv->evict_ns = API_HTTP_EVICT_MS * 1000000ull;
 	memcpy(srv->path, path, plen + 1);
+	srv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->timer_fd < 0) {
+		snprintf(err, errlen, "API socket: timerfd_create: %s", strerror(errno));
+		goto err_free;
+	}
+	if (evloop_add(loop, srv->timer_fd, EPOLLIN, api_http_on_timer, srv) < 0) {
+		snprintf(err, errlen, "API socket: cannot watch the idle timer");
+		goto err_timer;
+	}
 	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->fd < 0) {
 		snprintf(err, errlen, "API socket: socket(AF_UNIX): %s", strerror(errno));
-		goto err_free;
+		goto err_timer_del;
 	}
 	/* The socket inode takes its mode from the umask at bind time. */
 	mode_t old = umask(0177);
@@ -610,6 +729,10 @@ err_unlink:
 	unlink(path);
 err_close:
 	close(srv->fd);
+err_timer_del:
+	evloop_del(loop, srv->timer_fd);
+err_timer:
+	close(srv->timer_fd);
 err_free:
 	free(srv);
 	return NULL;
@@ -623,6 +746,16 @@ void api_http_server_destroy(struct api_http_server *srv)
 		api_http_conn_close(srv->conns);
 	evloop_del(srv->loop, srv->fd);
 	close(srv->fd);
+	evloop_del(srv->loop, srv->timer_fd);
+	close(srv->timer_fd);
 	unlink(srv->path);
 	free(srv);
+}
+
+void api_http_server_set_timeouts(struct api_http_server *srv, unsigned idle_ms,
+				  unsigned evict_ms)
+{
+	srv->idle_ns = idle_ms * 1000000ull;
+	srv->evict_ns = evict_ms * 1000000ull;
+	api_http_timer_update(srv);
 }

@@ -7,7 +7,7 @@
  * API_HTTP_MAX_BODY bytes; request line and each header line at most
  * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
  * any number of pieces; `Expect: 100-continue`; at most API_HTTP_MAX_CONNS
- * connections (the next one gets a 503 and is closed). Responses are
+ * connections. Responses are
  * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
  * Content-Type/Content-Length except for 100 and 204.
  *
@@ -19,6 +19,17 @@
  * Everything runs on the main thread's event loop, non-blocking: a slow
  * client only delays itself. A client that stops reading its responses is
  * no longer read from once API_HTTP_MAX_OUT bytes are queued for it.
+ *
+ * Slow clients cannot lock others out (ember's addition to Firecracker's
+ * behaviour): a connection in the middle of a request, with a response not
+ * yet sent, or draining after a framing error is closed once it made no
+ * progress (no byte read or written) for API_HTTP_IDLE_MS. An idle
+ * keep-alive connection between requests is not timed out. When all
+ * API_HTTP_MAX_CONNS slots are taken, a new connection closes the one that
+ * has gone longest without a completed request, if that was at least
+ * API_HTTP_EVICT_MS ago (accepting counts as completing); only when every
+ * connection answered a request more recently does the new one get
+ * Firecracker's 503 "Too many open connections" and is closed.
  */
 #ifndef EMBER_API_HTTP_H
 #define EMBER_API_HTTP_H
@@ -33,6 +44,8 @@ struct evloop;
 #define API_HTTP_MAX_HEADER  16384  /* the whole header block */
 #define API_HTTP_MAX_CONNS   10
 #define API_HTTP_MAX_OUT     65536
+#define API_HTTP_IDLE_MS     10000  /* busy connection without progress: closed */
+#define API_HTTP_EVICT_MS    1000   /* min. time without a request before eviction */
 
 enum api_http_method { API_HTTP_GET, API_HTTP_PUT, API_HTTP_PATCH, API_HTTP_DELETE };
 
@@ -85,5 +98,9 @@ struct api_http_server *api_http_server_create(struct evloop *loop, const char *
 					       char *err, size_t errlen);
 /* Close every connection and the listening socket; unlink the path. */
 void api_http_server_destroy(struct api_http_server *srv);
+/* Change API_HTTP_IDLE_MS / API_HTTP_EVICT_MS for this server (unit tests
+ * use short ones). Call on the loop's thread. */
+void api_http_server_set_timeouts(struct api_http_server *srv, unsigned idle_ms,
+				  unsigned evict_ms);
 
 #endif

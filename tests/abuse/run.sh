@@ -8,7 +8,6 @@
 # set, and on SIGTERM a clean exit with no sanitizer or leak report.
 #
 #   tests/abuse/run.sh            ABUSE_BIN=build/ember to use another binary
-#   ABUSE_STRICT=1                also count known limitations as failures
 #   ABUSE_RSS_LIMIT_KB=N          allowed RSS growth (64 MiB; 96 MiB under ASan)
 # Ends with "abuse: N passed, N failed"; exit status 1 if any failed.
 set -u

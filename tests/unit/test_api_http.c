@@ -1,17 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 /* api_http: request framing (pieces, pipelining, limits, bad framing) and
- * response formatting. No sockets here; tests/api/ drives the real server. */
+ * response formatting; the server's idle timeout and eviction over a real
+ * Unix socket (the loop runs in a second thread). tests/api/ drives the
+ * whole ember. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api_http.h"
+#include "evloop.h"
+#include "log.h"
 
 struct parsed {
 	int r;
@@ -252,6 +263,217 @@ static void test_garbage(void **state)
 	}
 }
 
+/* ---- the server: idle timeout and eviction ---- */
+
+static char sock_dir[64], sock_path[100];
+static struct evloop *srv_loop;
+static struct api_http_server *srv;
+static pthread_t srv_thread;
+
+static void handler_204(void *opaque, const struct api_http_request *req,
+			struct api_http_response *resp)
+{
+	resp->status = 204;
+}
+
+static void *srv_run(void *arg)
+{
+	evloop_run(srv_loop);
+	return NULL;
+}
+
+static void srv_start(unsigned idle_ms, unsigned evict_ms)
+{
+	char err[256];
+	log_set_level(LOG_OFF);
+	strcpy(sock_dir, "/tmp/ember-test-http-XXXXXX");
+	assert_non_null(mkdtemp(sock_dir));
+	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", sock_dir);
+	srv_loop = evloop_create();
+	assert_non_null(srv_loop);
+	srv = api_http_server_create(srv_loop, sock_path, handler_204, NULL, err, sizeof(err));
+	if (!srv)
+		fail_msg("api_http_server_create: %s", err);
+	api_http_server_set_timeouts(srv, idle_ms, evict_ms);
+	assert_int_equal(pthread_create(&srv_thread, NULL, srv_run, NULL), 0);
+}
+
+static void srv_stop(void)
+{
+	evloop_stop(srv_loop, 0);
+	pthread_join(srv_thread, NULL);
+	api_http_server_destroy(srv);
+	evloop_destroy(srv_loop);
+	rmdir(sock_dir);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int cl_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void cl_send(int fd, const char *s)
+{
+	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* Read one response head within ms. Returns its status, 0 on EOF, -1 on
+ * timeout. */
+static int cl_status(int fd, int ms)
+{
+	char buf[512];
+	size_t len = 0;
+	long end = now_ms() + ms;
+	while (len < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left = end - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		ssize_t r = recv(fd, buf + len, 1, 0); /* byte by byte: stop at the head */
+		if (r <= 0)
+			return 0;
+		len++;
+		buf[len] = 0;
+		if (strstr(buf, "\r\n\r\n")) {
+			int st = -1;
+			sscanf(buf, "HTTP/1.1 %d", &st);
+			return st;
+		}
+	}
+	return -1;
+}
+
+/* Wait up to ms for the server to close fd (data before the EOF is
+ * skipped). Returns true if it did. */
+static bool cl_closed(int fd, int ms)
+{
+	long end = now_ms() + ms;
+	for (;;) {
+		char buf[4096];
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+		long left = end - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return false;
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+	}
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static void test_server_idle_timeout(void **state)
+{
+	srv_start(400, 100);
+	int partial = cl_connect(), idle = cl_connect(), used = cl_connect();
+	cl_send(used, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(used, 2000), 204);
+	long t0 = now_ms();
+	cl_send(partial, "PUT /machine-config HTTP/1.1\r\nContent-Le");
+	/* A request that stops half-way is closed after the idle time ... */
+	assert_true(cl_closed(partial, 5000));
+	long dt = now_ms() - t0;
+	if (dt < 300)
+		fail_msg("closed after %ld ms, idle timeout is 400", dt);
+	/* ... progress restarts the clock ... */
+	int slow = cl_connect();
+	t0 = now_ms();
+	const char *req = "GET / HTTP/1.1\r\n\r\n";
+	for (const char *p = req; *p; p++) {
+		char b[2] = { *p, 0 };
+		cl_send(slow, b);
+		usleep(100 * 1000);
+	}
+	assert_true(now_ms() - t0 > 1000);
+	assert_int_equal(cl_status(slow, 2000), 204);
+	/* ... and connections between requests stay open. */
+	assert_false(cl_closed(idle, 100));
+	assert_false(cl_closed(used, 1));
+	cl_send(idle, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(idle, 2000), 204);
+	cl_send(used, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(used, 2000), 204);
+	/* A client that never closes after a framing error: dropped too. */
+	int fds0 = count_fds();
+	int bad = cl_connect();
+	cl_send(bad, "BREW / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(bad, 2000), 400);
+	long deadline = now_ms() + 5000;
+	while (count_fds() != fds0 + 1 && now_ms() < deadline)
+		usleep(20 * 1000);
+	assert_int_equal(count_fds(), fds0 + 1); /* only our end is left */
+	close(bad);
+	close(partial);
+	close(idle);
+	close(used);
+	close(slow);
+	srv_stop();
+}
+
+static void test_server_evict(void **state)
+{
+	int c[API_HTTP_MAX_CONNS];
+	srv_start(60000, 300);
+	for (int i = 0; i < API_HTTP_MAX_CONNS; i++) {
+		c[i] = cl_connect();
+		cl_send(c[i], "GET / HT");
+		usleep(10 * 1000); /* distinct accept times, oldest first */
+	}
+	/* Every slot was taken less than evict_ms ago: refused, as Firecracker. */
+	int x = cl_connect();
+	assert_int_equal(cl_status(x, 2000), 503);
+	assert_true(cl_closed(x, 2000));
+	close(x);
+	usleep(400 * 1000);
+	/* c[1] completes a request: now c[0] and then c[2] are the stalest. */
+	cl_send(c[1], "TP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(c[1], 2000), 204);
+	x = cl_connect();
+	cl_send(x, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(x, 2000), 204);
+	assert_true(cl_closed(c[0], 2000));
+	int y = cl_connect();
+	cl_send(y, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(y, 2000), 204);
+	assert_true(cl_closed(c[2], 2000));
+	for (int i = 1; i < API_HTTP_MAX_CONNS; i++)
+		if (i != 2)
+			assert_false(cl_closed(c[i], i == 1 ? 50 : 1));
+	/* The survivors still work. */
+	cl_send(c[5], "TP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(c[5], 2000), 204);
+	/* x and y answered requests just now; the others are the stalest. */
+	int z = cl_connect();
+	cl_send(z, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(z, 2000), 204);
+	assert_true(cl_closed(c[3], 2000));
+	for (int i = 0; i < API_HTTP_MAX_CONNS; i++)
+		close(c[i]);
+	close(x);
+	close(y);
+	close(z);
+	srv_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +489,8 @@ int main(void)
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_server_idle_timeout),
+		cmocka_unit_test(test_server_evict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
