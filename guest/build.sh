@@ -166,9 +166,10 @@ rootfs_key() {
 		sha256sum "$BUSYBOX"
 		mke2fs -V 2>&1 | head -n1
 		if [ -d "$REPO/tests/guest" ]; then
-			(cd "$REPO/tests/guest" && find . -maxdepth 1 -name '*.sh' -type f | sort |
-				xargs -r sha256sum)
+			(cd "$REPO/tests/guest" && find . -maxdepth 1 \( -name '*.sh' -o -name '*.c' \) \
+				-type f | sort | xargs -r sha256sum)
 		fi
+		gcc -dumpfullversion 2>/dev/null || true
 	} | hash16
 }
 
@@ -201,6 +202,12 @@ build_rootfs() {
 	if [ -d "$REPO/tests/guest" ]; then
 		for f in "$REPO"/tests/guest/*.sh; do
 			[ -f "$f" ] && install -m 0755 "$f" "$root/tests/"
+		done
+		# Guest test programs (e.g. hostile.c): static, /tests/NAME.
+		for f in "$REPO"/tests/guest/*.c; do
+			[ -f "$f" ] || continue
+			gcc -static -O2 -Wall -o "$root/tests/$(basename "$f" .c)" "$f" ||
+				die "gcc -static $f failed"
 		done
 	fi
 	find "$root" -exec touch -h -d @1704067200 {} +
