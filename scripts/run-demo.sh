@@ -31,7 +31,7 @@ else
 	tty=0
 	args="$args ember.script=hello.sh"
 fi
-args="$args ${EMBER_DEMO_ARGS:-}"
+[ -n "${EMBER_DEMO_ARGS:-}" ] && args="$args $EMBER_DEMO_ARGS"
 
 # In the repository, not /tmp: the emulated KVM host has its own /tmp.
 mkdir -p build
