@@ -110,6 +110,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "O_NONBLOCK on drive/tap/connection fds"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFD, "FD_CLOEXEC checks"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, "FD_CLOEXEC on new fds"),
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices (InstanceStart, PATCH /drives): "
+		 "the running device's own copy of a drive or tap fd"),
 	/* memory: never executable */
 	ALLOW_MASKED(mmap, 2, PROT_EXEC, 0, "guest RAM (vm build), kvm_run mapping, malloc, "
 		     "thread stacks; PROT_EXEC refused"),
@@ -173,7 +175,9 @@ static const struct sc_rule seccomp_main_rules[] = {
 	IOCTL(KVM_GET_LAPIC, "vm_setup_vcpu: LINT0/LINT1"),
 	IOCTL(KVM_SET_LAPIC, "vm_setup_vcpu: LINT0/LINT1"),
 	/* ioctls: tap (PUT /network-interfaces, then the guest's features) */
-	IOCTL(TUNSETIFF, "tap_open: attach to the named tap"),
+	IOCTL(TUNSETIFF, "config_net_open (PUT /network-interfaces): attach to the named tap"),
+	IOCTL(TUNGETIFF, "config_net_open: refuse a tap that TUNSETIFF only just created "
+	      "(no IFF_PERSIST: it did not exist)"),
 	IOCTL(TUNSETVNETHDRSZ, "tap_open: virtio_net_hdr_v1 size"),
 	IOCTL(TUNSETOFFLOAD, "net: offloads the guest acked (done here, not on the vCPU)"),
 	/* ioctls: terminal (serial console on stdin) */

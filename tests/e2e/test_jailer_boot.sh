@@ -32,6 +32,29 @@ NS=ember-jb-$$
 CGP=ember-e2e-jb-$$
 VCPUS=2
 
+# host_ping NETNS ADDR: one ICMP echo from the host side, answered within
+# 10 s (the test bed has no ping(8); python3 with a raw socket).
+host_ping() {
+	ip netns exec "$1" python3 - "$2" <<'PY'
+import socket, struct, sys, time
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(10)
+hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"ember-ping"
+s.sendto(hdr[:2] + struct.pack("!H", csum(hdr)) + hdr[4:], (sys.argv[1], 0))
+end = time.time() + 10
+while time.time() < end:
+    data, addr = s.recvfrom(2048)
+    ihl = (data[0] & 15) * 4
+    if addr[0] == sys.argv[1] and data[ihl] == 0 and data[ihl + 4:ihl + 6] == b"\x42\x42":
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # ---- network namespace with a tap the jail's uid may open ------------------
 ip netns add "$NS" || fail "ip netns add"
 e2e_on_exit "ip netns del $NS 2>/dev/null"
@@ -72,10 +95,13 @@ mkfifo "$E2E_TMP/console.in"
 exec 7<>"$E2E_TMP/console.in"
 CONSOLE=$E2E_TMP/console.log
 
-e2e_bg "$EMBER_JAILER_BIN" --id "$ID" --exec-file "$EMBER_BIN" --uid $U --gid $G \
+# (bash gives a background command /dev/null as stdin unless that command
+# redirects it itself: hence the exec inside bash -c; the jailer keeps fd 0)
+e2e_bg bash -c 'exec "$@" <"$0"' "$E2E_TMP/console.in" \
+	"$EMBER_JAILER_BIN" --id "$ID" --exec-file "$EMBER_BIN" --uid $U --gid $G \
 	--chroot-base-dir "$BASE" --netns "/var/run/netns/$NS" \
 	--cgroup-version 2 --parent-cgroup "$CGP" "${CGARGS[@]}" \
-	-- --api-sock /run/api.sock <"$E2E_TMP/console.in" >"$CONSOLE" 2>&1
+	-- --api-sock /run/api.sock >"$CONSOLE" 2>&1
 PID=$E2E_PID
 wait_for_file "$SOCK" "$(e2e_secs 3)" "$PID" || { cat "$CONSOLE" >&2; fail "no API socket in the jail"; }
 log "jailed ember $PID is up, socket $SOCK"
@@ -96,15 +122,15 @@ chown $U:$G "$ROOT/rootfs.ext4"
 chmod 0600 "$ROOT/rootfs.ext4"
 
 put() {
-	api "$SOCK" PUT "$1" "$2" >"$E2E_TMP/api.out" ||
-		fail "PUT $1: HTTP $API_STATUS $(cat "$E2E_TMP/api.out")"
+	api "$SOCK" PUT "$1" "$2" ||
+		{ tail -n 20 "$CONSOLE" >&2; fail "PUT $1: HTTP $API_STATUS $API_BODY"; }
 }
 put /boot-source "{\"kernel_image_path\": \"/vmlinux\", \"boot_args\": \"$args\"}"
 put /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/rootfs.ext4", "is_root_device": true, "is_read_only": false}'
 put /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "jtap0", "guest_mac": "06:00:a9:fe:58:02"}'
 put /machine-config "{\"vcpu_count\": $VCPUS, \"mem_size_mib\": 128}"
 # a path outside the jail does not exist for ember
-api "$SOCK" PUT /drives/hostfile "{\"drive_id\": \"hostfile\", \"path_on_host\": \"$EMBER_GUEST_ROOTFS_EXT4\", \"is_root_device\": false, \"is_read_only\": true}" >/dev/null &&
+api "$SOCK" PUT /drives/hostfile "{\"drive_id\": \"hostfile\", \"path_on_host\": \"$EMBER_GUEST_ROOTFS_EXT4\", \"is_root_device\": false, \"is_read_only\": true}" &&
 	fail "a host path outside the jail was accepted as a drive"
 put /actions '{"action_type": "InstanceStart"}'
 log "InstanceStart accepted"
@@ -177,7 +203,7 @@ if [ -f "$CG2/$CGP/$ID/memory.current" ]; then
 	log "memory.current $(cat "$CG2/$CGP/$ID/memory.current") (max $(cat "$CG2/$CGP/$ID/memory.max"))"
 fi
 tr -d '\r' <"$CONSOLE" | grep -q ' 0% packet loss' || fail "guest -> host ping over the tap lost packets"
-ip netns exec "$NS" ping -c 1 -W 10 169.254.88.2 >/dev/null || fail "host -> guest ping"
+host_ping "$NS" 169.254.88.2 || fail "host -> guest ping"
 
 # ---- let the guest finish: it powers off, ember and the jailer exit 0 -------
 # the tty may drop input sent before the read starts: repeat until seen
