@@ -7,7 +7,8 @@
 # (tests/testbed/run.sh: real /dev/kvm, or one fresh emulated KVM host per
 # test file, for isolation). Each file is run with bash; its timeout is 300 s
 # unless the file has a "# timeout: N" line (EMBER_E2E_TIMEOUT overrides the
-# default). Exit 0 = pass, 77 = skip, anything else = fail (124: timed out).
+# default), and a "# mem: MIB" line sets the emulated host's memory
+# (default 2048). Exit 0 = pass, 77 = skip, anything else = fail (124: timed out).
 #
 # Prints one line per test, "PASS name (12.3 s)", "SKIP name: reason",
 # "FAIL name (exit N, 12.3 s)" followed by the last 30 lines of its output,
@@ -88,8 +89,9 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	tmo=$(test_timeout "$t")
+	mem=$(sed -n 's/^#[[:space:]]*mem:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
 	start=$(now)
-	"$TESTBED" --timeout "$tmo" -- bash "$t" >"$log" 2>&1 </dev/null
+	"$TESTBED" --timeout "$tmo" ${mem:+--mem "$mem"} -- bash "$t" >"$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(elapsed "$start" "$(now)")
 	case $rc in

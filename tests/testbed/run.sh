@@ -20,7 +20,8 @@
 #
 # Options:
 #   --timeout SEC   kill CMD (or L1) after SEC seconds, exit 124
-#   --mem MIB       L1 memory (default 4096)       --cpus N  L1 vCPUs (default 2)
+#   --mem MIB       L1 memory (default 2048, or $EMBER_TESTBED_MEM)
+#   --cpus N        L1 vCPUs (default 2)
 #   --interactive   wire the terminal to CMD (L1's serial console; Ctrl-A x quits QEMU)
 #   --env NAME      also pass variable NAME through (repeatable)
 #   --emulate       use L1 even if /dev/kvm works (also EMBER_TESTBED_MODE=emulated)
@@ -32,12 +33,12 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-timeout_s=0 mem=4096 cpus=2 interactive=0 check=0 debug=0 cache_rw=0
+timeout_s=0 mem=${EMBER_TESTBED_MEM:-2048} cpus=2 interactive=0 check=0 debug=0 cache_rw=0
 mode=${EMBER_TESTBED_MODE:-auto}
 passenv=""
 
 usage() {
-	sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0" >&2
 	exit 125
 }
 die() { echo "testbed: error: $*" >&2; exit 125; }
@@ -155,7 +156,9 @@ quiet="quiet loglevel=0"
 # EPYC minus what TCG cannot emulate (QEMU warns about each otherwise).
 cpu=EPYC,+svm,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
 append="console=ttyS0 $quiet panic=-1 tsc=reliable ember.job=$job ${EMBER_TESTBED_APPEND:-}"
-qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine "${EMBER_TESTBED_MACHINE:-q35}" -accel tcg
+# tb-size: QEMU's default translation cache is 1 GiB per L1; 256 MiB is
+# plenty for a kernel and a few programs, and several L1s may run at once.
+qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg,tb-size=256
 	-cpu "$cpu" -smp "$cpus" -m "$mem" -no-reboot -display none -vga none
 	-kernel "$TESTBED_KERNEL" -initrd "$TESTBED_INITRD"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,id=hostroot)
