@@ -89,6 +89,9 @@ e2e_on_exit() { E2E_ON_EXIT=("$1" "${E2E_ON_EXIT[@]}"); }
 
 # e2e_bg CMD [ARGS...]: start CMD in the background, killed at exit.
 # Sets E2E_PID. Redirect its output yourself, e.g. e2e_bg ember ... >"$log" 2>&1
+# Careful: redirections on the e2e_bg call are opened by the CALLING shell
+# before CMD starts, so `e2e_bg cmd <fifo` blocks until the FIFO has a writer:
+# open the write end first (exec 7<>"$fifo"), then e2e_bg cmd <"$fifo".
 e2e_bg() {
 	"$@" &
 	E2E_PID=$!
