@@ -5,7 +5,7 @@
 # Must run where /dev/kvm works (benchmarks/run.sh calls it inside the test
 # bed). Boots the same kernel + initramfs BENCH_N times with each VMM,
 # interleaved (run i: every kernel, ember and QEMU in alternating order), after
-# one untimed warm-up boot of each. The guest runs `true` and powers off.
+# one untimed warm-up boot of each VMM. The guest runs `true` and powers off.
 # Kernels: the tuned vmlinux (PVH), the tuned bzImage, the Debian cloud kernel
 # (BENCH_CLOUD_N runs, default BENCH_N; 0 skips it).
 #
@@ -73,10 +73,9 @@ boot_one() {
 	bench_say "boot $k run $run $vmm: ready after $((ms / 1000)) ms"
 }
 
-for k in $kernels; do
-	boot_one ember "$k" warm
-	boot_one qemu "$k" warm
-done
+# Warm-up: one untimed boot per VMM (binaries and libraries into the page cache).
+boot_one ember vmlinux warm
+boot_one qemu vmlinux warm
 for run in $(seq 1 "$BENCH_N"); do
 	for k in $kernels; do
 		[ "$k" = cloud ] && [ "$run" -gt "$CLOUD_N" ] && continue

@@ -4,7 +4,7 @@
 #
 # Must run where /dev/kvm works. Starts BENCH_DENSITY_N (default 8) copies of
 # the tuned vmlinux guest (1 vCPU, BENCH_MEM_MIB MiB, idle in userspace) in
-# parallel, BENCH_DENSITY_RUNS (2) times per VMM, ember and QEMU microvm
+# parallel, BENCH_DENSITY_RUNS (1) times per VMM, ember and QEMU microvm
 # alternating. Rate = N / (time until the last one printed EMBER-GUEST-READY);
 # peak memory = the highest sum of the copies' RSS (sampled every 10 ms), and
 # each copy's smaps half a second after the last was ready.
@@ -20,7 +20,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-density.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 bench_stage_images "$WORK/img"
 N=${BENCH_DENSITY_N:-8}
-RUNS=${BENCH_DENSITY_RUNS:-2}
+RUNS=${BENCH_DENSITY_RUNS:-1}
 ARGS="$GUEST_CMDLINE $(bench_script_arg 'sleep 100000')"
 bench_ember_config "$WORK/vm.json" "$K_VMLINUX" "$INITRD" "$ARGS" 1 "$BENCH_MEM_MIB"
 bench_qemu_argv "$K_VMLINUX" "$INITRD" "$ARGS" "$BENCH_MEM_MIB"

@@ -4,7 +4,7 @@
 #
 # Must run where /dev/kvm works. Boots the tuned vmlinux with 1 vCPU and
 # BENCH_MEM_MIB (128) MiB, guest idle in userspace (its script is a long
-# sleep), BENCH_MEMORY_N (3) times per VMM, ember and QEMU microvm
+# sleep), BENCH_MEMORY_N (2) times per VMM, ember and QEMU microvm
 # interleaved. One second after EMBER-GUEST-READY, vmrun reads
 # /proc/PID/smaps: the anonymous mapping of the guest RAM size is the guest's
 # memory; VMM overhead = total RSS - RSS of that mapping (also reported:
@@ -19,7 +19,7 @@ bench_load_guest
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-mem.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 bench_stage_images "$WORK/img"
-RUNS=${BENCH_MEMORY_N:-3}
+RUNS=${BENCH_MEMORY_N:-2}
 ARGS="$GUEST_CMDLINE $(bench_script_arg 'sleep 100000')"
 bench_ember_config "$WORK/vm.json" "$K_VMLINUX" "$INITRD" "$ARGS" 1 "$BENCH_MEM_MIB"
 bench_qemu_argv "$K_VMLINUX" "$INITRD" "$ARGS" "$BENCH_MEM_MIB"
