@@ -163,7 +163,6 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg,tb-
 	-kernel "$TESTBED_KERNEL" -initrd "$TESTBED_INITRD"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,id=hostroot)
 
-rc_timeout=0
 if [ $interactive = 1 ]; then
 	[ -t 0 ] && echo "testbed: booting the emulated KVM host; Ctrl-A x quits" >&2
 	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" -append "$append ember.mode=interactive" \
