@@ -52,4 +52,10 @@
 /* Identity map built by x86_setup_boot: 512 x 2 MiB pages = the first 1 GiB. */
 #define LAYOUT_IDENTITY_MAP_SIZE 0x40000000ULL
 
+/* Appended by acpi: the ACPI tables follow the KiB from LAYOUT_EBDA_START
+ * that the MP table may use (mptable.c asserts it stays inside), the RSDP
+ * sits at the start of the BIOS area Linux scans (as Firecracker's). */
+#define LAYOUT_ACPI_TABLES_START 0xa0000ULL
+#define LAYOUT_RSDP_ADDR         0xe0000ULL
+
 #endif

@@ -541,7 +541,7 @@ static int x86_write_pvh(const struct guest_mem *mem, uint64_t initrd_gpa, uint6
 		.magic = X86_PVH_MAGIC,
 		.version = 1,
 		.cmdline_paddr = LAYOUT_CMDLINE_START,
-		.rsdp_paddr = 0,	/* no ACPI: the guest finds the MP table */
+		.rsdp_paddr = 0,	/* x86_set_rsdp fills it in */
 		.memmap_paddr = LAYOUT_PVH_MEMMAP_START,
 		.memmap_entries = ne,
 	};
@@ -599,6 +599,18 @@ int x86_setup_boot(const struct guest_mem *mem, const struct x86_kernel *k, cons
 		return x86_fail(err, errlen, rc, "boot: writing boot tables below %#llx failed (guest RAM too small?)",
 				(unsigned long long)LAYOUT_HIMEM_START);
 	return 0;
+}
+
+_Static_assert(offsetof(struct boot_params, acpi_rsdp_addr) == 0x070, "boot_params.acpi_rsdp_addr");
+_Static_assert(offsetof(struct x86_pvh_start_info, rsdp_paddr) == 0x20, "hvm_start_info.rsdp_paddr");
+
+int x86_set_rsdp(const struct guest_mem *mem, const struct x86_kernel *k, uint64_t rsdp)
+{
+	if (k->mode == X86_ENTRY_PVH)
+		return guest_mem_write(mem, LAYOUT_PVH_INFO_START +
+				       offsetof(struct x86_pvh_start_info, rsdp_paddr), &rsdp, sizeof(rsdp));
+	return guest_mem_write(mem, LAYOUT_ZERO_PAGE_START + offsetof(struct boot_params, acpi_rsdp_addr),
+			       &rsdp, sizeof(rsdp));
 }
 
 /* ---- registers ---------------------------------------------------------- */

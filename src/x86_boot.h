@@ -93,6 +93,14 @@ int x86_setup_boot(const struct guest_mem *mem, const struct x86_kernel *k, cons
 		   uint64_t initrd_gpa, uint64_t initrd_size, char *err, size_t errlen);
 
 /*
+ * Tell the guest where the ACPI RSDP is (added for acpi.c): LINUX64 writes
+ * boot_params.acpi_rsdp_addr (zero page offset 0x070), PVH writes
+ * hvm_start_info.rsdp_paddr. Call after x86_setup_boot, which writes both
+ * structures with 0 there. Returns 0 or -EFAULT.
+ */
+int x86_set_rsdp(const struct guest_mem *mem, const struct x86_kernel *k, uint64_t rsdp);
+
+/*
  * Fill regs and sregs of the boot vCPU. sregs must come from KVM_GET_SREGS
  * (apic_base, interrupt bitmap and LDT are kept); everything else the boot
  * state needs is assigned, not OR-ed:
