@@ -10,7 +10,7 @@ e2e_tmpdir
 # 1. --boot-timer: the guest's init writes 123 at 0xC0000000.
 ember_config "$E2E_TMP/t.json" "$EMBER_GUEST_BZIMAGE" "$EMBER_GUEST_INITRAMFS" \
 	"console=ttyS0 reboot=k panic=1 pci=off ember.sh=$(echo true | base64 -w0)"
-timeout -k 5 "$(e2e_secs 60)" "$EMBER_BIN" --no-api --boot-timer --config-file "$E2E_TMP/t.json" \
+timeout -k 5 "$(e2e_secs 30)" "$EMBER_BIN" --no-api --boot-timer --config-file "$E2E_TMP/t.json" \
 	</dev/null >"$E2E_TMP/t.out" 2>&1 || fail "boot-timer run: ember exit $?"
 grep -Eq 'Guest-boot-time = +[0-9]+ us [0-9]+ ms, +[0-9]+ CPU us [0-9]+ CPU ms' "$E2E_TMP/t.out" ||
 	{ tail -n 20 "$E2E_TMP/t.out" >&2; fail "no Guest-boot-time line"; }
@@ -23,15 +23,15 @@ log "boot timer: $(grep -o 'Guest-boot-time.*' "$E2E_TMP/t.out")"
 ember_config "$E2E_TMP/i.json" "$EMBER_GUEST_BZIMAGE" "$EMBER_GUEST_INITRAMFS" \
 	"console=ttyS0 reboot=k panic=1 pci=off" 2
 mkfifo "$E2E_TMP/in"
+exec 7<>"$E2E_TMP/in"   # open both ends first: opening a FIFO for reading alone blocks
 e2e_bg "$EMBER_BIN" --no-api --config-file "$E2E_TMP/i.json" <"$E2E_TMP/in" >"$E2E_TMP/i.out" 2>&1
 pid=$E2E_PID
-exec 7>"$E2E_TMP/in"
-wait_for_line "$E2E_TMP/i.out" '^EMBER-GUEST-READY' "$(e2e_secs 60)" "$pid" ||
+wait_for_line "$E2E_TMP/i.out" 'EMBER-GUEST-READY' "$(e2e_secs 30)" "$pid" ||
 	{ tail -n 30 "$E2E_TMP/i.out" >&2; fail "interactive guest did not reach userspace"; }
 # The shell prompt may come a little later; keep typing until the answer shows.
 for _ in $(seq 1 "$(e2e_secs 10)"); do
 	echo 'echo "sum=$((40 + 2))"' >&7
-	wait_for_line "$E2E_TMP/i.out" '^sum=42' 1 "$pid" && break
+	wait_for_line "$E2E_TMP/i.out" '^sum=42' 2 "$pid" && break
 done
 grep -q '^sum=42' <(tr -d '\r' <"$E2E_TMP/i.out") || fail "serial input did not reach the guest shell"
 nthreads=$(ls /proc/"$pid"/task | wc -l)
