@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acpi.h"
 #include "cpuid.h"
 #include "devices.h"
 #include "i8042.h"
@@ -420,6 +421,24 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 	r = mptable_setup(&vm->mem, vm->nvcpus);
 	if (r < 0) {
 		snprintf(err, errlen, "MP table for %u vCPUs: %s", vm->nvcpus, strerror(-r));
+		return r;
+	}
+	/* ACPI too, for kernels without MP table support. The virtio devices
+	 * as devices_create placed them: device n at MMIO base + n * size, GSI
+	 * base + n, drives then network interfaces. */
+	struct acpi_mmio_dev adevs[LAYOUT_MAX_VIRTIO_DEVS];
+	unsigned nadevs = cfg->ndrives + cfg->nnets;
+	for (unsigned i = 0; i < nadevs && i < LAYOUT_MAX_VIRTIO_DEVS; i++)
+		adevs[i] = (struct acpi_mmio_dev){ .addr = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_SIZE,
+						   .len = LAYOUT_VIRTIO_MMIO_SIZE,
+						   .gsi = LAYOUT_VIRTIO_IRQ_BASE + i };
+	uint64_t rsdp = 0;
+	r = acpi_setup(&vm->mem, vm->nvcpus, adevs, nadevs, &rsdp);
+	if (r == 0)
+		r = x86_set_rsdp(&vm->mem, &vm->kernel, rsdp);
+	if (r < 0) {
+		snprintf(err, errlen, "ACPI tables for %u vCPUs, %u devices: %s", vm->nvcpus, nadevs,
+			 strerror(-r));
 		return r;
 	}
 	return 0;
