@@ -61,7 +61,7 @@ $(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a
 $(BUILD)/ember-jailer: $(JAIL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(JAIL_SRCS) $(wildcard jailer/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a $(LDLIBS) -lcmocka
 
