@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #define ACPI_OEM_ID        "EMBER "     /* 6 bytes */
@@ -135,6 +134,7 @@ _Static_assert(sizeof(struct acpi_madt) == 44, "MADT fixed part is 44 bytes");
 _Static_assert(sizeof(struct acpi_madt_lapic) == 8, "Processor Local APIC entry is 8 bytes");
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "I/O APIC entry is 12 bytes");
 _Static_assert(LAYOUT_MAX_VCPUS < 0xff, "xAPIC ids (8 bit, 0xff = broadcast) are enough");
+_Static_assert(LAYOUT_MAX_VIRTIO_DEVS <= 1000, "virtio device names have three digits");
 _Static_assert(LAYOUT_ACPI_TABLES_START >= LAYOUT_EBDA_START + 0x400, "ACPI tables overlap the MP table");
 _Static_assert(LAYOUT_RSDP_ADDR + sizeof(struct acpi_rsdp) <= LAYOUT_HIMEM_START, "RSDP below 1 MiB");
 
@@ -412,8 +412,9 @@ static void dsdt_ps2(struct aml *a)
 static void dsdt_virtio(struct aml *a, unsigned idx, const struct acpi_mmio_dev *dev)
 {
 	struct res r = { .len = 0 };
-	char name[5];
-	snprintf(name, sizeof(name), "V%03u", idx);
+	/* V000, V001, ...: idx < LAYOUT_MAX_VIRTIO_DEVS, three digits are plenty. */
+	char name[4] = { 'V', (char)('0' + idx / 100 % 10), (char)('0' + idx / 10 % 10),
+			 (char)('0' + idx % 10) };
 	size_t d = aml_device_begin(a);
 	aml_put(a, name, 4);
 	aml_name(a, "_HID");
