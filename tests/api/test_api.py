@@ -172,9 +172,14 @@ def test_drives(e):
 def test_network_interfaces():
     if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
         raise Skip("needs root and /dev/net/tun")
-    # Taps are created in a network namespace of our own.
-    e = start(prefix=["unshare", "--net", "--"])
+    # Taps are created in a network namespace of our own: ember opens
+    # existing taps only.
+    e = start(prefix=["unshare", "--net", "--", "sh", "-c",
+                      "ip tuntap add ember-tap0 mode tap && ip tuntap add ember-tap1 mode tap"
+                      " && exec \"$@\"", "sh"])
     try:
+        expect(api(e, "PUT", "/network-interfaces/eth9", {"iface_id": "eth9", "host_dev_name": "nosuchtap"}),
+               400, "tap device nosuchtap does not exist")
         body = {"iface_id": "eth0", "host_dev_name": "ember-tap0", "guest_mac": "06:00:AC:10:00:02"}
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # replace: same tap again
