@@ -2,9 +2,13 @@
 #include "guest_mem.h"
 #include "layout.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void guest_mem_split(struct guest_mem *mem, uint8_t *host, uint64_t size)
 {
@@ -83,4 +87,57 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 uint64_t guest_mem_low_end(const struct guest_mem *mem)
 {
 	return mem->nregions ? mem->regions[0].size : 0;
+}
+
+static int guest_mem_pread(int fd, uint8_t *dst, uint64_t off, uint64_t len)
+{
+	while (len) {
+		ssize_t n = pread(fd, dst, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EINVAL; /* the file ended early */
+		dst += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint64_t off,
+			uint64_t len)
+{
+	const uint64_t page = 4096;
+	if (len == 0)
+		return 0;
+	uint8_t *dst = guest_mem_ptr(mem, gpa, len);
+	if (!dst)
+		return -EFAULT;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (off + len < off || (uint64_t)st.st_size < off + len)
+		return -EINVAL;
+	/* Pages wholly inside [dst, dst+len) whose file offset is page aligned. */
+	uint64_t head = (page - ((uintptr_t)dst & (page - 1))) & (page - 1);
+	bool can_map = mem->base && S_ISREG(st.st_mode) &&
+		       (((uintptr_t)dst - off) & (page - 1)) == 0 && len > head;
+	uint64_t body = can_map ? (len - head) & ~(page - 1) : 0;
+	if (body) {
+		void *p = mmap(dst + head, body, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_FIXED, fd, (off_t)(off + head));
+		if (p == MAP_FAILED)
+			body = 0; /* fall back to copying everything */
+		else
+			madvise(p, body, MADV_DONTDUMP);
+	}
+	if (!body)
+		return guest_mem_pread(fd, dst, off, len);
+	int r = guest_mem_pread(fd, dst, off, head);
+	if (r == 0)
+		r = guest_mem_pread(fd, dst + head + body, off + head + body, len - head - body);
+	return r;
 }

@@ -286,7 +286,8 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		if (p->p_type != PT_LOAD || p->p_memsz == 0)
 			continue;
 		uint8_t *dst = guest_mem_ptr(mem, p->p_paddr, p->p_memsz);
-		rc = x86_pread_full(fd, dst, p->p_filesz, p->p_offset);
+		/* Mapped from the file where the pages line up (no copy; see guest_mem.h). */
+		rc = guest_mem_load_file(mem, p->p_paddr, fd, p->p_offset, p->p_filesz);
 		if (rc)
 			return x86_fail(err, errlen, rc, "kernel: reading ELF segment %u: %s", i,
 					rc == -EINVAL ? "file truncated" : strerror(-rc));
@@ -427,7 +428,8 @@ int x86_load_initrd(const struct guest_mem *mem, int fd, const struct x86_kernel
 	if (!dst)
 		return x86_fail(err, errlen, -ENOMEM, "initrd: %#llx (size %llu) is outside guest memory",
 				(unsigned long long)at, (unsigned long long)fsize);
-	rc = x86_pread_full(fd, dst, fsize, 0);
+	(void)dst;
+	rc = guest_mem_load_file(mem, at, fd, 0, fsize); /* page aligned: mapped, not copied */
 	if (rc)
 		return x86_fail(err, errlen, rc, "initrd: reading %llu bytes: %s", (unsigned long long)fsize,
 				rc == -EINVAL ? "file shrank" : strerror(-rc));

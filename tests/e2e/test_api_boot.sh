@@ -15,7 +15,7 @@ pid=$!
 E2E_PIDS="$E2E_PIDS $pid"
 wait_for_file "$sock" "$(e2e_secs 5)" "$pid" || fail "API socket did not appear"
 
-api "$sock" PUT /boot-source "{\"kernel_image_path\": \"$EMBER_GUEST_BZIMAGE\", \"initrd_path\": \"$EMBER_GUEST_INITRAMFS\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 pci=off ember.sh=$script\"}" ||
+api "$sock" PUT /boot-source "{\"kernel_image_path\": \"$EMBER_GUEST_BZIMAGE\", \"initrd_path\": \"$EMBER_GUEST_INITRAMFS\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 pci=off quiet ember.sh=$script\"}" ||
 	fail "PUT /boot-source: $API_STATUS"
 api "$sock" PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 128}' || fail "PUT /machine-config: $API_STATUS"
 state() { api "$sock" GET / && printf '%s' "$API_BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }

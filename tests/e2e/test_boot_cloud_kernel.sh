@@ -7,7 +7,7 @@ need_kvm; need_ember; need_guest EMBER_GUEST_CLOUD_KERNEL EMBER_GUEST_INITRAMFS
 e2e_tmpdir
 script=$(printf 'uname -r\n' | base64 -w0)
 ember_config "$E2E_TMP/vm.json" "$EMBER_GUEST_CLOUD_KERNEL" "$EMBER_GUEST_INITRAMFS" \
-	"console=ttyS0 reboot=k panic=1 pci=off ember.sh=$script" 2 256
+	"console=ttyS0 reboot=k panic=1 pci=off quiet ember.sh=$script" 2 256
 timeout -k 5 "$(e2e_secs 40)" "$EMBER_BIN" --no-api --config-file "$E2E_TMP/vm.json" </dev/null >"$E2E_TMP/out" 2>&1
 rc=$?
 tr -d '\r' <"$E2E_TMP/out" >"$E2E_TMP/out.txt"

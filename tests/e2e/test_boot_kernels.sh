@@ -11,13 +11,13 @@ boot() {   # name kernel vcpus
 	local name=$1 kernel=$2 vcpus=$3 cfg=$E2E_TMP/$1.json out=$E2E_TMP/$1.out
 	local script; script=$(printf 'echo guest-says-hi-%s\n' "$name" | base64 -w0)
 	ember_config "$cfg" "$kernel" "$EMBER_GUEST_INITRAMFS" \
-		"console=ttyS0 reboot=k panic=1 pci=off ember.sh=$script" "$vcpus" 128
+		"console=ttyS0 reboot=k panic=1 pci=off quiet ember.sh=$script" "$vcpus" 128
 	log "booting $name"
 	timeout -k 5 "$(e2e_secs 30)" "$EMBER_BIN" --no-api --config-file "$cfg" </dev/null >"$out" 2>&1
 	local rc=$?
 	tr -d '\r' <"$out" >"$out.txt"
-	# Markers are matched anywhere on a line: the kernel may print from
-	# another CPU in the middle of the guest's console output.
+	# Markers are matched anywhere on a line, and the guest boots `quiet`:
+	# the kernel may print from another CPU in the middle of a console line.
 	grep -q 'EMBER-GUEST-READY' "$out.txt" || { tail -n 30 "$out.txt" >&2; fail "$name: no userspace marker (ember exit $rc)"; }
 	grep -q "EMBER-CPUS=$vcpus\$" "$out.txt" || { grep EMBER-CPUS "$out.txt" >&2; fail "$name: guest does not see $vcpus vCPUs"; }
 	grep -q "guest-says-hi-$name" "$out.txt" || { tail -n 30 "$out.txt" >&2; fail "$name: the guest script did not run"; }
