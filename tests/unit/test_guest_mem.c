@@ -7,6 +7,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "guest_mem.h"
@@ -80,12 +82,56 @@ static void test_bus(void **state)
 	assert_int_equal(hits, 1);
 }
 
+
+/* guest_mem_load_file: mapped whole pages plus copied partial ones give the
+ * same bytes as pread; the rest of RAM is untouched; short files fail. */
+static void test_load_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/ember-gm-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	size_t fsize = 5 * 4096 + 123;
+	uint8_t *buf = malloc(fsize);
+	for (size_t i = 0; i < fsize; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(write(fd, buf, fsize), (ssize_t)fsize);
+	struct guest_mem m;
+	assert_int_equal(guest_mem_init(&m, 1ULL << 20), 0);
+	memset(m.base, 0xee, 1ULL << 20);
+	/* Aligned: offset 0 at a page boundary (mapped), with a partial tail. */
+	assert_int_equal(guest_mem_load_file(&m, 0x10000, fd, 0, fsize), 0);
+	assert_memory_equal(m.base + 0x10000, buf, fsize);
+	assert_int_equal(m.base[0x10000 + fsize], 0xee);
+	/* Same page offset, unaligned start: partial head, mapped body, tail. */
+	assert_int_equal(guest_mem_load_file(&m, 0x40000 + 100, fd, 100, fsize - 200), 0);
+	assert_memory_equal(m.base + 0x40000 + 100, buf + 100, fsize - 200);
+	assert_int_equal(m.base[0x40000 + 99], 0xee);
+	assert_int_equal(m.base[0x40000 + fsize - 100], 0xee);
+	/* Different page offsets: copied. */
+	assert_int_equal(guest_mem_load_file(&m, 0x80000 + 1, fd, 0, fsize), 0);
+	assert_memory_equal(m.base + 0x80000 + 1, buf, fsize);
+	/* A guest write to a mapped page stays private to the guest. */
+	m.base[0x11000] ^= 0xff;
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, 0x1000), 1);
+	assert_int_equal(b, buf[0x1000]);
+	/* Errors: past the file's end, outside RAM. */
+	assert_int_equal(guest_mem_load_file(&m, 0x10000, fd, 4096, fsize), -EINVAL);
+	assert_int_equal(guest_mem_load_file(&m, (1ULL << 20) - 100, fd, 0, 4096), -EFAULT);
+	guest_mem_free(&m);
+	free(buf);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small),
 		cmocka_unit_test(test_split_at_gap),
 		cmocka_unit_test(test_bus),
+		cmocka_unit_test(test_load_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
