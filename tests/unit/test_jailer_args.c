@@ -256,6 +256,7 @@ static int validate(const char *exec_file, const char *base, const char *netns,
 		assert_string_equal(j.exec_name, "true");
 		assert_non_null(strstr(j.root, "/true/t1/root"));
 	}
+	free(j.deps); /* the jailer itself keeps it until exec */
 	return ret;
 }
 
