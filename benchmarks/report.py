@@ -255,7 +255,8 @@ def md_report(R):
     kind = {"emulated": "the emulated KVM test bed (QEMU TCG with nested SVM inside this machine): "
                         "absolute boot figures are 10-50x slower than hardware; read the ratios",
             "real-kvm": "real /dev/kvm"}.get(kh.get("testbed"), "unknown")
-    L.append(f"Run {R['timestamp']}, ember {host.get('git', '?')}, N={R['n']}.")
+    L.append(f"Run {R['timestamp']}, ember {host.get('git', '?')}, BENCH_N={R['n']} "
+             "(boots actually done per kernel: see the boot table).")
     L.append("")
     L.append(f"- Machine: {host.get('cpu_model', '?')}, {host.get('cpus', '?')} CPUs, "
              f"{host.get('mem_mib', '?')} MiB, {host.get('os', '?')}, kernel {host.get('kernel', '?')}"
@@ -274,7 +275,7 @@ def md_report(R):
     if R["boot"]:
         L.append("### 1. Boot (ms; median [min–max] over N runs, interleaved)")
         L.append("")
-        L.append("| kernel | ember: start → userspace | QEMU microvm: start → userspace | ratio (medians) | paired ratio (median) | ember: InstanceStart → userspace | ember: VMM share (build → 1st KVM_RUN) | failed boots ember/QEMU |")
+        L.append("| kernel | ember: start → userspace | QEMU microvm: start → userspace | ratio (medians) | paired ratio (median) | ember: InstanceStart → userspace | ember: VMM share (build → 1st KVM_RUN) | boots ember/QEMU (failed) |")
         L.append("|---|---|---|---|---|---|---|---|")
         for k, e in R["boot"].items():
             def c(s):
@@ -283,7 +284,8 @@ def md_report(R):
             L.append(f"| {KERNEL_NAMES[k]} | {c(e['ember']['ready_ms'])} | {c(e['qemu']['ready_ms'])} | "
                      f"**{fmt(e['ratio'], 2)}x** | {fmt(pr['median'], 2) if pr else '—'}x | "
                      f"{c(e['ember'].get('instance_to_userspace_ms'))} | "
-                     f"{c(e['ember'].get('vmm_share_ms'))} | {e['ember']['failed']}/{e['qemu']['failed']} |")
+                     f"{c(e['ember'].get('vmm_share_ms'))} | {e['ember']['runs']}/{e['qemu']['runs']} "
+                     f"({e['ember']['failed']}/{e['qemu']['failed']}) |")
         L.append("")
         L.append("ember's own timeline (median offsets from process start, ms):")
         L.append("")
@@ -369,7 +371,7 @@ def plots(out, R):
     kind = "emulated KVM host" if R["kvm_host"].get("testbed") == "emulated" else "real KVM"
     gp = f"""set terminal pngcairo size 900,500 noenhanced
 set output '{out}/boot.png'
-set title 'Process start -> guest userspace (median, min-max), {kind}, N={R["n"]}'
+set title 'Process start -> guest userspace (median, min-max), {kind}'
 set ylabel 'ms'
 set style data histogram
 set style histogram errorbars gap 2 lw 1

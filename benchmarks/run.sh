@@ -19,7 +19,8 @@
 #   BENCH_EMBER_ARGS        extra ember flags for the guest runs (e.g. --no-seccomp)
 #   BENCH_OUT=DIR           result directory instead of results/<timestamp>
 #   BENCH_UPDATE_README=1   copy the figures into benchmarks/README.md
-#   BENCH_TESTBED_TIMEOUT   seconds for the test-bed part (default 1500)
+#   BENCH_BOOT_BUDGET=600   seconds after which boot.sh starts no new run (busy machines)
+#   BENCH_TESTBED_TIMEOUT   seconds for the test-bed part (default 2400)
 # Exit status: 0 when every benchmark ran (a MISSED target is a finding, not
 # an error), 1 when one failed to run.
 set -u
@@ -71,7 +72,7 @@ done
 kvm_skip=""
 for b in boot memory density io; do skip $b && kvm_skip="$kvm_skip $b"; done
 if [ "$(echo $kvm_skip | wc -w)" -lt 4 ]; then
-	tests/testbed/run.sh --timeout "${BENCH_TESTBED_TIMEOUT:-1500}" "${envs[@]}" -- \
+	tests/testbed/run.sh --timeout "${BENCH_TESTBED_TIMEOUT:-2400}" "${envs[@]}" -- \
 		"$HERE/kvm.sh" "$OUT" 2>&1 | tee "$OUT/kvm.log"
 	trc=${PIPESTATUS[0]}
 	if [ "$trc" != 0 ]; then
