@@ -41,6 +41,7 @@
 #define LAYOUT_I8042_DATA_PORT   0x60U
 #define LAYOUT_I8042_CMD_PORT    0x64U
 #define LAYOUT_I8042_IRQ         1U
+#define LAYOUT_CMOS_PORT         0x70U        /* index 0x70, data 0x71 */
 
 #define LAYOUT_MAX_VCPUS         32U
 

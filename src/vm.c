@@ -131,6 +131,17 @@ static void vm_boot_timer(void *opaque, uint64_t offset, uint8_t *data, uint32_t
 	timeline_log_boot_time();
 }
 
+/* CMOS/RTC ports 0x70-0x71: there is no RTC (guests use kvm-clock). Reads
+ * return 0 rather than the floating bus's 0xff, which a guest's rtc_cmos
+ * driver takes for "update in progress" and waits on for seconds. */
+static void vm_cmos(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)opaque;
+	(void)offset;
+	if (!is_write)
+		memset(data, 0, len);
+}
+
 /* ---- host input (main thread) ---- */
 
 static void vm_stdin_ready(void *opaque, uint32_t events)
@@ -297,6 +308,10 @@ static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err
 	    bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
 			 LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_pio, &vm->i8042) < 0) {
 		snprintf(err, errlen, "legacy devices: port ranges overlap");
+		return -EEXIST;
+	}
+	if (bus_register(&vm->pio, LAYOUT_CMOS_PORT, 2, vm_cmos, vm) < 0) {
+		snprintf(err, errlen, "legacy devices: CMOS ports taken");
 		return -EEXIST;
 	}
 	if (cfg->boot_timer &&
