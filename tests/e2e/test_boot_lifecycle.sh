@@ -9,7 +9,7 @@ e2e_tmpdir
 
 # 1. --boot-timer: the guest's init writes 123 at 0xC0000000.
 ember_config "$E2E_TMP/t.json" "$EMBER_GUEST_BZIMAGE" "$EMBER_GUEST_INITRAMFS" \
-	"console=ttyS0 reboot=k panic=1 pci=off quiet ember.sh=$(echo true | base64 -w0)"
+	"console=ttyS0 reboot=k panic=1 pci=off ember.sh=$(echo true | base64 -w0)"
 timeout -k 5 "$(e2e_secs 30)" "$EMBER_BIN" --no-api --boot-timer --config-file "$E2E_TMP/t.json" \
 	</dev/null >"$E2E_TMP/t.out" 2>&1 || fail "boot-timer run: ember exit $?"
 grep -Eq 'Guest-boot-time = +[0-9]+ us [0-9]+ ms, +[0-9]+ CPU us [0-9]+ CPU ms' "$E2E_TMP/t.out" ||
