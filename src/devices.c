@@ -248,28 +248,44 @@ static struct devices_entry *devices_entry_new(struct devices *d, const char *id
 	return e;
 }
 
-static int devices_add_drive(struct devices *d, const struct config_drive *c, char *err,
-			     size_t errlen)
+/* A new entry for device `id` plus its own copy of the config's fd (the
+ * config keeps and closes the original). `what` names the device kind and
+ * `file` the backing file or tap in error lines. */
+static int devices_entry_open(struct devices *d, const char *what, const char *id, int cfg_fd,
+			      const char *file, struct devices_entry **out, int *fd_out,
+			      char *err, size_t errlen)
 {
-	struct devices_entry *e = devices_entry_new(d, c->drive_id);
-	int r;
+	struct devices_entry *e = devices_entry_new(d, id);
 	if (!e) {
-		snprintf(err, errlen, "drive %s: out of memory", c->drive_id);
+		snprintf(err, errlen, "%s %s: out of memory", what, id);
 		return -ENOMEM;
 	}
-	if (c->fd < 0) {
-		snprintf(err, errlen, "drive %s: backing file %s is not open", c->drive_id,
-			 c->path_on_host);
+	if (cfg_fd < 0) {
+		snprintf(err, errlen, "%s %s: %s is not open", what, id, file);
 		free(e);
 		return -EBADF;
 	}
-	int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	int fd = fcntl(cfg_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "drive %s: dup: %s", c->drive_id, strerror(errno));
+		int r = -errno;
+		snprintf(err, errlen, "%s %s: dup: %s", what, id, strerror(errno));
 		free(e);
 		return r;
 	}
+	*out = e;
+	*fd_out = fd;
+	return 0;
+}
+
+static int devices_add_drive(struct devices *d, const struct config_drive *c, char *err,
+			     size_t errlen)
+{
+	struct devices_entry *e;
+	int fd;
+	int r = devices_entry_open(d, "drive", c->drive_id, c->fd, c->path_on_host, &e, &fd,
+				   err, errlen);
+	if (r)
+		return r;
 	struct blk_params p = {
 		.drive_id = c->drive_id, .fd = fd, .read_only = c->is_read_only,
 		.writeback = c->cache_type == CONFIG_CACHE_WRITEBACK,
@@ -295,25 +311,12 @@ static int devices_add_drive(struct devices *d, const struct config_drive *c, ch
 static int devices_add_net(struct devices *d, const struct config_net *c, char *err,
 			   size_t errlen)
 {
-	struct devices_entry *e = devices_entry_new(d, c->iface_id);
-	int r;
-	if (!e) {
-		snprintf(err, errlen, "network interface %s: out of memory", c->iface_id);
-		return -ENOMEM;
-	}
-	if (c->tap_fd < 0) {
-		snprintf(err, errlen, "network interface %s: tap %s is not open", c->iface_id,
-			 c->host_dev_name);
-		free(e);
-		return -EBADF;
-	}
-	int fd = fcntl(c->tap_fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "network interface %s: dup: %s", c->iface_id, strerror(errno));
-		free(e);
+	struct devices_entry *e;
+	int fd;
+	int r = devices_entry_open(d, "network interface", c->iface_id, c->tap_fd,
+				   c->host_dev_name, &e, &fd, err, errlen);
+	if (r)
 		return r;
-	}
 	/* virtio 1.x headers are 12 bytes (num_buffers always present). */
 	r = tap_set_vnet_hdr_len(fd, NET_HDR_LEN);
 	if (r) {
