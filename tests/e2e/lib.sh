@@ -18,7 +18,7 @@
 #                                 _ROOTFS_EXT4, _CLOUD_KERNEL; see guest/README.md)
 # Functions: log, fail, skip, need_kvm, need_ember, need_guest, e2e_tmpdir,
 # e2e_bg, e2e_on_exit, e2e_kill_tree, e2e_secs, wait_for_line, wait_for_file,
-# wait_for_exit, ember_config, api.
+# wait_for_exit, ember_config, api, host_ping.
 #
 # An EXIT trap (e2e_cleanup) runs the e2e_on_exit commands, kills what
 # e2e_bg started and any other child of the test left running, and removes
@@ -221,4 +221,27 @@ api() {
 	API_STATUS=${out##*$'\n'}
 	if [ "$out" = "$API_STATUS" ]; then API_BODY=""; else API_BODY=${out%$'\n'*}; fi
 	case $API_STATUS in 2??) return 0 ;; *) return 1 ;; esac
+}
+
+# host_ping NETNS ADDR: one ICMP echo from the host side, answered within
+# 10 s (the test bed has no ping(8); python3 with a raw socket).
+host_ping() {
+	ip netns exec "$1" python3 - "$2" <<'PY'
+import socket, struct, sys, time
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(10)
+hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"ember-ping"
+s.sendto(hdr[:2] + struct.pack("!H", csum(hdr)) + hdr[4:], (sys.argv[1], 0))
+end = time.time() + 10
+while time.time() < end:
+    data, addr = s.recvfrom(2048)
+    ihl = (data[0] & 15) * 4
+    if addr[0] == sys.argv[1] and data[ihl] == 0 and data[ihl + 4:ihl + 6] == b"\x42\x42":
+        sys.exit(0)
+sys.exit(1)
+PY
 }

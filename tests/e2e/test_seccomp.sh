@@ -29,28 +29,6 @@ command -v ip >/dev/null || _e2e_missing "iproute2 not installed"
 e2e_tmpdir
 T=$E2E_TMP
 
-# host_ping NETNS ADDR: one ICMP echo from the host side, answered within
-# 10 s (the test bed has no ping(8); python3 with a raw socket).
-host_ping() {
-	ip netns exec "$1" python3 - "$2" <<'PY'
-import socket, struct, sys, time
-def csum(b):
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    return ~(s + (s >> 16)) & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(10)
-hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"ember-ping"
-s.sendto(hdr[:2] + struct.pack("!H", csum(hdr)) + hdr[4:], (sys.argv[1], 0))
-end = time.time() + 10
-while time.time() < end:
-    data, addr = s.recvfrom(2048)
-    ihl = (data[0] & 15) * 4
-    if addr[0] == sys.argv[1] and data[ihl] == 0 and data[ihl + 4:ihl + 6] == b"\x42\x42":
-        sys.exit(0)
-sys.exit(1)
-PY
-}
 
 # ---- (a) default filters, block + net, full boot ------------------------------
 NS=ember-sc-$$
