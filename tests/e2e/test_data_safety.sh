@@ -15,7 +15,7 @@
 #    guest's dd must fail with an I/O error (not silent loss), data written
 #    before the error reads back intact, ember keeps running (its API
 #    answers after the error), and the guest powers off normally (exit 0).
-# timeout: 1500
+# timeout: 900
 set -u
 . "$(dirname "$0")/lib.sh"
 need_kvm
@@ -80,7 +80,7 @@ vm_config "$T/kill.json" "$(boot_args "$script")" \
 e2e_bg "$EMBER_BIN" --no-api --config-file "$T/kill.json" --log-path "$T/kill.log" \
 	</dev/null >"$T/kill.console" 2>&1
 pid=$E2E_PID
-wait_for_line "$T/kill.console" '^SAFE-EXT4 md5=' "$(e2e_secs 90)" "$pid"
+wait_for_line "$T/kill.console" 'SAFE-EXT4 md5=' "$(e2e_secs 20)" "$pid"
 r=$?
 # Kill first, look later: the marker means "acknowledged", nothing more.
 kill -KILL "$pid" 2>/dev/null
@@ -137,16 +137,17 @@ truncate -s 1M "$T/ctl.img"
 e2e_bg "$EMBER_BIN" --api-sock "$sock" --config-file "$T/eio.json" --log-path "$T/eio.log" \
 	</dev/null >"$T/eio.console" 2>&1
 pid=$E2E_PID
-wait_for_line "$T/eio.console" '^AFTER-EIO' "$(e2e_secs 90)" "$pid" ||
+# Markers unanchored: the kernel's I/O error lines may land mid-line.
+wait_for_line "$T/eio.console" 'AFTER-EIO' "$(e2e_secs 20)" "$pid" ||
 	{ show "$T/eio.console" "$T/eio.log"; fail "the guest did not get past the failing write"; }
 api "$sock" GET / || { show "$T/eio.console" "$T/eio.log"; fail "API after the I/O error: $API_STATUS"; }
 echo "$API_BODY" | grep -q '"state": *"Running"' || fail "instance state after the I/O error: $API_BODY"
 printf 'go\n' | dd of="$T/ctl.img" conv=notrunc 2>/dev/null
-wait_for_exit "$pid" "$(e2e_secs 60)"
+wait_for_exit "$pid" "$(e2e_secs 20)"
 rc=$?
 con=$(tr -d '\r' <"$T/eio.console")
 [ "$rc" = 0 ] || { show "$T/eio.console" "$T/eio.log"; fail "ember exit $rc (want 0 after the guest's power-off)"; }
-echo "$con" | grep -q '^GOT-go' || { show "$T/eio.console" "$T/eio.log"; fail "the guest did not continue"; }
+echo "$con" | grep -q 'GOT-go' || { show "$T/eio.console" "$T/eio.log"; fail "the guest did not continue"; }
 echo "$con" | grep -q '^EMBER-SCRIPT-EXIT=' || fail "the guest script did not finish"
 first_rc=$(echo "$con" | sed -n 's/^FIRST-RC=\([0-9]*\).*/\1/p')
 first_md5=$(echo "$con" | sed -n 's/^FIRST-RC=.* md5=\([0-9a-f]*\).*/\1/p')

@@ -95,7 +95,7 @@ show() {
 	tail -n 20 "$T/ember.log" "$T/stderr.log" >&2
 }
 
-wait_for_line "$T/console.log" '^HOSTILE-GO' "$(e2e_secs 60)" "$pid" ||
+wait_for_line "$T/console.log" 'HOSTILE-GO' "$(e2e_secs 60)" "$pid" ||
 	{ show; fail "the guest did not get to HOSTILE-GO"; }
 grep -aq ' 0% packet loss' "$T/console.log" || { show; fail "virtio-net did not work before the attack"; }
 log "guest runs hostile"
