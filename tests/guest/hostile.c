@@ -48,7 +48,6 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define MMIO_BASE   0xC0001000UL
@@ -88,9 +87,6 @@ static void say(const char *fmt, ...)
 	vprintf(fmt, ap);
 	fputc('\n', stdout);
 	fflush(stdout);
-	/* Wait until the UART has sent the line: a reset (the triple fault at
-	 * the end) discards whatever still sits in the tty's transmit buffer. */
-	tcdrain(STDOUT_FILENO);
 	va_end(ap);
 }
 
