@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Ring layouts, virtio 1.2 section 2.7:
@@ -230,9 +231,11 @@ bool virtq_needs_interrupt(struct virtq *q)
 	return !(ring_load16(q->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
-int iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, size_t len)
+/* Copy len bytes between buf and the iovec array starting at byte off of the
+ * array; to_iov chooses the direction. -EFAULT when the array is too short. */
+static int iov_copy(const struct iovec *iov, unsigned n, uint64_t off, uint8_t *buf,
+		    size_t len, bool to_iov)
 {
-	uint8_t *out = dst;
 	for (unsigned i = 0; i < n && len; i++) {
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
@@ -241,31 +244,26 @@ int iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, 
 		size_t k = iov[i].iov_len - off;
 		if (k > len)
 			k = len;
-		memcpy(out, (uint8_t *)iov[i].iov_base + off, k);
-		out += k;
+		uint8_t *p = (uint8_t *)iov[i].iov_base + off;
+		if (to_iov)
+			memcpy(p, buf, k);
+		else
+			memcpy(buf, p, k);
+		buf += k;
 		len -= k;
 		off = 0;
 	}
 	return len ? -EFAULT : 0;
 }
 
+int iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, size_t len)
+{
+	return iov_copy(iov, n, off, dst, len, false);
+}
+
 int iov_copy_to(const struct iovec *iov, unsigned n, uint64_t off, const void *src, size_t len)
 {
-	const uint8_t *in = src;
-	for (unsigned i = 0; i < n && len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t k = iov[i].iov_len - off;
-		if (k > len)
-			k = len;
-		memcpy((uint8_t *)iov[i].iov_base + off, in, k);
-		in += k;
-		len -= k;
-		off = 0;
-	}
-	return len ? -EFAULT : 0;
+	return iov_copy(iov, n, off, (uint8_t *)(uintptr_t)src, len, true);
 }
 
 int iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
