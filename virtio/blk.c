@@ -168,6 +168,34 @@ static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t byte
 	return sector <= b->capacity && bytes / BLK_SECTOR <= b->capacity - sector;
 }
 
+/* Move len bytes between the sliced iovecs in b->data (n entries) and the
+ * file at sector; count it. A host error is logged (rate-limited) and
+ * counted, and the request then ends with VIRTIO_BLK_S_IOERR. */
+static bool blk_transfer(struct blk_dev *b, int n, uint64_t sector, uint64_t len, bool write)
+{
+	int r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, write);
+	if (r) {
+		b->stats.io_errors++;
+		metrics_inc(&metrics.block.io_errors);
+		log_ratelimited(LOG_ERROR, "virtio-blk %s: %s of %llu bytes at sector %llu: %s",
+				b->name, write ? "write" : "read", (unsigned long long)len,
+				(unsigned long long)sector, strerror(-r));
+		return false;
+	}
+	if (write) {
+		b->stats.write_count++;
+		b->stats.write_bytes += len;
+		metrics_inc(&metrics.block.write_count);
+		metrics_add(&metrics.block.write_bytes, len);
+	} else {
+		b->stats.read_count++;
+		b->stats.read_bytes += len;
+		metrics_inc(&metrics.block.read_count);
+		metrics_add(&metrics.block.read_bytes, len);
+	}
+	return true;
+}
+
 /* Serve one well-formed chain. Returns the used length; *bytes = data moved. */
 static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint64_t *bytes)
 {
@@ -176,7 +204,7 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 	uint8_t hdr[16];
 	uint8_t status = VIRTIO_BLK_S_IOERR;
 	uint32_t used = 1;
-	int n, r;
+	int n;
 
 	*bytes = 0;
 	/* 5.2.6: a readable 16-byte header (possibly split), a writable status
@@ -207,19 +235,8 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		n = iov_slice(win, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
 		if (n < 0)
 			goto invalid;
-		r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, false);
-		if (r) {
-			b->stats.io_errors++;
-			metrics_inc(&metrics.block.io_errors);
-			log_ratelimited(LOG_ERROR, "virtio-blk %s: read of %llu bytes at sector %llu: %s",
-					b->name, (unsigned long long)in_data,
-					(unsigned long long)sector, strerror(-r));
+		if (!blk_transfer(b, n, sector, in_data, false))
 			break;
-		}
-		b->stats.read_count++;
-		metrics_inc(&metrics.block.read_count);
-		metrics_add(&metrics.block.read_bytes, in_data);
-		b->stats.read_bytes += in_data;
 		*bytes = in_data;
 		used = (uint32_t)in_data + 1;
 		status = VIRTIO_BLK_S_OK;
@@ -236,19 +253,8 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		n = iov_slice(iov, c->nout, sizeof(hdr), out_data, b->data, VIRTQ_MAX_SIZE);
 		if (n < 0)
 			goto invalid;
-		r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, true);
-		if (r) {
-			b->stats.io_errors++;
-			metrics_inc(&metrics.block.io_errors);
-			log_ratelimited(LOG_ERROR, "virtio-blk %s: write of %llu bytes at sector %llu: %s",
-					b->name, (unsigned long long)out_data,
-					(unsigned long long)sector, strerror(-r));
+		if (!blk_transfer(b, n, sector, out_data, true))
 			break;
-		}
-		b->stats.write_count++;
-		metrics_inc(&metrics.block.write_count);
-		metrics_add(&metrics.block.write_bytes, out_data);
-		b->stats.write_bytes += out_data;
 		*bytes = out_data;
 		status = VIRTIO_BLK_S_OK;
 		break;
