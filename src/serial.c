@@ -66,11 +66,22 @@ static uint8_t serial_iir(const struct serial *s)
 	return IIR_NONE | fifo;
 }
 
-/* Raise an edge when an interrupt is pending. Called with the lock held. */
+/*
+ * The UART's INTR output is a level: high while IIR reports an interrupt. The
+ * guest programs ISA IRQ 4 edge-triggered, so what reaches it is the rising
+ * edge: one irq() call when the level goes from low to high, none while it
+ * stays high (the driver's handler reads IIR until it says "none", which
+ * lowers the level). Called with the lock held after every register access
+ * and every input, so the level always matches IIR.
+ */
 static void serial_update_irq(struct serial *s)
 {
-	if (!(serial_iir(s) & IIR_NONE) && s->irq)
+	bool level = !(serial_iir(s) & IIR_NONE);
+	if (level && !s->irq_level && s->irq) {
+		s->irq_edges++;
 		s->irq(s->irq_opaque);
+	}
+	s->irq_level = level;
 }
 
 static void serial_rx_push(struct serial *s, uint8_t b)
@@ -195,7 +206,6 @@ static void serial_write_reg(struct serial *s, unsigned reg, uint8_t v)
 		s->scr = v;
 		return;
 	}
-	serial_update_irq(s);
 }
 
 void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
@@ -208,6 +218,7 @@ void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 			serial_write_reg(s, reg, data[i]);
 		else
 			data[i] = serial_read_reg(s, reg);
+		serial_update_irq(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -220,8 +231,7 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
 		serial_rx_push(s, buf[n++]);
 	s->rx_bytes += n;
 	metrics_add(&metrics.uart.read_bytes, n);
-	if (n)
-		serial_update_irq(s);
+	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }

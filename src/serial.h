@@ -5,8 +5,9 @@
  * Register accesses come from vCPU threads (serial_pio), input from the main
  * thread (serial_input). One lock serialises both. Output bytes go to out_fd
  * (non-blocking: when it is full, bytes are dropped and counted, the vCPU never
- * blocks). Interrupts are edges raised through the irq callback (an irqfd in
- * the VMM, a counter in tests).
+ * blocks). The interrupt line is modelled as a level (high while IIR reports
+ * an interrupt); its rising edges go out through the irq callback (an irqfd on
+ * the edge-triggered ISA IRQ in the VMM, a counter in tests).
  */
 #ifndef EMBER_SERIAL_H
 #define EMBER_SERIAL_H
@@ -22,6 +23,8 @@ struct serial {
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, lsr_extra, msr, scr, dll, dlm, fcr;
 	bool thr_irq_pending;           /* THRE interrupt not yet acknowledged */
+	bool irq_level;                 /* INTR output as last computed */
+	uint64_t irq_edges;             /* rising edges sent (irq() calls) */
 	uint8_t rx[SERIAL_RX_BUF];
 	size_t rx_head, rx_len;
 	int out_fd;                     /* -1: discard output */
