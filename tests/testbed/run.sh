@@ -63,7 +63,16 @@ done
 case $timeout_s in *[!0-9]*) die "--timeout wants whole seconds" ;; esac
 
 # '<>' opens with O_CREAT: only try it on an existing character device.
-kvm_works() { [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; }
+# Hardware KVM only: the CPU must show vmx or svm. Some sandboxes offer a
+# /dev/kvm without them (e.g. "kvm-pvm", a page-table based hypervisor that
+# emulates privileged instructions): it opens, but stock guest kernels stop
+# there with KVM_EXIT_INTERNAL_ERROR (seen: lock cmpxchg16b in the slab
+# allocator). Such a host gets the emulated test bed; EMBER_TESTBED_MODE=direct
+# (or --direct) still forces it.
+kvm_works() {
+	[ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null &&
+		grep -qwE 'vmx|svm' /proc/cpuinfo
+}
 
 if [ "$mode" = auto ]; then
 	if kvm_works; then mode=direct; else mode=emulated; fi
