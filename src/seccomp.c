@@ -164,7 +164,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	IOCTL(KVM_CREATE_PIT2, "vm_create: in-kernel PIT"),
 	IOCTL(KVM_CREATE_VCPU, "vcpu_create: one fd per vCPU"),
 	IOCTL(KVM_IOEVENTFD, "devices: virtio-mmio QueueNotify -> eventfd"),
-	IOCTL(KVM_IRQFD, "devices, serial, i8042: eventfd -> guest IRQ line"),
+	IOCTL(KVM_IRQFD, "devices, i8042: eventfd -> guest IRQ line"),
+	IOCTL(KVM_IRQ_LINE, "serial_input: the UART's interrupt level (ISA IRQ 4)"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
 	IOCTL(KVM_SET_CPUID2, "vm_setup_vcpu: filtered CPUID"),
 	IOCTL(KVM_SET_MSRS, "vm_setup_vcpu: boot MSRs"),
@@ -187,11 +188,12 @@ static const struct sc_rule seccomp_main_rules[] = {
 
 static const struct sc_rule seccomp_vcpu_rules[] = {
 	IOCTL(KVM_RUN, "vcpu_thread: the run loop"),
-	IOCTL(KVM_GET_REGS, "vcpu_dump_regs on a fatal exit"),
-	IOCTL(KVM_GET_SREGS, "vcpu_dump_regs on a fatal exit"),
+	IOCTL(KVM_GET_REGS, "vcpu_dump_regs on a fatal exit or a triple fault"),
+	IOCTL(KVM_GET_SREGS, "vcpu_dump_regs on a fatal exit or a triple fault"),
+	IOCTL(KVM_IRQ_LINE, "serial: the UART's interrupt level after a port access (ISA IRQ 4)"),
 	/* Nothing else: the main thread configures vCPUs before they start;
-	 * devices raise IRQs through irqfds (a write), so no KVM_IRQ_LINE;
-	 * KVM_INTERRUPT is never needed with the in-kernel irqchip. */
+	 * virtio devices raise IRQs through irqfds (a write); KVM_INTERRUPT is
+	 * never needed with the in-kernel irqchip. */
 	ALLOW(write, "serial: THR -> stdout; eventfd signals to the main thread "
 	      "(device activation, i8042 reset, boot timer); log lines"),
 	ALLOW(futex, "vcpu: pause condition variable; device locks shared with the main thread"),

@@ -39,7 +39,7 @@ enum {
 #define MSR_RI    0x40
 #define MSR_DCD   0x80
 
-void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque), void *opaque)
+void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool level), void *opaque)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
@@ -67,21 +67,22 @@ static uint8_t serial_iir(const struct serial *s)
 }
 
 /*
- * The UART's INTR output is a level: high while IIR reports an interrupt. The
- * guest programs ISA IRQ 4 edge-triggered, so what reaches it is the rising
- * edge: one irq() call when the level goes from low to high, none while it
- * stays high (the driver's handler reads IIR until it says "none", which
- * lowers the level). Called with the lock held after every register access
- * and every input, so the level always matches IIR.
+ * The UART's INTR output is a level: high while IIR reports an interrupt.
+ * irq() hears every change of that level (the VMM drives the ISA IRQ line
+ * with it; the guest programs that pin edge-triggered, so each rise is one
+ * interrupt). Called with the lock held after every register access and every
+ * input, so the level always matches IIR.
  */
 static void serial_update_irq(struct serial *s)
 {
 	bool level = !(serial_iir(s) & IIR_NONE);
-	if (level && !s->irq_level && s->irq) {
-		s->irq_edges++;
-		s->irq(s->irq_opaque);
-	}
+	if (level == s->irq_level)
+		return;
 	s->irq_level = level;
+	if (level)
+		s->irq_edges++;
+	if (s->irq)
+		s->irq(s->irq_opaque, level);
 }
 
 static void serial_rx_push(struct serial *s, uint8_t b)

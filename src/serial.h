@@ -6,8 +6,8 @@
  * thread (serial_input). One lock serialises both. Output bytes go to out_fd
  * (non-blocking: when it is full, bytes are dropped and counted, the vCPU never
  * blocks). The interrupt line is modelled as a level (high while IIR reports
- * an interrupt); its rising edges go out through the irq callback (an irqfd on
- * the edge-triggered ISA IRQ in the VMM, a counter in tests).
+ * an interrupt); every change of it goes out through the irq callback
+ * (KVM_IRQ_LINE on ISA IRQ 4 in the VMM, a counter in tests).
  */
 #ifndef EMBER_SERIAL_H
 #define EMBER_SERIAL_H
@@ -24,18 +24,18 @@ struct serial {
 	uint8_t ier, lcr, mcr, lsr_extra, msr, scr, dll, dlm, fcr;
 	bool thr_irq_pending;           /* THRE interrupt not yet acknowledged */
 	bool irq_level;                 /* INTR output as last computed */
-	uint64_t irq_edges;             /* rising edges sent (irq() calls) */
+	uint64_t irq_edges;             /* rising edges of the line */
 	uint8_t rx[SERIAL_RX_BUF];
 	size_t rx_head, rx_len;
 	int out_fd;                     /* -1: discard output */
-	void (*irq)(void *opaque);
+	void (*irq)(void *opaque, bool level);
 	void *irq_opaque;
 	void (*on_first_byte)(void *opaque); /* timeline hook, may be NULL */
 	bool saw_output;
 	uint64_t tx_bytes, tx_dropped, rx_bytes;
 };
 
-void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque), void *opaque);
+void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool level), void *opaque);
 void serial_destroy(struct serial *s);
 
 /* Bus handler for the 8 ports at 0x3f8 (offset 0..7, len 1; wider accesses are

@@ -78,7 +78,7 @@ int vcpu_create(struct vcpu *v, int kvm_fd, int vm_fd, unsigned index,
 	return 0;
 }
 
-void vcpu_dump_regs(const struct vcpu *v)
+void vcpu_dump_regs(const struct vcpu *v, enum log_level lvl)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
@@ -86,10 +86,10 @@ void vcpu_dump_regs(const struct vcpu *v)
 		log_error("vcpu%u: cannot read registers: %s", v->index, strerror(errno));
 		return;
 	}
-	log_error("vcpu%u: rip=0x%llx rsp=0x%llx rbp=0x%llx rflags=0x%llx rax=0x%llx rbx=0x%llx "
+	log_write(lvl, __FILE__, __LINE__, "vcpu%u: rip=0x%llx rsp=0x%llx rbp=0x%llx rflags=0x%llx rax=0x%llx rbx=0x%llx "
 		  "rcx=0x%llx rdx=0x%llx rsi=0x%llx rdi=0x%llx", v->index, r.rip, r.rsp, r.rbp,
 		  r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi);
-	log_error("vcpu%u: cr0=0x%llx cr2=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x "
+	log_write(lvl, __FILE__, __LINE__, "vcpu%u: cr0=0x%llx cr2=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x "
 		  "cs.base=0x%llx", v->index, s.cr0, s.cr2, s.cr3, s.cr4, s.efer,
 		  s.cs.selector, s.cs.base);
 }
@@ -159,6 +159,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_SHUTDOWN:
 		metrics_inc(&metrics.vcpu.exit_shutdown);
 		snprintf(why, sizeof(why), "vcpu%u: guest shutdown (triple fault or reset)", v->index);
+		vcpu_dump_regs(v, LOG_INFO); /* where the guest was: its last fault */
 		vcpu_end(v, 0, why);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -172,18 +173,18 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		metrics_inc(&metrics.vcpu.failures);
 		log_error("vcpu%u: KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx", v->index,
 			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		vcpu_dump_regs(v);
+		vcpu_dump_regs(v, LOG_ERROR);
 		vcpu_end(v, 1, "vCPU entry failed");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		log_error("vcpu%u: KVM_EXIT_INTERNAL_ERROR, suberror %u", v->index,
 			  run->internal.suberror);
-		vcpu_dump_regs(v);
+		vcpu_dump_regs(v, LOG_ERROR);
 		vcpu_end(v, 1, "KVM internal error");
 		return false;
 	default:
 		log_error("vcpu%u: unexpected exit reason %u", v->index, run->exit_reason);
-		vcpu_dump_regs(v);
+		vcpu_dump_regs(v, LOG_ERROR);
 		snprintf(why, sizeof(why), "unexpected vCPU exit %u", run->exit_reason);
 		vcpu_end(v, 1, why);
 		return false;
@@ -219,7 +220,7 @@ static void *vcpu_thread(void *arg)
 			}
 			char why[96];
 			snprintf(why, sizeof(why), "vcpu%u: KVM_RUN: %s", v->index, strerror(errno));
-			vcpu_dump_regs(v);
+			vcpu_dump_regs(v, LOG_ERROR);
 			vcpu_end(v, 1, why);
 			break;
 		}

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "bus.h"
+#include "log.h"
 
 /* Shared by all vCPUs of a VM. */
 struct vcpu_shared {
@@ -61,7 +62,7 @@ void vcpu_stop_all(struct vcpu *vcpus, unsigned n);
 void vcpu_destroy(struct vcpu *v);
 
 /* Log the registers of a vCPU (for fatal exits). */
-void vcpu_dump_regs(const struct vcpu *v);
+void vcpu_dump_regs(const struct vcpu *v, enum log_level lvl);
 
 /* Install the kick signal handler (once per process, before any vCPU runs). */
 int vcpu_signal_setup(void);
