@@ -36,7 +36,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard virtio/*.c)
-CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) $(BUILD)/obj/gen/seccomp_default.o
 MAIN_OBJ  := $(BUILD)/obj/src/main.o
 JAIL_SRCS := $(wildcard jailer/*.c)
 JAIL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(JAIL_SRCS))
@@ -54,6 +54,20 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libember.a: $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The built-in seccomp filters, compiled to BPF at build time (src/seccomp.c
+# built as a generator), so ember loads them without libseccomp work.
+$(BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSECCOMP_GEN $(LDFLAGS) -o $@ src/seccomp.c src/log.c $(LDLIBS)
+
+$(BUILD)/gen/seccomp_default.c: $(BUILD)/seccomp-gen
+	@mkdir -p $(dir $@)
+	$(BUILD)/seccomp-gen >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/seccomp_default.o: $(BUILD)/gen/seccomp_default.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -21,7 +21,8 @@ FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parame
 FUZZ_LIBS    := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 
 FUZZ_LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard virtio/*.c)
-FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS)) \
+		 $(FUZZ_BUILD)/obj/gen/seccomp_default.o
 FUZZ_SRCS     := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 # Calls the API harnesses divert (fuzz/common.c): no files created or
@@ -43,6 +44,11 @@ fuzz-ci: fuzz-build
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# The precompiled built-in seccomp filters (see the top Makefile).
+$(FUZZ_BUILD)/obj/gen/seccomp_default.o: $(BUILD)/gen/seccomp_default.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/libember.a: $(FUZZ_LIB_OBJS)
 	@rm -f $@

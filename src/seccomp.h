@@ -54,6 +54,9 @@ enum seccomp_thread { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU };
  * one line naming the problem in err). */
 int seccomp_configure_default(void);
 int seccomp_configure_none(void);
+/* 1 when the precompiled built-in filters match a fresh libseccomp compile of
+ * the lists in seccomp.c (unit test), 0 when not, -errno on error. */
+int seccomp_default_is_current(void);
 int seccomp_configure_file(const char *path, char *err, size_t errlen);
 
 /* Install the filter for the calling thread (call on the main thread before

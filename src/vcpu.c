@@ -159,7 +159,6 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_SHUTDOWN:
 		metrics_inc(&metrics.vcpu.exit_shutdown);
 		snprintf(why, sizeof(why), "vcpu%u: guest shutdown (triple fault or reset)", v->index);
-		vcpu_dump_regs(v, LOG_INFO); /* where the guest was: its last fault */
 		vcpu_end(v, 0, why);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
