@@ -170,6 +170,11 @@ static int api_get_bool(struct api_ctx *c, const cJSON *obj, const char *name, b
 	return 1;
 }
 
+/* A number node whose literal had a fraction or an exponent ("512.0",
+ * "5.12e2"): serde refuses those for integer fields even when the value is
+ * whole. A bit of cJSON's type word cJSON itself never uses. */
+#define API_NUM_FLOAT (1 << 14)
+
 static int api_get_u64(struct api_ctx *c, const cJSON *obj, const char *name, bool required,
 		       uint64_t max, uint64_t *out)
 {
@@ -180,6 +185,15 @@ static int api_get_u64(struct api_ctx *c, const cJSON *obj, const char *name, bo
 		return api_deser(c, "invalid type: %s for field `%s`, expected an integer",
 				 api_type_name(f), name);
 	double d = f->valuedouble;
+	if (f->type & API_NUM_FLOAT) {
+		/* serde: "floating point `512.0`" (Display keeps a decimal point) */
+		char num[64];
+		snprintf(num, sizeof(num), "%.17g", d);
+		if (!strpbrk(num, ".eEin"))
+			strcat(num, ".0");
+		return api_deser(c, "invalid type: floating point `%s` for field `%s`, expected "
+				 "an integer", num, name);
+	}
 	if (d < 0 || d != floor(d))
 		return api_deser(c, "invalid value: %g for field `%s`, expected a non-negative "
 				 "integer", d, name);
@@ -1010,6 +1024,62 @@ static size_t api_json_numbers_ok(const char *s, size_t len)
 	return len;
 }
 
+static size_t api_numbers_in_order(cJSON *v, cJSON **out, size_t max, size_t n)
+{
+	for (; v; v = v->next) {
+		if (cJSON_IsNumber(v)) {
+			if (n < max)
+				out[n] = v;
+			n++;
+		} else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+			n = api_numbers_in_order(v->child, out, max, n);
+		}
+	}
+	return n;
+}
+
+/* Tag the number nodes written with '.', 'e' or 'E'. The body passed
+ * api_json_numbers_ok and parsed, so its number tokens (outside strings,
+ * starting with '-' or a digit) are the tree's number nodes in document
+ * order. */
+static void api_json_mark_floats(cJSON *root, const char *s, size_t len)
+{
+	size_t count = api_numbers_in_order(root, NULL, 0, 0);
+	if (!count)
+		return;
+	cJSON **nodes = calloc(count, sizeof(*nodes));
+	if (!nodes)
+		return;
+	api_numbers_in_order(root, nodes, count, 0);
+	size_t k = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < len && k < count; i++) {
+		char ch = s[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == '"') {
+			in_str = true;
+			continue;
+		}
+		if (ch != '-' && (ch < '0' || ch > '9'))
+			continue;
+		bool is_float = false;
+		for (; i < len && strchr("0123456789+-.eE", s[i]) && s[i]; i++)
+			if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
+				is_float = true;
+		i--;
+		if (is_float)
+			nodes[k]->type |= API_NUM_FLOAT;
+		k++;
+	}
+	free(nodes);
+}
+
 /* Parse a request body; NULL with c->err set on failure. */
 static cJSON *api_parse_body(struct api_ctx *c, const char *body, size_t len)
 {
@@ -1038,6 +1108,7 @@ static cJSON *api_parse_body(struct api_ctx *c, const char *body, size_t len)
 			return NULL;
 		}
 	}
+	api_json_mark_floats(o, body, len);
 	return o;
 }
 

@@ -248,9 +248,19 @@ static void test_machine_config(void **state)
 	assert_int_equal(cfg.machine.mem_size_mib, 1024);
 	/* ... but fine numbers, and digits inside strings, are untouched. */
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-1.5e-3}"), 400);
-	FAULT_HAS("non-negative integer");
+	FAULT_HAS("invalid type: floating point `-0.0015` for field `mem_size_mib`");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-0.25E+1}"), 400);
-	FAULT_HAS("non-negative integer");
+	FAULT_HAS("floating point `-2.5`");
+	/* A whole value written as a float is still a float to serde. */
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":512.0}"), 400);
+	FAULT_HAS("invalid type: floating point `512.0` for field `mem_size_mib`, expected an integer");
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":5.12e2}"), 400);
+	FAULT_HAS("floating point `512.0`");
+	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":512E0}"), 400);
+	/* Tagging follows document order: the float is the second number. */
+	assert_int_equal(PUT("/machine-config", "{\"cpu_template\":\"1.5\",\"vcpu_count\":2,"
+			     "\"mem_size_mib\":1e3}"), 400);
+	FAULT_HAS("floating point `1000.0` for field `mem_size_mib`");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-0}"), 400);
 	FAULT_HAS("The memory size (MiB) is either 0");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":10,\"vcpu_count\":0}"), 400);
