@@ -234,6 +234,7 @@ int main(int argc, char **argv)
 	cfg.boot_timer = o.boot_timer;
 	char err[512];
 	if (o.config_file) {
+		vm_prepare(); /* KVM VM creation overlaps the parsing */
 		if (api_load_config_file(o.config_file, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ember: %s\n", err);
 			return EXIT_GENERIC;
@@ -251,6 +252,8 @@ int main(int argc, char **argv)
 			return EXIT_GENERIC;
 		}
 		timeline_mark(TIMELINE_API_READY);
+		/* ... and with the client's configuration requests. */
+		vm_prepare();
 	}
 	if (o.config_file) {
 		timeline_mark(TIMELINE_INSTANCE_START);
