@@ -13,7 +13,7 @@
 # Environment (all optional):
 #   BENCH_N=10              boots per VMM and kernel (boot benchmark)
 #   BENCH_CLOUD_N           boots of the Debian cloud kernel (default 2: ~50 s each emulated; 0 skips)
-#   BENCH_SKIP="io api"     benchmarks to leave out (boot startup memory density io api)
+#   BENCH_SKIP="io api"     benchmarks to leave out (boot startup memory density io api blkmodel)
 #   BENCH_MEMORY_N=2  BENCH_DENSITY_N=8  BENCH_DENSITY_RUNS=1  BENCH_IO_N=2
 #   BENCH_IO_MB=32  BENCH_STARTUP_N=30  BENCH_API_REQUESTS=5000  BENCH_API_ROUNDS=3
 #   BENCH_EMBER_ARGS        extra ember flags for the guest runs (e.g. --no-seccomp)
@@ -62,6 +62,10 @@ fi
 if ! skip api; then
 	bench_say "=== api"
 	"$HERE/api.sh" "$OUT" || rc=1
+fi
+if ! skip blkmodel; then
+	bench_say "=== blkmodel"
+	"$HERE/blkmodel.sh" "$OUT" || rc=1
 fi
 
 # 1, 3, 4, 5: one test-bed invocation.
