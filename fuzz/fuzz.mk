@@ -45,8 +45,19 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-# The precompiled built-in seccomp filters (see the top Makefile).
-$(FUZZ_BUILD)/obj/gen/seccomp_default.o: $(BUILD)/gen/seccomp_default.c
+# The precompiled built-in seccomp filters (as in the top Makefile; this file
+# is also used on its own by scripts/fuzz.sh, so it makes its own copy).
+$(FUZZ_BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h
+	@mkdir -p $(dir $@)
+	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote src \
+		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) -DSECCOMP_GEN \
+		-o $@ src/seccomp.c src/log.c $(FUZZ_LIBS)
+
+$(FUZZ_BUILD)/gen/seccomp_default.c: $(FUZZ_BUILD)/seccomp-gen
+	@mkdir -p $(dir $@)
+	$(FUZZ_BUILD)/seccomp-gen >$@.tmp && mv $@.tmp $@
+
+$(FUZZ_BUILD)/obj/gen/seccomp_default.o: $(FUZZ_BUILD)/gen/seccomp_default.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
