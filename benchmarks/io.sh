@@ -10,8 +10,16 @@
 # guest times each with /proc/uptime (10 ms ticks) and prints
 #   EMBER-IO mb=.. write_cs=.. read_cs=..
 # Appends records (bench=io) to OUTDIR/io.jsonl; report.py reads the line
-# from the log. Network throughput is not measured yet (TODO: needs a tap in
-# a namespace on both sides and a traffic tool in the guest).
+# from the log.
+#
+# Network (bench=net): guest <-> host TCP over virtio-net on a tap in a
+# network namespace of its own (169.254.77.1 host, .2 guest), ember and QEMU
+# microvm (-device virtio-net-device, -netdev tap, vhost=off: ember has no
+# vhost either) alternating, BENCH_IO_N times each. The guest's busybox nc
+# sends to a host socat that stops after BENCH_NET_MB (64) MiB (tx), then
+# receives BENCH_NET_MB MiB from a host socat fed by head -c (rx); the guest
+# times both with /proc/uptime and prints
+#   EMBER-NET mb=.. tx_cs=.. rx_cs=..
 set -u
 . "$(dirname "$0")/lib.sh"
 OUT=${1:?usage: io.sh OUTDIR}
@@ -56,5 +64,65 @@ for run in $(seq 1 "$RUNS"); do
 		echo "$rec" | grep -v '"summary"' |
 			bench_tag bench=io vmm=$vmm run="$run" log="logs/$name.log" >>"$OUT/io.jsonl"
 		bench_say "io $vmm run $run: $(grep -a -m1 -o 'EMBER-IO.*' "$OUT/logs/$name.log" | tr -d '\r')"
+	done
+done
+
+# ---- network ----
+if ! command -v socat >/dev/null || ! command -v ip >/dev/null; then
+	bench_say "net: skipped (no socat or ip on this host)"
+	exit 0
+fi
+NMB=${BENCH_NET_MB:-64}
+NS=ember-bench-net-$$
+HOST_IP=169.254.77.1
+nscript="ip addr add 169.254.77.2/30 dev eth0 && ip link set eth0 up || echo EMBER-NET-ERROR ifup
+sleep 1
+t() { awk '{printf \"%d\", \$1 * 100}' /proc/uptime; }
+a=\$(t); dd if=/dev/zero bs=64k count=\$(($NMB * 32)) 2>/dev/null | nc $HOST_IP 5001 || true
+b=\$(t); nc $HOST_IP 5002 </dev/null | dd of=/dev/null bs=64k 2>/dev/null || echo EMBER-NET-ERROR rx
+c=\$(t); echo \"EMBER-NET mb=$NMB tx_cs=\$((b - a)) rx_cs=\$((c - b))\""
+NARGS="$GUEST_CMDLINE $(bench_script_arg "$nscript")"
+bench_ember_config "$WORK/net.json" "$K_VMLINUX" "$INITRD" "$NARGS" 1 "$BENCH_MEM_MIB"
+# network-interfaces: added to the config file made above.
+python3 - "$WORK/net.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["network-interfaces"] = [{"iface_id": "eth0", "host_dev_name": "btap0", "guest_mac": "06:00:a9:fe:4d:02"}]
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+bench_qemu_argv "$K_VMLINUX" "$INITRD" "$NARGS" "$BENCH_MEM_MIB" acpi=off
+QEMU_ARGV+=(-netdev tap,id=n0,ifname=btap0,script=no,downscript=no,vhost=off
+	-device virtio-net-device,netdev=n0,mac=06:00:a9:fe:4d:02)
+ip netns add "$NS" || { bench_say "net: cannot create a network namespace: skipped"; exit 0; }
+trap 'ip netns del "$NS" 2>/dev/null; rm -rf "$WORK"' EXIT
+ip -n "$NS" link set lo up
+ip -n "$NS" tuntap add dev btap0 mode tap
+ip -n "$NS" addr add "$HOST_IP/30" dev btap0
+ip -n "$NS" link set btap0 up
+for run in $(seq 1 "$RUNS"); do
+	for vmm in ember qemu; do
+		name=net-$vmm-$run
+		# Host side: a sink that stops after NMB MiB (the guest's nc then
+		# sees EOF), and a source of NMB MiB for the guest to read.
+		ip netns exec "$NS" sh -c "socat -u TCP-LISTEN:5001,reuseaddr,bind=$HOST_IP STDOUT 2>/dev/null | head -c $((NMB << 20)) >/dev/null" &
+		sink=$!
+		ip netns exec "$NS" sh -c "head -c $((NMB << 20)) /dev/zero | socat -u STDIN TCP-LISTEN:5002,reuseaddr,bind=$HOST_IP" 2>/dev/null &
+		src=$!
+		if [ $vmm = ember ]; then
+			# shellcheck disable=SC2086
+			cmd=(ip netns exec "$NS" "$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/net.json")
+		else
+			cmd=(ip netns exec "$NS" "${QEMU_ARGV[@]}")
+		fi
+		kill=()
+		[ $vmm = qemu ] && kill=(-K 1000)
+		rec=$("$TOOLS/vmrun" "${kill[@]}" -m EMBER-NET -t $((BENCH_BOOT_TIMEOUT * 2)) -o "$WORK/$name" -- "${cmd[@]}") ||
+			bench_say "$vmm net run $run: no EMBER-NET line (see logs/$name.log)"
+		kill "$sink" "$src" 2>/dev/null
+		wait "$sink" "$src" 2>/dev/null
+		mv "$WORK/$name.0.log" "$OUT/logs/$name.log"
+		echo "$rec" | grep -v '"summary"' |
+			bench_tag bench=net vmm=$vmm run="$run" log="logs/$name.log" >>"$OUT/io.jsonl"
+		bench_say "net $vmm run $run: $(grep -a -m1 -o 'EMBER-NET.*' "$OUT/logs/$name.log" | tr -d '\r')"
 	done
 done

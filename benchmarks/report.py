@@ -168,7 +168,7 @@ def io_summary(out):
     res = {}
     for vmm in ("ember", "qemu"):
         wr, rd, failed = [], [], 0
-        for r in (x for x in recs if x.get("vmm") == vmm):
+        for r in (x for x in recs if x.get("vmm") == vmm and x.get("bench", "io") == "io"):
             m = re.search(r"EMBER-IO mb=(\d+) write_cs=(\d+) read_cs=(\d+)", read_log(out, r.get("log")))
             if not m or "EMBER-IO-ERROR" in read_log(out, r.get("log")):
                 failed += 1
@@ -179,6 +179,26 @@ def io_summary(out):
         if wr or failed:
             res[vmm] = {"runs": len(wr) + failed, "failed": failed,
                         "write_mib_s": stats(wr), "read_mib_s": stats(rd)}
+    return res
+
+
+def net_summary(out):
+    recs = [r for r in load(out, "io.jsonl") if r.get("bench") == "net"]
+    res = {}
+    for vmm in ("ember", "qemu"):
+        tx, rx, failed = [], [], 0
+        for r in (x for x in recs if x.get("vmm") == vmm):
+            log = read_log(out, r.get("log"))
+            m = re.search(r"EMBER-NET mb=(\d+) tx_cs=(\d+) rx_cs=(\d+)", log)
+            if not m or "EMBER-NET-ERROR" in log:
+                failed += 1
+                continue
+            mb, t, rr = (int(g) for g in m.groups())
+            tx.append(mb / (max(t, 1) / 100.0))
+            rx.append(mb / (max(rr, 1) / 100.0))
+        if tx or failed:
+            res[vmm] = {"runs": len(tx) + failed, "failed": failed,
+                        "tx_mib_s": stats(tx), "rx_mib_s": stats(rx)}
     return res
 
 
@@ -256,6 +276,15 @@ def targets(R):
                   "value": f"{mo['overhead_rss_mib']['median']:.2f} MiB"})
     else:
         t.append({"target": "VMM overhead <= 2 MiB", "verdict": "MISSED", "value": "no figure"})
+    for sect, keys in (("io", (("write_mib_s", "virtio-blk write"), ("read_mib_s", "virtio-blk read"))),
+                       ("net", (("tx_mib_s", "virtio-net guest -> host TCP"),
+                                ("rx_mib_s", "virtio-net host -> guest TCP")))):
+        e, q = R.get(sect, {}).get("ember"), R.get(sect, {}).get("qemu")
+        for key, what in keys:
+            if e and q and e.get(key) and q.get(key):
+                r = e[key]["median"] / q[key]["median"]
+                t.append({"target": f"{what} throughput >= QEMU microvm", "verdict": verdict(r >= 1.0),
+                          "value": f"{r:.2f}x ({e[key]['median']:.1f} vs {q[key]['median']:.1f} MiB/s)"})
     if R.get("blkmodel"):
         worst = min(R["blkmodel"].items(), key=lambda kv: kv[1]["ratio"]["median"])
         t.append({"target": "virtio-blk device model >= 90% of plain preadv/pwritev (host-only, every case)",
@@ -357,7 +386,17 @@ def md_report(R):
     else:
         L.append("Not measured in this run.")
         L.append("")
-    L.append("Network throughput: TODO (not measured yet).")
+    L.append("Network: guest <-> host TCP over virtio-net on a tap (busybox nc in the guest, socat on the "
+             "host; MiB/s, median)")
+    L.append("")
+    if R.get("net"):
+        L.append("| VMM | guest -> host | host -> guest | failed runs |")
+        L.append("|---|---|---|---|")
+        for v, s in R["net"].items():
+            L.append(f"| {v} | {fmt(s['tx_mib_s'] and s['tx_mib_s']['median'])} | "
+                     f"{fmt(s['rx_mib_s'] and s['rx_mib_s']['median'])} | {s['failed']}/{s['runs']} |")
+    else:
+        L.append("Not measured in this run.")
     L.append("")
     if R.get("blkmodel"):
         L.append("Device model alone (`blkmodel`, host-only, no KVM): requests/s ember's virtio-blk completes "
@@ -461,7 +500,8 @@ def main():
     R = {"timestamp": os.path.basename(out), "host": host, "kvm_host": kh[0] if kh else {},
          "n": host.get("bench_n"), "mem_mib": host.get("mem_mib_guest", 128),
          "boot": boot_summary(out), "startup": startup_summary(out), "memory": memory_summary(out),
-         "density": density_summary(out), "io": io_summary(out), "api": api_summary(out), "blkmodel": blkmodel_summary(out),
+         "density": density_summary(out), "io": io_summary(out), "net": net_summary(out), "api": api_summary(out),
+         "blkmodel": blkmodel_summary(out),
          "durations": load(out, "durations.jsonl")}
     R["targets"] = targets(R)
     R["plots"] = plots(out, R)
