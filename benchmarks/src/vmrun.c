@@ -12,8 +12,9 @@
  *     -H         hold: once every copy is ready, wait -w ms, read each copy's
  *                /proc/PID/smaps, then SIGTERM all (SIGKILL after 10 s)
  *     -w MS      settle time before the smaps sample (default 500)
- *     -g MIB     guest RAM size: the anonymous mapping of that size (+ up to
- *                4 MiB of alignment) is counted as guest memory
+ *     -g MIB     guest RAM size: the run of adjacent mappings (one of them
+ *                anonymous) of that size (+ up to 4 MiB of alignment) is
+ *                counted as guest memory
  *     -K MS      SIGTERM a copy still running MS ms after its marker (for VMMs
  *                that do not exit when the guest reboots, e.g. QEMU microvm,
  *                which has no i8042 for reboot=k); its status is then -15
@@ -138,6 +139,13 @@ static long statm_rss_kb(pid_t pid)
 	return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* One VMA of /proc/PID/smaps. */
+struct vma {
+	unsigned long start, end;
+	bool anon;
+	long rss, priv;
+};
+
 static void sample_smaps(struct copy *c, long guest_mib)
 {
 	char path[64], line[512];
@@ -145,22 +153,15 @@ static void sample_smaps(struct copy *c, long guest_mib)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return;
-	long size = 0, rss = 0, priv = 0, best_rss = -1, best_priv = 0;
-	bool anon = false, in_vma = false;
-	long lo = guest_mib * 1024, hi = lo + 4096;
-	/* Close the previous VMA when a new header (or EOF) comes. */
-#define CLOSE_VMA() do { \
-		if (in_vma && anon && size >= lo && size <= hi && rss > best_rss) { \
-			best_rss = rss; best_priv = priv; } \
-	} while (0)
+	static struct vma v[4096];
+	int n = 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long a, b;
-		long v;
+		long val;
 		char perms[8];
 		if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 && strchr(line, ' ')) {
-			CLOSE_VMA();
-			in_vma = true;
-			size = rss = priv = 0;
+			if (n == (int)(sizeof(v) / sizeof(v[0])))
+				break;
 			/* Anonymous: no path after the inode field. */
 			int fields = 0;
 			char *p = line;
@@ -173,25 +174,48 @@ static void sample_smaps(struct copy *c, long guest_mib)
 			}
 			while (*p == ' ')
 				p++;
-			anon = (*p == '\n' || *p == 0);
+			v[n++] = (struct vma){ .start = a, .end = b, .anon = (*p == '\n' || *p == 0) };
 			continue;
 		}
-		if (sscanf(line, "Size: %ld kB", &v) == 1) {
-			size = v;
-		} else if (sscanf(line, "Rss: %ld kB", &v) == 1) {
-			rss = v;
-			c->rss_kb += v;
-		} else if (sscanf(line, "Pss: %ld kB", &v) == 1) {
-			c->pss_kb += v;
-		} else if (sscanf(line, "Private_Clean: %ld kB", &v) == 1 ||
-			   sscanf(line, "Private_Dirty: %ld kB", &v) == 1) {
-			priv += v;
-			c->private_kb += v;
+		if (!n)
+			continue;
+		if (sscanf(line, "Rss: %ld kB", &val) == 1) {
+			v[n - 1].rss = val;
+			c->rss_kb += val;
+		} else if (sscanf(line, "Pss: %ld kB", &val) == 1) {
+			c->pss_kb += val;
+		} else if (sscanf(line, "Private_Clean: %ld kB", &val) == 1 ||
+			   sscanf(line, "Private_Dirty: %ld kB", &val) == 1) {
+			v[n - 1].priv += val;
+			c->private_kb += val;
 		}
 	}
-	CLOSE_VMA();
-#undef CLOSE_VMA
 	fclose(f);
+	/* Guest RAM: one anonymous VMA of the guest's size (+ up to 4 MiB of
+	 * alignment), or a run of adjacent VMAs, one of them anonymous, of
+	 * exactly that size: for ember the kernel and initrd mapped from their
+	 * files over the RAM mapping split it into several. */
+	long lo = guest_mib * 1024, hi = lo + 4096, best_rss = -1, best_priv = 0;
+	for (int i = 0; i < n; i++) {
+		long size = 0, rss = 0, priv = 0;
+		bool anon = false;
+		for (int j = i; j < n && (j == i || v[j].start == v[j - 1].end); j++) {
+			size += (long)((v[j].end - v[j].start) / 1024);
+			rss += v[j].rss;
+			priv += v[j].priv;
+			anon |= v[j].anon;
+			if (size > hi)
+				break;
+			/* One VMA: the old rule (QEMU pads its RAM block). Several:
+			 * exactly the guest's size, so no neighbour (a library)
+			 * is counted as guest memory. */
+			bool fits = j == i ? size >= lo : size == lo;
+			if (anon && fits && rss > best_rss) {
+				best_rss = rss;
+				best_priv = priv;
+			}
+		}
+	}
 	c->guest_rss_kb = best_rss < 0 ? 0 : best_rss;
 	c->guest_private_kb = best_priv;
 
