@@ -78,8 +78,8 @@ HOST_IP=169.254.77.1
 nscript="ip addr add 169.254.77.2/30 dev eth0 && ip link set eth0 up || echo EMBER-NET-ERROR ifup
 sleep 1
 t() { awk '{printf \"%d\", \$1 * 100}' /proc/uptime; }
-a=\$(t); dd if=/dev/zero bs=64k count=\$(($NMB * 32)) 2>/dev/null | nc $HOST_IP 5001 || true
-b=\$(t); nc $HOST_IP 5002 </dev/null | dd of=/dev/null bs=64k 2>/dev/null || echo EMBER-NET-ERROR rx
+a=\$(t); dd if=/dev/zero bs=64k count=\$(($NMB * 32)) 2>/dev/null | timeout 600 nc $HOST_IP 5001 || true
+b=\$(t); timeout 600 nc $HOST_IP 5002 </dev/null | dd of=/dev/null bs=64k 2>/dev/null || echo EMBER-NET-ERROR rx
 c=\$(t); echo \"EMBER-NET mb=$NMB tx_cs=\$((b - a)) rx_cs=\$((c - b))\""
 NARGS="$GUEST_CMDLINE $(bench_script_arg "$nscript")"
 bench_ember_config "$WORK/net.json" "$K_VMLINUX" "$INITRD" "$NARGS" 1 "$BENCH_MEM_MIB"
@@ -104,9 +104,12 @@ for run in $(seq 1 "$RUNS"); do
 		name=net-$vmm-$run
 		# Host side: a sink that stops after NMB MiB (the guest's nc then
 		# sees EOF), and a source of NMB MiB for the guest to read.
-		ip netns exec "$NS" sh -c "socat -u TCP-LISTEN:5001,reuseaddr,bind=$HOST_IP STDOUT 2>/dev/null | head -c $((NMB << 20)) >/dev/null" &
+		# (Each bounded in time: a VMM run that never connects must not
+		# leave them waiting, or the next run's listen would fail.)
+		tmo=$((BENCH_BOOT_TIMEOUT * 2))
+		ip netns exec "$NS" timeout "$tmo" sh -c "socat -u TCP-LISTEN:5001,reuseaddr,bind=$HOST_IP STDOUT 2>/dev/null | head -c $((NMB << 20)) >/dev/null" &
 		sink=$!
-		ip netns exec "$NS" sh -c "head -c $((NMB << 20)) /dev/zero | socat -u STDIN TCP-LISTEN:5002,reuseaddr,bind=$HOST_IP" 2>/dev/null &
+		ip netns exec "$NS" timeout "$tmo" sh -c "head -c $((NMB << 20)) /dev/zero | socat -u STDIN TCP-LISTEN:5002,reuseaddr,bind=$HOST_IP" 2>/dev/null &
 		src=$!
 		if [ $vmm = ember ]; then
 			# shellcheck disable=SC2086
@@ -118,8 +121,10 @@ for run in $(seq 1 "$RUNS"); do
 		[ $vmm = qemu ] && kill=(-K 1000)
 		rec=$("$TOOLS/vmrun" "${kill[@]}" -m EMBER-NET -t $((BENCH_BOOT_TIMEOUT * 2)) -o "$WORK/$name" -- "${cmd[@]}") ||
 			bench_say "$vmm net run $run: no EMBER-NET line (see logs/$name.log)"
+		# timeout(1) passes SIGTERM on to its command's process group.
 		kill "$sink" "$src" 2>/dev/null
 		wait "$sink" "$src" 2>/dev/null
+		ip netns exec "$NS" pkill -f "TCP-LISTEN:500[12]" 2>/dev/null
 		mv "$WORK/$name.0.log" "$OUT/logs/$name.log"
 		echo "$rec" | grep -v '"summary"' |
 			bench_tag bench=net vmm=$vmm run="$run" log="logs/$name.log" >>"$OUT/io.jsonl"
