@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,10 +30,26 @@ int guest_mem_init(struct guest_mem *mem, uint64_t mem_size)
 {
 	if (mem_size == 0)
 		return -EINVAL;
-	void *p = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	/*
+	 * 2 MiB aligned, so that the host can back guest RAM with transparent
+	 * huge pages (MADV_HUGEPAGE; hosts default to THP "madvise"): one
+	 * nested-paging fault per 2 MiB the guest touches instead of one per
+	 * 4 KiB, and fewer TLB misses in the guest. Pages still come only as
+	 * the guest touches memory; guest RAM is never pre-faulted.
+	 */
+	const uint64_t huge = 2ULL << 20;
+	if (mem_size > UINT64_MAX - huge)
+		return -EINVAL;
+	uint8_t *raw = mmap(NULL, mem_size + huge, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
 		return -errno;
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (p + mem_size < raw + mem_size + huge)
+		munmap(p + mem_size, (size_t)(raw + mem_size + huge - (p + mem_size)));
+	madvise(p, mem_size, MADV_HUGEPAGE);
 	/* Guest RAM must not end up in a core dump of the VMM. */
 	madvise(p, mem_size, MADV_DONTDUMP);
 	guest_mem_split(mem, p, mem_size);

@@ -166,6 +166,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	IOCTL(KVM_IOEVENTFD, "devices: virtio-mmio QueueNotify -> eventfd"),
 	IOCTL(KVM_IRQFD, "devices, i8042: eventfd -> guest IRQ line"),
 	IOCTL(KVM_IRQ_LINE, "serial_input: the UART's interrupt level (ISA IRQ 4)"),
+	IOCTL(KVM_REGISTER_COALESCED_MMIO, "vm_setup_vcpus: the UART's THR port is batched "
+	      "(coalesced port I/O) from the start"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
 	IOCTL(KVM_SET_CPUID2, "vm_setup_vcpu: filtered CPUID"),
 	IOCTL(KVM_SET_MSRS, "vm_setup_vcpu: boot MSRs"),
@@ -191,6 +193,10 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	IOCTL(KVM_GET_REGS, "vcpu_dump_regs on a fatal exit"),
 	IOCTL(KVM_GET_SREGS, "vcpu_dump_regs on a fatal exit"),
 	IOCTL(KVM_IRQ_LINE, "serial: the UART's interrupt level after a port access (ISA IRQ 4)"),
+	IOCTL(KVM_REGISTER_COALESCED_MMIO, "serial: THR writes batched again (THRE interrupt, "
+	      "loopback and divisor latch off)"),
+	IOCTL(KVM_UNREGISTER_COALESCED_MMIO, "serial: THR writes exit again (the guest enabled "
+	      "the THRE interrupt, loopback or the divisor latch)"),
 	/* Nothing else: the main thread configures vCPUs before they start;
 	 * virtio devices raise IRQs through irqfds (a write); KVM_INTERRUPT is
 	 * never needed with the in-kernel irqchip. */

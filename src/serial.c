@@ -49,6 +49,7 @@ void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool le
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
 	s->dll = 12; /* 9600 baud, the power-on divisor */
+	s->batchable = true; /* DLAB clear, IER 0, no loopback */
 }
 
 void serial_destroy(struct serial *s)
@@ -93,6 +94,28 @@ static void serial_rx_push(struct serial *s, uint8_t b)
 	s->rx_len++;
 }
 
+/* Write the gathered output: one write() per call into the model, not one
+ * per byte. stdout is non-blocking: what does not fit is dropped and counted,
+ * the vCPU never waits. */
+static void serial_flush(struct serial *s)
+{
+	size_t n = s->olen;
+	if (n == 0)
+		return;
+	s->olen = 0;
+	ssize_t w;
+	do {
+		w = write(s->out_fd, s->obuf, n);
+	} while (w < 0 && errno == EINTR);
+	size_t done = w > 0 ? (size_t)w : 0;
+	if (done)
+		metrics_add(&metrics.uart.write_count, done);
+	if (done < n) {
+		s->tx_dropped += n - done;
+		metrics_add(&metrics.uart.missed_write_count, n - done);
+	}
+}
+
 static void serial_tx(struct serial *s, uint8_t b)
 {
 	if (s->mcr & MCR_LOOP) {
@@ -108,16 +131,9 @@ static void serial_tx(struct serial *s, uint8_t b)
 	s->tx_bytes++;
 	if (s->out_fd < 0)
 		return;
-	ssize_t w;
-	do {
-		w = write(s->out_fd, &b, 1);
-	} while (w < 0 && errno == EINTR);
-	if (w != 1) {
-		s->tx_dropped++; /* full or closed stdout: drop, never block */
-		metrics_inc(&metrics.uart.missed_write_count);
-	} else {
-		metrics_inc(&metrics.uart.write_count);
-	}
+	if (s->olen == sizeof(s->obuf))
+		serial_flush(s);
+	s->obuf[s->olen++] = b;
 }
 
 static uint8_t serial_read_reg(struct serial *s, unsigned reg)
@@ -221,6 +237,23 @@ void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 			data[i] = serial_read_reg(s, reg);
 		serial_update_irq(s);
 	}
+	serial_flush(s);
+	bool batchable = !(s->lcr & LCR_DLAB) && !(s->ier & IER_THRE) && !(s->mcr & MCR_LOOP);
+	if (batchable != s->batchable) {
+		s->batchable = batchable;
+		if (s->on_batchable)
+			s->on_batchable(s->irq_opaque, batchable);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_write_thr(struct serial *s, const uint8_t *bytes, size_t n)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		serial_write_reg(s, REG_DATA, bytes[i]);
+	serial_update_irq(s);
+	serial_flush(s);
 	pthread_mutex_unlock(&s->lock);
 }
 

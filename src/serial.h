@@ -33,6 +33,18 @@ struct serial {
 	void (*on_first_byte)(void *opaque); /* timeline hook, may be NULL */
 	bool saw_output;
 	uint64_t tx_bytes, tx_dropped, rx_bytes;
+	/* Output gathered during one call and written once before it returns. */
+	uint8_t obuf[256];
+	size_t olen;
+	/*
+	 * THR writes are "batchable" while nothing in the guest waits on their
+	 * side effects: divisor latch closed, THRE interrupt disabled, no
+	 * loopback. The VMM may then let KVM queue them (coalesced port I/O)
+	 * and hand them over later with serial_write_thr(); it hears every change
+	 * through on_batchable (called with the lock held, from serial_pio).
+	 */
+	bool batchable;
+	void (*on_batchable)(void *opaque, bool batchable);
 };
 
 void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool level), void *opaque);
@@ -41,6 +53,9 @@ void serial_destroy(struct serial *s);
 /* Bus handler for the 8 ports at 0x3f8 (offset 0..7, len 1; wider accesses are
  * split byte by byte). */
 void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* THR writes queued while batchable, in the order the guest made them. */
+void serial_write_thr(struct serial *s, const uint8_t *bytes, size_t n);
 
 /* Queue host input for the guest. Returns how many bytes were taken (less
  * than len when the buffer is full). */

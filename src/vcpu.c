@@ -121,6 +121,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	char why[128];
+	if (v->shared->pre_exit)
+		v->shared->pre_exit(v->shared->opaque);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO: {
 		/* Data lives inside kvm_run at data_offset; string I/O repeats count times. */

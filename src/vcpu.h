@@ -24,6 +24,10 @@ struct vcpu_shared {
 	/* Called once from a vCPU thread when the guest ends or fails. */
 	void (*on_exit)(void *opaque, int status, const char *why);
 	void *opaque;
+	/* Called at the start of every exit, before its handler; may be NULL
+	 * (the VMM drains KVM's coalesced port I/O ring here, so batched
+	 * writes are seen before the access that caused the exit). */
+	void (*pre_exit)(void *opaque);
 	/* Installed on each vCPU thread before its first KVM_RUN; may be NULL. */
 	int (*thread_init)(unsigned index);
 	pthread_mutex_t lock;

@@ -38,15 +38,21 @@ static void wr(struct serial *s, unsigned reg, uint8_t v)
 	serial_pio(s, reg, &v, 1, true);
 }
 
+/* A UART writing into a fresh pipe p, its line low and the edge count 0. */
+static void serial_on_pipe(struct serial *s, int p[2])
+{
+	assert_int_equal(pipe(p), 0);
+	irqs = 0;
+	line = false;
+	serial_init(s, p[1], serial_line, NULL);
+}
+
 static void test_serial_output_and_thre(void **state)
 {
 	(void)state;
 	int p[2];
-	assert_int_equal(pipe(p), 0);
 	struct serial s;
-	irqs = 0;
-	line = false;
-	serial_init(&s, p[1], serial_line, NULL);
+	serial_on_pipe(&s, p);
 	assert_int_equal(rd(&s, 2) & 0x0f, 0x01);   /* no interrupt pending */
 	wr(&s, 1, 0x02);                            /* enable THRE */
 	assert_int_equal(irqs, 1);
@@ -161,6 +167,56 @@ static void k_wr(struct i8042 *k, unsigned off, uint8_t v)
 	i8042_pio(k, off, &v, 1, true);
 }
 
+/* The batchable state (THR writes the VMM may queue in KVM) follows DLAB,
+ * the THRE interrupt enable and loopback; batched bytes come out in order
+ * with one write, and raise THRE when that interrupt is on again. */
+static int changes;
+static bool last_batchable;
+static void on_batchable(void *o, bool b)
+{
+	(void)o;
+	assert_true(b != last_batchable);   /* only changes are reported */
+	last_batchable = b;
+	changes++;
+}
+
+static void test_serial_batchable(void **state)
+{
+	(void)state;
+	int p[2];
+	struct serial s;
+	serial_on_pipe(&s, p);
+	assert_true(s.batchable);                   /* power-on: IER 0, DLAB 0, no loop */
+	last_batchable = true;
+	changes = 0;
+	s.on_batchable = on_batchable;
+	wr(&s, 3, 0x83);                            /* DLAB on: THR is the divisor */
+	assert_false(last_batchable);
+	wr(&s, 3, 0x03);
+	assert_true(last_batchable);
+	wr(&s, 4, 0x1b);                            /* loopback */
+	assert_false(last_batchable);
+	wr(&s, 4, 0x0b);
+	assert_true(last_batchable);
+	wr(&s, 1, 0x05);                            /* RDA + RLS: still batchable */
+	assert_true(last_batchable);
+	assert_int_equal(changes, 4);
+	serial_write_thr(&s, (const uint8_t *)"batched", 7);
+	assert_int_equal(irqs, 0);                  /* THRE interrupt off: no edge */
+	wr(&s, 1, 0x07);                            /* THRE on: not batchable, IRQ */
+	assert_false(last_batchable);
+	assert_int_equal(irqs, 1);
+	wr(&s, 0, '!');
+	char buf[16] = { 0 };
+	assert_int_equal(read(p[0], buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "batched!");
+	assert_int_equal(s.tx_bytes, 8);
+	assert_int_equal(changes, 5);
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_i8042(void **state)
 {
 	(void)state;
@@ -203,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_serial_level_edges),
 		cmocka_unit_test(test_serial_input),
 		cmocka_unit_test(test_serial_probe),
+		cmocka_unit_test(test_serial_batchable),
 		cmocka_unit_test(test_i8042),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
