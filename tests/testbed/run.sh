@@ -165,6 +165,9 @@ quiet="quiet loglevel=0"
 # EPYC minus what TCG cannot emulate (QEMU warns about each otherwise).
 cpu=EPYC,+svm,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
 append="console=ttyS0 $quiet panic=-1 tsc=reliable ember.job=$job ${EMBER_TESTBED_APPEND:-}"
+# Hang post-mortem: L1 records its blocked tasks and kernel log shortly
+# before the timeout (l1-init's watchdog); shown below if the job times out.
+[ "$timeout_s" -gt 40 ] && append="$append ember.watchdog=$((timeout_s - 15))"
 # tb-size: QEMU's default translation cache is 1 GiB per L1; 256 MiB is
 # plenty for a kernel and a few programs, and several L1s may run at once.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg,tb-size=256
@@ -203,6 +206,12 @@ else
 fi
 if [ "$timeout_s" != 0 ] && [ $qrc = 124 ]; then
 	echo "testbed: timed out after $timeout_s s" >&2
+	if [ -s "$job/watchdog.log" ]; then
+		echo "testbed: L1's watchdog report (blocked tasks, kernel log):" >&2
+		cat "$job/watchdog.log" >&2
+		mkdir -p "$cwd/build" 2>/dev/null &&
+			cp "$job/watchdog.log" "$cwd/build/testbed-watchdog.$(date +%s).log" 2>/dev/null
+	fi
 	exit 124
 fi
 if [ ! -f "$job/rc" ]; then
