@@ -127,7 +127,6 @@ static int guest_mem_pread(int fd, uint8_t *dst, uint64_t off, uint64_t len)
 int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint64_t off,
 			uint64_t len)
 {
-	const uint64_t page = 4096;
 	if (len == 0)
 		return 0;
 	uint8_t *dst = guest_mem_ptr(mem, gpa, len);
@@ -136,25 +135,7 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (off + len < off || (uint64_t)st.st_size < off + len)
+	if (off + len < off || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + len))
 		return -EINVAL;
-	/* Pages wholly inside [dst, dst+len) whose file offset is page aligned. */
-	uint64_t head = (page - ((uintptr_t)dst & (page - 1))) & (page - 1);
-	bool can_map = mem->base && S_ISREG(st.st_mode) &&
-		       (((uintptr_t)dst - off) & (page - 1)) == 0 && len > head;
-	uint64_t body = can_map ? (len - head) & ~(page - 1) : 0;
-	if (body) {
-		void *p = mmap(dst + head, body, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_FIXED, fd, (off_t)(off + head));
-		if (p == MAP_FAILED)
-			body = 0; /* fall back to copying everything */
-		else
-			madvise(p, body, MADV_DONTDUMP);
-	}
-	if (!body)
-		return guest_mem_pread(fd, dst, off, len);
-	int r = guest_mem_pread(fd, dst, off, head);
-	if (r == 0)
-		r = guest_mem_pread(fd, dst + head + body, off + head + body, len - head - body);
-	return r;
+	return guest_mem_pread(fd, dst, off, len);
 }

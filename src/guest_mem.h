@@ -46,15 +46,13 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);
 
-/* Fill [gpa, gpa+len) with the bytes of fd at offset off, as pread would.
- * When RAM is ember's own mapping (guest_mem_init) and gpa and off share
- * their offset within a page, the whole pages are mapped from the file
- * instead (MAP_PRIVATE|MAP_FIXED: no copy now, the page cache is shared
- * between microVMs booting the same image, a guest write copies the page);
- * only the partial pages at either end are read. The file must not be
- * truncated while the VM runs (the host is trusted). Returns 0, -EFAULT when
- * the range is not inside one RAM region, -EINVAL when the file is shorter
- * than off+len, or -errno. */
+/* Fill [gpa, gpa+len) with the bytes of fd at offset off (pread). The bytes
+ * are copied, never mapped from the file: a MAP_PRIVATE mapping would show
+ * later changes of the file in pages the guest has not written yet (a kernel
+ * rebuilt in place under a running microVM), and a truncated file would turn
+ * guest RAM into SIGBUS for ember and EFAULT for KVM_RUN. Returns 0, -EFAULT
+ * when the range is not inside one RAM region, -EINVAL when the file is
+ * shorter than off+len, or -errno. */
 int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint64_t off,
 			uint64_t len);
 

@@ -444,7 +444,7 @@ int x86_load_initrd(const struct guest_mem *mem, int fd, const struct x86_kernel
 		return x86_fail(err, errlen, -ENOMEM, "initrd: %#llx (size %llu) is outside guest memory",
 				(unsigned long long)at, (unsigned long long)fsize);
 	(void)dst;
-	rc = guest_mem_load_file(mem, at, fd, 0, fsize); /* page aligned: mapped, not copied */
+	rc = guest_mem_load_file(mem, at, fd, 0, fsize);
 	if (rc)
 		return x86_fail(err, errlen, rc, "initrd: reading %llu bytes: %s", (unsigned long long)fsize,
 				rc == -EINVAL ? "file shrank" : strerror(-rc));

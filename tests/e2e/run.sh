@@ -9,7 +9,7 @@
 # unless the file has a "# timeout: N" line (EMBER_E2E_TIMEOUT overrides the
 # default), and a "# mem: MIB" line sets the emulated host's memory
 # (default 2048). Exit 0 = pass, 77 = skip, anything else = fail (124: timed out;
-# 75: the emulated KVM host failed the guest, see lib.sh's fail(): retried once).
+# 75: the emulated KVM host failed the guest, see lib.sh's fail(): retried).
 #
 # Prints one line per test, "PASS name (12.3 s)", "SKIP name: reason",
 # "FAIL name (exit N, 12.3 s)" followed by the last 30 lines of its output,
@@ -26,6 +26,7 @@ ROOT=$(pwd)
 TESTBED=$ROOT/tests/testbed/run.sh
 LOGDIR=${EMBER_E2E_LOGDIR:-$ROOT/build/e2e}
 DEFAULT_TIMEOUT=${EMBER_E2E_TIMEOUT:-300}
+RETRIES=${EMBER_E2E_RETRIES:-2}
 mkdir -p "$LOGDIR"
 
 tests=()
@@ -99,24 +100,28 @@ for t in "${tests[@]}"; do
 	# a KVM ioctl (the watchdog report in the log shows where), or a guest
 	# dies of a triple fault in the middle of ordinary work (the test exits
 	# 75, see lib.sh's fail()). None of these happens on real KVM. Such a test
-	# runs once more; the first attempt's log is kept as NAME.attempt1.log and
-	# the result line says RETRIED. On real KVM nothing is retried.
-	why=""
-	if { [ $rc = 124 ] || [ $rc = 125 ]; } && ! grep -qv '^qemu-system\|^testbed:' "$log"; then
-		why="the test bed produced no output"
-	elif [ "$mode" != "direct /dev/kvm" ] && [ $rc = 124 ] &&
-		grep -q "testbed L1: watchdog" "$log" && grep -Eq '(kvm|svm)_[a-z_]+\+0x' "$log"; then
-		why="the emulated host's kernel hung in KVM ($(grep -Eo '(kvm|svm)_[a-z_]+\+0x' "$log" | head -n 1 | cut -d+ -f1))"
-	elif [ "$mode" != "direct /dev/kvm" ] && [ $rc = 75 ]; then
-		why=$(sed -n 's/^TEMPFAIL: [^:]*: //p' "$log" | tail -n 1)
-	fi
-	if [ -n "$why" ]; then
-		cp "$log" "$LOGDIR/$name.attempt1.log"
-		echo "RETRY $name (first attempt, $(elapsed "$start" "$(now)") s: $why; log: ${LOGDIR#"$ROOT"/}/$name.attempt1.log)"
-		retried=$((retried + 1))
+	# runs again, up to EMBER_E2E_RETRIES (default 2) more times; each failed
+	# attempt's log is kept as NAME.attemptN.log and a RETRY line says why.
+	# On real KVM nothing is retried.
+	attempt=1
+	while [ "$attempt" -le "$RETRIES" ]; do
+		why=""
+		if { [ $rc = 124 ] || [ $rc = 125 ]; } && ! grep -qv '^qemu-system\|^testbed' "$log"; then
+			why="the test bed produced no output"
+		elif [ "$mode" != "direct /dev/kvm" ] && [ $rc = 124 ] &&
+			grep -q "testbed L1: watchdog" "$log" && grep -Eq '(kvm|svm)_[a-z_]+\+0x' "$log"; then
+			why="the emulated host's kernel hung in KVM ($(grep -Eo '(kvm|svm)_[a-z_]+\+0x' "$log" | head -n 1 | cut -d+ -f1))"
+		elif [ "$mode" != "direct /dev/kvm" ] && [ $rc = 75 ]; then
+			why=$(sed -n 's/^TEMPFAIL: [^:]*: //p' "$log" | tail -n 1)
+		fi
+		[ -n "$why" ] || break
+		cp "$log" "$LOGDIR/$name.attempt$attempt.log"
+		echo "RETRY $name (attempt $attempt, $(elapsed "$start" "$(now)") s: $why; log: ${LOGDIR#"$ROOT"/}/$name.attempt$attempt.log)"
+		[ "$attempt" = 1 ] && retried=$((retried + 1))
+		attempt=$((attempt + 1))
 		"$TESTBED" --timeout "$tmo" ${mem:+--mem "$mem"} -- bash "$t" >"$log" 2>&1 </dev/null
 		rc=$?
-	fi
+	done
 	secs=$(elapsed "$start" "$(now)")
 	case $rc in
 	0)
@@ -132,7 +137,7 @@ for t in "${tests[@]}"; do
 		case $rc in
 		124) what="timed out after $tmo s" ;;
 		125) what="test bed error" ;;
-		75) what="guest triple fault in the emulated host, twice" ;;
+		75) what="guest triple fault in the emulated host, in every attempt" ;;
 		*) what="exit $rc" ;;
 		esac
 		echo "FAIL $name ($what, $secs s)"

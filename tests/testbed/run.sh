@@ -167,7 +167,8 @@ cpu=EPYC,+svm,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoe
 append="console=ttyS0 $quiet panic=-1 tsc=reliable ember.job=$job ${EMBER_TESTBED_APPEND:-}"
 # Hang post-mortem: L1 records its blocked tasks and kernel log shortly
 # before the timeout (l1-init's watchdog); shown below if the job times out.
-[ "$timeout_s" -gt 40 ] && append="$append ember.watchdog=$((timeout_s - 15))"
+# L1's boot counts against the timeout too (10-30 s), hence the margin.
+[ "$timeout_s" -gt 80 ] && append="$append ember.watchdog=$((timeout_s - 45))"
 # tb-size: QEMU's default translation cache is 1 GiB per L1; 256 MiB is
 # plenty for a kernel and a few programs, and several L1s may run at once.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg,tb-size=256

@@ -83,8 +83,9 @@ static void test_bus(void **state)
 }
 
 
-/* guest_mem_load_file: mapped whole pages plus copied partial ones give the
- * same bytes as pread; the rest of RAM is untouched; short files fail. */
+/* guest_mem_load_file gives the same bytes as pread at any alignment; the
+ * rest of RAM is untouched; guest RAM is a copy (rewriting or truncating the
+ * file later changes nothing in it); short files fail. */
 static void test_load_file(void **state)
 {
 	(void)state;
@@ -100,23 +101,30 @@ static void test_load_file(void **state)
 	struct guest_mem m;
 	assert_int_equal(guest_mem_init(&m, 1ULL << 20), 0);
 	memset(m.base, 0xee, 1ULL << 20);
-	/* Aligned: offset 0 at a page boundary (mapped), with a partial tail. */
+	/* Aligned: offset 0 at a page boundary, with a partial tail. */
 	assert_int_equal(guest_mem_load_file(&m, 0x10000, fd, 0, fsize), 0);
 	assert_memory_equal(m.base + 0x10000, buf, fsize);
 	assert_int_equal(m.base[0x10000 + fsize], 0xee);
-	/* Same page offset, unaligned start: partial head, mapped body, tail. */
+	/* Same page offset, unaligned start. */
 	assert_int_equal(guest_mem_load_file(&m, 0x40000 + 100, fd, 100, fsize - 200), 0);
 	assert_memory_equal(m.base + 0x40000 + 100, buf + 100, fsize - 200);
 	assert_int_equal(m.base[0x40000 + 99], 0xee);
 	assert_int_equal(m.base[0x40000 + fsize - 100], 0xee);
-	/* Different page offsets: copied. */
+	/* Different page offsets. */
 	assert_int_equal(guest_mem_load_file(&m, 0x80000 + 1, fd, 0, fsize), 0);
 	assert_memory_equal(m.base + 0x80000 + 1, buf, fsize);
-	/* A guest write to a mapped page stays private to the guest. */
+	/* A guest write stays in guest RAM; the file changing or shrinking
+	 * under a running guest does not reach it. */
 	m.base[0x11000] ^= 0xff;
 	uint8_t b;
 	assert_int_equal(pread(fd, &b, 1, 0x1000), 1);
 	assert_int_equal(b, buf[0x1000]);
+	uint8_t junk[4096];
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), 0x2000), (ssize_t)sizeof(junk));
+	assert_int_equal(ftruncate(fd, 0x3000), 0);
+	assert_memory_equal(m.base + 0x12000, buf + 0x2000, fsize - 0x2000);
+	assert_int_equal(ftruncate(fd, (off_t)fsize), 0);
 	/* Errors: past the file's end, outside RAM. */
 	assert_int_equal(guest_mem_load_file(&m, 0x10000, fd, 4096, fsize), -EINVAL);
 	assert_int_equal(guest_mem_load_file(&m, (1ULL << 20) - 100, fd, 0, 4096), -EFAULT);
