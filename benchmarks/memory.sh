@@ -6,9 +6,8 @@
 # BENCH_MEM_MIB (128) MiB, guest idle in userspace (its script is a long
 # sleep), BENCH_MEMORY_N (2) times per VMM, ember and QEMU microvm
 # interleaved. One second after EMBER-GUEST-READY, vmrun reads
-# /proc/PID/smaps: the adjacent mappings spanning the guest RAM size (the
-# anonymous RAM mapping, split where kernel and initrd are mapped from their
-# files) are the guest's
+# /proc/PID/smaps: the mapping (or run of adjacent mappings) spanning the
+# guest RAM size is the guest's
 # memory; VMM overhead = total RSS - RSS of that mapping (also reported:
 # private memory and PSS, which do not count shared libraries in full).
 # Appends vmrun's records (bench=memory) to OUTDIR/memory.jsonl.

@@ -193,8 +193,9 @@ static void sample_smaps(struct copy *c, long guest_mib)
 	fclose(f);
 	/* Guest RAM: one anonymous VMA of the guest's size (+ up to 4 MiB of
 	 * alignment), or a run of adjacent VMAs, one of them anonymous, of
-	 * exactly that size: for ember the kernel and initrd mapped from their
-	 * files over the RAM mapping split it into several. */
+	 * exactly that size (a VMM that maps kernel or initrd from their files
+	 * over the RAM mapping splits it into several; ember did until
+	 * 2026-12-01, and now copies them). */
 	long lo = guest_mib * 1024, hi = lo + 4096, best_rss = -1, best_priv = 0;
 	for (int i = 0; i < n; i++) {
 		long size = 0, rss = 0, priv = 0;
