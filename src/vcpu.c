@@ -192,6 +192,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+#define VCPU_STACK_SIZE (1u << 20)
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -246,7 +248,15 @@ int vcpu_start(struct vcpu *v)
 	pthread_mutex_lock(&v->shared->lock);
 	v->shared->running++;
 	pthread_mutex_unlock(&v->shared->lock);
-	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	/* 1 MiB of stack (the exit handlers need a few KiB; sanitizer builds
+	 * more). Below 2 MiB on purpose: glibc's default 8 MiB stack can land 2
+	 * MiB aligned and then gets a whole transparent huge page on a host in
+	 * THP "always" mode, 2 MiB of RSS for a few pages of stack. */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	int r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		pthread_mutex_lock(&v->shared->lock);
