@@ -44,11 +44,13 @@ int guest_mem_init(struct guest_mem *mem, uint64_t mem_size)
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return -errno;
+	/* Keep the aligned mem_size bytes; give back the head and tail (the
+	 * tail is never empty: p lies below raw + huge). */
 	uint8_t *p = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
-	if (p + mem_size < raw + mem_size + huge)
-		munmap(p + mem_size, (size_t)(raw + mem_size + huge - (p + mem_size)));
+	size_t head = (size_t)(p - raw);
+	if (head)
+		munmap(raw, head);
+	munmap(p + mem_size, huge - head);
 	madvise(p, mem_size, MADV_HUGEPAGE);
 	/* Guest RAM must not end up in a core dump of the VMM. */
 	madvise(p, mem_size, MADV_DONTDUMP);
@@ -135,7 +137,7 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (off + len < off || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + len))
+	if (off + len < off || (uint64_t)st.st_size < off + len)
 		return -EINVAL;
 	return guest_mem_pread(fd, dst, off, len);
 }
