@@ -75,8 +75,32 @@ $(BUILD)/obj/gen/seccomp_default.o: $(BUILD)/gen/seccomp_default.c
 SECCOMP_A := $(wildcard $(shell pkg-config --variable=libdir libseccomp 2>/dev/null)/libseccomp.a)
 EMBER_LIBS := $(if $(SECCOMP_A),$(filter-out -lseccomp,$(LDLIBS)) $(SECCOMP_A),$(LDLIBS))
 
+# Fully static ember (static-pie) when Debian's source of the installed
+# libcjson-dev has been unpacked by scripts/cjson-src.sh (make deps): Debian
+# ships no libcjson.a, so its cJSON.c (same version, Debian's patches) is
+# compiled here. A static ember does no dynamic loading at start-up and maps
+# no shared libraries (benchmarks/README.md: start-up CPU and VMM overhead);
+# inside the jailer's chroot it needs no library copies. Otherwise, and for
+# sanitizer builds, libcjson is linked dynamically. `make STATIC=0` forces that.
+CJSON_VER := $(shell dpkg-query -W -f='$${source:Version}' libcjson-dev 2>/dev/null)
+CJSON_DIR ?= $(HOME)/.cache/ember/src/cjson-$(CJSON_VER)
+ifeq ($(SAN)$(STATIC),)
+ifneq ($(and $(SECCOMP_A),$(CJSON_VER),$(wildcard $(CJSON_DIR)/cJSON.c)),)
+EMBER_STATIC := 1
+endif
+endif
+
+ifeq ($(EMBER_STATIC),1)
+$(BUILD)/obj/cjson/cJSON.o: $(CJSON_DIR)/cJSON.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c89 -O2 -g -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -c $< -o $@
+
+$(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a $(BUILD)/obj/cjson/cJSON.o
+	$(CC) -static-pie -Wl,-z,relro,-z,now -pthread -o $@ $^ $(SECCOMP_A)
+else
 $(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(EMBER_LIBS)
+endif
 
 $(BUILD)/ember-jailer: $(JAIL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -91,7 +115,10 @@ deps:
 guest:
 	guest/build.sh
 
-run: deps all guest
+# deps first, in a make of its own: it may unpack the cJSON source that
+# decides how build/ember is linked.
+run: deps
+	$(MAKE) all guest
 	scripts/run-demo.sh
 
 unit: $(UNIT_BINS)

@@ -1,25 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# benchmarks/io.sh OUTDIR - benchmark 5: virtio-blk sequential throughput.
+# benchmarks/io.sh OUTDIR - benchmark 5: virtio-blk and virtio-net throughput.
 #
-# Must run where /dev/kvm works. Boots the tuned vmlinux with a scratch disk
-# (a sparse BENCH_IO_MB*2 MiB file on tmpfs) as /dev/vda on virtio-mmio,
-# ember and QEMU microvm (-device virtio-blk-device) alternating,
-# BENCH_IO_N (2) times each. In the guest, busybox dd writes then reads
-# BENCH_IO_MB (32) MiB in 1 MiB O_DIRECT requests (write with fsync); the
-# guest times each with /proc/uptime (10 ms ticks) and prints
-#   EMBER-IO mb=.. write_cs=.. read_cs=..
-# Appends records (bench=io) to OUTDIR/io.jsonl; report.py reads the line
-# from the log.
+# Must run where /dev/kvm works. The guest side is /tests/iobench
+# (tests/guest/iobench.c, in the guest rootfs): it moves data in large
+# requests and times each transfer with the monotonic clock (busybox's nc moves
+# 1 KiB per system call and its dd has no timer). Each boot repeats every
+# transfer BENCH_IO_REP (3) times; report.py takes the median over all
+# transfers of all boots.
+#
+# Block (bench=io): the tuned vmlinux with a scratch disk (a sparse
+# BENCH_IO_MB*2 MiB file on tmpfs) as /dev/vda on virtio-mmio, ember and QEMU
+# microvm (-device virtio-blk-device) alternating, BENCH_IO_N (2) boots each.
+# The guest writes BENCH_IO_MB (64) MiB in 1 MiB O_DIRECT requests then
+# fdatasync, then reads it back the same way, and prints (microseconds)
+#   EMBER-IO mb=.. write_us=A,B,C read_us=A,B,C
 #
 # Network (bench=net): guest <-> host TCP over virtio-net on a tap in a
 # network namespace of its own (169.254.77.1 host, .2 guest), ember and QEMU
 # microvm (-device virtio-net-device, -netdev tap, vhost=off: ember has no
-# vhost either) alternating, BENCH_IO_N times each. The guest's busybox nc
-# sends to a host socat that stops after BENCH_NET_MB (64) MiB (tx), then
-# receives BENCH_NET_MB MiB from a host socat fed by head -c (rx); the guest
-# times both with /proc/uptime and prints
-#   EMBER-NET mb=.. tx_cs=.. rx_cs=..
+# vhost either) alternating, BENCH_IO_N boots each. The guest sends
+# BENCH_NET_MB (64) MiB in 64 KiB writes to a host socat sink and waits until
+# the sink has closed (tx), then receives as much from a host socat source
+# (rx), and prints
+#   EMBER-NET mb=.. tx_us=A,B,C rx_us=A,B,C
+# Appends records to OUTDIR/io.jsonl; report.py reads the lines from the logs.
 set -u
 . "$(dirname "$0")/lib.sh"
 OUT=${1:?usage: io.sh OUTDIR}
@@ -30,12 +35,14 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-io.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 bench_stage_images "$WORK/img"
 RUNS=${BENCH_IO_N:-2}
-MB=${BENCH_IO_MB:-32}
-script="MB=$MB
-t() { awk '{printf \"%d\", \$1 * 100}' /proc/uptime; }
-a=\$(t); dd if=/dev/zero of=/dev/vda bs=1M count=\$MB oflag=direct conv=fsync 2>/dev/null || echo EMBER-IO-ERROR write
-b=\$(t); dd if=/dev/vda of=/dev/null bs=1M count=\$MB iflag=direct 2>/dev/null || echo EMBER-IO-ERROR read
-c=\$(t); echo \"EMBER-IO mb=\$MB write_cs=\$((b - a)) read_cs=\$((c - b))\""
+MB=${BENCH_IO_MB:-64}
+REP=${BENCH_IO_REP:-3}
+# us CMD...: run an iobench transfer, print its microseconds (nothing on error).
+guest_us='us() { /tests/iobench "$@" | sed -n "s/^iobench [a-z]* bytes=[0-9]* us=\([0-9]*\)$/\1/p"; }
+all() { v=""; for i in $(seq '"$REP"'); do x=$(us "$@"); v="$v${v:+,}${x:-ERR}"; done; echo "$v"; }'
+script="$guest_us
+w=\$(all write /dev/vda $MB); r=\$(all read /dev/vda $MB)
+echo \"EMBER-IO mb=$MB write_us=\$w read_us=\$r\""
 ARGS="$GUEST_CMDLINE $(bench_script_arg "$script")"
 DISK=$WORK/scratch.img
 truncate -s $((MB * 2))M "$DISK"
@@ -77,10 +84,9 @@ NS=ember-bench-net-$$
 HOST_IP=169.254.77.1
 nscript="ip addr add 169.254.77.2/30 dev eth0 && ip link set eth0 up || echo EMBER-NET-ERROR ifup
 sleep 1
-t() { awk '{printf \"%d\", \$1 * 100}' /proc/uptime; }
-a=\$(t); dd if=/dev/zero bs=64k count=\$(($NMB * 32)) 2>/dev/null | timeout 600 nc $HOST_IP 5001 || true
-b=\$(t); timeout 600 nc $HOST_IP 5002 </dev/null | dd of=/dev/null bs=64k 2>/dev/null || echo EMBER-NET-ERROR rx
-c=\$(t); echo \"EMBER-NET mb=$NMB tx_cs=\$((b - a)) rx_cs=\$((c - b))\""
+$guest_us
+tx=\$(all send $HOST_IP 5001 $NMB); rx=\$(all recv $HOST_IP 5002 $NMB)
+echo \"EMBER-NET mb=$NMB tx_us=\$tx rx_us=\$rx\""
 NARGS="$GUEST_CMDLINE $(bench_script_arg "$nscript")"
 bench_ember_config "$WORK/net.json" "$K_VMLINUX" "$INITRD" "$NARGS" 1 "$BENCH_MEM_MIB"
 # network-interfaces: added to the config file made above.
@@ -102,14 +108,13 @@ ip -n "$NS" link set btap0 up
 for run in $(seq 1 "$RUNS"); do
 	for vmm in ember qemu; do
 		name=net-$vmm-$run
-		# Host side: a sink that stops after NMB MiB (the guest's nc then
-		# sees EOF), and a source of NMB MiB for the guest to read.
-		# (Each bounded in time: a VMM run that never connects must not
-		# leave them waiting, or the next run's listen would fail.)
+		# Host side: a sink and a source of NMB MiB per connection (fork:
+		# one per transfer). Each bounded in time: a VMM run that never
+		# connects must not leave them waiting, or the next listen fails.
 		tmo=$((BENCH_BOOT_TIMEOUT * 2))
-		ip netns exec "$NS" timeout "$tmo" sh -c "socat -u TCP-LISTEN:5001,reuseaddr,bind=$HOST_IP STDOUT 2>/dev/null | head -c $((NMB << 20)) >/dev/null" &
+		ip netns exec "$NS" timeout "$tmo" socat -u -b 65536 TCP-LISTEN:5001,reuseaddr,fork,bind=$HOST_IP OPEN:/dev/null 2>/dev/null &
 		sink=$!
-		ip netns exec "$NS" timeout "$tmo" sh -c "head -c $((NMB << 20)) /dev/zero | socat -u STDIN TCP-LISTEN:5002,reuseaddr,bind=$HOST_IP" 2>/dev/null &
+		ip netns exec "$NS" timeout "$tmo" socat -u -b 65536 OPEN:/dev/zero,readbytes=$((NMB << 20)) TCP-LISTEN:5002,reuseaddr,fork,bind=$HOST_IP 2>/dev/null &
 		src=$!
 		if [ $vmm = ember ]; then
 			# shellcheck disable=SC2086
