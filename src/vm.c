@@ -57,6 +57,7 @@ struct vm {
 	int vm_fd;
 	struct evloop *loop;
 	struct guest_mem mem;
+	uint64_t initrd_gpa, initrd_size;   /* where vm_load_kernel put the initrd */
 	struct bus pio;
 	struct bus mmio;
 	struct serial serial;
@@ -363,11 +364,15 @@ fail_pit:
 static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t errlen)
 {
 	int r = guest_mem_init(&vm->mem, mem_mib << 20);
-	if (r < 0) {
+	if (r < 0)
 		snprintf(err, errlen, "guest memory: cannot map %llu MiB: %s",
 			 (unsigned long long)mem_mib, strerror(-r));
-		return r;
-	}
+	return r;
+}
+
+/* Guest RAM as KVM memory slots (needs the machine). */
+static int vm_setup_slots(struct vm *vm, char *err, size_t errlen)
+{
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		struct kvm_userspace_memory_region region = {
 			.slot = i,
@@ -541,8 +546,17 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 			return r;
 		}
 	}
-	r = x86_setup_boot(&vm->mem, &vm->kernel, vm->cmdline, initrd_gpa, initrd_size,
-			   lerr, sizeof(lerr));
+	vm->initrd_gpa = initrd_gpa;
+	vm->initrd_size = initrd_size;
+	return 0;
+}
+
+/* Boot parameters (with the final command line), MP table and ACPI. */
+static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	char lerr[256];
+	int r = x86_setup_boot(&vm->mem, &vm->kernel, vm->cmdline, vm->initrd_gpa, vm->initrd_size,
+			       lerr, sizeof(lerr));
 	if (r < 0) {
 		snprintf(err, errlen, "boot setup: %s", lerr);
 		return r;
@@ -817,27 +831,38 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	timeline_mark(TIMELINE_BUILD_START);
 
 	/* The order matters: devices append to the command line, which the
-	 * boot structures copy; the MP table needs the vCPU count. Each step is
+	 * boot structures copy; the MP table needs the vCPU count. Guest RAM is
+	 * mapped and the kernel and initrd copied into it before the machine
+	 * (KVM_CREATE_VM and friends, made by vm_prepare's thread, or here) is
+	 * needed: the copy overlaps with the machine's creation. Each step is
 	 * timed for the "VM build" log line (where the VMM's share of a boot
 	 * goes). */
-	static const char *const step_name[] = {
-		"kvm", "machine", "memory", "legacy", "cmdline", "devices", "kernel", "vcpus",
+	enum { S_MEMORY, S_KERNEL, S_MACHINE, S_SLOTS, S_LEGACY, S_CMDLINE, S_DEVICES, S_BOOT,
+	       S_VCPUS, S_COUNT };
+	static const char *const step_name[S_COUNT] = {
+		"memory", "kernel", "machine", "slots", "legacy", "cmdline", "devices", "boot", "vcpus",
 	};
-	uint64_t step_us[8] = { 0 };
+	uint64_t step_us[S_COUNT] = { 0 };
 	int r = 0;
-	uint64_t t_pre = timeline_now_ns();
-	bool prepared = vm_take_prepared(vm, &r);
-	t_pre = (timeline_now_ns() - t_pre) / 1000;
-	for (unsigned step = prepared ? 2 : 0; step < 8 && r == 0; step++) {
+	bool prepared = false;
+	for (unsigned step = 0; step < S_COUNT && r == 0; step++) {
 		uint64_t t0 = timeline_now_ns();
 		switch (step) {
-		case 0: r = vm_open_kvm(vm, err, errlen); break;
-		case 1: r = vm_create_machine(vm, err, errlen); break;
-		case 2: r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen); break;
-		case 3: r = vm_setup_legacy(vm, cfg, err, errlen); break;
-		case 4: r = vm_build_cmdline(vm, cfg, err, errlen); break;
-		case 5: r = vm_setup_devices(vm, cfg, err, errlen); break;
-		case 6: r = vm_load_kernel(vm, cfg, err, errlen); break;
+		case S_MEMORY: r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen); break;
+		case S_KERNEL: r = vm_load_kernel(vm, cfg, err, errlen); break;
+		case S_MACHINE:
+			prepared = vm_take_prepared(vm, &r);
+			if (!prepared) {
+				r = vm_open_kvm(vm, err, errlen);
+				if (r == 0)
+					r = vm_create_machine(vm, err, errlen);
+			}
+			break;
+		case S_SLOTS: r = vm_setup_slots(vm, err, errlen); break;
+		case S_LEGACY: r = vm_setup_legacy(vm, cfg, err, errlen); break;
+		case S_CMDLINE: r = vm_build_cmdline(vm, cfg, err, errlen); break;
+		case S_DEVICES: r = vm_setup_devices(vm, cfg, err, errlen); break;
+		case S_BOOT: r = vm_setup_boot(vm, cfg, err, errlen); break;
 		default: r = vm_setup_vcpus(vm, cfg, err, errlen); break;
 		}
 		step_us[step] = (timeline_now_ns() - t0) / 1000;
@@ -848,12 +873,10 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	}
 	char steps[256];
 	size_t off = 0;
-	if (prepared)
-		off = (size_t)snprintf(steps, sizeof(steps), "kvm+machine prepared (waited %lluus) ",
-				       (unsigned long long)t_pre);
-	for (unsigned step = prepared ? 2 : 0; step < 8 && off < sizeof(steps); step++)
-		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s=%lluus",
-					step > (prepared ? 2u : 0u) ? " " : "", step_name[step],
+	for (unsigned step = 0; step < S_COUNT && off < sizeof(steps); step++)
+		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
+					step ? " " : "", step_name[step],
+					step == S_MACHINE && prepared ? "(prepared, waited)" : "",
 					(unsigned long long)step_us[step]);
 	timeline_mark(TIMELINE_BUILD_DONE);
 	log_info("VM build: %s", steps);
