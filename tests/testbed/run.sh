@@ -164,7 +164,12 @@ quiet="quiet loglevel=0"
 [ $debug = 1 ] && quiet="loglevel=7 ember.debug=1"
 # EPYC minus what TCG cannot emulate (QEMU warns about each otherwise).
 cpu=EPYC,+svm,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
-append="console=ttyS0 $quiet panic=-1 tsc=reliable ember.job=$job ${EMBER_TESTBED_APPEND:-}"
+# A periodic tick in L1 (the local APIC timer in periodic mode, no high
+# resolution timers, no dynamic ticks): an L1 whose one-shot timer interrupt
+# got lost in TCG's nested SVM never woke again (every CPU idle in HLT, the
+# watchdog's sleep never ended); a periodic timer re-arms itself.
+append="console=ttyS0 $quiet panic=-1 tsc=reliable lapic=notscdeadline nohz=off highres=off"
+append="$append ember.job=$job ${EMBER_TESTBED_APPEND:-}"
 # Hang post-mortem: L1 records its blocked tasks and kernel log shortly
 # before the timeout (l1-init's watchdog); shown below if the job times out.
 # L1's boot counts against the timeout too (10-30 s), hence the margin.
