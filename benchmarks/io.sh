@@ -11,7 +11,7 @@
 #
 # Block (bench=io): the tuned vmlinux with a scratch disk (a sparse
 # BENCH_IO_MB*2 MiB file on tmpfs) as /dev/vda on virtio-mmio, ember and QEMU
-# microvm (-device virtio-blk-device) alternating, BENCH_IO_N (2) boots each.
+# microvm (-device virtio-blk-device) alternating, BENCH_IO_N (4) boots each.
 # The guest writes BENCH_IO_MB (64) MiB in 1 MiB O_DIRECT requests then
 # fdatasync, then reads it back the same way, and prints (microseconds)
 #   EMBER-IO mb=.. write_us=A,B,C read_us=A,B,C
@@ -34,7 +34,7 @@ bench_load_guest
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-io.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 bench_stage_images "$WORK/img"
-RUNS=${BENCH_IO_N:-2}
+RUNS=${BENCH_IO_N:-4}
 MB=${BENCH_IO_MB:-64}
 REP=${BENCH_IO_REP:-3}
 # us CMD...: run an iobench transfer, print its microseconds (nothing on error).

@@ -14,7 +14,7 @@
 #   BENCH_N=10              boots per VMM and kernel (boot benchmark)
 #   BENCH_CLOUD_N           boots of the Debian cloud kernel (default 2: ~50 s each emulated; 0 skips)
 #   BENCH_SKIP="io api"     benchmarks to leave out (boot startup memory density io api blkmodel)
-#   BENCH_MEMORY_N=2  BENCH_DENSITY_N=8  BENCH_DENSITY_RUNS=1  BENCH_IO_N=2
+#   BENCH_MEMORY_N=2  BENCH_DENSITY_N=8  BENCH_DENSITY_RUNS=1  BENCH_IO_N=4
 #   BENCH_IO_MB=32  BENCH_STARTUP_N=30  BENCH_API_REQUESTS=5000  BENCH_API_ROUNDS=3
 #   BENCH_EMBER_ARGS        extra ember flags for the guest runs (e.g. --no-seccomp)
 #   BENCH_OUT=DIR           result directory instead of results/<timestamp>
