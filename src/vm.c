@@ -530,7 +530,6 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 		snprintf(err, errlen, "%s: %s", cfg->boot.kernel_path, lerr);
 		return r;
 	}
-	uint64_t initrd_gpa = 0, initrd_size = 0;
 	if (cfg->boot.initrd_path[0]) {
 		int ifd = open(cfg->boot.initrd_path, O_RDONLY | O_CLOEXEC);
 		if (ifd < 0) {
@@ -538,7 +537,7 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 			snprintf(err, errlen, "initrd_path %s: %s", cfg->boot.initrd_path, strerror(e));
 			return -e;
 		}
-		r = x86_load_initrd(&vm->mem, ifd, &vm->kernel, &initrd_gpa, &initrd_size,
+		r = x86_load_initrd(&vm->mem, ifd, &vm->kernel, &vm->initrd_gpa, &vm->initrd_size,
 				    lerr, sizeof(lerr));
 		close(ifd);
 		if (r < 0) {
@@ -546,8 +545,6 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 			return r;
 		}
 	}
-	vm->initrd_gpa = initrd_gpa;
-	vm->initrd_size = initrd_size;
 	return 0;
 }
 
@@ -778,30 +775,28 @@ void vm_prepare(void)
 	pthread_attr_destroy(&attr);
 }
 
-/* Adopt what vm_prepare made. Returns 1 when it made the machine (or failed
- * with the error vm_create would have met), 0 when vm_create must do the
- * first steps itself. */
-static int vm_take_prepared(struct vm *vm, int *r)
+/* Adopt the machine vm_prepare made. False when there is none (not
+ * prepared, or the preparation failed): vm_create then makes it itself, with
+ * the same checks and errors. */
+static bool vm_take_prepared(struct vm *vm)
 {
 	if (!vm_pre.started)
-		return 0;
+		return false;
 	pthread_join(vm_pre.thread, NULL);
 	vm_pre.started = false;
 	vm->kvm_fd = vm_pre.kvm_fd;
 	vm->vm_fd = vm_pre.vm_fd;
 	vm_pre.kvm_fd = vm_pre.vm_fd = -1;
-	if (vm_pre.ret == 0) {
-		*r = 0;
-		return 1;
-	}
-	/* A failed preparation: start over here (same checks, same errors),
-	 * so a problem of the thread alone (its seccomp) changes nothing. */
+	if (vm_pre.ret == 0)
+		return true;
+	/* A failed preparation: start over in vm_create, so a problem of the
+	 * thread alone (its seccomp) changes nothing. */
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	vm->kvm_fd = vm->vm_fd = -1;
-	return 0;
+	return false;
 }
 
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
@@ -851,7 +846,7 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 		case S_MEMORY: r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen); break;
 		case S_KERNEL: r = vm_load_kernel(vm, cfg, err, errlen); break;
 		case S_MACHINE:
-			prepared = vm_take_prepared(vm, &r);
+			prepared = vm_take_prepared(vm);
 			if (!prepared) {
 				r = vm_open_kvm(vm, err, errlen);
 				if (r == 0)

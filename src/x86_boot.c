@@ -439,12 +439,10 @@ int x86_load_initrd(const struct guest_mem *mem, int fd, const struct x86_kernel
 				(unsigned long long)fsize, (unsigned long long)k->kernel_end,
 				(unsigned long long)low_end);
 	uint64_t at = (low_end - fsize) & ~0xfffULL;
-	uint8_t *dst = guest_mem_ptr(mem, at, fsize);
-	if (!dst)
+	rc = guest_mem_load_file(mem, at, fd, 0, fsize);
+	if (rc == -EFAULT)
 		return x86_fail(err, errlen, -ENOMEM, "initrd: %#llx (size %llu) is outside guest memory",
 				(unsigned long long)at, (unsigned long long)fsize);
-	(void)dst;
-	rc = guest_mem_load_file(mem, at, fd, 0, fsize);
 	if (rc)
 		return x86_fail(err, errlen, rc, "initrd: reading %llu bytes: %s", (unsigned long long)fsize,
 				rc == -EINVAL ? "file shrank" : strerror(-rc));
