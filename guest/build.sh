@@ -20,6 +20,11 @@
 #   EMBER_GUEST_REFRESH_CLOUD=1  re-resolve the newest Debian cloud kernel via apt
 #   EMBER_GUEST_NO_CLOUD=1    skip the Debian cloud kernel (EMBER_GUEST_CLOUD_KERNEL stays empty)
 set -euo pipefail
+# Run from make (make run, make e2e), this script inherits the parent make's
+# MAKEFLAGS and MAKELEVEL: the kernel's own makes would then print
+# "make[2]: Entering directory" lines into what they output and join the
+# parent's jobserver. The kernel build is a make of its own.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
@@ -147,7 +152,8 @@ build_kernel() {
 	cp "$src/vmlinux" "$out/vmlinux"
 	cp "$src/arch/x86/boot/bzImage" "$out/bzImage"
 	cp "$src/.config" "$out/config"
-	make -s -C "$src" ARCH=x86_64 kernelrelease >"$out/release" </dev/null
+	make -s --no-print-directory -C "$src" ARCH=x86_64 kernelrelease >"$out/release" </dev/null
+	release_ok "$out/release" || die "kernelrelease printed '$(head -c 200 "$out/release")', not a release"
 	echo $(($(date +%s) - start)) >"$out/build-seconds"
 	cp "$log" "$out/build.log"
 	rm -rf "$src"
@@ -282,6 +288,85 @@ cloud_kernel() {
 	CLOUD=$dest/vmlinuz
 }
 
+# ---------------------------------------------------------------- cache checks
+
+# A cache entry is used only when what it holds looks like what was built:
+# an entry that fails these checks (a killed copy, a disk error, output of an
+# older, broken build step) is removed and built again, never trusted.
+
+# release_ok FILE: one line, a kernel release ("6.1.0", "6.1.0-28-cloud-amd64").
+release_ok() {
+	[ "$(wc -l <"$1" 2>/dev/null)" = 1 ] && grep -qE '^[0-9]+\.[0-9]+[0-9A-Za-z.+_~-]*$' "$1"
+}
+
+# magic_at FILE OFFSET HEX: the bytes at OFFSET are HEX.
+magic_at() {
+	[ "$(od -An -tx1 -j "$2" -N $((${#3} / 2)) "$1" 2>/dev/null | tr -d ' \n')" = "$3" ]
+}
+
+is_elf() { magic_at "$1" 0 7f454c46; }
+is_bzimage() { magic_at "$1" 514 48647253; }	# "HdrS" at 0x202
+
+# entry_problem KIND DIR: print what is wrong with a cache entry (nothing if
+# it is sound). KIND: kernel, rootfs or cloud.
+entry_problem() {
+	local dir=$2
+	case $1 in
+	kernel)
+		is_elf "$dir/vmlinux" || { echo "vmlinux is not an ELF file"; return; }
+		is_bzimage "$dir/bzImage" || { echo "bzImage has no boot header"; return; }
+		release_ok "$dir/release" || echo "release is not a kernel release"
+		;;
+	rootfs)
+		magic_at "$dir/initramfs.cpio" 0 303730373031 || { echo "initramfs.cpio is not a newc cpio archive"; return; }
+		[ "$(stat -c %s "$dir/rootfs.ext4" 2>/dev/null)" = $((ROOTFS_MIB << 20)) ] &&
+			magic_at "$dir/rootfs.ext4" 1080 53ef || echo "rootfs.ext4 is not a ${ROOTFS_MIB} MiB ext4 image"
+		;;
+	cloud)
+		is_bzimage "$dir/vmlinuz" || { echo "vmlinuz has no boot header"; return; }
+		release_ok "$dir/release" || echo "release is not a kernel release"
+		;;
+	esac
+}
+
+# entry_sound KIND DIR: true when DIR is a sound entry. A damaged one is
+# removed (under the cache lock) so that the caller builds it again.
+entry_sound() {
+	local why
+	[ -d "$2" ] || return 1
+	why=$(entry_problem "$1" "$2")
+	[ -z "$why" ] && return 0
+	lock_cache
+	say "cached $1 $2 is damaged ($why): rebuilding it"
+	rm -rf "$2"
+	return 1
+}
+
+# verify: check every cache entry (kernel-*, rootfs-*, cloud-*) and current.env
+# without changing anything; one line per damaged entry; exit 1 if any.
+verify() {
+	local d kind why bad=0
+	for d in "$G"/kernel-* "$G"/rootfs-* "$G"/cloud-*; do
+		[ -d "$d" ] || continue
+		kind=$(basename "$d")
+		kind=${kind%%-*}
+		why=$(entry_problem "$kind" "$d")
+		[ -z "$why" ] && continue
+		echo "damaged: $d: $why"
+		bad=1
+	done
+	if [ -f "$G/current.env" ] && ! env_ok "$G/current.env"; then
+		echo "damaged: $G/current.env: not a list of shell assignments"
+		bad=1
+	fi
+	return $bad
+}
+
+# env_ok FILE: only comments, blank lines, NAME=value and export lines.
+env_ok() {
+	! grep -vqE '^(#.*|[A-Z_][A-Z0-9_]*=("[^"$`\\]*"|[^ "$`\\;&|<>()]*)|export( [A-Z_][A-Z0-9_]*)+|)$' "$1"
+}
+
 # ---------------------------------------------------------------- main
 
 # lock_cache: serialise writers on $G/.lock (once per run) and drop scratch
@@ -305,7 +390,9 @@ cloud_cached() {
 	[ "${EMBER_GUEST_NO_CLOUD:-0}" = 1 ] && return 0
 	[ "${EMBER_GUEST_REFRESH_CLOUD:-0}" = 1 ] && return 1
 	CLOUD=$(ls -d "$G"/cloud-*/vmlinuz 2>/dev/null | sort -V | tail -n1 || true)
-	[ -n "$CLOUD" ]
+	[ -n "$CLOUD" ] && entry_sound cloud "$(dirname "$CLOUD")" && return 0
+	CLOUD=""
+	return 1
 }
 
 # env_text KDIR RDIR: the contents of current.env.
@@ -326,14 +413,18 @@ EOF
 
 main() {
 	local kdir rdir env text
+	if [ "${1:-}" = --verify ]; then
+		verify
+		return
+	fi
 	env=$G/current.env
 	kdir=$G/kernel-$(kernel_key)
 	rdir=$G/rootfs-$(rootfs_key)
-	# A warm, unchanged cache is only read, so it may be read-only.
-	if ! { [ -f "$kdir/vmlinux" ] && [ -f "$rdir/rootfs.ext4" ] && cloud_cached; }; then
+	# A warm, unchanged, sound cache is only read, so it may be read-only.
+	if ! { entry_sound kernel "$kdir" && entry_sound rootfs "$rdir" && cloud_cached; }; then
 		lock_cache	# concurrent runs wait; results are also renamed into place
-		[ -f "$kdir/vmlinux" ] || build_kernel "$kdir"
-		[ -f "$rdir/rootfs.ext4" ] || build_rootfs "$rdir"
+		entry_sound kernel "$kdir" || build_kernel "$kdir"
+		entry_sound rootfs "$rdir" || build_rootfs "$rdir"
 		cloud_kernel
 	fi
 	text=$(env_text "$kdir" "$rdir")
@@ -341,6 +432,7 @@ main() {
 		lock_cache
 		new_tmp env
 		printf '%s\n' "$text" >"$NEW_TMP/current.env"
+		env_ok "$NEW_TMP/current.env" || die "current.env would not be valid shell: $text"
 		mv -f "$NEW_TMP/current.env" "$env"
 	fi
 	echo "$env"
