@@ -99,6 +99,13 @@ static int api_http_request_line(const char *l, size_t n, struct api_http_reques
 		snprintf(err, errlen, "Invalid URI.");
 		return -EINVAL;
 	}
+	/* RFC 9112 section 3.2: no control characters in a request target. */
+	for (size_t i = 0; i < ulen; i++) {
+		if ((unsigned char)uri[i] < 0x20 || uri[i] == 0x7f) {
+			snprintf(err, errlen, "Invalid URI.");
+			return -EINVAL;
+		}
+	}
 	/* Origin form "/p", or absolute form "http://host[:port]/p"; any other
 	 * form routes as "" (Firecracker answers it like "/"). */
 	if (ulen > 7 && strncasecmp(uri, "http://", 7) == 0) {
@@ -117,6 +124,7 @@ static int api_http_request_line(const char *l, size_t n, struct api_http_reques
 	return 0;
 }
 
+/* Strip optional whitespace around a field value. */
 static void api_http_trim(const char **s, size_t *n)
 {
 	while (*n && (**s == ' ' || **s == '\t')) {
@@ -125,6 +133,68 @@ static void api_http_trim(const char **s, size_t *n)
 	}
 	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
 		(*n)--;
+}
+
+/* RFC 9110 tchar. */
+static bool api_http_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static size_t api_http_token_len(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && api_http_tchar(s[i]))
+		i++;
+	return i;
+}
+
+/* Check one header line "name: value" (RFC 9112 section 5): the name is a
+ * non-empty token right before the colon (whitespace there, or at the start
+ * of the line as in an obsolete line fold, is a 400), and the value holds no
+ * control character but HTAB. Sets the name and trimmed value. */
+static int api_http_header_line(const char *l, size_t n, const char **name, size_t *nlen,
+				const char **val, size_t *vlen, char *err, size_t errlen)
+{
+	const char *colon = memchr(l, ':', n);
+	if (!colon) {
+		snprintf(err, errlen, "Invalid header. Reason: no colon.");
+		return -EINVAL;
+	}
+	*name = l;
+	*nlen = (size_t)(colon - l);
+	size_t tok = api_http_token_len(l, *nlen);
+	if (tok != *nlen) {
+		size_t ws = tok;
+		while (ws < *nlen && (l[ws] == ' ' || l[ws] == '\t'))
+			ws++;
+		if (tok && ws == *nlen)
+			snprintf(err, errlen, "Invalid header. Reason: whitespace before the colon. "
+				 "Key: %.*s", (int)tok, l);
+		else if (tok == 0 && *nlen && (l[0] == ' ' || l[0] == '\t'))
+			snprintf(err, errlen, "Invalid header. Reason: line starts with whitespace "
+				 "(obsolete line folding).");
+		else
+			snprintf(err, errlen, "Invalid header. Reason: invalid field name.");
+		return -EINVAL;
+	}
+	if (*nlen == 0) {
+		snprintf(err, errlen, "Invalid header. Reason: empty field name.");
+		return -EINVAL;
+	}
+	*val = colon + 1;
+	*vlen = n - *nlen - 1;
+	for (size_t i = 0; i < *vlen; i++) {
+		unsigned char ch = (unsigned char)(*val)[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			snprintf(err, errlen, "Invalid header. Reason: control character in the "
+				 "value. Key: %.*s", (int)*nlen, *name);
+			return -EINVAL;
+		}
+	}
+	api_http_trim(val, vlen);
+	return 0;
 }
 
 int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
@@ -152,14 +222,17 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		return -EINVAL;
 	off = (size_t)n + 2;
 
+	/* The header block, request line to empty line, is at most
+	 * API_HTTP_MAX_HEADER bytes: refused as soon as it is longer, so a
+	 * request at both limits always fits API_HTTP_IN_CAP. */
 	for (;;) {
-		if (off > API_HTTP_MAX_HEADER) {
+		n = api_http_line(buf + off, len - off);
+		if (n == -EAGAIN && len < API_HTTP_MAX_HEADER)
+			return 0;
+		if (n == -EAGAIN || (n >= 0 && off + (size_t)n + 2 > API_HTTP_MAX_HEADER)) {
 			snprintf(err, errlen, "Header section too large.");
 			return -EINVAL;
 		}
-		n = api_http_line(buf + off, len - off);
-		if (n == -EAGAIN)
-			return 0;
 		if (n < 0) {
 			snprintf(err, errlen, "Invalid header.");
 			return -EINVAL;
@@ -168,15 +241,10 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		off += (size_t)n + 2;
 		if (n == 0)
 			break;
-		const char *colon = memchr(l, ':', (size_t)n);
-		if (!colon) {
-			snprintf(err, errlen, "Invalid header. Reason: no colon.");
+		const char *name, *val;
+		size_t nlen, vlen;
+		if (api_http_header_line(l, (size_t)n, &name, &nlen, &val, &vlen, err, errlen) < 0)
 			return -EINVAL;
-		}
-		const char *name = l, *val = colon + 1;
-		size_t nlen = (size_t)(colon - l), vlen = (size_t)n - nlen - 1;
-		api_http_trim(&name, &nlen);
-		api_http_trim(&val, &vlen);
 		if (api_http_token_caseeq(name, nlen, "Content-Length")) {
 			uint64_t v = 0;
 			bool ok = vlen > 0 && vlen <= 10;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +163,72 @@ static void test_bad_headers(void **state)
 	assert_non_null(strstr(p->err, "hunked"));
 	p = parse_str("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n");
 	assert_int_equal(p->r, -EINVAL);
+}
+
+/* RFC 9112 section 5.1: no whitespace between a field name and its colon;
+ * a name is a token (so a line starting with whitespace, an obsolete line
+ * fold, is refused too); field values hold no control characters but HTAB. */
+static void test_header_name_whitespace(void **state)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nHost : localhost\r\n\r\n",
+		"PUT / HTTP/1.1\r\nContent-Length\t: 2\r\n\r\n{}",
+		"PUT / HTTP/1.1\r\nContent-Length : 2\r\n\r\n{}",
+		"PUT / HTTP/1.1\r\nX: y\r\n Content-Length: 2\r\n\r\n{}",
+		"PUT / HTTP/1.1\r\n\tContent-Length: 2\r\n\r\n{}",
+		"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+		"GET / HTTP/1.1\r\nX(y): z\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\033[2Jb\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct parsed *p = parse_str(bad[i]);
+		if (p->r != -EINVAL)
+			fail_msg("accepted (%d): %s", p->r, bad[i]);
+		assert_non_null(strstr(p->err, "Invalid header."));
+	}
+	struct parsed *p = parse_str("GET / HTTP/1.1\r\nHost : localhost\r\n\r\n");
+	assert_string_equal(p->err, "Invalid header. Reason: whitespace before the colon. "
+			    "Key: Host");
+	/* Whitespace around the value is fine, and so is obs-text in it. */
+	p = parse_str("PUT / HTTP/1.1\r\nContent-Length: \t2 \r\nX-A!#$%&'*+.^_`|~9:\tv\xe9 \t\r\n"
+		      "\r\n{}");
+	assert_true(p->r > 0);
+	assert_int_equal(p->req.body_len, 2);
+}
+
+/* A GET whose header block (request line to the empty line, CRLFs
+ * included) is exactly `len` bytes: `start` (request line and headers),
+ * filler headers, then one padding header. */
+static int header_block(char *buf, int len, const char *start)
+{
+	int n = sprintf(buf, "%s", start);
+	while (len - n > 1002)
+		n += sprintf(buf + n, "X-Filler: %0988d\r\n", 0);
+	n += sprintf(buf + n, "X-Pad: %0*d\r\n\r\n", len - n - 11, 0);
+	assert_int_equal(n, len);
+	return n;
+}
+
+/* The header block is at most API_HTTP_MAX_HEADER bytes, refused as soon
+ * as it is longer: so a request at both limits fits a connection's input
+ * buffer (API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY). */
+static void test_header_block_limit(void **state)
+{
+	char *buf = malloc(API_HTTP_MAX_HEADER * 2);
+	int n = header_block(buf, API_HTTP_MAX_HEADER, "GET / HTTP/1.1\r\n");
+	struct parsed *p = parse(buf, (size_t)n);
+	assert_int_equal(p->r, API_HTTP_MAX_HEADER);
+	/* One byte more is too large, complete or not. */
+	n = header_block(buf, API_HTTP_MAX_HEADER + 1, "GET / HTTP/1.1\r\n");
+	p = parse(buf, (size_t)n);
+	assert_int_equal(p->r, -EINVAL);
+	assert_string_equal(p->err, "Header section too large.");
+	p = parse(buf, API_HTTP_MAX_HEADER); /* the final LF not there yet */
+	assert_int_equal(p->r, -EINVAL);
+	p = parse(buf, API_HTTP_MAX_HEADER - 1); /* below the limit: need more */
+	assert_int_equal(p->r, 0);
+	free(buf);
 }
 
 static void test_line_limits(void **state)
@@ -321,12 +388,19 @@ static int cl_connect(void)
 	assert_true(fd >= 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = { .tv_sec = 5 }; /* a send the server never reads fails */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
 	return fd;
+}
+
+static void cl_send_n(int fd, const char *s, size_t n)
+{
+	assert_int_equal(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
 static void cl_send(int fd, const char *s)
 {
-	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+	cl_send_n(fd, s, strlen(s));
 }
 
 /* Read one response head within ms. Returns its status, 0 on EOF, -1 on
@@ -474,6 +548,63 @@ static void test_server_evict(void **state)
 	srv_stop();
 }
 
+/* A request at the header-block limit with a body at the body limit fits
+ * the input buffer and is answered; a longer header block gets its 400 at
+ * once instead of stalling until the idle timeout. */
+static void test_server_max_request(void **state)
+{
+	char start[128];
+	char *buf = malloc(API_HTTP_MAX_HEADER * 2 + API_HTTP_MAX_BODY);
+	srv_start(60000, 60000);
+	snprintf(start, sizeof(start), "PUT /x HTTP/1.1\r\nContent-Length: %d\r\n",
+		 API_HTTP_MAX_BODY);
+	int n = header_block(buf, API_HTTP_MAX_HEADER, start);
+	memset(buf + n, ' ', API_HTTP_MAX_BODY);
+	int c = cl_connect();
+	cl_send_n(c, buf, (size_t)n + API_HTTP_MAX_BODY);
+	assert_int_equal(cl_status(c, 3000), 204);
+	cl_send(c, "GET / HTTP/1.1\r\n\r\n"); /* the connection goes on */
+	assert_int_equal(cl_status(c, 3000), 204);
+	close(c);
+	/* Its last header line ends at the limit: only the empty line is over. */
+	n = header_block(buf, API_HTTP_MAX_HEADER + 2, start);
+	memset(buf + n, ' ', API_HTTP_MAX_BODY);
+	c = cl_connect();
+	cl_send_n(c, buf, (size_t)n + API_HTTP_MAX_BODY);
+	assert_int_equal(cl_status(c, 3000), 400);
+	close(c);
+	srv_stop();
+	free(buf);
+}
+
+/* What a client sends reaches the log escaped: one line, printable ASCII. */
+static void test_server_log_escapes(void **state)
+{
+	char path[] = "/tmp/ember-test-http-log-XXXXXX", line[1024];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	srv_start(60000, 60000);
+	assert_int_equal(log_open(path), 0);
+	log_set_level(LOG_INFO);
+	int c = cl_connect();
+	cl_send(c, "PUT / HTTP/1.1\r\nContent-Length: 1\xff\x9b[2J\\\r\n\r\n");
+	assert_int_equal(cl_status(c, 3000), 400);
+	log_set_level(LOG_OFF);
+	assert_int_equal(log_open("/dev/null"), 0);
+	ssize_t r = read(fd, line, sizeof(line) - 1);
+	assert_true(r > 0);
+	line[r] = 0;
+	assert_non_null(strstr(line, "Value: 1\\xff\\x9b[2J\\\\\n"));
+	for (ssize_t i = 0; i < r - 1; i++)
+		if (line[i] < 0x20 || line[i] > 0x7e)
+			fail_msg("byte 0x%02x at %zd of the log line: %s", (unsigned char)line[i], i, line);
+	assert_int_equal(line[r - 1], '\n');
+	close(c);
+	close(fd);
+	unlink(path);
+	srv_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,12 +616,16 @@ int main(void)
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_bad_method_version),
 		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_header_name_whitespace),
+		cmocka_unit_test(test_header_block_limit),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_server_idle_timeout),
 		cmocka_unit_test(test_server_evict),
+		cmocka_unit_test(test_server_max_request),
+		cmocka_unit_test(test_server_log_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
