@@ -337,10 +337,11 @@ static struct evloop *srv_loop;
 static struct api_http_server *srv;
 static pthread_t srv_thread;
 
+/* 204 for everything but GET /bad (400). */
 static void handler_204(void *opaque, const struct api_http_request *req,
 			struct api_http_response *resp)
 {
-	resp->status = 204;
+	resp->status = strcmp(req->path, "/bad") ? 204 : 400;
 }
 
 static void *srv_run(void *arg)
@@ -446,6 +447,21 @@ static bool cl_closed(int fd, int ms)
 	}
 }
 
+/* Whether the server closed fd (not just shut its write side, as after a
+ * framing error): a send then fails. Waits up to ms. */
+static bool cl_gone(int fd, int ms)
+{
+	long end = now_ms() + ms;
+	for (;;) {
+		if (send(fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    (errno == EPIPE || errno == ECONNRESET))
+			return true;
+		if (now_ms() >= end)
+			return false;
+		usleep(10 * 1000);
+	}
+}
+
 static int count_fds(void)
 {
 	int n = 0;
@@ -506,18 +522,18 @@ static void test_server_idle_timeout(void **state)
 static void test_server_evict(void **state)
 {
 	int c[API_HTTP_MAX_CONNS];
-	srv_start(60000, 300);
+	srv_start(60000, 1000);
 	for (int i = 0; i < API_HTTP_MAX_CONNS; i++) {
 		c[i] = cl_connect();
 		cl_send(c[i], "GET / HT");
-		usleep(10 * 1000); /* distinct accept times, oldest first */
+		usleep(1000); /* distinct accept times, oldest first */
 	}
 	/* Every slot was taken less than evict_ms ago: refused, as Firecracker. */
 	int x = cl_connect();
 	assert_int_equal(cl_status(x, 2000), 503);
 	assert_true(cl_closed(x, 2000));
 	close(x);
-	usleep(400 * 1000);
+	usleep(1100 * 1000);
 	/* c[1] completes a request: now c[0] and then c[2] are the stalest. */
 	cl_send(c[1], "TP/1.1\r\n\r\n");
 	assert_int_equal(cl_status(c[1], 2000), 204);
@@ -545,6 +561,55 @@ static void test_server_evict(void **state)
 	close(x);
 	close(y);
 	close(z);
+	srv_stop();
+}
+
+/* With every slot taken, a new connection replaces first one that got a
+ * framing error, then the one with the most 4xx answers; well-behaved
+ * connections that were recently busy are kept (the newcomer gets 503). */
+static void test_server_evict_bad(void **state)
+{
+	int c[API_HTTP_MAX_CONNS];
+	int n = API_HTTP_MAX_CONNS - 3;
+	srv_start(60000, 60000);
+	for (int i = 0; i < n; i++) {
+		c[i] = cl_connect();
+		cl_send(c[i], "GET / HTTP/1.1\r\n\r\n");
+		assert_int_equal(cl_status(c[i], 2000), 204);
+	}
+	int bad2 = cl_connect();
+	cl_send(bad2, "GET /bad HTTP/1.1\r\n\r\nGET /bad HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(bad2, 2000), 400);
+	assert_int_equal(cl_status(bad2, 2000), 400);
+	int draining = cl_connect();
+	cl_send(draining, "BREW / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(draining, 2000), 400);
+	int bad1 = cl_connect();
+	cl_send(bad1, "GET /bad HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(bad1, 2000), 400);
+	assert_int_equal(cl_status(bad1, 2000), 204);
+	/* Full: each newcomer is served, and the worst connection goes. */
+	int victims[] = { draining, bad2, bad1 }, fresh[3];
+	for (int i = 0; i < 3; i++) {
+		fresh[i] = cl_connect();
+		cl_send(fresh[i], "GET / HTTP/1.1\r\n\r\n");
+		assert_int_equal(cl_status(fresh[i], 2000), 204);
+		assert_true(cl_gone(victims[i], 2000));
+		for (int j = i + 1; j < 3; j++)
+			assert_false(cl_gone(victims[j], 0));
+	}
+	/* Only well-behaved, recently busy connections are left: 503. */
+	int x = cl_connect();
+	assert_int_equal(cl_status(x, 2000), 503);
+	close(x);
+	for (int i = 0; i < n; i++) {
+		assert_false(cl_gone(c[i], 0));
+		close(c[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		close(victims[i]);
+		close(fresh[i]);
+	}
 	srv_stop();
 }
 
@@ -624,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_server_idle_timeout),
 		cmocka_unit_test(test_server_evict),
+		cmocka_unit_test(test_server_evict_bad),
 		cmocka_unit_test(test_server_max_request),
 		cmocka_unit_test(test_server_log_escapes),
 	};
