@@ -27,9 +27,10 @@ SOCK, PID, REF_SOCK, WORK = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv
 TIMEOUT = 10.0
 rng = random.Random(7)
 RSS_LIMIT_KB = int(os.environ.get("ABUSE_RSS_LIMIT_KB", "65536"))
-# RSS growth allowed while 100 clients hammer (connection buffers are
-# bounded by the slot count; ASan adds its quarantine).
-HAMMER_RSS_KB = int(os.environ.get("ABUSE_HAMMER_RSS_KB", "32768"))
+# RSS growth allowed while 100 clients hammer: connection buffers are
+# bounded by the slot count (64 x ~130 KiB at worst); run.sh allows more
+# under ASan (its 16 MiB quarantine and redzones).
+HAMMER_RSS_KB = int(os.environ.get("ABUSE_HAMMER_RSS_KB", "16384"))
 passed = failed = 0
 
 
@@ -506,8 +507,10 @@ def hammer_phase():
     rss_max = max(r for _, r in samples)
     print(f"     hammer: at most {fd_max} fds ({fds0} before), RSS at most {rss_max} kB "
           f"({rss0} kB before)")
-    check(f"fds stay bounded while hammered (<= {fds0} + {limit_conns} connections + 2)",
-          fd_max <= fds0 + limit_conns + 2, f"max {fd_max} fds, {fds0} before")
+    # + 4: a connection just accepted, before its victim is closed (seen:
+    # + 1), and some slack.
+    check(f"fds stay bounded while hammered (<= {fds0} + {limit_conns} connections + 4)",
+          fd_max <= fds0 + limit_conns + 4, f"max {fd_max} fds, {fds0} before")
     check(f"RSS stays bounded while hammered (< {HAMMER_RSS_KB} kB growth)",
           rss_max - rss0 < HAMMER_RSS_KB, f"max {rss_max} kB, {rss0} kB before")
 

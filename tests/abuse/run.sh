@@ -10,7 +10,7 @@
 #
 #   tests/abuse/run.sh            ABUSE_BIN=build/ember to use another binary
 #   ABUSE_RSS_LIMIT_KB=N          allowed RSS growth (64 MiB; 96 MiB under ASan)
-#   ABUSE_HAMMER_RSS_KB=N         allowed RSS growth while hammered (32 MiB)
+#   ABUSE_HAMMER_RSS_KB=N         allowed RSS growth while hammered (16 MiB; 48 MiB under ASan)
 # Ends with "abuse: N passed, N failed"; exit status 1 if any failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -48,7 +48,10 @@ truncate -s 1M "$WORK/data.img"
 # A small quarantine keeps the RSS check meaningful under ASan (freed memory
 # sits in the quarantine, 256 MiB by default).
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=99:quarantine_size_mb=16"
-case $BIN in *asan*) export ABUSE_RSS_LIMIT_KB=${ABUSE_RSS_LIMIT_KB:-98304};; esac
+case $BIN in *asan*)
+	export ABUSE_RSS_LIMIT_KB=${ABUSE_RSS_LIMIT_KB:-98304}
+	export ABUSE_HAMMER_RSS_KB=${ABUSE_HAMMER_RSS_KB:-49152};;
+esac
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=98"
 export LSAN_OPTIONS="exitcode=97"
 
