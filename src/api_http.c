@@ -99,6 +99,13 @@ static int api_http_request_line(const char *l, size_t n, struct api_http_reques
 		snprintf(err, errlen, "Invalid URI.");
 		return -EINVAL;
 	}
+	/* RFC 9112 section 3.2: no control characters in a request target. */
+	for (size_t i = 0; i < ulen; i++) {
+		if ((unsigned char)uri[i] < 0x20 || uri[i] == 0x7f) {
+			snprintf(err, errlen, "Invalid URI.");
+			return -EINVAL;
+		}
+	}
 	/* Origin form "/p", or absolute form "http://host[:port]/p"; any other
 	 * form routes as "" (Firecracker answers it like "/"). */
 	if (ulen > 7 && strncasecmp(uri, "http://", 7) == 0) {
@@ -117,6 +124,7 @@ static int api_http_request_line(const char *l, size_t n, struct api_http_reques
 	return 0;
 }
 
+/* Strip optional whitespace around a field value. */
 static void api_http_trim(const char **s, size_t *n)
 {
 	while (*n && (**s == ' ' || **s == '\t')) {
@@ -125,6 +133,68 @@ static void api_http_trim(const char **s, size_t *n)
 	}
 	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
 		(*n)--;
+}
+
+/* RFC 9110 tchar. */
+static bool api_http_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static size_t api_http_token_len(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && api_http_tchar(s[i]))
+		i++;
+	return i;
+}
+
+/* Check one header line "name: value" (RFC 9112 section 5): the name is a
+ * non-empty token right before the colon (whitespace there, or at the start
+ * of the line as in an obsolete line fold, is a 400), and the value holds no
+ * control character but HTAB. Sets the name and trimmed value. */
+static int api_http_header_line(const char *l, size_t n, const char **name, size_t *nlen,
+				const char **val, size_t *vlen, char *err, size_t errlen)
+{
+	const char *colon = memchr(l, ':', n);
+	if (!colon) {
+		snprintf(err, errlen, "Invalid header. Reason: no colon.");
+		return -EINVAL;
+	}
+	*name = l;
+	*nlen = (size_t)(colon - l);
+	size_t tok = api_http_token_len(l, *nlen);
+	if (tok != *nlen) {
+		size_t ws = tok;
+		while (ws < *nlen && (l[ws] == ' ' || l[ws] == '\t'))
+			ws++;
+		if (tok && ws == *nlen)
+			snprintf(err, errlen, "Invalid header. Reason: whitespace before the colon. "
+				 "Key: %.*s", (int)tok, l);
+		else if (tok == 0 && *nlen && (l[0] == ' ' || l[0] == '\t'))
+			snprintf(err, errlen, "Invalid header. Reason: line starts with whitespace "
+				 "(obsolete line folding).");
+		else
+			snprintf(err, errlen, "Invalid header. Reason: invalid field name.");
+		return -EINVAL;
+	}
+	if (*nlen == 0) {
+		snprintf(err, errlen, "Invalid header. Reason: empty field name.");
+		return -EINVAL;
+	}
+	*val = colon + 1;
+	*vlen = n - *nlen - 1;
+	for (size_t i = 0; i < *vlen; i++) {
+		unsigned char ch = (unsigned char)(*val)[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			snprintf(err, errlen, "Invalid header. Reason: control character in the "
+				 "value. Key: %.*s", (int)*nlen, *name);
+			return -EINVAL;
+		}
+	}
+	api_http_trim(val, vlen);
+	return 0;
 }
 
 int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
@@ -152,14 +222,17 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		return -EINVAL;
 	off = (size_t)n + 2;
 
+	/* The header block, request line to empty line, is at most
+	 * API_HTTP_MAX_HEADER bytes: refused as soon as it is longer, so a
+	 * request at both limits always fits API_HTTP_IN_CAP. */
 	for (;;) {
-		if (off > API_HTTP_MAX_HEADER) {
+		n = api_http_line(buf + off, len - off);
+		if (n == -EAGAIN && len < API_HTTP_MAX_HEADER)
+			return 0;
+		if (n == -EAGAIN || (n >= 0 && off + (size_t)n + 2 > API_HTTP_MAX_HEADER)) {
 			snprintf(err, errlen, "Header section too large.");
 			return -EINVAL;
 		}
-		n = api_http_line(buf + off, len - off);
-		if (n == -EAGAIN)
-			return 0;
 		if (n < 0) {
 			snprintf(err, errlen, "Invalid header.");
 			return -EINVAL;
@@ -168,15 +241,10 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		off += (size_t)n + 2;
 		if (n == 0)
 			break;
-		const char *colon = memchr(l, ':', (size_t)n);
-		if (!colon) {
-			snprintf(err, errlen, "Invalid header. Reason: no colon.");
+		const char *name, *val;
+		size_t nlen, vlen;
+		if (api_http_header_line(l, (size_t)n, &name, &nlen, &val, &vlen, err, errlen) < 0)
 			return -EINVAL;
-		}
-		const char *name = l, *val = colon + 1;
-		size_t nlen = (size_t)(colon - l), vlen = (size_t)n - nlen - 1;
-		api_http_trim(&name, &nlen);
-		api_http_trim(&val, &vlen);
 		if (api_http_token_caseeq(name, nlen, "Content-Length")) {
 			uint64_t v = 0;
 			bool ok = vlen > 0 && vlen <= 10;
@@ -251,9 +319,9 @@ int api_http_format(int status, const char *body, size_t body_len, char *out, si
 struct api_http_conn {
 	struct api_http_server *srv;
 	int fd;
-	char *in;
-	size_t in_len;
-	char *out;
+	char *in;                     /* NULL between requests (allocated on demand) */
+	size_t in_len, in_cap;
+	char *out;                    /* NULL when nothing is queued */
 	size_t out_len, out_cap;
 	uint32_t events;              /* current epoll mask */
 	bool continue_sent;           /* 100 sent for the request being read */
@@ -262,6 +330,8 @@ struct api_http_conn {
 	bool wr_shut;
 	uint64_t last_progress_ns;    /* last byte read or written */
 	uint64_t last_done_ns;        /* accepted, or last request answered */
+	uint64_t accepted_ns;
+	unsigned bad;                 /* requests answered with 4xx (framing or API) */
 	struct api_http_conn *next;
 };
 
@@ -310,6 +380,38 @@ static void api_http_conn_close(struct api_http_conn *c)
 	free(c);
 }
 
+/* Buffers are held only while in use: an idle connection costs its struct. */
+static void api_http_conn_trim(struct api_http_conn *c)
+{
+	if (!c->in_len && c->in) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	if (!c->out_len && c->out) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+}
+
+/* Room for at least one more input byte, up to API_HTTP_IN_CAP. Returns
+ * the room, 0 when the buffer is at its cap or out of memory. */
+static size_t api_http_conn_in_room(struct api_http_conn *c)
+{
+	if (c->in_len == c->in_cap && c->in_cap < API_HTTP_IN_CAP) {
+		size_t cap = c->in_cap ? c->in_cap * 4 : 4096;
+		if (cap > API_HTTP_IN_CAP)
+			cap = API_HTTP_IN_CAP;
+		char *p = realloc(c->in, cap);
+		if (!p)
+			return 0;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	return c->in_cap - c->in_len;
+}
+
 static int api_http_conn_queue(struct api_http_conn *c, const char *data, size_t len)
 {
 	if (c->out_len + len > c->out_cap) {
@@ -353,9 +455,10 @@ static void api_http_conn_fail(struct api_http_conn *c, const char *msg)
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = (int)strlen(body);
 	metrics_inc(&metrics.api_server.parse_errors);
-	log_info("API: HTTP framing error: %s", msg);
+	log_ratelimited(LOG_INFO, "API: HTTP framing error: %s", msg);
 	api_http_conn_respond(c, 400, body, (size_t)n);
 	c->draining = true;
+	c->bad++;
 	c->in_len = 0;
 }
 
@@ -386,12 +489,15 @@ static void api_http_conn_process(struct api_http_conn *c)
 		c->srv->handler(c->srv->opaque, &req, &resp);
 		if (api_http_conn_respond(c, resp.status, resp.body, resp.body_len) < 0)
 			metrics_inc(&metrics.api_server.sync_response_fails);
+		if (resp.status >= 400 && resp.status < 500)
+			c->bad++;
 		free(resp.body);
 		c->last_done_ns = api_http_now();
 		c->continue_sent = false;
 		memmove(c->in, c->in + n, c->in_len - (size_t)n);
 		c->in_len -= (size_t)n;
 	}
+	api_http_conn_trim(c);
 }
 
 /* Write what we can. Returns -1 if the connection was closed. */
@@ -412,6 +518,7 @@ static int api_http_conn_flush(struct api_http_conn *c)
 		if (w > 0)
 			c->last_progress_ns = api_http_now();
 	}
+	api_http_conn_trim(c);
 	if (c->draining && !c->wr_shut) {
 		shutdown(c->fd, SHUT_WR);
 		c->wr_shut = true;
@@ -444,10 +551,10 @@ static void api_http_conn_read(struct api_http_conn *c)
 {
 	for (;;) {
 		char sink[4096];
-		char *dst = c->draining ? sink : c->in + c->in_len;
-		size_t room = c->draining ? sizeof(sink) : API_HTTP_IN_CAP - c->in_len;
+		size_t room = c->draining ? sizeof(sink) : api_http_conn_in_room(c);
 		if (room == 0)
 			return;
+		char *dst = c->draining ? sink : c->in + c->in_len;
 		ssize_t r = recv(c->fd, dst, room, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -550,18 +657,53 @@ out:
 	api_http_timer_update(srv);
 }
 
-/* With all API_HTTP_MAX_CONNS slots taken, the connection that has gone
- * longest without a completed request (at least evict_ns: a burst of new
- * clients does not push each other out) makes room for a new one. Returns
- * NULL if every connection answered a request recently. */
+/* How readily a connection gives up its slot to a new one: the higher, the
+ * sooner; 0: not at all. A connection that got a framing error only waits
+ * for its client to close; then come the ones with the most 4xx answers
+ * (misbehaving clients make room first); a well-behaved one only once it
+ * has gone evict_ns without completing a request. */
+enum { API_HTTP_KEEP, API_HTTP_STALE, API_HTTP_BAD, API_HTTP_DRAINING };
+
+static int api_http_evict_class(const struct api_http_conn *c, uint64_t now, uint64_t evict_ns)
+{
+	if (c->draining)
+		return API_HTTP_DRAINING;
+	if (c->bad)
+		return API_HTTP_BAD;
+	if (now - c->last_done_ns >= evict_ns)
+		return API_HTTP_STALE;
+	return API_HTTP_KEEP;
+}
+
+/* Whether a should go before b (both evictable, same class or not). */
+static bool api_http_evict_before(const struct api_http_conn *a, int ca,
+				  const struct api_http_conn *b, int cb)
+{
+	if (ca != cb)
+		return ca > cb;
+	if (ca == API_HTTP_BAD && a->bad != b->bad)
+		return a->bad > b->bad;
+	if (ca == API_HTTP_STALE)
+		return a->last_done_ns < b->last_done_ns;
+	return a->accepted_ns < b->accepted_ns; /* held its slot longest */
+}
+
+/* With all API_HTTP_MAX_CONNS slots taken, the connection a new one
+ * replaces; NULL if every connection is well-behaved and answered a
+ * request (or was accepted) less than evict_ns ago: a burst of good
+ * clients does not push each other out. */
 static struct api_http_conn *api_http_victim(struct api_http_server *srv, uint64_t now)
 {
 	struct api_http_conn *v = NULL;
+	int vc = API_HTTP_KEEP;
 
-	for (struct api_http_conn *c = srv->conns; c; c = c->next)
-		if (now - c->last_done_ns >= srv->evict_ns &&
-		    (!v || c->last_done_ns < v->last_done_ns))
+	for (struct api_http_conn *c = srv->conns; c; c = c->next) {
+		int cc = api_http_evict_class(c, now, srv->evict_ns);
+		if (cc != API_HTTP_KEEP && (!v || api_http_evict_before(c, cc, v, vc))) {
 			v = c;
+			vc = cc;
+		}
+	}
 	return v;
 }
 
@@ -569,7 +711,10 @@ static void api_http_accept(void *opaque, uint32_t events)
 {
 	struct api_http_server *srv = opaque;
 
-	for (;;) {
+	/* A bounded batch per wakeup: a flood of connects cannot keep the loop
+	 * from serving the connections it has (the listening socket stays
+	 * readable, so the rest come next time round). */
+	for (int i = 0; i < API_HTTP_ACCEPT_BATCH; i++) {
 		int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -583,9 +728,12 @@ static void api_http_accept(void *opaque, uint32_t events)
 		struct api_http_conn *victim = NULL;
 		if (srv->nconns >= API_HTTP_MAX_CONNS &&
 		    (victim = api_http_victim(srv, now)) != NULL) {
-			log_ratelimited(LOG_INFO, "API: %u connections open; closing the one "
-					"without a request for %llu ms", srv->nconns,
-					(unsigned long long)((now - victim->last_done_ns) / 1000000));
+			log_ratelimited(LOG_INFO, "API: %u connections open; closing one (%s, "
+					"%u bad requests, open for %llu ms)", srv->nconns,
+					victim->draining ? "after a framing error" :
+					victim->bad ? "bad requests" : "no request lately",
+					victim->bad, (unsigned long long)
+					((now - victim->accepted_ns) / 1000000));
 			api_http_conn_close(victim);
 		}
 		if (srv->nconns >= API_HTTP_MAX_CONNS) {
@@ -599,20 +747,15 @@ static void api_http_accept(void *opaque, uint32_t events)
 			continue;
 		}
 		struct api_http_conn *c = calloc(1, sizeof(*c));
-		if (c)
-			c->in = malloc(API_HTTP_IN_CAP);
-		if (!c || !c->in) {
-			if (c)
-				free(c);
+		if (!c) {
 			close(fd);
 			continue;
 		}
 		c->srv = srv;
 		c->fd = fd;
-		c->last_progress_ns = c->last_done_ns = now;
+		c->last_progress_ns = c->last_done_ns = c->accepted_ns = now;
 		c->events = EPOLLIN | EPOLLRDHUP;
 		if (evloop_add(srv->loop, fd, c->events, api_http_conn_event, c) < 0) {
-			free(c->in);
 			free(c);
 			close(fd);
 			continue;
@@ -621,6 +764,7 @@ static void api_http_accept(void *opaque, uint32_t events)
 		srv->conns = c;
 		srv->nconns++;
 	}
+	api_http_timer_update(srv);
 }
 
 /* Remove a socket left by a dead process; refuse one that answers. */
@@ -716,7 +860,7 @@ struct api_http_server *api_http_server_create(struct evloop *loop, const char *
 			 "already used. (%s)", path, strerror(e));
 		goto err_close;
 	}
-	if (listen(srv->fd, 64) < 0) {
+	if (listen(srv->fd, API_HTTP_BACKLOG) < 0) {
 		snprintf(err, errlen, "API socket %s: listen: %s", path, strerror(errno));
 		goto err_unlink;
 	}

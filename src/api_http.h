@@ -6,8 +6,7 @@
  * PUT, PATCH, DELETE; HTTP/1.0 and 1.1; Content-Length bodies only, at most
  * API_HTTP_MAX_BODY bytes; request line and each header line at most
  * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
- * any number of pieces; `Expect: 100-continue`; at most API_HTTP_MAX_CONNS
- * connections. Responses are
+ * any number of pieces; `Expect: 100-continue`. Responses are
  * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
  * Content-Type/Content-Length except for 100 and 204.
  *
@@ -20,16 +19,25 @@
  * client only delays itself. A client that stops reading its responses is
  * no longer read from once API_HTTP_MAX_OUT bytes are queued for it.
  *
- * Slow clients cannot lock others out (ember's addition to Firecracker's
- * behaviour): a connection in the middle of a request, with a response not
- * yet sent, or draining after a framing error is closed once it made no
+ * Slow or hostile clients cannot lock others out (ember's addition to
+ * Firecracker's behaviour, which serves 10 connections and refuses the
+ * 11th): a connection in the middle of a request, with a response not yet
+ * sent, or draining after a framing error is closed once it made no
  * progress (no byte read or written) for API_HTTP_IDLE_MS. An idle
- * keep-alive connection between requests is not timed out. When all
- * API_HTTP_MAX_CONNS slots are taken, a new connection closes the one that
- * has gone longest without a completed request, if that was at least
- * API_HTTP_EVICT_MS ago (accepting counts as completing); only when every
- * connection answered a request more recently does the new one get
- * Firecracker's 503 "Too many open connections" and is closed.
+ * keep-alive connection between requests is not timed out.
+ *
+ * At most API_HTTP_MAX_CONNS connections; each costs its struct and its fd,
+ * and holds an input buffer (up to API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
+ * and an output buffer only while a request or response is in flight. When
+ * all slots are taken, a new connection closes, in this order: one that
+ * got a framing error (it only waits for its client to close), the one with
+ * the most requests answered 4xx, or the well-behaved one that has gone
+ * longest without a completed request if that was at least
+ * API_HTTP_EVICT_MS ago (accepting counts as completing). Only when every
+ * connection is well-behaved and answered a request more recently does the
+ * new one get Firecracker's 503 "Too many open connections" and is closed.
+ * At most API_HTTP_ACCEPT_BATCH connections are accepted per loop wakeup, so
+ * a connect flood cannot starve the connections being served.
  */
 #ifndef EMBER_API_HTTP_H
 #define EMBER_API_HTTP_H
@@ -42,7 +50,9 @@ struct evloop;
 #define API_HTTP_MAX_BODY    51200  /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
 #define API_HTTP_MAX_LINE    1024   /* request line, each header line (incl. CRLF) */
 #define API_HTTP_MAX_HEADER  16384  /* the whole header block */
-#define API_HTTP_MAX_CONNS   10
+#define API_HTTP_MAX_CONNS   64
+#define API_HTTP_ACCEPT_BATCH 16
+#define API_HTTP_BACKLOG     128    /* listen(2) backlog */
 #define API_HTTP_MAX_OUT     65536
 #define API_HTTP_IDLE_MS     10000  /* busy connection without progress: closed */
 #define API_HTTP_EVICT_MS    1000   /* min. time without a request before eviction */

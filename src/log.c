@@ -70,11 +70,40 @@ void log_set_thread_name(const char *name)
 	snprintf(log_thread, sizeof(log_thread), "%s", name);
 }
 
+/* Append src[0..n) to dst[*pos..cap) as printable ASCII: a backslash as
+ * "\\", any byte outside 0x20-0x7e as "\xNN". Stops before an escape that
+ * would not fit. */
+static void log_escape(char *dst, size_t cap, size_t *pos, const char *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+			if (*pos + 1 > cap)
+				return;
+			dst[(*pos)++] = (char)ch;
+		} else if (ch == '\\') {
+			if (*pos + 2 > cap)
+				return;
+			dst[(*pos)++] = '\\';
+			dst[(*pos)++] = '\\';
+		} else {
+			if (*pos + 4 > cap)
+				return;
+			dst[(*pos)++] = '\\';
+			dst[(*pos)++] = 'x';
+			dst[(*pos)++] = hex[ch >> 4];
+			dst[(*pos)++] = hex[ch & 15];
+		}
+	}
+}
+
 void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
 {
 	if (lvl == LOG_OFF || lvl > log_level_cur)
 		return;
-	char buf[1024];
+	char msg[1024], buf[2048];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
@@ -89,18 +118,20 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " [%s:%d]",
 			      base ? base + 1 : file, line);
 	}
-	if ((size_t)n < sizeof(buf) - 1)
-		buf[n++] = ' ';
+	size_t pos = (size_t)n < sizeof(buf) - 2 ? (size_t)n : sizeof(buf) - 2;
+	buf[pos++] = ' ';
+	/* Messages quote what API clients, config files and guests sent:
+	 * escaped, a line stays one line of printable ASCII. */
 	va_list ap;
 	va_start(ap, fmt);
-	if ((size_t)n < sizeof(buf))
-		n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if ((size_t)n > sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
+	if (m > 0)
+		log_escape(buf, sizeof(buf) - 1, &pos, msg,
+			   (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1);
+	buf[pos++] = '\n';
 	pthread_mutex_lock(&log_lock);
-	ssize_t w = write(log_fd, buf, (size_t)n);
+	ssize_t w = write(log_fd, buf, pos);
 	(void)w; /* a full FIFO drops the line rather than blocking a vCPU */
 	pthread_mutex_unlock(&log_lock);
 }

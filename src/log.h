@@ -6,6 +6,13 @@
  * /logger, --log-path). Thread-safe: each line is one write(2).
  * Format: "<time> [<id>:<thread>] [<LEVEL>] [<file>:<line>] message", the level
  * and origin parts being optional (Firecracker's show_level/show_log_origin).
+ *
+ * The message is escaped (it quotes request paths and bodies, file names,
+ * guest-controlled values): a backslash is written "\\", every byte outside
+ * printable ASCII 0x20-0x7e as "\xNN" (newlines, escape sequences, and
+ * UTF-8 too, byte by byte). So a line is always one line of printable ASCII
+ * and the original bytes can be read back. The message part is cut at 1023
+ * bytes before escaping and the whole line at 2047.
  */
 #ifndef EMBER_LOG_H
 #define EMBER_LOG_H

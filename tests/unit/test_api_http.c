@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +165,72 @@ static void test_bad_headers(void **state)
 	assert_int_equal(p->r, -EINVAL);
 }
 
+/* RFC 9112 section 5.1: no whitespace between a field name and its colon;
+ * a name is a token (so a line starting with whitespace, an obsolete line
+ * fold, is refused too); field values hold no control characters but HTAB. */
+static void test_header_name_whitespace(void **state)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nHost : localhost\r\n\r\n",
+		"PUT / HTTP/1.1\r\nContent-Length\t: 2\r\n\r\n{}",
+		"PUT / HTTP/1.1\r\nContent-Length : 2\r\n\r\n{}",
+		"PUT / HTTP/1.1\r\nX: y\r\n Content-Length: 2\r\n\r\n{}",
+		"PUT / HTTP/1.1\r\n\tContent-Length: 2\r\n\r\n{}",
+		"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+		"GET / HTTP/1.1\r\nX(y): z\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\033[2Jb\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct parsed *p = parse_str(bad[i]);
+		if (p->r != -EINVAL)
+			fail_msg("accepted (%d): %s", p->r, bad[i]);
+		assert_non_null(strstr(p->err, "Invalid header."));
+	}
+	struct parsed *p = parse_str("GET / HTTP/1.1\r\nHost : localhost\r\n\r\n");
+	assert_string_equal(p->err, "Invalid header. Reason: whitespace before the colon. "
+			    "Key: Host");
+	/* Whitespace around the value is fine, and so is obs-text in it. */
+	p = parse_str("PUT / HTTP/1.1\r\nContent-Length: \t2 \r\nX-A!#$%&'*+.^_`|~9:\tv\xe9 \t\r\n"
+		      "\r\n{}");
+	assert_true(p->r > 0);
+	assert_int_equal(p->req.body_len, 2);
+}
+
+/* A GET whose header block (request line to the empty line, CRLFs
+ * included) is exactly `len` bytes: `start` (request line and headers),
+ * filler headers, then one padding header. */
+static int header_block(char *buf, int len, const char *start)
+{
+	int n = sprintf(buf, "%s", start);
+	while (len - n > 1002)
+		n += sprintf(buf + n, "X-Filler: %0988d\r\n", 0);
+	n += sprintf(buf + n, "X-Pad: %0*d\r\n\r\n", len - n - 11, 0);
+	assert_int_equal(n, len);
+	return n;
+}
+
+/* The header block is at most API_HTTP_MAX_HEADER bytes, refused as soon
+ * as it is longer: so a request at both limits fits a connection's input
+ * buffer (API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY). */
+static void test_header_block_limit(void **state)
+{
+	char *buf = malloc(API_HTTP_MAX_HEADER * 2);
+	int n = header_block(buf, API_HTTP_MAX_HEADER, "GET / HTTP/1.1\r\n");
+	struct parsed *p = parse(buf, (size_t)n);
+	assert_int_equal(p->r, API_HTTP_MAX_HEADER);
+	/* One byte more is too large, complete or not. */
+	n = header_block(buf, API_HTTP_MAX_HEADER + 1, "GET / HTTP/1.1\r\n");
+	p = parse(buf, (size_t)n);
+	assert_int_equal(p->r, -EINVAL);
+	assert_string_equal(p->err, "Header section too large.");
+	p = parse(buf, API_HTTP_MAX_HEADER); /* the final LF not there yet */
+	assert_int_equal(p->r, -EINVAL);
+	p = parse(buf, API_HTTP_MAX_HEADER - 1); /* below the limit: need more */
+	assert_int_equal(p->r, 0);
+	free(buf);
+}
+
 static void test_line_limits(void **state)
 {
 	char *buf = malloc(API_HTTP_MAX_HEADER * 2);
@@ -270,10 +337,11 @@ static struct evloop *srv_loop;
 static struct api_http_server *srv;
 static pthread_t srv_thread;
 
+/* 204 for everything but GET /bad (400). */
 static void handler_204(void *opaque, const struct api_http_request *req,
 			struct api_http_response *resp)
 {
-	resp->status = 204;
+	resp->status = strcmp(req->path, "/bad") ? 204 : 400;
 }
 
 static void *srv_run(void *arg)
@@ -321,12 +389,19 @@ static int cl_connect(void)
 	assert_true(fd >= 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = { .tv_sec = 5 }; /* a send the server never reads fails */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
 	return fd;
+}
+
+static void cl_send_n(int fd, const char *s, size_t n)
+{
+	assert_int_equal(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
 static void cl_send(int fd, const char *s)
 {
-	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+	cl_send_n(fd, s, strlen(s));
 }
 
 /* Read one response head within ms. Returns its status, 0 on EOF, -1 on
@@ -369,6 +444,21 @@ static bool cl_closed(int fd, int ms)
 		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 			return true;
+	}
+}
+
+/* Whether the server closed fd (not just shut its write side, as after a
+ * framing error): a send then fails. Waits up to ms. */
+static bool cl_gone(int fd, int ms)
+{
+	long end = now_ms() + ms;
+	for (;;) {
+		if (send(fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    (errno == EPIPE || errno == ECONNRESET))
+			return true;
+		if (now_ms() >= end)
+			return false;
+		usleep(10 * 1000);
 	}
 }
 
@@ -432,18 +522,18 @@ static void test_server_idle_timeout(void **state)
 static void test_server_evict(void **state)
 {
 	int c[API_HTTP_MAX_CONNS];
-	srv_start(60000, 300);
+	srv_start(60000, 1000);
 	for (int i = 0; i < API_HTTP_MAX_CONNS; i++) {
 		c[i] = cl_connect();
 		cl_send(c[i], "GET / HT");
-		usleep(10 * 1000); /* distinct accept times, oldest first */
+		usleep(1000); /* distinct accept times, oldest first */
 	}
 	/* Every slot was taken less than evict_ms ago: refused, as Firecracker. */
 	int x = cl_connect();
 	assert_int_equal(cl_status(x, 2000), 503);
 	assert_true(cl_closed(x, 2000));
 	close(x);
-	usleep(400 * 1000);
+	usleep(1100 * 1000);
 	/* c[1] completes a request: now c[0] and then c[2] are the stalest. */
 	cl_send(c[1], "TP/1.1\r\n\r\n");
 	assert_int_equal(cl_status(c[1], 2000), 204);
@@ -474,6 +564,112 @@ static void test_server_evict(void **state)
 	srv_stop();
 }
 
+/* With every slot taken, a new connection replaces first one that got a
+ * framing error, then the one with the most 4xx answers; well-behaved
+ * connections that were recently busy are kept (the newcomer gets 503). */
+static void test_server_evict_bad(void **state)
+{
+	int c[API_HTTP_MAX_CONNS];
+	int n = API_HTTP_MAX_CONNS - 3;
+	srv_start(60000, 60000);
+	for (int i = 0; i < n; i++) {
+		c[i] = cl_connect();
+		cl_send(c[i], "GET / HTTP/1.1\r\n\r\n");
+		assert_int_equal(cl_status(c[i], 2000), 204);
+	}
+	int bad2 = cl_connect();
+	cl_send(bad2, "GET /bad HTTP/1.1\r\n\r\nGET /bad HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(bad2, 2000), 400);
+	assert_int_equal(cl_status(bad2, 2000), 400);
+	int draining = cl_connect();
+	cl_send(draining, "BREW / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(draining, 2000), 400);
+	int bad1 = cl_connect();
+	cl_send(bad1, "GET /bad HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(cl_status(bad1, 2000), 400);
+	assert_int_equal(cl_status(bad1, 2000), 204);
+	/* Full: each newcomer is served, and the worst connection goes. */
+	int victims[] = { draining, bad2, bad1 }, fresh[3];
+	for (int i = 0; i < 3; i++) {
+		fresh[i] = cl_connect();
+		cl_send(fresh[i], "GET / HTTP/1.1\r\n\r\n");
+		assert_int_equal(cl_status(fresh[i], 2000), 204);
+		assert_true(cl_gone(victims[i], 2000));
+		for (int j = i + 1; j < 3; j++)
+			assert_false(cl_gone(victims[j], 0));
+	}
+	/* Only well-behaved, recently busy connections are left: 503. */
+	int x = cl_connect();
+	assert_int_equal(cl_status(x, 2000), 503);
+	close(x);
+	for (int i = 0; i < n; i++) {
+		assert_false(cl_gone(c[i], 0));
+		close(c[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		close(victims[i]);
+		close(fresh[i]);
+	}
+	srv_stop();
+}
+
+/* A request at the header-block limit with a body at the body limit fits
+ * the input buffer and is answered; a longer header block gets its 400 at
+ * once instead of stalling until the idle timeout. */
+static void test_server_max_request(void **state)
+{
+	char start[128];
+	char *buf = malloc(API_HTTP_MAX_HEADER * 2 + API_HTTP_MAX_BODY);
+	srv_start(60000, 60000);
+	snprintf(start, sizeof(start), "PUT /x HTTP/1.1\r\nContent-Length: %d\r\n",
+		 API_HTTP_MAX_BODY);
+	int n = header_block(buf, API_HTTP_MAX_HEADER, start);
+	memset(buf + n, ' ', API_HTTP_MAX_BODY);
+	int c = cl_connect();
+	cl_send_n(c, buf, (size_t)n + API_HTTP_MAX_BODY);
+	assert_int_equal(cl_status(c, 3000), 204);
+	cl_send(c, "GET / HTTP/1.1\r\n\r\n"); /* the connection goes on */
+	assert_int_equal(cl_status(c, 3000), 204);
+	close(c);
+	/* Its last header line ends at the limit: only the empty line is over. */
+	n = header_block(buf, API_HTTP_MAX_HEADER + 2, start);
+	memset(buf + n, ' ', API_HTTP_MAX_BODY);
+	c = cl_connect();
+	cl_send_n(c, buf, (size_t)n + API_HTTP_MAX_BODY);
+	assert_int_equal(cl_status(c, 3000), 400);
+	close(c);
+	srv_stop();
+	free(buf);
+}
+
+/* What a client sends reaches the log escaped: one line, printable ASCII. */
+static void test_server_log_escapes(void **state)
+{
+	char path[] = "/tmp/ember-test-http-log-XXXXXX", line[1024];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	srv_start(60000, 60000);
+	assert_int_equal(log_open(path), 0);
+	log_set_level(LOG_INFO);
+	int c = cl_connect();
+	cl_send(c, "PUT / HTTP/1.1\r\nContent-Length: 1\xff\x9b[2J\\\r\n\r\n");
+	assert_int_equal(cl_status(c, 3000), 400);
+	log_set_level(LOG_OFF);
+	assert_int_equal(log_open("/dev/null"), 0);
+	ssize_t r = read(fd, line, sizeof(line) - 1);
+	assert_true(r > 0);
+	line[r] = 0;
+	assert_non_null(strstr(line, "Value: 1\\xff\\x9b[2J\\\\\n"));
+	for (ssize_t i = 0; i < r - 1; i++)
+		if (line[i] < 0x20 || line[i] > 0x7e)
+			fail_msg("byte 0x%02x at %zd of the log line: %s", (unsigned char)line[i], i, line);
+	assert_int_equal(line[r - 1], '\n');
+	close(c);
+	close(fd);
+	unlink(path);
+	srv_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,12 +681,17 @@ int main(void)
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_bad_method_version),
 		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_header_name_whitespace),
+		cmocka_unit_test(test_header_block_limit),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_server_idle_timeout),
 		cmocka_unit_test(test_server_evict),
+		cmocka_unit_test(test_server_evict_bad),
+		cmocka_unit_test(test_server_max_request),
+		cmocka_unit_test(test_server_log_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
