@@ -953,7 +953,6 @@ out:
 
 int jail_namespaces(struct jail *j, char *err, size_t errlen)
 {
-	int flags = CLONE_NEWNS | (j->a.new_pid_ns ? CLONE_NEWPID : 0);
 
 	if (j->a.netns) {
 		int fd = open(j->a.netns, O_RDONLY | O_CLOEXEC);
@@ -970,9 +969,10 @@ int jail_namespaces(struct jail *j, char *err, size_t errlen)
 	j->mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (j->mntns_fd < 0)
 		return jail_fail(err, errlen, errno, "opening /proc/self/ns/mnt");
-	if (unshare(flags) < 0)
-		return jail_fail(err, errlen, errno, "unshare(CLONE_NEWNS%s)",
-				 j->a.new_pid_ns ? " | CLONE_NEWPID" : "");
+	/* The pid namespace comes in step 7, for the process that forks the
+	 * one to exec. */
+	if (unshare(CLONE_NEWNS) < 0)
+		return jail_fail(err, errlen, errno, "unshare(CLONE_NEWNS)");
 	j->unshared = true;
 	return 0;
 }
@@ -1057,38 +1057,130 @@ static int jail_write_pid_file(struct jail *j, pid_t pid, char *err, size_t errl
 	return 0;
 }
 
-/* The parent side of the fork: wait for the child's exec (the status pipe
- * closes) or its failure (one byte). Never returns. */
-static void jail_parent_wait(struct jail *j, pid_t child, int rfd)
+/* The jailer command's side of the forks: wait until every process forked
+ * below has exec'd or exited (the status pipe reads EOF: exit 0) or one
+ * failed (one byte; that process printed its own line). On failure, wait
+ * for all of them to be gone (we are their subreaper), so the cgroups we
+ * created are empty again, then undo and exit 1. Never returns. */
+static void jail_parent_wait(struct jail *j, int rfd)
 {
-	char err[512], b;
 	ssize_t n;
-	int ret;
+	char b;
 
-	ret = jail_write_pid_file(j, child, err, sizeof(err));
-	if (ret) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		dprintf(j->err_fd, "ember-jailer: pid file: %s\n", err);
-		jail_undo(j);
-		_exit(1);
-	}
 	do
 		n = read(rfd, &b, 1);
 	while (n < 0 && errno == EINTR);
-	if (n != 0) {
-		/* The child printed its own line. */
-		waitpid(child, NULL, 0);
-		jail_undo(j);
-		_exit(1);
+	if (n == 0)
+		_exit(0);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	jail_undo(j);
+	_exit(1);
+}
+
+/* fork(); in the parent, close wfd and wait (jail_parent_wait): only the
+ * child returns (0), with status_fd = wfd. -errno if fork failed. */
+static int jail_fork_waiting(struct jail *j, int rfd, int wfd)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(wfd);
+		jail_parent_wait(j, rfd);
 	}
+	close(rfd);
+	j->status_fd = wfd;
+	j->forked_child = true;
+	return 0;
+}
+
+/* --new-pid-ns: unshare the pid namespace and fork its first process (pid
+ * 1 there), which returns and goes on to exec. The forking process writes
+ * the child's pid (as the host sees it) to the pid file; then it waits for
+ * the child's exec (the jailer command itself) or exits 0 (a daemon's
+ * intermediate process). */
+static int jail_fork_pid_ns(struct jail *j, char *err, size_t errlen)
+{
+	int p[2] = { -1, -1 }, ret;
+	pid_t pid;
+
+	if (unshare(CLONE_NEWPID) < 0)
+		return jail_fail(err, errlen, errno, "unshare(CLONE_NEWPID)");
+	if (!j->forked_child && pipe2(p, O_CLOEXEC) < 0)
+		return jail_fail(err, errlen, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		ret = jail_fail(err, errlen, errno, "fork into the new pid namespace");
+		goto out;
+	}
+	if (pid == 0) {
+		if (!j->forked_child) {
+			close(p[0]);
+			j->status_fd = p[1];
+			j->forked_child = true;
+		}
+		j->start_cpu_us = 0;	/* as Firecracker: a fresh process */
+		return 0;
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+	p[1] = -1;
+	ret = jail_write_pid_file(j, pid, err, errlen);
+	if (ret) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	if (!j->forked_child)
+		jail_parent_wait(j, p[0]);
 	_exit(0);
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	return ret;
+}
+
+/* --daemonize, as Firecracker: fork; the child calls setsid() and forks
+ * again; the grandchild (in a session of its own, but not its leader, so
+ * it can never get a controlling terminal) has stdio on /dev/null and goes
+ * on to exec. The jailer command exits as soon as that exec happened (0),
+ * or after undoing everything if a step before it failed (1). */
+static int jail_daemonize(struct jail *j, char *err, size_t errlen)
+{
+	int p[2], ret;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return jail_fail(err, errlen, errno, "pipe");
+	ret = jail_fork_waiting(j, p[0], p[1]);
+	if (ret) {
+		close(p[0]);
+		close(p[1]);
+		return jail_fail(err, errlen, -ret, "fork");
+	}
+	if (setsid() < 0)
+		return jail_fail(err, errlen, errno, "setsid");
+	pid = fork();
+	if (pid < 0)
+		return jail_fail(err, errlen, errno, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (dup2(j->devnull_fd, 0) < 0 || dup2(j->devnull_fd, 1) < 0 ||
+	    dup2(j->devnull_fd, 2) < 0)
+		return jail_fail(err, errlen, errno, "redirecting stdio to /dev/null");
+	close(j->devnull_fd);
+	j->devnull_fd = -1;
+	return 0;
 }
 
 int jail_limits_session(struct jail *j, char *err, size_t errlen)
 {
 	struct rlimit rl;
-	bool need_fork;
+	int ret;
 
 	rl.rlim_cur = rl.rlim_max = j->a.nofile;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -1104,49 +1196,21 @@ int jail_limits_session(struct jail *j, char *err, size_t errlen)
 	 * sure of it for anything a library may have opened since. */
 	syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
 
-	/* setsid() fails for a process group leader (as when started from an
-	 * interactive shell): then --daemonize forks, like --new-pid-ns. */
-	need_fork = j->a.new_pid_ns || (j->a.daemonize && getpgrp() == getpid());
-	if (need_fork) {
-		int p[2];
-		pid_t pid;
-
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return jail_fail(err, errlen, errno, "pipe");
-		if (j->a.new_pid_ns)
-			j->parent_cpu_us = jail_now_us(CLOCK_PROCESS_CPUTIME_ID) - j->start_cpu_us;
-		pid = fork();
-		if (pid < 0) {
-			int e = errno;
-			close(p[0]);
-			close(p[1]);
-			return jail_fail(err, errlen, e, "fork%s", j->a.new_pid_ns ?
-					 " into the new pid namespace" : "");
-		}
-		if (pid > 0) {
-			close(p[1]);
-			jail_parent_wait(j, pid, p[0]);
-		}
-		close(p[0]);
-		j->status_fd = p[1];
-		j->forked_child = true;
-		if (j->a.new_pid_ns)
-			j->start_cpu_us = 0;	/* as Firecracker: a fresh process */
-	} else {
-		int ret = jail_write_pid_file(j, getpid(), err, errlen);
+	/* Processes forked below whose parent exits come back to the jailer
+	 * command, which can then wait for them all if one fails. */
+	if ((j->a.daemonize || j->a.new_pid_ns) && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return jail_fail(err, errlen, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+	if (j->a.new_pid_ns)
+		j->parent_cpu_us = jail_now_us(CLOCK_PROCESS_CPUTIME_ID) - j->start_cpu_us;
+	if (j->a.daemonize) {
+		ret = jail_daemonize(j, err, errlen);
 		if (ret)
 			return ret;
 	}
-	if (j->a.daemonize) {
-		if (setsid() < 0)
-			return jail_fail(err, errlen, errno, "setsid");
-		if (dup2(j->devnull_fd, 0) < 0 || dup2(j->devnull_fd, 1) < 0 ||
-		    dup2(j->devnull_fd, 2) < 0)
-			return jail_fail(err, errlen, errno, "redirecting stdio to /dev/null");
-		close(j->devnull_fd);
-		j->devnull_fd = -1;
-	}
-	return 0;
+	if (j->a.new_pid_ns)
+		return jail_fork_pid_ns(j, err, errlen);
+	/* The process that will exec: its own pid. */
+	return jail_write_pid_file(j, getpid(), err, errlen);
 }
 
 /* ---- step 8: privileges ------------------------------------------------ */

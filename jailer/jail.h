@@ -118,8 +118,8 @@ struct jail {
 	} cg_dirs[JAIL_MAX_CG_DIRS];
 
 	int devnull_fd;			/* for --daemonize, opened before pivot */
-	int status_fd;			/* child -> parent failure pipe, or -1 */
-	bool forked_child;		/* we are the child of the step-7 fork */
+	int status_fd;			/* -> the jailer command: failure pipe, or -1 */
+	bool forked_child;		/* we were forked in step 7 */
 };
 
 /* Parse argv (argv[0] is the program name). Syntax only: the id rules,
@@ -154,7 +154,7 @@ int jail_validate(struct jail *j, char *err, size_t errlen);
 int jail_make_root(struct jail *j, char *err, size_t errlen);
 /* 3. create <mount>/<parent>/<id> per hierarchy, write the values, join. */
 int jail_cgroups(struct jail *j, char *err, size_t errlen);
-/* 4. setns(netns); unshare(CLONE_NEWNS [| CLONE_NEWPID]). */
+/* 4. setns(netns); unshare(CLONE_NEWNS). */
 int jail_namespaces(struct jail *j, char *err, size_t errlen);
 /* 5. device nodes inside the jail (/dev/kvm, /dev/net/tun, /dev/urandom),
  *    mode 0600, root-owned until step 8; refused if /dev or /dev/net is no
@@ -162,9 +162,15 @@ int jail_namespaces(struct jail *j, char *err, size_t errlen);
 int jail_devices(struct jail *j, char *err, size_t errlen);
 /* 6. make mounts private, bind the root on itself, pivot_root, drop the old root. */
 int jail_pivot_root(struct jail *j, char *err, size_t errlen);
-/* 7. rlimits; check fds; setsid or fork (new pid ns / daemonize); pid file.
- *    In the fork's parent this does not return: it exits 0 once the child
- *    has exec'd, or undoes everything and exits 1 if the child failed. */
+/* 7. rlimits; check fds; --daemonize: fork, setsid(), fork again, stdio on
+ *    /dev/null (the grandchild goes on; it leads no session, so it can never
+ *    get a controlling terminal); --new-pid-ns: unshare(CLONE_NEWPID) and
+ *    fork (the child, pid 1 there, goes on). The pid file gets the pid of
+ *    the process that will exec, written by it or, with --new-pid-ns, by
+ *    the process that forked it. The jailer command itself does not return
+ *    from here when it forked: it exits 0 once every process it forked has
+ *    exec'd or exited, or, if one failed, waits for them all (it is their
+ *    subreaper), undoes everything and exits 1. */
 int jail_limits_session(struct jail *j, char *err, size_t errlen);
 /* 8. check the exec file; hand the device nodes, /dev, /dev/net, /run and /
  *    of the jail to uid:gid (through fds, refusing anything that is not
