@@ -222,14 +222,20 @@ int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_
 		case F_UID:
 			/* (uid_t)-1 means "unchanged" to setresuid: refuse it. */
 			if (!args_parse_u64(val, UINT32_MAX - 1, &v))
-				return args_fail(err, errlen, "--uid '%s': not a uid (0..%u)", val,
+				return args_fail(err, errlen, "--uid '%s': not a uid (1..%u)", val,
 						 UINT32_MAX - 1);
+			if (v == 0)
+				return args_fail(err, errlen, "--uid 0: the jailed process must not "
+						 "run as root");
 			a->uid = (uid_t)v;
 			break;
 		case F_GID:
 			if (!args_parse_u64(val, UINT32_MAX - 1, &v))
-				return args_fail(err, errlen, "--gid '%s': not a gid (0..%u)", val,
+				return args_fail(err, errlen, "--gid '%s': not a gid (1..%u)", val,
 						 UINT32_MAX - 1);
+			if (v == 0)
+				return args_fail(err, errlen, "--gid 0: the jailed process must not "
+						 "run in group root");
 			a->gid = (gid_t)v;
 			break;
 		case F_BASE:

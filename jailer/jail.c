@@ -32,17 +32,24 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Device numbers (Documentation/admin-guide/devices.txt). KVM and TUN have
- * fixed misc minors, so like Firecracker we create their nodes whether or
- * not the host has them right now (opening one then fails with ENODEV /
- * ENXIO until the module is loaded). userfaultfd has a dynamic minor: its
- * node is copied from the host's only when the host has one. */
-#define DEV_KVM_MAJOR     10
-#define DEV_KVM_MINOR     232
-#define DEV_TUN_MAJOR     10
-#define DEV_TUN_MINOR     200
-#define DEV_URANDOM_MAJOR 1
-#define DEV_URANDOM_MINOR 9
+/* The device nodes of the jail (Documentation/admin-guide/devices.txt).
+ * KVM and TUN have fixed misc minors, so like Firecracker we create their
+ * nodes whether or not the host has them right now (opening one then fails
+ * with ENODEV / ENXIO until the module is loaded). No /dev/userfaultfd:
+ * ember does not use it. Step privileges hands these to uid:gid in this
+ * order, deepest first: each while its parent directory is still root's. */
+static const struct jail_node {
+	const char *path;	/* below the jail root */
+	unsigned major, minor;	/* 0:0 for a directory */
+} jail_owned[] = {
+	{ "dev/kvm", 10, 232 },
+	{ "dev/net/tun", 10, 200 },
+	{ "dev/urandom", 1, 9 },
+	/* the directories, handed over with the nodes (step privileges) */
+	{ "dev/net", 0, 0 },
+	{ "dev", 0, 0 },
+	{ "run", 0, 0 },
+};
 
 static int jail_fail(char *err, size_t errlen, int e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -82,6 +89,7 @@ void jail_init(struct jail *j)
 	j->devnull_fd = -1;
 	j->status_fd = -1;
 	j->mntns_fd = -1;
+	j->root_fd = -1;
 	for (unsigned i = 0; i < JAIL_MAX_CG_HIER; i++)
 		j->hier[i].back_fd = -1;
 }
@@ -169,6 +177,127 @@ static void jail_rm_tree(int parent_fd, const char *name)
 		}
 	}
 	unlinkat(parent_fd, name, AT_REMOVEDIR);
+}
+
+/* ---- without following symlinks --------------------------------------- */
+
+/* Open the directory rel ('/'-separated and relative; "" is dirfd itself)
+ * below dirfd one component at a time, each with O_NOFOLLOW: a symlink
+ * anywhere on the way fails with -ELOOP instead of being followed, a
+ * component that is not a directory with -ENOTDIR, an empty, "." or ".."
+ * one with -EINVAL. With mode >= 0 missing components are created (owned by
+ * us, chmod'ed to exactly mode). Returns an O_CLOEXEC fd or -errno. */
+static int jail_open_dir_at(int dirfd, const char *rel, int mode)
+{
+	char comp[NAME_MAX + 1];
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (*rel) {
+		const char *slash = strchr(rel, '/');
+		size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
+		bool made = false;
+		struct stat st;
+		int sub, e;
+
+		e = n > NAME_MAX ? ENAMETOOLONG : 0;
+		if (n == 0 || (n == 1 && rel[0] == '.') || (n == 2 && !strncmp(rel, "..", 2)))
+			e = EINVAL;
+		if (e)
+			goto fail;
+		memcpy(comp, rel, n);
+		comp[n] = '\0';
+		if (mode >= 0) {
+			made = mkdirat(fd, comp, (mode_t)mode) == 0;
+			if (!made && errno != EEXIST) {
+				e = errno;
+				goto fail;
+			}
+		}
+		sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			e = errno;
+			/* O_DIRECTORY reports a symlink as ENOTDIR: say what it is. */
+			if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				e = ELOOP;
+			goto fail;
+		}
+		close(fd);
+		fd = sub;
+		if (made && fchmod(fd, (mode_t)mode) < 0) {
+			e = errno;
+			goto fail;
+		}
+		rel += n + (slash ? 1 : 0);
+		continue;
+fail:
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* jail_open_dir_at() on the directory part of rel; *name = its last
+ * component. */
+static int jail_open_parent_at(int dirfd, const char *rel, int mode, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+	char dir[PATH_MAX];
+
+	*name = slash ? slash + 1 : rel;
+	if (strlen(rel) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rel) : 0, rel);
+	return jail_open_dir_at(dirfd, dir, mode);
+}
+
+/* Create the character device dirfd/name (which must not exist): owned by
+ * us, mode exactly 0600. */
+static int jail_mknod_at(int dirfd, const char *name, dev_t dev)
+{
+	mode_t old = umask(0);
+	int ret = mknodat(dirfd, name, S_IFCHR | 0600, dev) < 0 ? -errno : 0;
+
+	umask(old);
+	return ret;
+}
+
+/* chown dirfd/name ("": dirfd itself) to uid:gid, but only if it still is
+ * what we created there: owned by us, a directory (dev == 0) or the
+ * character device dev. Never follows a symlink: -ELOOP for one, -EEXIST
+ * for anything else that is not ours. */
+static int jail_chown_at(int dirfd, const char *name, dev_t dev, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd, ret = 0;
+
+	fd = openat(dirfd, *name ? name : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (S_ISLNK(st.st_mode))
+		ret = -ELOOP;
+	else if (st.st_uid != geteuid() ||
+		 (dev ? !S_ISCHR(st.st_mode) || st.st_rdev != dev : !S_ISDIR(st.st_mode)))
+		ret = -EEXIST;
+	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Error line for a *_at helper's failure on what. */
+static int jail_fail_at(char *err, size_t errlen, int ret, const char *verb, const char *what)
+{
+	if (ret == -ELOOP)
+		return jail_fail(err, errlen, 0, "%s %s: a symlink on the way, not followed", verb,
+				 what);
+	if (ret == -EEXIST)
+		return jail_fail(err, errlen, 0, "%s %s: no longer what the jailer created there",
+				 verb, what);
+	return jail_fail(err, errlen, -ret, "%s %s", verb, what);
 }
 
 /* ---- step 0 ------------------------------------------------------------ */
@@ -472,37 +601,23 @@ static int jail_copy_exec(struct jail *j, int root_fd, char *err, size_t errlen)
 
 /* Copy the host file src to the absolute, normalised jail path dst,
  * creating missing parent directories root-owned 0755 (the jail user can
- * read them, not change them). */
+ * read them, not change them), none of them followed if a symlink. */
 static int jail_copy_into(struct jail *j, int root_fd, const char *src, const char *dst,
 			  int mode, char *err, size_t errlen)
 {
-	char rel[PATH_MAX], what[2 * PATH_MAX];
-	char *slash;
+	char what[2 * PATH_MAX];
+	const char *name;
+	int dir_fd, ret;
 
 	snprintf(what, sizeof(what), "%s%s", j->root, dst);
-	if (dst[0] != '/' || !dst[1] || strlen(dst) >= sizeof(rel))
+	if (dst[0] != '/' || !dst[1])
 		return jail_fail(err, errlen, 0, "bad jail path '%s'", dst);
-	snprintf(rel, sizeof(rel), "%s", dst + 1);
-	/* Every directory on the way was made by us (no symlinks in the jail
-	 * yet, and the jail user cannot write to it before we exec). */
-	for (slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdirat(root_fd, rel, 0755) == 0) {
-			if (fchmodat(root_fd, rel, 0755, 0) < 0) {
-				*slash = '/';
-				return jail_fail(err, errlen, errno, "chmod %s", what);
-			}
-		} else if (errno != EEXIST) {
-			int e = errno;
-			char dir[2 * PATH_MAX];
-
-			snprintf(dir, sizeof(dir), "%s/%s", j->root, rel);
-			*slash = '/';
-			return jail_fail(err, errlen, e, "mkdir %s", dir);
-		}
-		*slash = '/';
-	}
-	return jail_copy_file(src, root_fd, rel, mode, what, err, errlen);
+	dir_fd = jail_open_parent_at(root_fd, dst + 1, 0755, &name);
+	if (dir_fd < 0)
+		return jail_fail_at(err, errlen, dir_fd, "creating the directories of", what);
+	ret = jail_copy_file(src, dir_fd, name, mode, what, err, errlen);
+	close(dir_fd);
+	return ret;
 }
 
 /* A dynamically linked exec file: its interpreter and libraries at the same
@@ -528,22 +643,24 @@ static int jail_copy_deps(struct jail *j, int root_fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Create dirfd/name with mode (chmod'ed past the umask), owned uid:gid. */
-static int jail_mkdir_owned(struct jail *j, int dirfd, const char *name, char *err,
-			    size_t errlen)
+/* Create root_fd/rel, root-owned 0700 (handed over in step privileges). */
+static int jail_mkdir_private(struct jail *j, const char *rel, char *err, size_t errlen)
 {
-	if (mkdirat(dirfd, name, 0700) < 0)
-		return jail_fail(err, errlen, errno, "mkdir %s/%s", j->root, name);
-	if (fchmodat(dirfd, name, 0700, 0) < 0 ||
-	    fchownat(dirfd, name, j->a.uid, j->a.gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return jail_fail(err, errlen, errno, "chown %s/%s", j->root, name);
+	char what[2 * PATH_MAX];
+	int fd = jail_open_dir_at(j->root_fd, rel, 0700);
+
+	if (fd < 0) {
+		snprintf(what, sizeof(what), "%s/%s", j->root, rel);
+		return jail_fail_at(err, errlen, fd, "mkdir", what);
+	}
+	close(fd);
 	return 0;
 }
 
 int jail_make_root(struct jail *j, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	int root_fd, ret;
+	int ret;
 
 	/* <base>: created (one level) if missing. */
 	j->base_fd = open(j->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -596,23 +713,26 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 		return jail_fail(err, errlen, errno, "chmod %s/%s/%s", j->base, j->exec_name,
 				 j->a.id);
 	snprintf(path, sizeof(path), "%s/root", j->a.id);
-	/* Firecracker: /, /dev, /dev/net and /run of the jail are 0700 uid:gid. */
-	if (mkdirat(j->exec_dir_fd, path, 0700) < 0 ||
-	    fchownat(j->exec_dir_fd, path, j->a.uid, j->a.gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* Firecracker: /, /dev, /dev/net and /run of the jail are 0700 uid:gid.
+	 * They stay root's until step privileges: a process of that uid must
+	 * not be able to swap anything in here for a symlink while we work. */
+	if (mkdirat(j->exec_dir_fd, path, 0700) < 0)
 		return jail_fail(err, errlen, errno, "mkdir %s", j->root);
-	root_fd = openat(j->exec_dir_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (root_fd < 0)
-		return jail_fail(err, errlen, errno, "opening %s", j->root);
-	ret = jail_copy_exec(j, root_fd, err, errlen);
+	ret = jail_open_dir_at(j->exec_dir_fd, path, -1);
+	if (ret < 0)
+		return jail_fail_at(err, errlen, ret, "opening", j->root);
+	j->root_fd = ret;
+	if (fchmod(j->root_fd, 0700) < 0)
+		return jail_fail(err, errlen, errno, "chmod %s", j->root);
+	ret = jail_copy_exec(j, j->root_fd, err, errlen);
 	if (!ret)
-		ret = jail_mkdir_owned(j, root_fd, "dev", err, errlen);
+		ret = jail_mkdir_private(j, "dev", err, errlen);
 	if (!ret)
-		ret = jail_mkdir_owned(j, root_fd, "dev/net", err, errlen);
+		ret = jail_mkdir_private(j, "dev/net", err, errlen);
 	if (!ret)
-		ret = jail_mkdir_owned(j, root_fd, "run", err, errlen);
+		ret = jail_mkdir_private(j, "run", err, errlen);
 	if (!ret)
-		ret = jail_copy_deps(j, root_fd, err, errlen);
-	close(root_fd);
+		ret = jail_copy_deps(j, j->root_fd, err, errlen);
 	return ret;
 }
 
@@ -833,7 +953,6 @@ out:
 
 int jail_namespaces(struct jail *j, char *err, size_t errlen)
 {
-	int flags = CLONE_NEWNS | (j->a.new_pid_ns ? CLONE_NEWPID : 0);
 
 	if (j->a.netns) {
 		int fd = open(j->a.netns, O_RDONLY | O_CLOEXEC);
@@ -850,43 +969,38 @@ int jail_namespaces(struct jail *j, char *err, size_t errlen)
 	j->mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (j->mntns_fd < 0)
 		return jail_fail(err, errlen, errno, "opening /proc/self/ns/mnt");
-	if (unshare(flags) < 0)
-		return jail_fail(err, errlen, errno, "unshare(CLONE_NEWNS%s)",
-				 j->a.new_pid_ns ? " | CLONE_NEWPID" : "");
+	/* The pid namespace comes in step 7, for the process that forks the
+	 * one to exec. */
+	if (unshare(CLONE_NEWNS) < 0)
+		return jail_fail(err, errlen, errno, "unshare(CLONE_NEWNS)");
 	j->unshared = true;
 	return 0;
 }
 
 /* ---- step 5: device nodes ---------------------------------------------- */
 
-static int jail_mknod(struct jail *j, const char *rel, dev_t dev, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s%s", j->root, rel);
-	if (mknod(path, S_IFCHR | 0600, dev) < 0)
-		return jail_fail(err, errlen, errno, "mknod %s (%u:%u)", path, major(dev), minor(dev));
-	if (chmod(path, 0600) < 0 || chown(path, j->a.uid, j->a.gid) < 0)
-		return jail_fail(err, errlen, errno, "chown %s", path);
-	return 0;
-}
-
 int jail_devices(struct jail *j, char *err, size_t errlen)
 {
-	struct stat st;
-	int ret;
+	char what[PATH_MAX + 32];
 
-	ret = jail_mknod(j, "/dev/kvm", makedev(DEV_KVM_MAJOR, DEV_KVM_MINOR), err, errlen);
-	if (!ret)
-		ret = jail_mknod(j, "/dev/net/tun", makedev(DEV_TUN_MAJOR, DEV_TUN_MINOR), err,
-				 errlen);
-	if (!ret)
-		ret = jail_mknod(j, "/dev/urandom", makedev(DEV_URANDOM_MAJOR, DEV_URANDOM_MINOR),
-				 err, errlen);
-	if (!ret && stat("/dev/userfaultfd", &st) == 0 && S_ISCHR(st.st_mode))
-		ret = jail_mknod(j, "/dev/userfaultfd", st.st_rdev, err, errlen);
-	if (ret)
-		return ret;
+	for (size_t i = 0; i < sizeof(jail_owned) / sizeof(jail_owned[0]); i++) {
+		const struct jail_node *n = &jail_owned[i];
+		const char *name;
+		int dir_fd, ret;
+
+		if (!n->major)
+			continue;
+		dir_fd = jail_open_parent_at(j->root_fd, n->path, -1, &name);
+		snprintf(what, sizeof(what), "%s/%.*s", j->root, (int)(name - n->path - 1), n->path);
+		if (dir_fd < 0)
+			return jail_fail_at(err, errlen, dir_fd, "opening", what);
+		snprintf(what, sizeof(what), "%s/%s", j->root, n->path);
+		ret = jail_mknod_at(dir_fd, name, makedev(n->major, n->minor));
+		close(dir_fd);
+		if (ret)
+			return jail_fail(err, errlen, -ret, "mknod %s (%u:%u)", what, n->major,
+					 n->minor);
+	}
 	if (j->a.daemonize) {
 		/* The jail has no /dev/null: open the host's now. */
 		j->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -943,38 +1057,130 @@ static int jail_write_pid_file(struct jail *j, pid_t pid, char *err, size_t errl
 	return 0;
 }
 
-/* The parent side of the fork: wait for the child's exec (the status pipe
- * closes) or its failure (one byte). Never returns. */
-static void jail_parent_wait(struct jail *j, pid_t child, int rfd)
+/* The jailer command's side of the forks: wait until every process forked
+ * below has exec'd or exited (the status pipe reads EOF: exit 0) or one
+ * failed (one byte; that process printed its own line). On failure, wait
+ * for all of them to be gone (we are their subreaper), so the cgroups we
+ * created are empty again, then undo and exit 1. Never returns. */
+static void jail_parent_wait(struct jail *j, int rfd)
 {
-	char err[512], b;
 	ssize_t n;
-	int ret;
+	char b;
 
-	ret = jail_write_pid_file(j, child, err, sizeof(err));
-	if (ret) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		dprintf(j->err_fd, "ember-jailer: pid file: %s\n", err);
-		jail_undo(j);
-		_exit(1);
-	}
 	do
 		n = read(rfd, &b, 1);
 	while (n < 0 && errno == EINTR);
-	if (n != 0) {
-		/* The child printed its own line. */
-		waitpid(child, NULL, 0);
-		jail_undo(j);
-		_exit(1);
+	if (n == 0)
+		_exit(0);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	jail_undo(j);
+	_exit(1);
+}
+
+/* fork(); in the parent, close wfd and wait (jail_parent_wait): only the
+ * child returns (0), with status_fd = wfd. -errno if fork failed. */
+static int jail_fork_waiting(struct jail *j, int rfd, int wfd)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(wfd);
+		jail_parent_wait(j, rfd);
 	}
+	close(rfd);
+	j->status_fd = wfd;
+	j->forked_child = true;
+	return 0;
+}
+
+/* --new-pid-ns: unshare the pid namespace and fork its first process (pid
+ * 1 there), which returns and goes on to exec. The forking process writes
+ * the child's pid (as the host sees it) to the pid file; then it waits for
+ * the child's exec (the jailer command itself) or exits 0 (a daemon's
+ * intermediate process). */
+static int jail_fork_pid_ns(struct jail *j, char *err, size_t errlen)
+{
+	int p[2] = { -1, -1 }, ret;
+	pid_t pid;
+
+	if (unshare(CLONE_NEWPID) < 0)
+		return jail_fail(err, errlen, errno, "unshare(CLONE_NEWPID)");
+	if (!j->forked_child && pipe2(p, O_CLOEXEC) < 0)
+		return jail_fail(err, errlen, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		ret = jail_fail(err, errlen, errno, "fork into the new pid namespace");
+		goto out;
+	}
+	if (pid == 0) {
+		if (!j->forked_child) {
+			close(p[0]);
+			j->status_fd = p[1];
+			j->forked_child = true;
+		}
+		j->start_cpu_us = 0;	/* as Firecracker: a fresh process */
+		return 0;
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+	p[1] = -1;
+	ret = jail_write_pid_file(j, pid, err, errlen);
+	if (ret) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	if (!j->forked_child)
+		jail_parent_wait(j, p[0]);
 	_exit(0);
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	return ret;
+}
+
+/* --daemonize, as Firecracker: fork; the child calls setsid() and forks
+ * again; the grandchild (in a session of its own, but not its leader, so
+ * it can never get a controlling terminal) has stdio on /dev/null and goes
+ * on to exec. The jailer command exits as soon as that exec happened (0),
+ * or after undoing everything if a step before it failed (1). */
+static int jail_daemonize(struct jail *j, char *err, size_t errlen)
+{
+	int p[2], ret;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return jail_fail(err, errlen, errno, "pipe");
+	ret = jail_fork_waiting(j, p[0], p[1]);
+	if (ret) {
+		close(p[0]);
+		close(p[1]);
+		return jail_fail(err, errlen, -ret, "fork");
+	}
+	if (setsid() < 0)
+		return jail_fail(err, errlen, errno, "setsid");
+	pid = fork();
+	if (pid < 0)
+		return jail_fail(err, errlen, errno, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (dup2(j->devnull_fd, 0) < 0 || dup2(j->devnull_fd, 1) < 0 ||
+	    dup2(j->devnull_fd, 2) < 0)
+		return jail_fail(err, errlen, errno, "redirecting stdio to /dev/null");
+	close(j->devnull_fd);
+	j->devnull_fd = -1;
+	return 0;
 }
 
 int jail_limits_session(struct jail *j, char *err, size_t errlen)
 {
 	struct rlimit rl;
-	bool need_fork;
+	int ret;
 
 	rl.rlim_cur = rl.rlim_max = j->a.nofile;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -990,49 +1196,21 @@ int jail_limits_session(struct jail *j, char *err, size_t errlen)
 	 * sure of it for anything a library may have opened since. */
 	syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
 
-	/* setsid() fails for a process group leader (as when started from an
-	 * interactive shell): then --daemonize forks, like --new-pid-ns. */
-	need_fork = j->a.new_pid_ns || (j->a.daemonize && getpgrp() == getpid());
-	if (need_fork) {
-		int p[2];
-		pid_t pid;
-
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return jail_fail(err, errlen, errno, "pipe");
-		if (j->a.new_pid_ns)
-			j->parent_cpu_us = jail_now_us(CLOCK_PROCESS_CPUTIME_ID) - j->start_cpu_us;
-		pid = fork();
-		if (pid < 0) {
-			int e = errno;
-			close(p[0]);
-			close(p[1]);
-			return jail_fail(err, errlen, e, "fork%s", j->a.new_pid_ns ?
-					 " into the new pid namespace" : "");
-		}
-		if (pid > 0) {
-			close(p[1]);
-			jail_parent_wait(j, pid, p[0]);
-		}
-		close(p[0]);
-		j->status_fd = p[1];
-		j->forked_child = true;
-		if (j->a.new_pid_ns)
-			j->start_cpu_us = 0;	/* as Firecracker: a fresh process */
-	} else {
-		int ret = jail_write_pid_file(j, getpid(), err, errlen);
+	/* Processes forked below whose parent exits come back to the jailer
+	 * command, which can then wait for them all if one fails. */
+	if ((j->a.daemonize || j->a.new_pid_ns) && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return jail_fail(err, errlen, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+	if (j->a.new_pid_ns)
+		j->parent_cpu_us = jail_now_us(CLOCK_PROCESS_CPUTIME_ID) - j->start_cpu_us;
+	if (j->a.daemonize) {
+		ret = jail_daemonize(j, err, errlen);
 		if (ret)
 			return ret;
 	}
-	if (j->a.daemonize) {
-		if (setsid() < 0)
-			return jail_fail(err, errlen, errno, "setsid");
-		if (dup2(j->devnull_fd, 0) < 0 || dup2(j->devnull_fd, 1) < 0 ||
-		    dup2(j->devnull_fd, 2) < 0)
-			return jail_fail(err, errlen, errno, "redirecting stdio to /dev/null");
-		close(j->devnull_fd);
-		j->devnull_fd = -1;
-	}
-	return 0;
+	if (j->a.new_pid_ns)
+		return jail_fork_pid_ns(j, err, errlen);
+	/* The process that will exec: its own pid. */
+	return jail_write_pid_file(j, getpid(), err, errlen);
 }
 
 /* ---- step 8: privileges ------------------------------------------------ */
@@ -1072,12 +1250,44 @@ static int jail_check_exec(struct jail *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* Give the jail to uid:gid as Firecracker has it: the device nodes, /dev,
+ * /dev/net, /run and / itself. Until now all of it was root's, so no process
+ * of that uid could swap anything in it for a symlink; each change goes
+ * through fds opened without following one, deepest first, so every chown
+ * happens while the parent directory is still root's. */
+static int jail_hand_over(struct jail *j, char *err, size_t errlen)
+{
+	char what[64];
+	int ret;
+
+	for (size_t i = 0; i < sizeof(jail_owned) / sizeof(jail_owned[0]); i++) {
+		const struct jail_node *n = &jail_owned[i];
+		const char *name;
+		int fd;
+
+		snprintf(what, sizeof(what), "/%s in the jail", n->path);
+		fd = jail_open_parent_at(j->root_fd, n->path, -1, &name);
+		ret = fd < 0 ? fd : jail_chown_at(fd, name, makedev(n->major, n->minor),
+						  j->a.uid, j->a.gid);
+		if (fd >= 0)
+			close(fd);
+		if (ret)
+			return jail_fail_at(err, errlen, ret, "chown", what);
+	}
+	ret = jail_chown_at(j->root_fd, "", 0, j->a.uid, j->a.gid);
+	if (ret)
+		return jail_fail_at(err, errlen, ret, "chown", "/ of the jail");
+	return 0;
+}
+
 int jail_drop_privileges(struct jail *j, char *err, size_t errlen)
 {
 	cap_t caps;
 	int ret;
 
 	ret = jail_check_exec(j, err, errlen);
+	if (!ret)
+		ret = jail_hand_over(j, err, errlen);
 	if (ret)
 		return ret;
 	/* The bounding set can only be emptied while we hold CAP_SETPCAP,
@@ -1094,8 +1304,8 @@ int jail_drop_privileges(struct jail *j, char *err, size_t errlen)
 		return jail_fail(err, errlen, errno, "setresgid(%u)", (unsigned)j->a.gid);
 	if (setresuid(j->a.uid, j->a.uid, j->a.uid) < 0)
 		return jail_fail(err, errlen, errno, "setresuid(%u)", (unsigned)j->a.uid);
-	/* For uid 0 setresuid() kept them: clear effective, permitted and
-	 * inheritable explicitly. */
+	/* setresuid() to a non-zero uid cleared them already; clear effective,
+	 * permitted and inheritable explicitly all the same. */
 	caps = cap_init();
 	if (!caps)
 		return jail_fail(err, errlen, errno, "cap_init");
@@ -1184,5 +1394,7 @@ void jail_undo(struct jail *j)
 		close(j->base_fd);
 	if (j->exec_dir_fd >= 0)
 		close(j->exec_dir_fd);
-	j->base_parent_fd = j->base_fd = j->exec_dir_fd = -1;
+	if (j->root_fd >= 0)
+		close(j->root_fd);
+	j->base_parent_fd = j->base_fd = j->exec_dir_fd = j->root_fd = -1;
 }

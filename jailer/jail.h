@@ -104,6 +104,7 @@ struct jail {
 	bool made_exec_dir;		/* we created <base>/<exec name> */
 	int exec_dir_fd;		/* <base>/<exec name>: holds <id> */
 	bool made_id_dir;
+	int root_fd;			/* the jail root, also after pivot_root */
 	int mntns_fd;			/* the host's mount namespace */
 	bool unshared;			/* we left it (step 4) */
 	bool pivoted;			/* step 6 reached pivot_root */
@@ -117,8 +118,8 @@ struct jail {
 	} cg_dirs[JAIL_MAX_CG_DIRS];
 
 	int devnull_fd;			/* for --daemonize, opened before pivot */
-	int status_fd;			/* child -> parent failure pipe, or -1 */
-	bool forked_child;		/* we are the child of the step-7 fork */
+	int status_fd;			/* -> the jailer command: failure pipe, or -1 */
+	bool forked_child;		/* we were forked in step 7 */
 };
 
 /* Parse argv (argv[0] is the program name). Syntax only: the id rules,
@@ -144,25 +145,37 @@ int jail_close_inherited_fds(struct jail *j, char *err, size_t errlen);
  *    (v1) / available (v2). */
 int jail_validate(struct jail *j, char *err, size_t errlen);
 /* 2. create <base>/<exec name>/<id>/root (the <id> dir must not exist), copy
- *    the exec file in, create /dev, /dev/net, /run (0700, owned uid:gid);
- *    for a dynamically linked exec file also copy its ELF interpreter and
- *    shared libraries (found in step 1, deps.h) to the same paths in the
- *    jail: root-owned, read-only (0444; the interpreter 0555), parent
- *    directories root-owned 0755. */
+ *    the exec file in, create /dev, /dev/net, /run (0700, root-owned until
+ *    step 8); for a dynamically linked exec file also copy its ELF
+ *    interpreter and shared libraries (found in step 1, deps.h) to the same
+ *    paths in the jail: root-owned, read-only (0444; the interpreter 0555),
+ *    parent directories root-owned 0755. Everything below the root is
+ *    created through directory fds, never following a symlink. */
 int jail_make_root(struct jail *j, char *err, size_t errlen);
 /* 3. create <mount>/<parent>/<id> per hierarchy, write the values, join. */
 int jail_cgroups(struct jail *j, char *err, size_t errlen);
-/* 4. setns(netns); unshare(CLONE_NEWNS [| CLONE_NEWPID]). */
+/* 4. setns(netns); unshare(CLONE_NEWNS). */
 int jail_namespaces(struct jail *j, char *err, size_t errlen);
-/* 5. device nodes inside the jail, owned by uid:gid, mode 0600. */
+/* 5. device nodes inside the jail (/dev/kvm, /dev/net/tun, /dev/urandom),
+ *    mode 0600, root-owned until step 8; refused if /dev or /dev/net is no
+ *    longer the directory step 2 made (e.g. a symlink). */
 int jail_devices(struct jail *j, char *err, size_t errlen);
 /* 6. make mounts private, bind the root on itself, pivot_root, drop the old root. */
 int jail_pivot_root(struct jail *j, char *err, size_t errlen);
-/* 7. rlimits; check fds; setsid or fork (new pid ns / daemonize); pid file.
- *    In the fork's parent this does not return: it exits 0 once the child
- *    has exec'd, or undoes everything and exits 1 if the child failed. */
+/* 7. rlimits; check fds; --daemonize: fork, setsid(), fork again, stdio on
+ *    /dev/null (the grandchild goes on; it leads no session, so it can never
+ *    get a controlling terminal); --new-pid-ns: unshare(CLONE_NEWPID) and
+ *    fork (the child, pid 1 there, goes on). The pid file gets the pid of
+ *    the process that will exec, written by it or, with --new-pid-ns, by
+ *    the process that forked it. The jailer command itself does not return
+ *    from here when it forked: it exits 0 once every process it forked has
+ *    exec'd or exited, or, if one failed, waits for them all (it is their
+ *    subreaper), undoes everything and exits 1. */
 int jail_limits_session(struct jail *j, char *err, size_t errlen);
-/* 8. drop supplementary groups, gid, uid, every capability; no_new_privs. */
+/* 8. check the exec file; hand the device nodes, /dev, /dev/net, /run and /
+ *    of the jail to uid:gid (through fds, refusing anything that is not
+ *    what steps 2 and 5 created); drop supplementary groups, gid, uid,
+ *    every capability; no_new_privs. */
 int jail_drop_privileges(struct jail *j, char *err, size_t errlen);
 /* 9. execve the copied program. Returns only on failure. */
 int jail_exec(struct jail *j, char *err, size_t errlen);

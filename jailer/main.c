@@ -31,6 +31,22 @@ static const struct {
 	{ "exec", jail_exec },
 };
 
+/* Report a failed step, undo, return the exit status (1). In a forked
+ * child the still privileged parent undoes instead, and we exit here. */
+static int jail_step_failed(struct jail *j, const char *step, const char *err)
+{
+	if (j->err_fd >= 0)
+		dprintf(j->err_fd, "ember-jailer: %s: %s\n", step, err);
+	if (j->forked_child) {
+		char b = 1;
+		if (write(j->status_fd, &b, 1) < 0)
+			jail_undo(j);
+		_exit(1);
+	}
+	jail_undo(j);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct jail j;	/* large: keep it off the stack */
@@ -49,20 +65,8 @@ int main(int argc, char **argv)
 		printf("ember-jailer v%s\n", EMBER_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(jail_steps) / sizeof(jail_steps[0]); i++) {
-		if (jail_steps[i].run(&j, err, sizeof(err)) == 0)
-			continue;
-		if (j.err_fd >= 0)
-			dprintf(j.err_fd, "ember-jailer: %s: %s\n", jail_steps[i].name, err);
-		if (j.forked_child) {
-			/* The parent (still privileged) undoes and exits 1. */
-			char b = 1;
-			if (write(j.status_fd, &b, 1) < 0)
-				jail_undo(&j);
-			_exit(1);
-		}
-		jail_undo(&j);
-		return 1;
-	}
+	for (size_t i = 0; i < sizeof(jail_steps) / sizeof(jail_steps[0]); i++)
+		if (jail_steps[i].run(&j, err, sizeof(err)))
+			return jail_step_failed(&j, jail_steps[i].name, err);
 	return 1;	/* jail_exec returns only on failure */
 }

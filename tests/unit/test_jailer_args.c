@@ -177,8 +177,15 @@ static void test_numbers(void **state)
 			 NULL), "--uid");
 	expect_bad(parse(&a, "--id", "x", "--exec-file", "/bin/true", "--uid", "1", "--gid", "1x",
 			 NULL), "--gid");
+	/* root is refused: the jail would give nothing away */
+	expect_bad(parse(&a, "--id", "x", "--exec-file", "/bin/true", "--uid", "0", "--gid", "1",
+			 NULL), "--uid 0: the jailed process must not run as root");
+	expect_bad(parse(&a, "--id", "x", "--exec-file", "/bin/true", "--uid", "1", "--gid", "0",
+			 NULL), "--gid 0: the jailed process must not run in group root");
+	expect_bad(parse(&a, "--id", "x", "--exec-file", "/bin/true", "--uid", "00", "--gid", "1",
+			 NULL), "--uid 0");
 	assert_int_equal(parse(&a, "--id", "x", "--exec-file", "/bin/true", "--uid", "4294967294",
-			       "--gid", "0", NULL), 0);
+			       "--gid", "1", NULL), 0);
 	assert_int_equal(a.uid, 4294967294u);
 }
 
