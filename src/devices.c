@@ -25,6 +25,9 @@
 #include <linux/kvm.h>
 
 #define DEVICES_MAX_QUEUES 2
+/* Fds a device adds to the loop: its queue eventfds, plus the blk limiter's
+ * timer, or the tap and the net rx and tx limiters' timers. */
+#define DEVICES_MAX_WATCHED (DEVICES_MAX_QUEUES + 3)
 
 enum devices_kind { DEVICES_BLK, DEVICES_NET };
 
@@ -51,7 +54,7 @@ struct devices_entry {
 	bool irqfd_kvm;
 	unsigned nq;
 	struct devices_queue q[DEVICES_MAX_QUEUES];
-	int watched[4];             /* fds added to the loop */
+	int watched[DEVICES_MAX_WATCHED];   /* fds added to the loop */
 	unsigned nwatched;
 	struct config_rate_limiter rl[2];   /* current limiters: blk [0], net rx [0] tx [1] */
 };
@@ -133,6 +136,10 @@ static void devices_rx_watch(void *opaque, bool on)
 static int devices_watch(struct devices_entry *e, int fd, uint32_t events, evloop_cb cb,
 			 void *opaque, char *err, size_t errlen)
 {
+	if (e->nwatched >= DEVICES_MAX_WATCHED) {
+		snprintf(err, errlen, "%s: more than %u fds to watch", e->id, DEVICES_MAX_WATCHED);
+		return -ENOSPC;
+	}
 	int r = evloop_add(e->owner->env.loop, fd, events, cb, opaque);
 	if (r) {
 		snprintf(err, errlen, "%s: adding fd %d to the event loop: %s", e->id, fd,

@@ -8,22 +8,50 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 
 #include "devices.h"
 #include "mmio.h"
 
+/* 1 MiB of guest RAM, a bus and a loop; no KVM. */
+struct dfx {
+	uint8_t *ram;
+	struct guest_mem mem;
+	struct bus bus;
+	struct vm_dev_env env;
+};
+
+static void dfx_init(struct dfx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ram = calloc(1, 1 << 20);
+	assert_non_null(f->ram);
+	guest_mem_init_from(&f->mem, f->ram, 1 << 20);
+	f->env = (struct vm_dev_env){ .vm_fd = -1, .mem = &f->mem, .mmio_bus = &f->bus,
+				      .loop = evloop_create() };
+	assert_non_null(f->env.loop);
+}
+
+static void dfx_free(struct dfx *f)
+{
+	evloop_destroy(f->env.loop);
+	free(f->ram);
+}
+
 static void test_create_layout_and_cmdline(void **state)
 {
 	static struct vm_config cfg;
-	struct guest_mem mem;
-	uint8_t *ram = calloc(1, 1 << 20);
-	guest_mem_init_from(&mem, ram, 1 << 20);
-	struct bus bus = { 0 };
-	struct evloop *loop = evloop_create();
-	assert_non_null(loop);
+	struct dfx f;
+	dfx_init(&f);
+	struct bus *bus = &f.bus;
 	char path[] = "/tmp/ember-test-dev-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -37,21 +65,20 @@ static void test_create_layout_and_cmdline(void **state)
 	cfg.drives[1].is_root_device = true;
 	cfg.drives[1].is_read_only = true;
 	cfg.drives[1].fd = fd;
-	struct vm_dev_env env = { .vm_fd = -1, .mem = &mem, .mmio_bus = &bus, .loop = loop };
 	char cmdline[256] = "console=ttyS0 -- init-arg";
 	char err[256];
 	struct devices *d = NULL;
-	assert_int_equal(devices_create(&cfg, &env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
 	assert_string_equal(cmdline, "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5"
 			    " virtio_mmio.device=4K@0xc0002000:6 -- init-arg");
-	assert_int_equal(bus.nranges, 2);
+	assert_int_equal(bus->nranges, 2);
 	/* Device 0 is the root drive: read-only feature offered. */
 	uint32_t v = 0;
-	assert_true(bus_access(&bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));
+	assert_true(bus_access(bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));
 	assert_int_equal(v, VIRTIO_ID_BLK);
-	assert_true(bus_access(&bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
+	assert_true(bus_access(bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
 	assert_true(v & (1u << 5));
-	assert_true(bus_access(&bus, 0xc0002000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
+	assert_true(bus_access(bus, 0xc0002000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
 	assert_false(v & (1u << 5));
 	/* PATCH: unknown id refused; known id with a new file accepted. */
 	struct config_drive upd = cfg.drives[0];
@@ -62,17 +89,98 @@ static void test_create_layout_and_cmdline(void **state)
 
 	/* Command line too small: error, nothing left behind. */
 	char small[40] = "console=ttyS0";
-	assert_true(devices_create(&cfg, &env, small, sizeof(small), &d, err, sizeof(err)) < 0);
+	assert_true(devices_create(&cfg, &f.env, small, sizeof(small), &d, err, sizeof(err)) < 0);
 	close(fd);
 	unlink(path);
-	evloop_destroy(loop);
-	free(ram);
+	dfx_free(&f);
+}
+
+static void count_event(void *opaque, uint32_t events)
+{
+	(*(int *)opaque)++;
+}
+
+/* A tap in a network namespace of our own (root, or an unprivileged user
+ * namespace): devices_create sets its vnet header length, which only a tap
+ * accepts. The tap lives as long as the returned fd. */
+static int test_tap(void)
+{
+	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("/dev/net/tun: %s", strerror(errno));
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "ember-ut0");
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		fail_msg("TUNSETIFF: %s", strerror(errno));
+	return fd;
+}
+
+/* A network device watches five fds (two queue eventfds, the tap, the rx and
+ * tx limiter timers). Destroying it, after a good create or after a create
+ * that failed once the net device was attached, removes those fds and no
+ * other: an fd of the loop's other users whose number appears in the net
+ * config (here: every rate limiter number) stays watched. */
+static void test_net_device_fds(void **state)
+{
+	static struct vm_config cfg;
+	struct dfx f;
+	dfx_init(&f);
+	struct evloop *loop = f.env.loop;
+	int tap = test_tap();
+	int other = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int fired = 0;
+	assert_true(other >= 0);
+	assert_int_equal(evloop_add(loop, other, EPOLLIN, count_event, &fired), 0);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nnets = 1;
+	struct config_net *n = &cfg.nets[0];
+	strcpy(n->iface_id, "eth0");
+	strcpy(n->host_dev_name, "ember-ut0");
+	n->tap_fd = tap;
+	struct config_token_bucket tb = { true, (uint64_t)other, (uint64_t)other, (uint64_t)other };
+	n->rx_rate_limiter.bandwidth = n->rx_rate_limiter.ops = tb;
+	n->tx_rate_limiter = n->rx_rate_limiter;
+	char cmdline[256] = "console=ttyS0";
+	char err[256];
+	struct devices *d = NULL;
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	assert_string_equal(cmdline, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5");
+	uint32_t v = 0;
+	assert_true(bus_access(&f.bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));
+	assert_int_equal(v, VIRTIO_ID_NET);
+	devices_destroy(d);
+	assert_int_equal(evloop_mod(loop, other, EPOLLIN), 0);
+
+	/* Fails on the command line, after the net device was attached. */
+	char small[40] = "console=ttyS0 0123456789";
+	f.bus.nranges = 0;
+	assert_int_equal(devices_create(&cfg, &f.env, small, sizeof(small), &d, err, sizeof(err)),
+			 -E2BIG);
+	assert_string_equal(small, "console=ttyS0 0123456789");
+	assert_int_equal(evloop_mod(loop, other, EPOLLIN), 0);
+	/* ... and the loop still delivers its events. */
+	uint64_t one = 1;
+	assert_int_equal(write(other, &one, sizeof(one)), sizeof(one));
+	evloop_stop(loop, 7);
+	assert_int_equal(evloop_run(loop), 7);
+	assert_int_equal(fired, 1);
+
+	evloop_del(loop, other);
+	close(other);
+	close(tap);
+	dfx_free(&f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_layout_and_cmdline),
+		cmocka_unit_test(test_net_device_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
