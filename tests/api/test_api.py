@@ -183,6 +183,16 @@ def test_network_interfaces():
         body = {"iface_id": "eth0", "host_dev_name": "ember-tap0", "guest_mac": "06:00:AC:10:00:02"}
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # replace: same tap again
+        # A failed replacement leaves the interface as it was, tap attached.
+        expect(api(e, "PUT", "/network-interfaces/eth0", dict(body, host_dev_name="nosuchtap")),
+               400, "tap device nosuchtap does not exist")
+        cfg = api(e, "GET", "/vm/config").json()
+        assert [(x["iface_id"], x["host_dev_name"]) for x in cfg["network-interfaces"]] == \
+            [("eth0", "ember-tap0")], cfg
+        expect(api(e, "PUT", "/network-interfaces/eth0", dict(body, host_dev_name="ember-tap1")), 204)
+        expect(api(e, "PUT", "/network-interfaces/eth0", dict(body, host_dev_name="x" * 16)), 400,
+               "host_dev_name")
+        expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # tap1 released, tap0 free
         expect(api(e, "PUT", "/network-interfaces/eth1", dict(body, iface_id="eth1",
                                                             host_dev_name="ember-tap1")), 400,
                "MAC address is already in use")
