@@ -86,7 +86,8 @@ static void devices_irq(void *opaque)
 	devices_signal(e->irqfd);
 }
 
-/* QueueNotify that KVM did not swallow (no ioeventfd): hand it to the loop. */
+/* QueueNotify that KVM did not swallow (no ioeventfd), or a device that
+ * stopped at its budget (requeue): hand it to the loop. */
 static void devices_kick(void *opaque, unsigned q)
 {
 	struct devices_entry *e = opaque;
@@ -230,6 +231,10 @@ static int devices_attach(struct devices_entry *e, char *err, size_t errlen)
 			return r;
 	}
 	virtio_mmio_init(&e->mmio, e->vdev, devices_irq, devices_kick, e);
+	/* A device at its per-wake-up budget: the queue's eventfd brings the
+	 * loop back to it after the other ready fds. */
+	e->vdev->requeue = devices_kick;
+	e->vdev->requeue_opaque = e;
 	r = bus_register(env->mmio_bus, e->base, LAYOUT_VIRTIO_MMIO_SIZE, virtio_mmio_access,
 			 &e->mmio);
 	if (r) {

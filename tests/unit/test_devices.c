@@ -18,32 +18,39 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
+#include "blk.h"
 #include "devices.h"
 #include "mmio.h"
+#include "vq_fake.h"
 
-/* 1 MiB of guest RAM, a bus and a loop; no KVM. */
+/* 1 MiB of guest RAM, a bus and a loop (no KVM), a 4 KiB image file. */
 struct dfx {
-	uint8_t *ram;
-	struct guest_mem mem;
+	struct vqf_mem m;
 	struct bus bus;
 	struct vm_dev_env env;
+	char path[32];
+	int img;
 };
 
 static void dfx_init(struct dfx *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->ram = calloc(1, 1 << 20);
-	assert_non_null(f->ram);
-	guest_mem_init_from(&f->mem, f->ram, 1 << 20);
-	f->env = (struct vm_dev_env){ .vm_fd = -1, .mem = &f->mem, .mmio_bus = &f->bus,
+	snprintf(f->path, sizeof(f->path), "/tmp/ember-test-dev-XXXXXX");
+	f->img = mkstemp(f->path);
+	assert_true(f->img >= 0);
+	assert_int_equal(ftruncate(f->img, 4096), 0);
+	vqf_mem_init(&f->m, 1 << 20);
+	f->env = (struct vm_dev_env){ .vm_fd = -1, .mem = &f->m.mem, .mmio_bus = &f->bus,
 				      .loop = evloop_create() };
 	assert_non_null(f->env.loop);
 }
 
 static void dfx_free(struct dfx *f)
 {
+	close(f->img);
+	unlink(f->path);
 	evloop_destroy(f->env.loop);
-	free(f->ram);
+	vqf_mem_free(&f->m);
 }
 
 static void test_create_layout_and_cmdline(void **state)
@@ -52,11 +59,7 @@ static void test_create_layout_and_cmdline(void **state)
 	struct dfx f;
 	dfx_init(&f);
 	struct bus *bus = &f.bus;
-	char path[] = "/tmp/ember-test-dev-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 4096), 0);
-
+	int fd = f.img;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ndrives = 2;
 	strcpy(cfg.drives[0].drive_id, "data");
@@ -90,8 +93,6 @@ static void test_create_layout_and_cmdline(void **state)
 	/* Command line too small: error, nothing left behind. */
 	char small[40] = "console=ttyS0";
 	assert_true(devices_create(&cfg, &f.env, small, sizeof(small), &d, err, sizeof(err)) < 0);
-	close(fd);
-	unlink(path);
 	dfx_free(&f);
 }
 
@@ -176,11 +177,82 @@ static void test_net_device_fds(void **state)
 	dfx_free(&f);
 }
 
+struct flood {
+	struct vqf_ring *r;
+	struct evloop *loop;
+	uint16_t used_then;
+};
+
+/* Another user of the loop (the API socket, say): notes how far the device
+ * got when it was served and stops the loop. */
+static void flood_other(void *opaque, uint32_t events)
+{
+	struct flood *fl = opaque;
+	fl->used_then = vqf_used_idx(fl->r);
+	evloop_stop(fl->loop, 3);
+}
+
+/* A drive whose ring holds more than a budget of requests: the loop serves
+ * the other ready fd after one budget's worth, and the queue's eventfd
+ * brings it back to the drive for the rest. */
+static void test_budget_yields_to_loop(void **state)
+{
+	static struct vm_config cfg;
+	struct dfx f;
+	dfx_init(&f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ndrives = 1;
+	strcpy(cfg.drives[0].drive_id, "data");
+	cfg.drives[0].fd = f.img;
+	char cmdline[256] = "";
+	char err[256];
+	struct devices *d = NULL;
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	struct virtio_mmio *t = f.bus.ranges[0].opaque;
+	struct vqf_ring r;
+	vqf_ring_init(&r, &f.m, 256);
+	uint32_t st = vqf_mmio_bringup(t, VIRTIO_BIT(VIRTIO_F_VERSION_1), &r, 1);
+	assert_true(st & VIRTIO_STATUS_DRIVER_OK);
+	uint64_t hdr = vqf_alloc(&f.m, 16), id = vqf_alloc(&f.m, BLK_ID_BYTES);
+	uint64_t status = vqf_alloc(&f.m, 1);
+	uint32_t type = VIRTIO_BLK_T_GET_ID;
+	memcpy(vqf_ptr(&f.m, hdr), &type, 4);
+	vqf_desc(&r, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+	vqf_desc(&r, 1, id, BLK_ID_BYTES, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	vqf_desc(&r, 2, status, 1, VIRTQ_DESC_F_WRITE, 0);
+	const unsigned n = 3 * VIRTIO_QUEUE_BUDGET;
+	for (unsigned i = 0; i < n; i++)
+		vqf_avail(&r, 0);
+
+	struct flood fl = { .r = &r, .loop = f.env.loop };
+	int other = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_equal(evloop_add(f.env.loop, other, EPOLLIN, flood_other, &fl), 0);
+	vqf_mmio_write(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);    /* queue eventfd, then the other */
+	uint64_t one = 1;
+	assert_int_equal(write(other, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(evloop_run(f.env.loop), 3);
+	assert_int_equal(fl.used_then, VIRTIO_QUEUE_BUDGET);
+	/* Stopped, the loop returns after each round of events: the drive's
+	 * eventfd is ready again each time, and the last round empties it. */
+	for (unsigned i = 1; i < n / VIRTIO_QUEUE_BUDGET; i++) {
+		assert_int_equal(evloop_run(f.env.loop), 3);
+		assert_int_equal(vqf_used_idx(&r), (i + 1) * VIRTIO_QUEUE_BUDGET);
+	}
+	assert_int_equal(*(uint8_t *)vqf_ptr(&f.m, status), VIRTIO_BLK_S_OK);
+
+	devices_destroy(d);
+	evloop_del(f.env.loop, other);
+	close(other);
+	dfx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_layout_and_cmdline),
 		cmocka_unit_test(test_net_device_fds),
+		cmocka_unit_test(test_budget_yields_to_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
