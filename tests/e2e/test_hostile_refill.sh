@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # A guest that never lets its virtio-blk ring run dry: /tests/hostile
 # --refill-blk (tests/guest/hostile.c) detaches the guest's driver, sets up
-# a request ring of 256 GET_ID requests and, for REFILL_SECS guest seconds,
+# a request ring of 256 reads of 64 KiB and, for REFILL_SECS guest seconds,
 # makes every completed request available again at once. A device loop that
 # ran until the ring was empty would never return to ember's event loop: the
 # API, the serial console and SIGTERM would wait for good.

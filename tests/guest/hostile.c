@@ -29,7 +29,8 @@
  *              i8042 reset), which is not a triple fault.
  * --refill-blk SECS runs only probe, unbind and:
  *   refill     a virtio-blk request ring of the largest size, every entry a
- *              GET_ID request, kept full for SECS seconds: as the device
+ *              64 KiB read of sector 0 (the drive must have that much),
+ *              kept full for SECS seconds: as the device
  *              completes requests the guest makes as many available again,
  *              so the ring never runs dry (a kick only when the device has
  *              gone idle). Prints "hostile: refill dev N: flooding" first and
@@ -439,9 +440,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+#define REFILL_PAGES 16                       /* data pages per request: 64 KiB */
+
 static int phase_refill(unsigned secs)
 {
-	struct pbuf desc, avail, used, data;
+	struct pbuf desc, avail, used, data, page[REFILL_PAGES];
 	unsigned d;
 	for (d = 0; d < ndev && rd32(dev[d], R_DEVICE_ID) != 2; d++)
 		;
@@ -449,8 +452,11 @@ static int phase_refill(unsigned secs)
 		say("refill: no virtio-blk device");
 		return 1;
 	}
-	if (get_pbuf(&desc) || get_pbuf(&avail) || get_pbuf(&used) || get_pbuf(&data) ||
-	    desc.pa == avail.pa || avail.pa == used.pa) {
+	int bad = get_pbuf(&desc) || get_pbuf(&avail) || get_pbuf(&used) || get_pbuf(&data) ||
+		  desc.pa == avail.pa || avail.pa == used.pa;
+	for (unsigned i = 0; i < REFILL_PAGES && !bad; i++)
+		bad = get_pbuf(&page[i]) || page[i].pa == data.pa;
+	if (bad) {
 		say("refill: no guest-physical pages (needs /proc/self/pagemap)");
 		return 1;
 	}
@@ -472,12 +478,13 @@ static int phase_refill(unsigned secs)
 		    rd32(r, R_STATUS), num);
 		return 1;
 	}
-	/* One request, hdr -> 20-byte id -> status byte, offered num times. */
-	uint32_t type = 8;                        /* VIRTIO_BLK_T_GET_ID */
-	memcpy(data.va, &type, 4);
-	struct { uint64_t a; uint32_t l; uint16_t f, n; } dt[3] = {
-		{ data.pa, 16, 1, 1 }, { data.pa + 0x100, 20, 1 | 2, 2 }, { data.pa + 0x200, 1, 2, 0 },
-	};
+	/* One request, header -> 16 pages -> status byte, offered num times:
+	 * a read of sector 0 (the header is zero: type IN, sector 0). */
+	struct { uint64_t a; uint32_t l; uint16_t f, n; } dt[REFILL_PAGES + 2];
+	dt[0] = (typeof(dt[0])){ data.pa, 16, 1, 1 };
+	for (unsigned i = 0; i < REFILL_PAGES; i++)
+		dt[1 + i] = (typeof(dt[0])){ page[i].pa, 4096, 1 | 2, (uint16_t)(i + 2) };
+	dt[REFILL_PAGES + 1] = (typeof(dt[0])){ data.pa + 0x200, 1, 2, 0 };
 	memcpy(desc.va, dt, sizeof(dt));
 	put16(avail.va, 1);                       /* VIRTQ_AVAIL_F_NO_INTERRUPT */
 	for (unsigned i = 0; i < num; i++)
