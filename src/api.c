@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -507,7 +508,6 @@ static int api_apply_net(struct api_ctx *c, const cJSON *obj, const char *path_i
 				"body [%s]!", path_id, n.iface_id);
 	if ((r = api_check_id(c, n.iface_id)) < 0)
 		return r;
-	/* A tap can be attached once: release the old one before reopening. */
 	int idx = config_net_find(c->cfg, n.iface_id);
 	char verr[API_ERR_LEN];
 	for (unsigned i = 0; i < c->cfg->nnets; i++) {
@@ -521,10 +521,22 @@ static int api_apply_net(struct api_ctx *c, const cJSON *obj, const char *path_i
 			return api_fail(c, "Network interface error: The MAC address is already "
 					"in use: %s", mac);
 	}
-	if (idx >= 0)
-		config_net_remove(c->cfg, (unsigned)idx);
-	if ((r = config_net_open(&n, verr, sizeof(verr))) < 0)
+	/* Open the new tap before touching the old interface: a failed PUT
+	 * changes nothing. A tap is attached to one fd at a time, so when
+	 * the interface keeps its tap, the new config takes a copy of the
+	 * old fd (config_net_put then closes the old one). */
+	const struct config_net *old = idx >= 0 ? &c->cfg->nets[idx] : NULL;
+	if (old && old->tap_fd >= 0 && strcmp(old->host_dev_name, n.host_dev_name) == 0) {
+		n.tap_fd = fcntl(old->tap_fd, F_DUPFD_CLOEXEC, 3);
+		if (n.tap_fd < 0) {
+			int e = errno;
+			api_fail(c, "Network interface error: host_dev_name %s: dup: %s",
+				 n.host_dev_name, strerror(e));
+			return -e;
+		}
+	} else if ((r = config_net_open(&n, verr, sizeof(verr))) < 0) {
 		return api_fail(c, "Network interface error: %s", verr), r;
+	}
 	if ((r = config_net_put(c->cfg, &n, verr, sizeof(verr))) < 0) {
 		close(n.tap_fd);
 		return api_fail(c, "Network interface error: %s", verr), r;

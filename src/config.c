@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Slots at and past ndrives/nnets are unused and never read, so they need no
@@ -80,12 +81,52 @@ int config_machine_validate(const struct config_machine *m, char *err, size_t er
 	return 0;
 }
 
-/* Open and close a file to report errors at configuration time. */
-static int config_check_readable(const char *path)
+static const char *config_file_kind(mode_t mode)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	switch (mode & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "not a regular file";
+	}
+}
+
+int config_open_file(const char *path, int flags, bool blockdev, const char **kind)
+{
+	int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	int r;
+
+	*kind = NULL;
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto err;
+	}
+	if (!S_ISREG(st.st_mode) && !(blockdev && S_ISBLK(st.st_mode))) {
+		*kind = config_file_kind(st.st_mode);
+		r = -EINVAL;
+		goto err;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		r = -errno;
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return r;
+}
+
+/* Open and close a file to report errors at configuration time. */
+static int config_check_readable(const char *path, const char **kind)
+{
+	int fd = config_open_file(path, O_RDONLY, false, kind);
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return 0;
 }
@@ -98,14 +139,25 @@ int config_boot_validate(const struct config_boot *b, char *err, size_t errlen)
 		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path is empty");
 		return -EINVAL;
 	}
-	r = config_check_readable(b->kernel_path);
+	const char *kind;
+	r = config_check_readable(b->kernel_path, &kind);
+	if (r < 0 && kind) {
+		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path %s is %s, "
+			 "not a regular file", b->kernel_path, kind);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path %s: %s "
 			 "(os error %d)", b->kernel_path, strerror(-r), -r);
 		return r;
 	}
 	if (b->initrd_path[0]) {
-		r = config_check_readable(b->initrd_path);
+		r = config_check_readable(b->initrd_path, &kind);
+		if (r < 0 && kind) {
+			snprintf(err, errlen, "The initrd file cannot be opened: initrd_path %s is %s, "
+				 "not a regular file", b->initrd_path, kind);
+			return r;
+		}
 		if (r < 0) {
 			snprintf(err, errlen, "The initrd file cannot be opened due to invalid path "
 				 "or invalid permissions. initrd_path %s: %s (os error %d)",
@@ -169,10 +221,15 @@ int config_net_find(const struct vm_config *cfg, const char *id)
 
 int config_drive_open(struct config_drive *d, char *err, size_t errlen)
 {
-	int flags = (d->is_read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	int fd = open(d->path_on_host, flags);
+	const char *kind;
+	int fd = config_open_file(d->path_on_host, d->is_read_only ? O_RDONLY : O_RDWR, true, &kind);
+	if (fd < 0 && kind) {
+		snprintf(err, errlen, "path_on_host: %s is %s, not a regular file or a block device",
+			 d->path_on_host, kind);
+		return fd;
+	}
 	if (fd < 0) {
-		int e = errno;
+		int e = -fd;
 		snprintf(err, errlen, "path_on_host: cannot open %s%s: %s (os error %d)",
 			 d->path_on_host, d->is_read_only ? " read-only" : " read-write",
 			 strerror(e), e);

@@ -114,7 +114,7 @@ bool config_id_valid(const char *id);
 /* vcpu_count 1..LAYOUT_MAX_VCPUS (1 or even with smt), mem_size_mib 1..
  * CONFIG_MAX_MEM_MIB (even with 2M huge pages). -EINVAL + err. */
 int config_machine_validate(const struct config_machine *m, char *err, size_t errlen);
-/* kernel_path set and readable, initrd (if any) readable (both are opened
+/* kernel_path set and a readable regular file, initrd (if any) too (both are opened
  * and closed, as Firecracker does at PUT time), boot_args fits the command
  * line. -errno + err ("The kernel file cannot be opened: <strerror> (os
  * error N)"). */
@@ -129,8 +129,17 @@ void config_mac_format(const uint8_t mac[6], char out[18]);
 int config_drive_find(const struct vm_config *cfg, const char *id);
 int config_net_find(const struct vm_config *cfg, const char *id);
 
-/* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only) into d->fd.
- * -errno + err naming path_on_host and the OS error. */
+/* Open path (flags: O_RDONLY or O_RDWR) without blocking on it: a FIFO with
+ * no writer would hold the main thread (API, devices, signals) forever. The
+ * open is O_NONBLOCK | O_NOCTTY | O_CLOEXEC; the file must then be a regular
+ * file, or with blockdev a block device; O_NONBLOCK is cleared. Returns the
+ * fd or -errno; a file of another type is -EINVAL with *kind naming what it
+ * is ("a FIFO", "a directory", ...), else *kind is NULL. */
+int config_open_file(const char *path, int flags, bool blockdev, const char **kind);
+
+/* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only; a regular
+ * file or a block device, see config_open_file) into d->fd.
+ * -errno + err naming path_on_host and the OS error or the file's type. */
 int config_drive_open(struct config_drive *d, char *err, size_t errlen);
 /* Insert d (fd already open) or replace the drive with the same id (its
  * old fd is closed). Rules: one root device, at most CONFIG_MAX_DRIVES, the

@@ -25,6 +25,9 @@
 #include <linux/kvm.h>
 
 #define DEVICES_MAX_QUEUES 2
+/* Fds a device adds to the loop: its queue eventfds, plus the blk limiter's
+ * timer, or the tap and the net rx and tx limiters' timers. */
+#define DEVICES_MAX_WATCHED (DEVICES_MAX_QUEUES + 3)
 
 enum devices_kind { DEVICES_BLK, DEVICES_NET };
 
@@ -51,7 +54,7 @@ struct devices_entry {
 	bool irqfd_kvm;
 	unsigned nq;
 	struct devices_queue q[DEVICES_MAX_QUEUES];
-	int watched[4];             /* fds added to the loop */
+	int watched[DEVICES_MAX_WATCHED];   /* fds added to the loop */
 	unsigned nwatched;
 	struct config_rate_limiter rl[2];   /* current limiters: blk [0], net rx [0] tx [1] */
 };
@@ -83,7 +86,8 @@ static void devices_irq(void *opaque)
 	devices_signal(e->irqfd);
 }
 
-/* QueueNotify that KVM did not swallow (no ioeventfd): hand it to the loop. */
+/* QueueNotify that KVM did not swallow (no ioeventfd), or a device that
+ * stopped at its budget (requeue): hand it to the loop. */
 static void devices_kick(void *opaque, unsigned q)
 {
 	struct devices_entry *e = opaque;
@@ -133,6 +137,10 @@ static void devices_rx_watch(void *opaque, bool on)
 static int devices_watch(struct devices_entry *e, int fd, uint32_t events, evloop_cb cb,
 			 void *opaque, char *err, size_t errlen)
 {
+	if (e->nwatched >= DEVICES_MAX_WATCHED) {
+		snprintf(err, errlen, "%s: more than %u fds to watch", e->id, DEVICES_MAX_WATCHED);
+		return -ENOSPC;
+	}
 	int r = evloop_add(e->owner->env.loop, fd, events, cb, opaque);
 	if (r) {
 		snprintf(err, errlen, "%s: adding fd %d to the event loop: %s", e->id, fd,
@@ -223,6 +231,10 @@ static int devices_attach(struct devices_entry *e, char *err, size_t errlen)
 			return r;
 	}
 	virtio_mmio_init(&e->mmio, e->vdev, devices_irq, devices_kick, e);
+	/* A device at its per-wake-up budget: the queue's eventfd brings the
+	 * loop back to it after the other ready fds. */
+	e->vdev->requeue = devices_kick;
+	e->vdev->requeue_opaque = e;
 	r = bus_register(env->mmio_bus, e->base, LAYOUT_VIRTIO_MMIO_SIZE, virtio_mmio_access,
 			 &e->mmio);
 	if (r) {

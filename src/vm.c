@@ -515,13 +515,22 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *er
 			      err, errlen);
 }
 
+static void vm_open_error(const char *field, const char *path, int r, const char *kind,
+			  char *err, size_t errlen)
+{
+	if (kind)
+		snprintf(err, errlen, "%s %s is %s, not a regular file", field, path, kind);
+	else
+		snprintf(err, errlen, "%s %s: %s", field, path, strerror(-r));
+}
+
 static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	int kfd = open(cfg->boot.kernel_path, O_RDONLY | O_CLOEXEC);
+	const char *kind;
+	int kfd = config_open_file(cfg->boot.kernel_path, O_RDONLY, false, &kind);
 	if (kfd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "kernel_image_path %s: %s", cfg->boot.kernel_path, strerror(e));
-		return -e;
+		vm_open_error("kernel_image_path", cfg->boot.kernel_path, kfd, kind, err, errlen);
+		return kfd;
 	}
 	char lerr[256];
 	int r = x86_load_kernel(&vm->mem, kfd, &vm->kernel, lerr, sizeof(lerr));
@@ -531,11 +540,10 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 		return r;
 	}
 	if (cfg->boot.initrd_path[0]) {
-		int ifd = open(cfg->boot.initrd_path, O_RDONLY | O_CLOEXEC);
+		int ifd = config_open_file(cfg->boot.initrd_path, O_RDONLY, false, &kind);
 		if (ifd < 0) {
-			int e = errno;
-			snprintf(err, errlen, "initrd_path %s: %s", cfg->boot.initrd_path, strerror(e));
-			return -e;
+			vm_open_error("initrd_path", cfg->boot.initrd_path, ifd, kind, err, errlen);
+			return ifd;
 		}
 		r = x86_load_initrd(&vm->mem, ifd, &vm->kernel, &vm->initrd_gpa, &vm->initrd_size,
 				    lerr, sizeof(lerr));

@@ -301,7 +301,11 @@ static void blk_process_locked(struct blk_dev *b)
 
 	if (!virtio_dev_running(&b->vdev) || !q->active)
 		return;
-	for (;;) {
+	for (unsigned served = 0;; served++) {
+		if (served == VIRTIO_QUEUE_BUDGET) {
+			virtio_dev_requeue(&b->vdev, 0);   /* the rest after the other fds */
+			break;
+		}
 		if (!ratelimit_ready(&b->rl)) {
 			b->stats.throttled++;
 			metrics_inc(&metrics.block.rate_limiter_throttled_events);

@@ -117,7 +117,12 @@ static void net_rx_locked(struct net_dev *n)
 		return;
 	}
 	net_apply_offload(n);
+	unsigned popped = 0;           /* chains taken, good or bad */
 	for (;;) {
+		if (popped >= VIRTIO_QUEUE_BUDGET) {
+			virtio_dev_requeue(&n->vdev, NET_RXQ);
+			break;
+		}
 		if (!ratelimit_ready(&n->rx_rl)) {
 			n->stats.rx_throttled++;
 			metrics_inc(&metrics.net.rx_rate_limiter_throttled);
@@ -136,6 +141,7 @@ static void net_rx_locked(struct net_dev *n)
 				empty = true;
 				break;
 			}
+			popped++;
 			if (r == -EIO) {
 				virtio_dev_needs_reset(&n->vdev, "receive queue corrupt");
 				virtq_unpop(q, nch);
@@ -159,6 +165,10 @@ static void net_rx_locked(struct net_dev *n)
 						n->name, c.head);
 				virtq_add_used(q, c.head, 0);
 				added = true;
+				if (popped >= VIRTIO_QUEUE_BUDGET) {
+					virtio_dev_requeue(&n->vdev, NET_RXQ);
+					goto out;
+				}
 				continue;
 			}
 			n->rx_chains[nch].head = c.head;
@@ -242,7 +252,11 @@ static void net_tx_locked(struct net_dev *n)
 	if (!virtio_dev_running(&n->vdev) || !q->active || q->broken)
 		return;
 	net_apply_offload(n);
-	for (;;) {
+	for (unsigned served = 0;; served++) {
+		if (served == VIRTIO_QUEUE_BUDGET) {
+			virtio_dev_requeue(&n->vdev, NET_TXQ);
+			break;
+		}
 		if (!ratelimit_ready(&n->tx_rl)) {
 			n->stats.tx_throttled++;
 			metrics_inc(&metrics.net.tx_rate_limiter_throttled);

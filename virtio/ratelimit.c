@@ -77,7 +77,13 @@ void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cf
 	uint64_t now = ratelimit_now_ns();
 	bucket_set(&rl->bw, &cfg->bandwidth, now);
 	bucket_set(&rl->ops, &cfg->ops, now);
-	/* A pending timer stays armed; when it fires the device simply retries. */
+	/* A pending wakeup was computed for the old buckets (maybe far away):
+	 * cancel it, the next refusal arms the timer for the new ones. */
+	if (rl->armed) {
+		struct itimerspec off = { 0 };
+		timerfd_settime(rl->timerfd, 0, &off, NULL);
+		rl->armed = false;
+	}
 }
 
 void ratelimit_destroy(struct ratelimit *rl)

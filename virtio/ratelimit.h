@@ -39,7 +39,8 @@ struct ratelimit {
 /* Set up from cfg and create the timerfd (CLOCK_MONOTONIC, nonblocking).
  * Returns 0 or -errno. */
 int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg);
-/* Replace the buckets (PATCH): new buckets start full. */
+/* Replace the buckets (PATCH): new buckets start full; a pending timer is
+ * disarmed (the caller retries its queue, which re-arms it if needed). */
 void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cfg);
 void ratelimit_destroy(struct ratelimit *rl);
 

@@ -52,6 +52,12 @@ void virtio_dev_signal_config(struct virtio_dev *dev)
 		virtio_dev_raise(dev, VIRTIO_ISR_CONFIG);
 }
 
+void virtio_dev_requeue(struct virtio_dev *dev, unsigned q)
+{
+	if (dev->requeue)
+		dev->requeue(dev->requeue_opaque, q);
+}
+
 void virtio_dev_needs_reset(struct virtio_dev *dev, const char *why)
 {
 	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)

@@ -45,6 +45,12 @@
 
 #define VIRTIO_BIT(b) (1ULL << (b))
 
+/* Descriptor chains a device takes from one queue per wake-up. A guest that
+ * refills its ring from another vCPU as fast as the device empties it would
+ * otherwise keep the main thread (API, other devices, signals) in one
+ * device's loop for good; at the budget the device stops and requeues. */
+#define VIRTIO_QUEUE_BUDGET 64
+
 struct virtio_dev;
 struct virtq;
 
@@ -84,6 +90,12 @@ struct virtio_dev {
 	 * called with the lock held, from any thread; must not block. */
 	void (*interrupt)(void *opaque);
 	void *interrupt_opaque;
+	/* Installed by the glue: have the main loop call ops->notify(q) again
+	 * once it has served its other ready fds. Called by a device that
+	 * stopped a queue at VIRTIO_QUEUE_BUDGET, lock held; must not block.
+	 * NULL: nothing comes back by itself (tests call notify). */
+	void (*requeue)(void *opaque, unsigned q);
+	void *requeue_opaque;
 };
 
 /* Initialise the common part; queues[0..nqueues) get virtq_reset(qmax).
@@ -106,6 +118,8 @@ bool virtio_dev_running(const struct virtio_dev *dev);
 void virtio_dev_signal_used(struct virtio_dev *dev, struct virtq *q);
 /* Config space changed: bump ConfigGeneration and interrupt. Lock held. */
 void virtio_dev_signal_config(struct virtio_dev *dev);
+/* The device stopped queue q at its budget: come back to it (requeue). */
+void virtio_dev_requeue(struct virtio_dev *dev, unsigned q);
 /* Impossible ring state: set DEVICE_NEEDS_RESET and interrupt (section
  * 2.1.2). The device stops using its queues until reset. Lock held. */
 void virtio_dev_needs_reset(struct virtio_dev *dev, const char *why);

@@ -142,6 +142,39 @@ def test_boot_source(e):
 
 @test
 @with_ember
+def test_fifo_and_other_non_files(e):
+    # A FIFO with no writer: opening it for reading would block ember's
+    # main thread (API, devices, signals) forever. Each PUT answers 400
+    # naming the path and what it is, and ember keeps serving.
+    d = tempfile.mkdtemp(prefix="ember-api-")
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    k = tmpfile(b"not a kernel")
+    try:
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": fifo}), 400,
+               f"kernel_image_path {fifo} is a FIFO, not a regular file")
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": k, "initrd_path": fifo}), 400,
+               f"initrd_path {fifo} is a FIFO, not a regular file")
+        for ro in (True, False):
+            expect(api(e, "PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": fifo,
+                                                     "is_root_device": True, "is_read_only": ro}),
+                   400, f"path_on_host: {fifo} is a FIFO, not a regular file or a block device")
+        expect(api(e, "PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": d,
+                                                 "is_root_device": True, "is_read_only": True}),
+               400, f"path_on_host: {d} is a directory")
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": "/dev/null"}), 400,
+               "kernel_image_path /dev/null is a character device, not a regular file")
+        cfg = api(e, "GET", "/vm/config").json()
+        assert cfg["drives"] == [] and cfg["boot-source"]["kernel_image_path"] == "", cfg
+        expect(api(e, "PUT", "/boot-source", {"kernel_image_path": k}), 204)
+    finally:
+        os.unlink(k)
+        os.unlink(fifo)
+        os.rmdir(d)
+
+
+@test
+@with_ember
 def test_drives(e):
     d = tmpfile(b"\0" * 4096)
     try:
@@ -183,6 +216,16 @@ def test_network_interfaces():
         body = {"iface_id": "eth0", "host_dev_name": "ember-tap0", "guest_mac": "06:00:AC:10:00:02"}
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # replace: same tap again
+        # A failed replacement leaves the interface as it was, tap attached.
+        expect(api(e, "PUT", "/network-interfaces/eth0", dict(body, host_dev_name="nosuchtap")),
+               400, "tap device nosuchtap does not exist")
+        cfg = api(e, "GET", "/vm/config").json()
+        assert [(x["iface_id"], x["host_dev_name"]) for x in cfg["network-interfaces"]] == \
+            [("eth0", "ember-tap0")], cfg
+        expect(api(e, "PUT", "/network-interfaces/eth0", dict(body, host_dev_name="ember-tap1")), 204)
+        expect(api(e, "PUT", "/network-interfaces/eth0", dict(body, host_dev_name="x" * 16)), 400,
+               "host_dev_name")
+        expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # tap1 released, tap0 free
         expect(api(e, "PUT", "/network-interfaces/eth1", dict(body, iface_id="eth1",
                                                             host_dev_name="ember-tap1")), 400,
                "MAC address is already in use")
@@ -569,9 +612,17 @@ def test_config_file_errors():
     p = subprocess.run([EMBER, "--no-api", "--config-file", cf], capture_output=True, timeout=10)
     assert p.returncode != 0 and b"kernel" in p.stderr and b"vm.json" in p.stderr, p
     with open(cf, "w") as f:
-        json.dump({"boot-source": {"kernel_image_path": "/dev/null"}, "vsock": {"guest_cid": 3}}, f)
+        json.dump({"boot-source": {"kernel_image_path": cf}, "vsock": {"guest_cid": 3}}, f)
     p = subprocess.run([EMBER, "--no-api", "--config-file", cf], capture_output=True, timeout=10)
     assert p.returncode != 0 and b"vsock" in p.stderr, p
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    with open(cf, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": cf},
+                   "drives": [{"drive_id": "rootfs", "path_on_host": fifo, "is_root_device": True,
+                               "is_read_only": True}]}, f)
+    p = subprocess.run([EMBER, "--no-api", "--config-file", cf], capture_output=True, timeout=10)
+    assert p.returncode != 0 and f"{fifo} is a FIFO".encode() in p.stderr, p
 
 
 # ---- post-boot (KVM) ----

@@ -16,7 +16,8 @@
 #   EMBER_GUEST_*                 from $EMBER_CACHE/guest/current.env, if present
 #                                 (EMBER_GUEST_VMLINUX, _BZIMAGE, _INITRAMFS,
 #                                 _ROOTFS_EXT4, _CLOUD_KERNEL; see guest/README.md)
-# Functions: log, fail, skip, need_kvm, need_ember, need_guest, e2e_tmpdir,
+# Functions: log, fail, skip, need_kvm, need_ember, need_guest,
+# need_guest_program, e2e_tmpdir,
 # e2e_bg, e2e_on_exit, e2e_kill_tree, e2e_secs, wait_for_line, wait_for_file,
 # wait_for_exit, ember_config, api, host_ping.
 #
@@ -208,21 +209,31 @@ wait_for_exit() {
 	wait "$pid"
 }
 
-# ember_config FILE [KERNEL [INITRD [BOOT_ARGS [VCPUS [MEM_MIB]]]]]: write a
+# ember_config FILE [KERNEL [INITRD [BOOT_ARGS [VCPUS [MEM_MIB [MORE]]]]]]: write a
 # Firecracker-format config file; defaults: the guest bzImage and initramfs,
 # "console=ttyS0 reboot=k panic=1 pci=off", 1 vCPU, 128 MiB. An empty INITRD
-# leaves initrd_path out.
+# leaves initrd_path out. MORE: further top-level members, e.g.
+# '"drives": [ ... ]'.
 ember_config() {
 	local file=$1 kernel=${2:-${EMBER_GUEST_BZIMAGE:-}} initrd=${3-${EMBER_GUEST_INITRAMFS:-}}
 	local args=${4:-console=ttyS0 reboot=k panic=1 pci=off} vcpus=${5:-1} mem=${6:-128}
+	local more=${7:+,
+  $7}
 	local initrd_json=""
 	[ -n "$initrd" ] && initrd_json=", \"initrd_path\": \"$initrd\""
 	cat >"$file" <<EOF
 {
   "boot-source": { "kernel_image_path": "$kernel"$initrd_json, "boot_args": "$args" },
-  "machine-config": { "vcpu_count": $vcpus, "mem_size_mib": $mem, "smt": false }
+  "machine-config": { "vcpu_count": $vcpus, "mem_size_mib": $mem, "smt": false }$more
 }
 EOF
+}
+
+# need_guest_program NAME: skip (or fail, see _e2e_missing) unless the guest
+# initramfs has /tests/NAME (tests/guest/NAME.c, built by guest/build.sh).
+need_guest_program() {
+	cpio -it <"$EMBER_GUEST_INITRAMFS" 2>/dev/null | grep -qx "tests/$1" ||
+		_e2e_missing "the initramfs has no tests/$1 (rebuild: guest/build.sh)"
 }
 
 # api SOCKET METHOD PATH [JSON]: one HTTP request to an API socket (curl).

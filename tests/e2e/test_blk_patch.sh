@@ -74,6 +74,9 @@ api "$sock" PATCH /drives/scratch "{\"drive_id\": \"other\", \"path_on_host\": \
 expect 400 "The id from the path does not match the id from the body" "PATCH with mismatched ids"
 api "$sock" PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$T/missing.img\"}"
 expect 400 "$T/missing.img" "PATCH to a missing file"
+mkfifo "$T/fifo"    # no writer: opening it for reading must not block ember
+api "$sock" PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$T/fifo\"}"
+expect 400 "$T/fifo is a FIFO, not a regular file or a block device" "PATCH to a FIFO"
 api "$sock" PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"is_read_only\": false}"
 expect 400 "unknown field \`is_read_only\`" "PATCH of a field PATCH does not take"
 api "$sock" PATCH /drives/scratch '{"drive_id": "scratch", "rate_limiter": {"bandwidth": {"size": -1, "refill_time": 100}}}'

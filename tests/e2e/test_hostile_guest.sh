@@ -30,9 +30,7 @@ need_ember
 need_guest EMBER_GUEST_BZIMAGE EMBER_GUEST_INITRAMFS EMBER_GUEST_ROOTFS_EXT4
 command -v ip >/dev/null || _e2e_missing "no iproute2"
 command -v curl >/dev/null || _e2e_missing "no curl"
-if ! cpio -it <"$EMBER_GUEST_INITRAMFS" 2>/dev/null | grep -qx 'tests/hostile'; then
-	_e2e_missing "the initramfs has no tests/hostile (rebuild: guest/build.sh)"
-fi
+need_guest_program hostile
 e2e_tmpdir
 T=$E2E_TMP
 

@@ -6,6 +6,7 @@
  *
  *   gcc -static -O2 -Wall -o hostile tests/guest/hostile.c
  *   hostile [--keep-drivers] [--no-triple] [--seed N] [--serial-mib N]
+ *   hostile --refill-blk SECS
  *
  * Phases (each prints "hostile: <phase> ..." on stdout, the console):
  *   probe      find virtio-mmio devices at 0xC0001000 + n*0x1000 (/dev/mem)
@@ -26,6 +27,14 @@
  *              that file (kernel < 5.11 or !SYSFS) it says so and reboots
  *              with the kernel's reboot= type (ember guests use reboot=k:
  *              i8042 reset), which is not a triple fault.
+ * --refill-blk SECS runs only probe, unbind and:
+ *   refill     a virtio-blk request ring of the largest size, every entry a
+ *              64 KiB read of sector 0 (the drive must have that much),
+ *              kept full for SECS seconds: as the device
+ *              completes requests the guest makes as many available again,
+ *              so the ring never runs dry (a kick only when the device has
+ *              gone idle). Prints "hostile: refill dev N: flooding" first and
+ *              "hostile: refill dev N: done, R requests" at the end.
  * After each device phase it prints the device's Status register so the
  * runner can see NEEDS_RESET (0x40) rather than a dead VMM. The last line
  * before the triple fault is "hostile: triple-fault now" (or
@@ -48,6 +57,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MMIO_BASE   0xC0001000UL
@@ -419,6 +429,101 @@ static void phase_rings(void)
 	}
 }
 
+/* ---- refill ---- */
+static uint16_t ld16(const uint8_t *p) { return __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE); }
+static void st16(uint8_t *p, uint16_t v) { __atomic_store_n((uint16_t *)p, v, __ATOMIC_RELEASE); }
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#define REFILL_PAGES 16                       /* data pages per request: 64 KiB */
+
+static int phase_refill(unsigned secs)
+{
+	struct pbuf desc, avail, used, data, page[REFILL_PAGES];
+	unsigned d;
+	for (d = 0; d < ndev && rd32(dev[d], R_DEVICE_ID) != 2; d++)
+		;
+	if (d == ndev) {
+		say("refill: no virtio-blk device");
+		return 1;
+	}
+	int bad = get_pbuf(&desc) || get_pbuf(&avail) || get_pbuf(&used) || get_pbuf(&data) ||
+		  desc.pa == avail.pa || avail.pa == used.pa;
+	for (unsigned i = 0; i < REFILL_PAGES && !bad; i++)
+		bad = get_pbuf(&page[i]) || page[i].pa == data.pa;
+	if (bad) {
+		say("refill: no guest-physical pages (needs /proc/self/pagemap)");
+		return 1;
+	}
+	volatile uint8_t *r = dev[d];
+	wr32(r, R_STATUS, 0);
+	wr32(r, R_STATUS, 1);
+	wr32(r, R_STATUS, 3);
+	wr32(r, R_DRV_FEAT_SEL, 0);
+	wr32(r, R_DRV_FEAT, 0);
+	wr32(r, R_DRV_FEAT_SEL, 1);
+	wr32(r, R_DRV_FEAT, 1);                  /* VERSION_1 only: no EVENT_IDX */
+	wr32(r, R_STATUS, 11);
+	wr32(r, R_QSEL, 0);
+	uint32_t num = rd32(r, R_QNUM_MAX);
+	if (num > 256)
+		num = 256;                        /* one page of descriptors */
+	if (!(rd32(r, R_STATUS) & 8) || num == 0) {
+		say("refill dev %u: bring-up refused (status 0x%x, queue max %u)", d,
+		    rd32(r, R_STATUS), num);
+		return 1;
+	}
+	/* One request, header -> 16 pages -> status byte, offered num times:
+	 * a read of sector 0 (the header is zero: type IN, sector 0). */
+	struct { uint64_t a; uint32_t l; uint16_t f, n; } dt[REFILL_PAGES + 2];
+	dt[0] = (typeof(dt[0])){ data.pa, 16, 1, 1 };
+	for (unsigned i = 0; i < REFILL_PAGES; i++)
+		dt[1 + i] = (typeof(dt[0])){ page[i].pa, 4096, 1 | 2, (uint16_t)(i + 2) };
+	dt[REFILL_PAGES + 1] = (typeof(dt[0])){ data.pa + 0x200, 1, 2, 0 };
+	memcpy(desc.va, dt, sizeof(dt));
+	put16(avail.va, 1);                       /* VIRTQ_AVAIL_F_NO_INTERRUPT */
+	for (unsigned i = 0; i < num; i++)
+		put16(avail.va + 4 + 2 * i, 0);
+	wr32(r, R_QNUM, num);
+	wr32(r, R_DESC_LO, (uint32_t)desc.pa);
+	wr32(r, R_DESC_HI, (uint32_t)(desc.pa >> 32));
+	wr32(r, R_AVAIL_LO, (uint32_t)avail.pa);
+	wr32(r, R_AVAIL_HI, (uint32_t)(avail.pa >> 32));
+	wr32(r, R_USED_LO, (uint32_t)used.pa);
+	wr32(r, R_USED_HI, (uint32_t)(used.pa >> 32));
+	wr32(r, R_QREADY, 1);
+	wr32(r, R_STATUS, 15);
+	say("refill dev %u: flooding a ring of %u for %u s", d, num, secs);
+	uint16_t seen = 0;
+	unsigned long idle = 0, kicks = 0, done = 0;
+	double end = now_s() + secs;
+	for (unsigned long n = 0;; n++) {
+		uint16_t u = ld16(used.va + 2);
+		if (u != seen) {
+			done += (uint16_t)(u - seen);
+			seen = u;
+			idle = 0;
+		}
+		st16(avail.va + 2, (uint16_t)(u + num));
+		if (++idle == 100000) {           /* the device went idle: wake it */
+			wr32(r, R_QNOTIFY, 0);
+			kicks++;
+			idle = 0;
+		}
+		if ((n & 4095) == 0 && now_s() >= end)
+			break;
+	}
+	wr32(r, R_STATUS, 0);
+	say("refill dev %u: done, %lu requests, %lu kicks, status byte %u", d, done, kicks,
+	    data.va[0x200]);
+	return 0;
+}
+
 /* ---- unmapped MMIO ---- */
 static void phase_unmapped(void)
 {
@@ -535,7 +640,7 @@ static void phase_triple(void)
 int main(int argc, char **argv)
 {
 	int keep = 0, triple = 1;
-	unsigned mib = 4;
+	unsigned mib = 4, refill = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--keep-drivers"))
 			keep = 1;
@@ -545,9 +650,11 @@ int main(int argc, char **argv)
 			rng_state = strtoull(argv[++i], NULL, 0) | 1;
 		else if (!strcmp(argv[i], "--serial-mib") && i + 1 < argc)
 			mib = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--refill-blk") && i + 1 < argc)
+			refill = (unsigned)strtoul(argv[++i], NULL, 0);
 		else {
 			fprintf(stderr, "usage: %s [--keep-drivers] [--no-triple] [--seed N] "
-				"[--serial-mib N]\n", argv[0]);
+				"[--serial-mib N] | --refill-blk SECS\n", argv[0]);
 			return 2;
 		}
 	}
@@ -575,6 +682,8 @@ int main(int argc, char **argv)
 	phase_probe();
 	if (!keep)
 		phase_unbind();
+	if (refill)
+		return phase_refill(refill);
 	phase_registers();
 	phase_early_kick();
 	phase_rings();

@@ -28,9 +28,14 @@ struct fx {
 	struct blk_dev *b;
 	struct virtio_mmio t;
 	char path[64];
-	int irqs;
+	int irqs, requeues;
 	uint64_t hdr, data, status;   /* GPAs of a scratch request */
 };
+
+static void fx_requeue(void *opaque, unsigned q)
+{
+	((struct fx *)opaque)->requeues++;
+}
 
 static void fx_irq(void *opaque)
 {
@@ -44,11 +49,11 @@ static void fx_kick(void *opaque, unsigned q)
 }
 
 static int fx_make(void **state, bool ro, bool writeback, const struct config_rate_limiter *rl,
-		   int open_flags)
+		   int open_flags, uint16_t qsize)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	vqf_mem_init(&f->m, 1 << 20);
-	vqf_ring_init(&f->r, &f->m, 16);
+	vqf_ring_init(&f->r, &f->m, qsize);
 	snprintf(f->path, sizeof(f->path), "/tmp/ember-test-blk-XXXXXX");
 	int fd = mkstemp(f->path);
 	assert_true(fd >= 0);
@@ -67,6 +72,8 @@ static int fx_make(void **state, bool ro, bool writeback, const struct config_ra
 	char err[128];
 	assert_int_equal(blk_create(&p, &f->m.mem, &f->b, err, sizeof(err)), 0);
 	virtio_mmio_init(&f->t, &f->b->vdev, fx_irq, fx_kick, f);
+	f->b->vdev.requeue = fx_requeue;
+	f->b->vdev.requeue_opaque = f;
 	f->hdr = vqf_alloc(&f->m, 16);
 	f->data = vqf_alloc(&f->m, 8192);
 	f->status = vqf_alloc(&f->m, 1);
@@ -76,25 +83,30 @@ static int fx_make(void **state, bool ro, bool writeback, const struct config_ra
 
 static int fx_setup(void **state)
 {
-	return fx_make(state, false, true, NULL, -1);
+	return fx_make(state, false, true, NULL, -1, 16);
 }
 
 static int fx_setup_ro(void **state)
 {
-	return fx_make(state, true, false, NULL, -1);
+	return fx_make(state, true, false, NULL, -1, 16);
 }
 
 static int fx_setup_badfd(void **state)
 {
 	/* Opened read-only but not declared so: writes fail on the host. */
-	return fx_make(state, false, false, NULL, O_RDONLY);
+	return fx_make(state, false, false, NULL, O_RDONLY, 16);
 }
 
 static int fx_setup_rl(void **state)
 {
 	static struct config_rate_limiter rl;
 	rl.ops = (struct config_token_bucket){ true, 1, 0, 50 };  /* 1 request / 50 ms */
-	return fx_make(state, false, false, &rl, -1);
+	return fx_make(state, false, false, &rl, -1, 16);
+}
+
+static int fx_setup_big(void **state)
+{
+	return fx_make(state, false, false, NULL, -1, BLK_QUEUE_SIZE);
 }
 
 static int fx_teardown(void **state)
@@ -491,6 +503,36 @@ static void test_rate_limited(void **state)
 	(void)len;
 }
 
+/* A ring that stays full (the guest refilling it from another vCPU) gets
+ * VIRTIO_QUEUE_BUDGET requests per wake-up; the device then asks to be
+ * requeued instead of keeping the main thread. */
+static void test_budget_per_wakeup(void **state)
+{
+	struct fx *f = *state;
+	const unsigned n = 3 * VIRTIO_QUEUE_BUDGET + 10;
+	fx_up(f);
+	fx_hdr(f, VIRTIO_BLK_T_GET_ID, 0);
+	vqf_desc(&f->r, 0, f->hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+	vqf_desc(&f->r, 1, f->data, BLK_ID_BYTES, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	vqf_desc(&f->r, 2, f->status, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_true(n <= BLK_QUEUE_SIZE);
+	for (unsigned i = 0; i < n; i++)
+		vqf_avail(&f->r, 0);
+	vqf_mmio_write(&f->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(vqf_used_idx(&f->r), VIRTIO_QUEUE_BUDGET);
+	assert_int_equal(f->requeues, 1);
+	/* Each requeued wake-up takes the next budget's worth. */
+	blk_process(f->b);
+	assert_int_equal(vqf_used_idx(&f->r), 2 * VIRTIO_QUEUE_BUDGET);
+	assert_int_equal(f->requeues, 2);
+	blk_process(f->b);
+	blk_process(f->b);
+	assert_int_equal(vqf_used_idx(&f->r), n);
+	assert_int_equal(f->requeues, 3);    /* the last one emptied the ring */
+	assert_int_equal(fx_status(f), VIRTIO_BLK_S_OK);
+	assert_int_equal(f->b->stats.invalid_reqs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +553,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_idx_suppresses, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_capacity_change, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limited, fx_setup_rl, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_budget_per_wakeup, fx_setup_big, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -89,11 +90,27 @@ static void test_boot(void **state)
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "The kernel file cannot be opened: kernel_image_path "
 			    "/nonexistent/vmlinux: No such file or directory (os error 2)");
-	strcpy(b->kernel_path, "/dev/null");
+	char path[] = "/tmp/ember-test-config-XXXXXX";
+	int tmp = mkstemp(path);
+	assert_true(tmp >= 0);
+	close(tmp);
+	strcpy(b->kernel_path, path);
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), 0);
 	strcpy(b->initrd_path, "/nonexistent/initrd");
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "initrd"));
+	/* Not a regular file: refused by type, naming the field and path. */
+	strcpy(b->initrd_path, "");
+	strcpy(b->kernel_path, "/dev/null");
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "The kernel file cannot be opened: kernel_image_path /dev/null "
+			    "is a character device, not a regular file");
+	strcpy(b->kernel_path, path);
+	strcpy(b->initrd_path, "/tmp");
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "The initrd file cannot be opened: initrd_path /tmp "
+			    "is a directory, not a regular file");
+	unlink(path);
 	free(b);
 }
 
@@ -179,6 +196,52 @@ static void test_drives(void **state)
 	unlink(path);
 }
 
+/* A FIFO nobody writes to: opening it for reading without O_NONBLOCK would
+ * wait for a writer forever (the alarm turns that into a failure). */
+static void test_fifo_refused(void **state)
+{
+	char dir[] = "/tmp/ember-test-fifo-XXXXXX";
+	char fifo[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(20);
+	struct config_boot *b = calloc(1, sizeof(*b));
+	strcpy(b->kernel_path, fifo);
+	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "kernel_image_path"));
+	assert_non_null(strstr(err, " is a FIFO, not a regular file"));
+	const char *kind;
+	assert_int_equal(config_open_file(fifo, O_RDONLY, true, &kind), -EINVAL);
+	assert_string_equal(kind, "a FIFO");
+	for (int ro = 0; ro < 2; ro++) {
+		struct config_drive d = mkdrive("d", false, fifo);
+		d.is_read_only = ro;
+		assert_int_equal(config_drive_open(&d, err, sizeof(err)), -EINVAL);
+		assert_int_equal(d.fd, -1);
+		char want[128];
+		snprintf(want, sizeof(want), "path_on_host: %s is a FIFO, not a regular file or a "
+			 "block device", fifo);
+		assert_string_equal(err, want);
+	}
+	alarm(0);
+	/* A regular file comes back blocking. */
+	char path[] = "/tmp/ember-test-config-XXXXXX";
+	int tmp = mkstemp(path);
+	assert_true(tmp >= 0);
+	close(tmp);
+	int fd = config_open_file(path, O_RDWR, false, &kind);
+	assert_true(fd >= 0);
+	assert_null(kind);
+	assert_int_equal(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_RDWR);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	unlink(path);
+	unlink(fifo);
+	rmdir(dir);
+	free(b);
+}
+
 static void test_nets(void **state)
 {
 	struct config_net n;
@@ -225,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

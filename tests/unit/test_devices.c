@@ -8,27 +8,58 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 
+#include "blk.h"
 #include "devices.h"
 #include "mmio.h"
+#include "vq_fake.h"
+
+/* 1 MiB of guest RAM, a bus and a loop (no KVM), a 4 KiB image file. */
+struct dfx {
+	struct vqf_mem m;
+	struct bus bus;
+	struct vm_dev_env env;
+	char path[32];
+	int img;
+};
+
+static void dfx_init(struct dfx *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "/tmp/ember-test-dev-XXXXXX");
+	f->img = mkstemp(f->path);
+	assert_true(f->img >= 0);
+	assert_int_equal(ftruncate(f->img, 4096), 0);
+	vqf_mem_init(&f->m, 1 << 20);
+	f->env = (struct vm_dev_env){ .vm_fd = -1, .mem = &f->m.mem, .mmio_bus = &f->bus,
+				      .loop = evloop_create() };
+	assert_non_null(f->env.loop);
+}
+
+static void dfx_free(struct dfx *f)
+{
+	close(f->img);
+	unlink(f->path);
+	evloop_destroy(f->env.loop);
+	vqf_mem_free(&f->m);
+}
 
 static void test_create_layout_and_cmdline(void **state)
 {
 	static struct vm_config cfg;
-	struct guest_mem mem;
-	uint8_t *ram = calloc(1, 1 << 20);
-	guest_mem_init_from(&mem, ram, 1 << 20);
-	struct bus bus = { 0 };
-	struct evloop *loop = evloop_create();
-	assert_non_null(loop);
-	char path[] = "/tmp/ember-test-dev-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 4096), 0);
-
+	struct dfx f;
+	dfx_init(&f);
+	struct bus *bus = &f.bus;
+	int fd = f.img;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ndrives = 2;
 	strcpy(cfg.drives[0].drive_id, "data");
@@ -37,21 +68,20 @@ static void test_create_layout_and_cmdline(void **state)
 	cfg.drives[1].is_root_device = true;
 	cfg.drives[1].is_read_only = true;
 	cfg.drives[1].fd = fd;
-	struct vm_dev_env env = { .vm_fd = -1, .mem = &mem, .mmio_bus = &bus, .loop = loop };
 	char cmdline[256] = "console=ttyS0 -- init-arg";
 	char err[256];
 	struct devices *d = NULL;
-	assert_int_equal(devices_create(&cfg, &env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
 	assert_string_equal(cmdline, "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5"
 			    " virtio_mmio.device=4K@0xc0002000:6 -- init-arg");
-	assert_int_equal(bus.nranges, 2);
+	assert_int_equal(bus->nranges, 2);
 	/* Device 0 is the root drive: read-only feature offered. */
 	uint32_t v = 0;
-	assert_true(bus_access(&bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));
+	assert_true(bus_access(bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));
 	assert_int_equal(v, VIRTIO_ID_BLK);
-	assert_true(bus_access(&bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
+	assert_true(bus_access(bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
 	assert_true(v & (1u << 5));
-	assert_true(bus_access(&bus, 0xc0002000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
+	assert_true(bus_access(bus, 0xc0002000 + VIRTIO_MMIO_DEVICE_FEATURES, (uint8_t *)&v, 4, false));
 	assert_false(v & (1u << 5));
 	/* PATCH: unknown id refused; known id with a new file accepted. */
 	struct config_drive upd = cfg.drives[0];
@@ -62,17 +92,167 @@ static void test_create_layout_and_cmdline(void **state)
 
 	/* Command line too small: error, nothing left behind. */
 	char small[40] = "console=ttyS0";
-	assert_true(devices_create(&cfg, &env, small, sizeof(small), &d, err, sizeof(err)) < 0);
-	close(fd);
-	unlink(path);
-	evloop_destroy(loop);
-	free(ram);
+	assert_true(devices_create(&cfg, &f.env, small, sizeof(small), &d, err, sizeof(err)) < 0);
+	dfx_free(&f);
+}
+
+static void count_event(void *opaque, uint32_t events)
+{
+	(*(int *)opaque)++;
+}
+
+/* A tap in a network namespace of our own (root, or an unprivileged user
+ * namespace): devices_create sets its vnet header length, which only a tap
+ * accepts. The tap lives as long as the returned fd. */
+static int test_tap(void)
+{
+	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("/dev/net/tun: %s", strerror(errno));
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "ember-ut0");
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		fail_msg("TUNSETIFF: %s", strerror(errno));
+	return fd;
+}
+
+/* A network device watches five fds (two queue eventfds, the tap, the rx and
+ * tx limiter timers). Destroying it, after a good create or after a create
+ * that failed once the net device was attached, removes those fds and no
+ * other: an fd of the loop's other users whose number appears in the net
+ * config (here: every rate limiter number) stays watched. */
+static void test_net_device_fds(void **state)
+{
+	static struct vm_config cfg;
+	struct dfx f;
+	dfx_init(&f);
+	struct evloop *loop = f.env.loop;
+	int tap = test_tap();
+	int other = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int fired = 0;
+	assert_true(other >= 0);
+	assert_int_equal(evloop_add(loop, other, EPOLLIN, count_event, &fired), 0);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nnets = 1;
+	struct config_net *n = &cfg.nets[0];
+	strcpy(n->iface_id, "eth0");
+	strcpy(n->host_dev_name, "ember-ut0");
+	n->tap_fd = tap;
+	struct config_token_bucket tb = { true, (uint64_t)other, (uint64_t)other, (uint64_t)other };
+	n->rx_rate_limiter.bandwidth = n->rx_rate_limiter.ops = tb;
+	n->tx_rate_limiter = n->rx_rate_limiter;
+	char cmdline[256] = "console=ttyS0";
+	char err[256];
+	struct devices *d = NULL;
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	assert_string_equal(cmdline, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5");
+	uint32_t v = 0;
+	assert_true(bus_access(&f.bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));
+	assert_int_equal(v, VIRTIO_ID_NET);
+	devices_destroy(d);
+	assert_int_equal(evloop_mod(loop, other, EPOLLIN), 0);
+
+	/* Fails on the command line, after the net device was attached. */
+	char small[40] = "console=ttyS0 0123456789";
+	f.bus.nranges = 0;
+	assert_int_equal(devices_create(&cfg, &f.env, small, sizeof(small), &d, err, sizeof(err)),
+			 -E2BIG);
+	assert_string_equal(small, "console=ttyS0 0123456789");
+	assert_int_equal(evloop_mod(loop, other, EPOLLIN), 0);
+	/* ... and the loop still delivers its events. */
+	uint64_t one = 1;
+	assert_int_equal(write(other, &one, sizeof(one)), sizeof(one));
+	evloop_stop(loop, 7);
+	assert_int_equal(evloop_run(loop), 7);
+	assert_int_equal(fired, 1);
+
+	evloop_del(loop, other);
+	close(other);
+	close(tap);
+	dfx_free(&f);
+}
+
+struct flood {
+	struct vqf_ring *r;
+	struct evloop *loop;
+	uint16_t used_then;
+};
+
+/* Another user of the loop (the API socket, say): notes how far the device
+ * got when it was served and stops the loop. */
+static void flood_other(void *opaque, uint32_t events)
+{
+	struct flood *fl = opaque;
+	fl->used_then = vqf_used_idx(fl->r);
+	evloop_stop(fl->loop, 3);
+}
+
+/* A drive whose ring holds more than a budget of requests: the loop serves
+ * the other ready fd after one budget's worth, and the queue's eventfd
+ * brings it back to the drive for the rest. */
+static void test_budget_yields_to_loop(void **state)
+{
+	static struct vm_config cfg;
+	struct dfx f;
+	dfx_init(&f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ndrives = 1;
+	strcpy(cfg.drives[0].drive_id, "data");
+	cfg.drives[0].fd = f.img;
+	char cmdline[256] = "";
+	char err[256];
+	struct devices *d = NULL;
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	struct virtio_mmio *t = f.bus.ranges[0].opaque;
+	struct vqf_ring r;
+	vqf_ring_init(&r, &f.m, 256);
+	uint32_t st = vqf_mmio_bringup(t, VIRTIO_BIT(VIRTIO_F_VERSION_1), &r, 1);
+	assert_true(st & VIRTIO_STATUS_DRIVER_OK);
+	uint64_t hdr = vqf_alloc(&f.m, 16), id = vqf_alloc(&f.m, BLK_ID_BYTES);
+	uint64_t status = vqf_alloc(&f.m, 1);
+	uint32_t type = VIRTIO_BLK_T_GET_ID;
+	memcpy(vqf_ptr(&f.m, hdr), &type, 4);
+	vqf_desc(&r, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+	vqf_desc(&r, 1, id, BLK_ID_BYTES, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	vqf_desc(&r, 2, status, 1, VIRTQ_DESC_F_WRITE, 0);
+	const unsigned n = 3 * VIRTIO_QUEUE_BUDGET;
+	for (unsigned i = 0; i < n; i++)
+		vqf_avail(&r, 0);
+
+	struct flood fl = { .r = &r, .loop = f.env.loop };
+	int other = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_equal(evloop_add(f.env.loop, other, EPOLLIN, flood_other, &fl), 0);
+	vqf_mmio_write(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);    /* queue eventfd, then the other */
+	uint64_t one = 1;
+	assert_int_equal(write(other, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(evloop_run(f.env.loop), 3);
+	assert_int_equal(fl.used_then, VIRTIO_QUEUE_BUDGET);
+	/* Stopped, the loop returns after each round of events: the drive's
+	 * eventfd is ready again each time, and the last round empties it. */
+	for (unsigned i = 1; i < n / VIRTIO_QUEUE_BUDGET; i++) {
+		assert_int_equal(evloop_run(f.env.loop), 3);
+		assert_int_equal(vqf_used_idx(&r), (i + 1) * VIRTIO_QUEUE_BUDGET);
+	}
+	assert_int_equal(*(uint8_t *)vqf_ptr(&f.m, status), VIRTIO_BLK_S_OK);
+
+	devices_destroy(d);
+	evloop_del(f.env.loop, other);
+	close(other);
+	dfx_free(&f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_layout_and_cmdline),
+		cmocka_unit_test(test_net_device_fds),
+		cmocka_unit_test(test_budget_yields_to_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

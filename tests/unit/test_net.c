@@ -30,7 +30,13 @@ struct fx {
 	int host;              /* our end of the "tap" */
 	int irqs, watch_on, watch_off;
 	bool watching;
+	unsigned requeued[2];  /* per queue */
 };
+
+static void fx_requeue(void *opaque, unsigned q)
+{
+	((struct fx *)opaque)->requeued[q]++;
+}
 
 static void fx_irq(void *opaque)
 {
@@ -53,13 +59,13 @@ static void fx_watch(void *opaque, bool on)
 		f->watch_off++;
 }
 
-static int fx_make(void **state, bool mac, const struct config_rate_limiter *tx)
+static int fx_make(void **state, bool mac, const struct config_rate_limiter *tx, uint16_t qsize)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	int sv[2];
 	vqf_mem_init(&f->m, 4 << 20);
-	vqf_ring_init(&f->r[0], &f->m, 16);
-	vqf_ring_init(&f->r[1], &f->m, 16);
+	vqf_ring_init(&f->r[0], &f->m, qsize);
+	vqf_ring_init(&f->r[1], &f->m, qsize);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	f->host = sv[0];
 	struct net_params p = { .iface_id = "eth0", .tap_fd = sv[1], .has_mac = mac,
@@ -68,25 +74,32 @@ static int fx_make(void **state, bool mac, const struct config_rate_limiter *tx)
 	assert_int_equal(net_create(&p, &f->m.mem, fx_watch, f, &f->n, err, sizeof(err)), 0);
 	f->watching = true;
 	virtio_mmio_init(&f->t, &f->n->vdev, fx_irq, fx_kick, f);
+	f->n->vdev.requeue = fx_requeue;
+	f->n->vdev.requeue_opaque = f;
 	*state = f;
 	return 0;
 }
 
 static int fx_setup(void **state)
 {
-	return fx_make(state, true, NULL);
+	return fx_make(state, true, NULL, 16);
 }
 
 static int fx_setup_nomac(void **state)
 {
-	return fx_make(state, false, NULL);
+	return fx_make(state, false, NULL, 16);
 }
 
 static int fx_setup_txrl(void **state)
 {
 	static struct config_rate_limiter rl;
 	rl.ops = (struct config_token_bucket){ true, 1, 0, 50 };
-	return fx_make(state, true, &rl);
+	return fx_make(state, true, &rl, 16);
+}
+
+static int fx_setup_big(void **state)
+{
+	return fx_make(state, true, NULL, NET_QUEUE_SIZE);
 }
 
 static int fx_teardown(void **state)
@@ -363,6 +376,73 @@ static void test_reset_stops_rx(void **state)
 	assert_int_equal(vqf_used_idx(&f->r[0]), 0);
 }
 
+/* Make descriptor 0 of queue q available n times (n > the budget) and
+ * kick: one budget's worth is served, then the device asks for a requeue. */
+static void fx_flood(struct fx *f, unsigned q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vqf_avail(&f->r[q], 0);
+	vqf_mmio_write(&f->t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	assert_int_equal(vqf_used_idx(&f->r[q]), VIRTIO_QUEUE_BUDGET);
+	assert_int_equal(f->requeued[q], 1);
+}
+
+/* A transmit ring kept full gets VIRTIO_QUEUE_BUDGET frames per wake-up,
+ * then the device asks to be requeued. */
+static void test_tx_budget_per_wakeup(void **state)
+{
+	struct fx *f = *state;
+	const unsigned n = 2 * VIRTIO_QUEUE_BUDGET + 5;
+	fx_up(f, FEAT_BASE);
+	uint64_t p = vqf_alloc(&f->m, NET_HDR_LEN + 20);
+	memset(vqf_ptr(&f->m, p), 0, NET_HDR_LEN + 20);
+	vqf_desc(&f->r[1], 0, p, NET_HDR_LEN + 20, 0, 0);
+	fx_flood(f, NET_TXQ, n);
+	f->n->vdev.ops->notify(&f->n->vdev, NET_TXQ);
+	assert_int_equal(vqf_used_idx(&f->r[1]), 2 * VIRTIO_QUEUE_BUDGET);
+	assert_int_equal(f->requeued[NET_TXQ], 2);
+	f->n->vdev.ops->notify(&f->n->vdev, NET_TXQ);
+	assert_int_equal(vqf_used_idx(&f->r[1]), n);
+	assert_int_equal(f->requeued[NET_TXQ], 2);
+	assert_int_equal(f->requeued[NET_RXQ], 0);
+	uint8_t buf[64];
+	unsigned got = 0;
+	while (recv(f->host, buf, sizeof(buf), 0) == NET_HDR_LEN + 20)
+		got++;
+	assert_int_equal(got + f->n->stats.tx_dropped, n);
+}
+
+/* The same for receive buffers, good or bad: a guest refilling its receive
+ * ring with buffers the device must hand back, or a tap with more frames
+ * than the budget. */
+static void test_rx_budget_per_wakeup(void **state)
+{
+	struct fx *f = *state;
+	const unsigned n = VIRTIO_QUEUE_BUDGET + 5;
+	fx_up(f, FEAT_BASE);
+	/* Device-readable: handed back empty. */
+	vqf_desc(&f->r[0], 0, vqf_alloc(&f->m, 2048), 2048, 0, 0);
+	fx_flood(f, NET_RXQ, n);
+	f->n->vdev.ops->notify(&f->n->vdev, NET_RXQ);
+	assert_int_equal(vqf_used_idx(&f->r[0]), n);
+	assert_int_equal(f->requeued[NET_RXQ], 1);
+	assert_int_equal(f->n->stats.rx_malformed, n);
+
+	uint64_t b = vqf_alloc(&f->m, 2048);
+	vqf_desc(&f->r[0], 1, b, 2048, VIRTQ_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < n; i++) {
+		vqf_avail(&f->r[0], 1);
+		fx_host_send(f, 20, (uint8_t)i);
+	}
+	vqf_mmio_write(&f->t, VIRTIO_MMIO_QUEUE_NOTIFY, NET_RXQ);
+	assert_int_equal(vqf_used_idx(&f->r[0]), n + VIRTIO_QUEUE_BUDGET);
+	assert_int_equal(f->requeued[NET_RXQ], 2);
+	assert_true(f->watching);      /* frames left: the tap stays watched */
+	net_tap_event(f->n, EPOLLIN);
+	assert_int_equal(vqf_used_idx(&f->r[0]), 2 * n);
+	assert_int_equal(f->n->stats.rx_packets, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +458,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_hostile, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_rate_limited, fx_setup_txrl, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_stops_rx, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_budget_per_wakeup, fx_setup_big, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_budget_per_wakeup, fx_setup_big, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

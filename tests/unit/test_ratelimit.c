@@ -129,6 +129,45 @@ static void test_timerfd_wakes(void **state)
 	ratelimit_destroy(&rl);
 }
 
+/* Seconds until the limiter's timer fires (0: disarmed). */
+static time_t timer_secs(const struct ratelimit *rl)
+{
+	struct itimerspec its;
+	assert_int_equal(timerfd_gettime(ratelimit_fd(rl), &its), 0);
+	return its.it_value.tv_sec + (its.it_value.tv_nsec ? 1 : 0);
+}
+
+/* A new limiter replaces a pending wakeup computed for the old one: the
+ * next refusal arms the timer for the new buckets' deadline. */
+static void test_update_rearms(void **state)
+{
+	struct config_rate_limiter slow = cfg_bw(1, 0, 3600 * 1000);  /* a token an hour */
+	struct config_rate_limiter fast = cfg_bw(1000, 0, 100);
+	struct config_rate_limiter none;
+	memset(&none, 0, sizeof(none));
+	struct ratelimit rl;
+	assert_int_equal(ratelimit_init(&rl, &slow), 0);
+	assert_true(ratelimit_ready(&rl));
+	ratelimit_charge(&rl, 10, 0);
+	assert_false(ratelimit_ready(&rl));
+	assert_true(timer_secs(&rl) > 3600);
+	ratelimit_update(&rl, &fast);
+	assert_true(ratelimit_ready(&rl));
+	ratelimit_charge(&rl, 1500, 0);
+	assert_false(ratelimit_ready(&rl));     /* 501 tokens short: ~50 ms */
+	assert_true(rl.armed);
+	assert_int_equal(timer_secs(&rl), 1);   /* under a second */
+	/* Unlimited: no wakeup left pending. */
+	ratelimit_update(&rl, &slow);
+	ratelimit_charge(&rl, 10, 0);
+	assert_false(ratelimit_ready(&rl));
+	ratelimit_update(&rl, &none);
+	assert_false(rl.armed);
+	assert_int_equal(timer_secs(&rl), 0);
+	assert_true(ratelimit_ready(&rl));
+	ratelimit_destroy(&rl);
+}
+
 static void test_huge_values(void **state)
 {
 	struct config_rate_limiter c = cfg_bw(UINT64_MAX, UINT64_MAX, UINT64_MAX);
@@ -151,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_one_time_burst),
 		cmocka_unit_test(test_ops_bucket),
 		cmocka_unit_test(test_timerfd_wakes),
+		cmocka_unit_test(test_update_rearms),
 		cmocka_unit_test(test_huge_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
