@@ -75,7 +75,7 @@ struct sc_list {
 #define FAIL(sys, e, why) { .nr = SCMP_SYS(sys), .action = SCMP_ACT_ERRNO(e), .who = why }
 
 /* tgkill's first argument in the built-in lists: replaced by ember's pid when
- * the precompiled programs are loaded (sc_patch_pid). Larger than any pid
+ * the precompiled programs are loaded (sc_copy_patched). Larger than any pid
  * (pid_max is at most 2^22), so an unpatched program allows no tgkill. */
 #define SC_PID_PLACEHOLDER 0x5ec0b1d5u
 
@@ -128,10 +128,12 @@ static const struct sc_rule seccomp_main_rules[] = {
 		   { .arg = 2, .op = SCMP_CMP_EQ, .a = VCPU_KICK_SIGNAL } },
 	  .who = "vcpu_kick (pause, stop): pthread_kill of a vCPU thread; only ember's own "
 		 "threads (tgid = ember's pid) and only VCPU_KICK_SIGNAL" },
-	ALLOW(getpid, "pthread_kill (the tgkill tgid), log lines"),
-	ALLOW(gettid, "log lines"),
+	ALLOW(getpid, "pthread_kill: the tgkill tgid (glibc does not cache the pid); "
+	      "ASan/UBSan builds: reports"),
+	ALLOW(gettid, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's thread ids"),
 	ALLOW(exit_group, "process exit (guest reset, fatal errors, SIGTERM)"),
-	ALLOW(rt_sigprocmask, "glibc: abort() and signal blocking around critical sections"),
+	ALLOW(rt_sigprocmask, "pthread_kill (vcpu_kick) blocks signals around its tgkill; "
+	      "vcpu_start: the kick signal stays blocked outside vCPU threads"),
 	ALLOW(rt_sigreturn, "return from signal handlers"),
 	ALLOW(restart_syscall, "kernel restart of interrupted sleeps"),
 	ALLOW(clock_gettime, "timestamps: log, metrics, rate limiters, pause waits (vDSO fallback)"),
@@ -173,8 +175,9 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW(openat, "PUT /boot-source, /drives, /logger, /metrics (created if missing), "
 	      "/network-interfaces (/dev/net/tun), InstanceStart (/dev/kvm)"),
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
-	ALLOW(newfstatat, "PUT /drives, /boot-source: file type and size (glibc stat)"),
-	ALLOW(fstat, "InstanceStart: kernel and initrd sizes; glibc stdio"),
+	ALLOW(newfstatat, "PUT /drives, /boot-source: file type and size; InstanceStart: "
+	      "kernel and initrd sizes (glibc >= 2.33 makes stat and fstat newfstatat)"),
+	ALLOW(fstat, "the same with older C libraries"),
 	ALLOW(statx, "glibc stat on newer kernels"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
 	ALLOW(unlinkat, "api_destroy: remove the API socket at exit (glibc remove())"),
@@ -194,7 +197,6 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW(rseq, "glibc: start of every new thread"),
 	ALLOW(exit, "vm_prepare's thread ends"),
 	ALLOW(rt_sigaction, "vcpu_signal_setup (vm_start): the kick signal's handler"),
-	ALLOW(getrandom, "glibc: malloc's first use in a new thread"),
 	ALLOW(sched_getaffinity, "ASan/UBSan builds: thread start"),
 	/* installing filters: the vCPU threads' own (they inherit this one)
 	 * and SECCOMP_THREAD_MAIN_RUNNING */
@@ -255,8 +257,8 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	ALLOW(restart_syscall, "kernel restart of interrupted futex waits"),
 	ALLOW(clock_gettime, "log timestamps, boot timer (vDSO fallback)"),
 	ALLOW(gettimeofday, "timestamps (vDSO fallback)"),
-	ALLOW(gettid, "log lines"),
-	ALLOW(getpid, "log lines"),
+	ALLOW(gettid, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's thread ids"),
+	ALLOW(getpid, "ASan/UBSan builds (make SAN=1): reports"),
 	ALLOW(sched_yield, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's spin locks"),
 	ALLOW_MASKED(mmap, 2, PROT_EXEC, 0, "malloc: per-thread arena; PROT_EXEC refused"),
 	ALLOW_MASKED(mprotect, 2, PROT_EXEC, 0, "malloc: arena growth; PROT_EXEC refused"),
@@ -476,6 +478,8 @@ int main(void)
 	sc_print_prog("seccomp_default_main", &p[SECCOMP_THREAD_MAIN]);
 	sc_print_prog("seccomp_default_vcpu", &p[SECCOMP_THREAD_VCPU]);
 	sc_print_prog("seccomp_default_main_running", &p[SECCOMP_THREAD_MAIN_RUNNING]);
+	for (int i = 0; i < SC_NKINDS; i++)
+		free(p[i].filter);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 #else
