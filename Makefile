@@ -57,7 +57,7 @@ $(BUILD)/libember.a: $(CORE_OBJS)
 
 # The built-in seccomp filters, compiled to BPF at build time (src/seccomp.c
 # built as a generator), so ember loads them without libseccomp work.
-$(BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h
+$(BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h src/vcpu.h src/bus.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DSECCOMP_GEN $(LDFLAGS) -o $@ src/seccomp.c src/log.c $(LDLIBS)
 

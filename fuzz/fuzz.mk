@@ -47,7 +47,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 # The precompiled built-in seccomp filters (as in the top Makefile; this file
 # is also used on its own by scripts/fuzz.sh, so it makes its own copy).
-$(FUZZ_BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h
+$(FUZZ_BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h src/vcpu.h src/bus.h
 	@mkdir -p $(dir $@)
 	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote src \
 		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) -DSECCOMP_GEN \

@@ -5,9 +5,16 @@
  * Two thread kinds: the main thread (event loop: API socket, devices, VM
  * creation at InstanceStart, spawning vCPU threads) and the vCPU threads
  * (KVM_RUN loop, MMIO/PIO register emulation). Each installs its own filter.
+ * The main thread gets a second, narrower one once the VM runs
+ * (SECCOMP_THREAD_MAIN_RUNNING, installed by vm_start on top of the first):
+ * no more VM or vCPU creation, guest memory slots, taps, thread creation,
+ * file creation or removal; only what the running VM, the post-boot API
+ * requests and the exit need.
  * Filters are compiled to BPF once, by seccomp_configure_*() on the main
  * thread at startup; seccomp_install_thread() only loads the compiled
- * program (no allocation, safe on a fresh thread).
+ * program (no allocation, safe on a fresh thread). The built-in programs
+ * are compiled when ember is built (build/seccomp-gen); tgkill's pid, known
+ * only at run time, is written into them by seccomp_configure_default().
  *
  * Stacking: vCPU threads are created by the main thread, usually after the
  * main filter is in place, and a thread keeps the filters it inherits. So
@@ -15,6 +22,13 @@
  * action is "allow" and (b) seccomp(SECCOMP_SET_MODE_FILTER) and
  * prctl(PR_SET_NO_NEW_PRIVS) so the vCPU thread can add its own. A vCPU
  * thread therefore runs under main ∩ vcpu = exactly the vcpu allowlist.
+ * The post-boot main filter is installed after the vCPU threads exist:
+ * they never inherit it.
+ *
+ * clone3 (its flags are in memory, out of a filter's reach) fails with
+ * ENOSYS before boot, so glibc's pthread_create uses clone, which the filter
+ * allows only with CLONE_THREAD; tgkill only targets ember's own process
+ * with VCPU_KICK_SIGNAL (vcpu.h).
  *
  * Default action (built-in filters): SCMP_ACT_TRAP, as Firecracker's. main.c
  * installs seccomp_report_violations(), whose SIGSYS handler writes one line
@@ -36,7 +50,9 @@
  * ACTION: "allow", "kill_process" (or "kill"), "kill_thread", "trap", "log",
  * {"errno": N}, {"trace": N}. Rules are OR-ed, args within a rule AND-ed.
  * "dword" eq/masked_eq compare the low 32 bits; other dword ops compare the
- * whole 64-bit register. Unknown keys are errors.
+ * whole 64-bit register. Unknown and repeated keys are errors (cJSON keeps
+ * both copies of a repeated key). A file has no post-boot category: with
+ * one, the main filter stays the same for ember's whole life.
  * (This file parser is the one other user of cJSON besides api.c: the
  * format is JSON for Firecracker compatibility; it touches nothing else.)
  */
@@ -45,7 +61,11 @@
 
 #include <stddef.h>
 
-enum seccomp_thread { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU };
+enum seccomp_thread {
+	SECCOMP_THREAD_MAIN,		/* the main thread, from start-up */
+	SECCOMP_THREAD_VCPU,		/* each vCPU thread */
+	SECCOMP_THREAD_MAIN_RUNNING,	/* the main thread again, once the VM runs */
+};
 
 /* Mode, from the command line: the built-in filters (default), none
  * (--no-seccomp) or a user file (--seccomp-filter FILE). Call once on the
@@ -59,10 +79,13 @@ int seccomp_configure_none(void);
 int seccomp_default_is_current(void);
 int seccomp_configure_file(const char *path, char *err, size_t errlen);
 
-/* Install the filter for the calling thread (call on the main thread before
- * serving the API / running the loop, and on each vCPU thread before its
- * first KVM_RUN). Sets no_new_privs. Returns 0 (also in "none" mode) or
- * -errno; -EINVAL if nothing was configured. */
+/* Install the filter for the calling thread: SECCOMP_THREAD_MAIN on the main
+ * thread before serving the API / running the loop, SECCOMP_THREAD_VCPU on
+ * each vCPU thread before its first KVM_RUN, SECCOMP_THREAD_MAIN_RUNNING on
+ * the main thread once the vCPU threads run. Sets no_new_privs. Returns 0
+ * (also in "none" mode, and for SECCOMP_THREAD_MAIN_RUNNING with a
+ * --seccomp-filter file: nothing to add) or -errno; -EINVAL if nothing was
+ * configured. */
 int seccomp_install_thread(enum seccomp_thread kind);
 
 /* Install a SIGSYS handler that writes "Shutting down VM after intercepting

@@ -11,15 +11,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Signal used to kick a vCPU out of KVM_RUN. Its handler does nothing: the
- * interrupted ioctl returns EINTR, or immediate_exit makes the next one. */
-#define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
-
+/* VCPU_KICK_SIGNAL (vcpu.h) kicks a vCPU out of KVM_RUN. Its handler does
+ * nothing: the interrupted ioctl returns EINTR, or immediate_exit makes the
+ * next one. */
 static void vcpu_kick_handler(int sig) { (void)sig; }
 
 int vcpu_signal_setup(void)
 {
 	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+	if (VCPU_KICK_SIGNAL < SIGRTMIN || VCPU_KICK_SIGNAL > SIGRTMAX)
+		return -EINVAL;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
 		return -errno;

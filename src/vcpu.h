@@ -68,7 +68,15 @@ void vcpu_destroy(struct vcpu *v);
 /* Log the registers of a vCPU (for fatal exits). */
 void vcpu_dump_regs(const struct vcpu *v, enum log_level lvl);
 
-/* Install the kick signal handler (once per process, before any vCPU runs). */
+/* The signal that kicks a vCPU thread out of KVM_RUN: glibc's SIGRTMIN + 1
+ * (glibc keeps signals 32 and 33 for itself, so SIGRTMIN is 34). A constant,
+ * not SIGRTMIN + 1, so that the seccomp filters compiled at build time can
+ * allow tgkill() with exactly this signal; vcpu_signal_setup() checks that it
+ * is a real-time signal the C library leaves to programs. */
+#define VCPU_KICK_SIGNAL 35
+
+/* Install the kick signal handler (once per process, before any vCPU runs).
+ * -EINVAL when VCPU_KICK_SIGNAL is outside SIGRTMIN..SIGRTMAX. */
 int vcpu_signal_setup(void);
 
 #endif

@@ -924,6 +924,15 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 			return r;
 		}
 	}
+	/* The VM runs: from now on the main thread needs only what serves it
+	 * (seccomp.c). The vCPU threads, already started, keep their filters. */
+	r = seccomp_install_thread(SECCOMP_THREAD_MAIN_RUNNING);
+	if (r < 0) {
+		snprintf(err, errlen, "seccomp: the main thread's filter for the running VM: %s",
+			 strerror(-r));
+		vcpu_stop_all(vm->vcpus, vm->nvcpus);
+		return r;
+	}
 	vm->started = true;
 	return 0;
 }

@@ -40,7 +40,9 @@ void vm_prepare(void);
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	      char *err, size_t errlen);
 
-/* Start the vCPU threads. Returns 0 or -errno. */
+/* Start the vCPU threads, then narrow the calling (main) thread's seccomp
+ * filter to what a running VM needs (SECCOMP_THREAD_MAIN_RUNNING). Returns 0
+ * or -errno. */
 int vm_start(struct vm *vm, char *err, size_t errlen);
 
 /* Pause: every vCPU is out of KVM_RUN and parked when this returns.

@@ -6,8 +6,11 @@
 #     (root=/dev/vda via is_root_device) and a tap in a private netns
 #     (169.254.99.0/30); the guest writes, syncs, drops caches and re-reads
 #     its disk, reads the raw device, pings the host; meanwhile the host
+#     PATCHes the drive's and the interface's rate limiters,
 #     pauses/resumes the VM, flushes metrics, reads /vm/config and pings the
-#     guest; then the guest powers off: exit 0, no violation.
+#     guest; then the guest powers off: exit 0, no violation. After boot the
+#     main thread has two filters (the running VM's is narrower), and the
+#     API socket is left at exit (no unlink once the VM runs).
 # (b) A forbidden syscall ends ember, on each thread kind, with filter files
 #     (--seccomp-filter) that allow everything but one syscall:
 #     - main thread, "accept4" -> trap: the first API connection ends ember
@@ -86,6 +89,16 @@ wait_for_line "$T/console.log" '^EMBER-SC-WAITING' "$(e2e_secs 20)" "$PID" ||
 for t in /proc/$PID/task/*; do
 	grep -q '^Seccomp:[[:space:]]*2' "$t/status" || fail "(a) thread $(cat "$t/comm") has no filter"
 done
+# Once the VM runs, the main thread has a second, narrower filter on top of
+# its first (vm_start); the vCPU threads have the first and their own.
+n=$(sed -n 's/^Seccomp_filters:[[:space:]]*//p' /proc/$PID/status)
+[ "$n" = 2 ] || fail "(a) the main thread has '$n' seccomp filters, want 2"
+# What the running VM's main filter must still allow: PATCH of the
+# drive's and the interface's rate limiters (new timers), then the rest.
+api "$SOCK" PATCH /drives/rootfs '{"drive_id": "rootfs", "rate_limiter": {"bandwidth": {"size": 104857600, "refill_time": 100}}}' ||
+	fail "(a) PATCH /drives rate limiter: HTTP $API_STATUS $API_BODY"
+api "$SOCK" PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"ops": {"size": 10000, "refill_time": 100}}, "tx_rate_limiter": {"bandwidth": {"size": 104857600, "refill_time": 100}}}' ||
+	fail "(a) PATCH /network-interfaces: HTTP $API_STATUS $API_BODY"
 api "$SOCK" PATCH /vm '{"state": "Paused"}' || fail "(a) pause: HTTP $API_STATUS"
 sleep 1
 api "$SOCK" PATCH /vm '{"state": "Resumed"}' || fail "(a) resume: HTTP $API_STATUS"
@@ -113,7 +126,9 @@ sums=$(echo "$con" | sed -n 's/^\([0-9a-f]\{32\}\)  \/root\/blob$/\1/p' | sort -
 [ "$sums" = 1 ] || fail "(a) the re-read blob differs from the written one"
 echo "$con" | grep -q ' 0% packet loss' || fail "(a) guest -> host ping lost packets"
 [ -s "$T/metrics.json" ] || fail "(a) no metrics written"
-log "(a) default filters: block (write, sync, re-read, raw read) + net (ping both ways), pause/resume, metrics: exit 0"
+# No file removal once the VM runs: api_destroy's unlink got EPERM.
+[ -S "$SOCK" ] || fail "(a) the API socket was removed at exit after boot"
+log "(a) default filters: block (write, sync, re-read, raw read) + net (ping both ways), PATCH of rate limiters, pause/resume, metrics: exit 0"
 
 # ---- (b) forbidden syscalls ------------------------------------------------------
 # filter FILE MAIN_RULES MAIN_ACTION VCPU_RULES VCPU_ACTION: everything allowed

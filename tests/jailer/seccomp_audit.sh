@@ -4,7 +4,9 @@
 # the allowlists in src/seccomp.c. Runs the given ember command line under
 # strace -f (run it where KVM works, e.g. through tests/testbed/run.sh), then
 # prints, for the main thread (the first pid) and the other threads (vCPUs),
-# every syscall name and ioctl request seen, and any SIGSYS kill.
+# every syscall name and ioctl request seen, and any SIGSYS kill; then the
+# main thread's calls once the VM runs (after its second filter,
+# SECCOMP_THREAD_MAIN_RUNNING, went in: what that filter must allow).
 #
 #   tests/testbed/run.sh -- tests/jailer/seccomp_audit.sh build/ember --no-api --config-file vm.json
 #
@@ -27,6 +29,12 @@ echo "== main thread (pid $main)"
 summary "\$1 == $main"
 echo "== other threads (vCPUs)"
 summary "\$1 != $main"
+# the line of the main thread's second seccomp(SECCOMP_SET_MODE_FILTER, ...)
+run=$(awk -v m="$main" '$1 == m && /seccomp\(SECCOMP_SET_MODE_FILTER/ { if (++n == 2) { print NR; exit } }' "$LOG")
+if [ -n "$run" ]; then
+	echo "== main thread once the VM runs (from line $run)"
+	summary "NR > $run && \$1 == $main"
+fi
 if grep -q 'killed by SIGSYS' "$LOG"; then
 	echo "== killed by seccomp:"
 	grep -B1 'killed by SIGSYS' "$LOG" | grep -v 'killed by\|^--'
