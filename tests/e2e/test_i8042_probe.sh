@@ -3,7 +3,7 @@
 # command line a user types (no i8042.* options, no quiet): it finds the
 # keyboard port and no AUX port without a failure or timeout message, atkbd
 # binds the keyboard, and the reboot through the i8042 (reboot=k) ends ember
-# with status 0. Once with the tuned kernel, once with Debian's cloud kernel
+# with status 0 and an exit timeline in its log. Once with the tuned kernel, once with Debian's cloud kernel
 # (the distribution's full i8042 and atkbd drivers).
 # timeout: 900
 . "$(dirname "$0")/lib.sh"
@@ -43,7 +43,10 @@ boot() {
 	grep -q 'reset the CPU through the i8042' "$out.txt" ||
 		{ tail -n 20 "$out.txt" >&2; fail "$name: ember did not stop on the guest's i8042 reset"; }
 	[ "$rc" = 0 ] || fail "$name: ember exit status $rc after the reboot, want 0"
+	grep -Eq 'Exit timeline \(from the stop request\): destroy=[0-9.]+ms vcpus_stopped=.* vm_closed=[0-9.]+ms' \
+		"$out.txt" || fail "$name: no exit timeline in ember's log"
 	log "$name: $(grep -m1 'serio: i8042 KBD' "$out.txt" | cut -c1-60)...; $(grep -m1 '^KBD-INPUT' "$out.txt")"
+	log "$name: $(grep -m1 -o 'Exit timeline.*' "$out.txt")"
 }
 
 boot tuned "$EMBER_GUEST_BZIMAGE" "console=ttyS0 reboot=k panic=1"
