@@ -41,6 +41,12 @@ bench_load_guest() {
 	GUEST_CMDLINE=${EMBER_GUEST_CMDLINE:-console=ttyS0 reboot=k panic=1}
 }
 
+# The two command lines of the boot benchmark: what a user types, and the
+# tuned one (no console chatter, and the i8042 options Firecracker's users add
+# so that Linux does not probe its PS/2 controller).
+BENCH_PLAIN_CMDLINE=${BENCH_PLAIN_CMDLINE:-console=ttyS0 reboot=k panic=1}
+BENCH_TUNED_CMDLINE=${BENCH_TUNED_CMDLINE:-console=ttyS0 reboot=k panic=1 quiet i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd}
+
 # bench_stage_images DIR: copy the kernels and initramfs to DIR (a tmpfs
 # inside the emulated host, so no boot reads them over 9p) and set
 # K_VMLINUX, K_BZIMAGE, K_CLOUD, INITRD.
@@ -63,6 +69,14 @@ bench_script_arg() {
 	printf 'ember.sh=%s' "$(printf '%s\n' "$1" | base64 -w0)"
 }
 
+# The script line that prints the guest's own uptime (seconds since its
+# kernel started) as EMBER-UPTIME=<s>, the first thing the script does.
+BENCH_UPTIME_CMD='read up _ </proc/uptime; echo "EMBER-UPTIME=$up"'
+
+# The guest's last words before the reset (pr_emerg: printed even with quiet).
+BENCH_END_MARKER='reboot: Restarting system'
+
+
 # bench_ember_config FILE KERNEL INITRD ARGS VCPUS MIB [DRIVE_JSON]
 bench_ember_config() {
 	local f=$1 kernel=$2 initrd=$3 args=$4 vcpus=$5 mib=$6 drives=${7:-}
@@ -79,10 +93,14 @@ bench_ember_config() {
 # bench_qemu_argv KERNEL INITRD ARGS MIB [MACHINE_OPTS]: sets the array
 # QEMU_ARGV to QEMU's microvm machine with the same guest (extra device args
 # may be appended). microvm has no i8042, so the guest's reboot=k does not end
-# QEMU: run it under `vmrun -K` (QEMU_KILL_MS).
+# QEMU: run it under `vmrun -K` (QEMU_KILL_MS). The machine gets microvm's
+# fast options (BENCH_QEMU_FAST): no option ROMs (no firmware detour before
+# the kernel), no PIT, no PIC and no RTC (the guest probes none of them).
 QEMU_KILL_MS=0
+BENCH_QEMU_FAST=${BENCH_QEMU_FAST:-x-option-roms=off,pit=off,pic=off,rtc=off}
 bench_qemu_argv() {
-	QEMU_ARGV=("$QEMU" -M "microvm${5:+,$5}" -accel kvm -cpu host -m "$4" -smp 1 -nodefaults
+	local m=microvm${BENCH_QEMU_FAST:+,$BENCH_QEMU_FAST}
+	QEMU_ARGV=("$QEMU" -M "$m${5:+,$5}" -accel kvm -cpu host -m "$4" -smp 1 -nodefaults
 		-no-user-config -nographic -no-reboot -serial stdio -kernel "$1")
 	[ -n "$2" ] && QEMU_ARGV+=(-initrd "$2")
 	QEMU_ARGV+=(-append "$3")

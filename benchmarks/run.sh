@@ -20,6 +20,8 @@
 #   BENCH_OUT=DIR           result directory instead of results/<timestamp>
 #   BENCH_UPDATE_README=1   copy the figures into benchmarks/README.md
 #   BENCH_BOOT_BUDGET=600   seconds after which boot.sh starts no new run (busy machines)
+#   BENCH_BOOT_CMDLINES="plain tuned"  boot command lines (lib.sh: BENCH_PLAIN_CMDLINE, BENCH_TUNED_CMDLINE)
+#   BENCH_QEMU_FAST         QEMU microvm machine options (default x-option-roms=off,pit=off,pic=off,rtc=off)
 #   BENCH_TESTBED_TIMEOUT   seconds for the test-bed part (default 2400)
 # Exit status: 0 when every benchmark ran (a MISSED target is a finding, not
 # an error), 1 when one failed to run.

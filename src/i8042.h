@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * i8042.h - just enough of the PS/2 controller for Linux's i8042 and atkbd
- * drivers: the controller commands they probe with, CPU reset (0xFE on port
- * 0x64), and key events for Ctrl-Alt-Del.
+ * i8042.h - a PS/2 controller with a keyboard and no AUX port, enough for
+ * Linux's i8042 and atkbd drivers: the controller and keyboard commands they
+ * probe with, CPU reset (0xFE on port 0x64), and key events for Ctrl-Alt-Del.
  *
  * Ports 0x60 (data) and 0x64 (status/command) arrive from vCPU threads;
  * i8042_ctrl_alt_del() from the main thread. One lock.
@@ -18,7 +18,10 @@
 
 struct i8042 {
 	pthread_mutex_t lock;
-	uint8_t status, ctr, cmd, outp;
+	uint8_t status, ctr, outp;
+	uint8_t cmd;          /* controller command waiting for its data byte */
+	uint8_t kbd_arg_of;   /* keyboard command waiting for its argument */
+	uint8_t kbd_last;     /* the keyboard's last byte, for its resend command */
 	uint8_t buf[I8042_BUF];
 	unsigned head, len;
 	void (*irq)(void *opaque);     /* raise IRQ 1 */

@@ -317,15 +317,19 @@ void vcpu_resume_all(struct vcpu *vcpus, unsigned n)
 	pthread_mutex_unlock(&sh->lock);
 }
 
-void vcpu_stop_all(struct vcpu *vcpus, unsigned n)
+void vcpu_stop_request(struct vcpu_shared *sh)
 {
-	if (!n)
-		return;
-	struct vcpu_shared *sh = vcpus[0].shared;
 	pthread_mutex_lock(&sh->lock);
 	sh->stopping = true;
 	pthread_cond_broadcast(&sh->cond);
 	pthread_mutex_unlock(&sh->lock);
+}
+
+void vcpu_stop_all(struct vcpu *vcpus, unsigned n)
+{
+	if (!n)
+		return;
+	vcpu_stop_request(vcpus[0].shared);
 	for (unsigned i = 0; i < n; i++) {
 		if (!vcpus[i].started)
 			continue;

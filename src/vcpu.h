@@ -63,6 +63,9 @@ void vcpu_pause_all(struct vcpu *vcpus, unsigned n);
 void vcpu_resume_all(struct vcpu *vcpus, unsigned n);
 /* Make every thread leave and join it; then close the fds. */
 void vcpu_stop_all(struct vcpu *vcpus, unsigned n);
+/* From any thread, also a vCPU's own exit handler: no vCPU enters the guest
+ * again (each leaves at its next exit); vcpu_stop_all() still joins them. */
+void vcpu_stop_request(struct vcpu_shared *sh);
 void vcpu_destroy(struct vcpu *v);
 
 /* Log the registers of a vCPU (for fatal exits). */

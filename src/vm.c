@@ -75,6 +75,7 @@ struct vm {
 	bool started;
 	bool paused;
 	int exiting;
+	uint64_t exit_req_ns;   /* when the guest or a vCPU asked ember to stop */
 	/* KVM's coalesced port I/O ring (the UART's THR writes): NULL when the
 	 * host has no KVM_CAP_COALESCED_PIO. */
 	struct kvm_coalesced_mmio_ring *cring;
@@ -93,6 +94,12 @@ static void vm_request_exit(struct vm *vm, int status, const char *why)
 	if (!__atomic_compare_exchange_n(&vm->exiting, &expected, 1, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
+	vm->exit_req_ns = timeline_now_ns();
+	/* The guest is done: the vCPU that asked (a reset, a fatal exit) goes
+	 * no further, instead of running the guest's reboot loop on a CPU the
+	 * teardown needs until the main thread kicks it. */
+	if (vm->vshared_init)
+		vcpu_stop_request(&vm->vshared);
 	if (status == 0)
 		log_info("Vmm is stopping: %s", why);
 	else
@@ -974,13 +981,33 @@ struct devices *vm_devices(struct vm *vm)
 	return vm->devices;
 }
 
+/* One log line: where the time between the guest's stop request (reboot,
+ * vCPU error) and the end of vm_destroy went; offsets in ms. */
+static void vm_log_exit_timeline(const struct vm *vm, const uint64_t *t, const char *const *names,
+				 unsigned n)
+{
+	if (!vm->exit_req_ns)
+		return;
+	char line[256];
+	int len = 0;
+	for (unsigned i = 0; i < n && len < (int)sizeof(line); i++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s=%.1fms", i ? " " : "",
+				names[i], (double)(t[i] - vm->exit_req_ns) / 1e6);
+	log_info("Exit timeline (from the stop request): %s", line);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	static const char *const names[] = { "destroy", "vcpus_stopped", "devices_closed",
+					     "memory_freed", "vm_closed" };
+	uint64_t t[5];
+	t[0] = timeline_now_ns();
 	if (vm->vshared_init) {
 		vcpu_stop_all(vm->vcpus, vm->nvcpus);
 	}
+	t[1] = timeline_now_ns();
 	/* The guest's last batched console bytes, before the ring goes away. */
 	vm_cring_drain(vm);
 	if (vm->cring_timer >= 0) {
@@ -1004,11 +1031,15 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->i8042_irqfd >= 0)
 		close(vm->i8042_irqfd);
+	t[2] = timeline_now_ns();
 	guest_mem_free(&vm->mem);
+	t[3] = timeline_now_ns();
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	t[4] = timeline_now_ns();
+	vm_log_exit_timeline(vm, t, names, 5);
 	pthread_mutex_destroy(&vm->cring_lock);
 	free(vm);
 }

@@ -22,12 +22,12 @@
  * Times are CLOCK_MONOTONIC microseconds from just before the first fork, so
  * process start (fork + exec + dynamic loading) is part of every figure and
  * the same for every VMM measured. Output (stdout), one line per copy:
- *   {"i":0,"pid":..,"start_us":..,"ready_us":..,"exit_us":..,"status":..,
+ *   {"i":0,"pid":..,"start_us":..,"ready_us":..,"end_us":..,"exit_us":..,"status":..,
  *    "utime_us":..,"stime_us":..,"maxrss_kb":..,"rss_kb":..,"pss_kb":..,
  *    "private_kb":..,"guest_rss_kb":..,"guest_private_kb":..,"threads":..}
  * then {"summary":true,"n":..,"ready":..,"all_ready_us":..,
  *       "peak_rss_sum_kb":..}.
- * ready_us is -1 when the marker never came; status is the exit code, or
+ * ready_us (end_us) is -1 when the marker (-r marker) never came; status is the exit code, or
  * -SIGNAL, or -1000 when the copy was killed on timeout.
  * Exit status: 0 when every copy became ready, 1 otherwise, 2 on usage.
  */
@@ -53,12 +53,14 @@ struct copy {
 	pid_t pid;
 	int fd;			/* read end of the output pipe, -1 at EOF */
 	FILE *log;
-	int64_t start_us, ready_us, exit_us;
+	int64_t start_us, ready_us, end_us, exit_us;
 	int status;
 	bool exited, timed_out, termed;
 	struct rusage ru;
-	char tail[TAIL_MAX];	/* last bytes seen, for markers across reads */
-	size_t tail_len;
+	struct tail {		/* last bytes seen, for markers across reads */
+		char buf[TAIL_MAX];
+		size_t len;
+	} tail, end_tail;
 	long rss_kb, pss_kb, private_kb, guest_rss_kb, guest_private_kb, threads;
 };
 
@@ -74,7 +76,7 @@ static int64_t now_us(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmrun [-n N] [-m MARKER] [-t SEC] [-o PREFIX] [-H] [-w MS] [-g MIB] [-K MS] -- CMD [ARGS...]\n");
+	fprintf(stderr, "usage: vmrun [-n N] [-m MARKER] [-r MARKER] [-t SEC] [-o PREFIX] [-H] [-w MS] [-g MIB] [-K MS] -- CMD [ARGS...]\n");
 	exit(2);
 }
 
@@ -101,25 +103,25 @@ static char *subst_index(const char *s, int i)
 	return out;
 }
 
-/* Append data to the copy's tail window and look for the marker. */
-static bool feed(struct copy *c, const char *buf, size_t n, const char *marker)
+/* Append data to a tail window and look for the marker. */
+static bool feed(struct tail *tl, const char *buf, size_t n, const char *marker)
 {
 	size_t mlen = strlen(marker);
 	bool hit = false;
 	while (n) {
-		size_t room = TAIL_MAX - c->tail_len;
+		size_t room = TAIL_MAX - tl->len;
 		size_t take = n < room ? n : room;
-		memcpy(c->tail + c->tail_len, buf, take);
-		c->tail_len += take;
+		memcpy(tl->buf + tl->len, buf, take);
+		tl->len += take;
 		buf += take;
 		n -= take;
-		if (memmem(c->tail, c->tail_len, marker, mlen))
+		if (memmem(tl->buf, tl->len, marker, mlen))
 			hit = true;
 		/* Keep the last mlen-1 bytes: a marker may straddle two reads. */
-		if (c->tail_len >= mlen) {
+		if (tl->len >= mlen) {
 			size_t keep = mlen - 1;
-			memmove(c->tail, c->tail + c->tail_len - keep, keep);
-			c->tail_len = keep;
+			memmove(tl->buf, tl->buf + tl->len - keep, keep);
+			tl->len = keep;
 		}
 	}
 	return hit;
@@ -259,13 +261,14 @@ int main(int argc, char **argv)
 {
 	int n = 1, timeout_s = 120, settle_ms = 500, kill_after_ms = -1, opt;
 	long guest_mib = 0;
-	const char *marker = "EMBER-GUEST-READY", *prefix = NULL;
+	const char *marker = "EMBER-GUEST-READY", *end_marker = NULL, *prefix = NULL;
 	bool hold = false;
 
-	while ((opt = getopt(argc, argv, "+n:m:t:o:Hw:g:K:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:m:r:t:o:Hw:g:K:")) != -1) {
 		switch (opt) {
 		case 'n': n = atoi(optarg); break;
 		case 'm': marker = optarg; break;
+		case 'r': end_marker = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'o': prefix = optarg; break;
 		case 'H': hold = true; break;
@@ -275,7 +278,8 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind >= argc || n < 1 || n > MAX_COPIES || !*marker || strlen(marker) >= TAIL_MAX)
+	if (optind >= argc || n < 1 || n > MAX_COPIES || !*marker || strlen(marker) >= TAIL_MAX ||
+	    (end_marker && (!*end_marker || strlen(end_marker) >= TAIL_MAX)))
 		usage();
 	char **cmd = argv + optind;
 	int cmdc = argc - optind;
@@ -288,6 +292,7 @@ int main(int argc, char **argv)
 		for (int j = 0; j < cmdc; j++)
 			argvs[i][j] = subst_index(cmd[j], i);
 		copies[i].ready_us = -1;
+		copies[i].end_us = -1;
 		copies[i].exit_us = -1;
 		copies[i].fd = -1;
 		if (prefix) {
@@ -372,8 +377,9 @@ int main(int argc, char **argv)
 		if (kill_after_ms >= 0) {
 			for (int i = 0; i < n; i++) {
 				struct copy *c = &copies[i];
-				if (!c->exited && !c->termed && c->ready_us >= 0 &&
-				    t >= c->ready_us + (int64_t)kill_after_ms * 1000) {
+				int64_t from = end_marker ? c->end_us : c->ready_us;
+				if (!c->exited && !c->termed && from >= 0 &&
+				    t >= from + (int64_t)kill_after_ms * 1000) {
 					kill(c->pid, SIGTERM);
 					c->termed = true;
 				}
@@ -413,8 +419,11 @@ int main(int argc, char **argv)
 				char buf[65536];
 				ssize_t got = read(c->fd, buf, sizeof(buf));
 				if (got > 0) {
-					if (c->ready_us < 0 && feed(c, buf, got, marker))
+					if (c->ready_us < 0 && feed(&c->tail, buf, got, marker))
 						c->ready_us = now_us();
+					if (end_marker && c->end_us < 0 &&
+					    feed(&c->end_tail, buf, got, end_marker))
+						c->end_us = now_us();
 					if (c->log)
 						fwrite(buf, 1, got, c->log);
 				} else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -442,11 +451,13 @@ int main(int argc, char **argv)
 			ready++;
 		if (c->ready_us > all_ready)
 			all_ready = c->ready_us;
-		printf("{\"i\":%d,\"pid\":%d,\"start_us\":%lld,\"ready_us\":%lld,\"exit_us\":%lld,"
+		printf("{\"i\":%d,\"pid\":%d,\"start_us\":%lld,\"ready_us\":%lld,\"end_us\":%lld,"
+		       "\"exit_us\":%lld,"
 		       "\"status\":%d,\"utime_us\":%lld,\"stime_us\":%lld,\"maxrss_kb\":%ld,"
 		       "\"rss_kb\":%ld,\"pss_kb\":%ld,\"private_kb\":%ld,\"guest_rss_kb\":%ld,"
 		       "\"guest_private_kb\":%ld,\"threads\":%ld}\n",
-		       i, c->pid, (long long)c->start_us, (long long)c->ready_us, (long long)c->exit_us,
+		       i, c->pid, (long long)c->start_us, (long long)c->ready_us, (long long)c->end_us,
+		       (long long)c->exit_us,
 		       c->status,
 		       (long long)c->ru.ru_utime.tv_sec * 1000000 + c->ru.ru_utime.tv_usec,
 		       (long long)c->ru.ru_stime.tv_sec * 1000000 + c->ru.ru_stime.tv_usec,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The 8250 UART and i8042 models, driven as Linux's drivers drive them. */
+/* The 8250 UART model, driven as Linux's driver drives it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,12 +9,10 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "i8042.h"
 #include "serial.h"
 
-static int irqs, resets;
+static int irqs;
 static bool line;
-static void count_irq(void *o) { (void)o; irqs++; }
 /* The UART's line: counts rising edges, and every call must be a change. */
 static void serial_line(void *o, bool level)
 {
@@ -24,7 +22,6 @@ static void serial_line(void *o, bool level)
 	if (level)
 		irqs++;
 }
-static void count_reset(void *o) { (void)o; resets++; }
 
 static uint8_t rd(struct serial *s, unsigned reg)
 {
@@ -155,18 +152,6 @@ static void test_serial_probe(void **state)
 	serial_destroy(&s);
 }
 
-static uint8_t k_rd(struct i8042 *k, unsigned off)
-{
-	uint8_t v = 0;
-	i8042_pio(k, off, &v, 1, false);
-	return v;
-}
-
-static void k_wr(struct i8042 *k, unsigned off, uint8_t v)
-{
-	i8042_pio(k, off, &v, 1, true);
-}
-
 /* The batchable state (THR writes the VMM may queue in KVM) follows DLAB,
  * the THRE interrupt enable and loopback; batched bytes come out in order
  * with one write, and raise THRE when that interrupt is on again. */
@@ -217,41 +202,6 @@ static void test_serial_batchable(void **state)
 	close(p[1]);
 }
 
-static void test_i8042(void **state)
-{
-	(void)state;
-	struct i8042 k;
-	irqs = resets = 0;
-	i8042_init(&k, count_irq, count_reset, NULL);
-	assert_false(k_rd(&k, 4) & 0x01);
-	k_wr(&k, 4, 0xaa);                          /* self test */
-	assert_true(k_rd(&k, 4) & 0x01);
-	assert_int_equal(k_rd(&k, 0), 0x55);
-	k_wr(&k, 4, 0x20);                          /* read CTR */
-	uint8_t ctr = k_rd(&k, 0);
-	k_wr(&k, 4, 0x60);                          /* write CTR */
-	k_wr(&k, 0, (uint8_t)(ctr | 0x01));
-	k_wr(&k, 4, 0x20);
-	assert_int_equal(k_rd(&k, 0), ctr | 0x01);
-	k_wr(&k, 0, 0xf2);                          /* a keyboard command gets an ACK + IRQ */
-	assert_int_equal(k_rd(&k, 0), 0xfa);
-	assert_true(irqs >= 1);
-	irqs = 0;
-	assert_int_equal(i8042_ctrl_alt_del(&k), 0);
-	assert_int_equal(irqs, 1);
-	assert_int_equal(k_rd(&k, 0), 0x14);
-	assert_int_equal(k_rd(&k, 0), 0x11);
-	assert_int_equal(k_rd(&k, 0), 0xe0);
-	assert_int_equal(k_rd(&k, 0), 0x71);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(i8042_ctrl_alt_del(&k), 0);
-	assert_int_equal(i8042_ctrl_alt_del(&k), -ENOSPC); /* guest not draining */
-	assert_int_equal(resets, 0);
-	k_wr(&k, 4, 0xfe);
-	assert_int_equal(resets, 1);
-	i8042_destroy(&k);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,7 +210,6 @@ int main(void)
 		cmocka_unit_test(test_serial_input),
 		cmocka_unit_test(test_serial_probe),
 		cmocka_unit_test(test_serial_batchable),
-		cmocka_unit_test(test_i8042),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
