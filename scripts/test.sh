@@ -71,6 +71,7 @@ fi
 [ -x tests/abuse/run.sh ] && run_suite abuse tests/abuse/run.sh
 [ -x scripts/fuzz.sh ] && run_suite fuzz scripts/fuzz.sh 10
 [ -x tests/jailer/run.sh ] && run_suite jailer tests/jailer/run.sh
+[ -x tests/firstrun/run.sh ] && run_suite firstrun tests/firstrun/run.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
 rm -rf "$log_dir"
 echo "$total_p passed, $total_f failed, $total_s skipped"
