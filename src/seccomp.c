@@ -101,6 +101,16 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "vm/device teardown"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices (InstanceStart, PATCH /drives): "
 		 "the running device's own copy of a drive or tap fd"),
+	/* config_open_file (PUT /drives, /boot-source, and PATCH /drives once the
+	 * VM runs): the file type of what was opened, then O_NONBLOCK off again */
+	ALLOW(newfstatat, "config_open_file: file type; InstanceStart: kernel and initrd sizes "
+	      "(glibc >= 2.33 makes stat and fstat newfstatat)"),
+	ALLOW(fstat, "the same with older C libraries"),
+	ALLOW(statx, "glibc stat on newer kernels"),
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "config_open_file; vm_setup_legacy, "
+		 "vm_watch_stdin: O_NONBLOCK on stdout and stdin"),
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "config_open_file: O_NONBLOCK off once the "
+		 "file type is known; vm_setup_legacy, vm_watch_stdin: O_NONBLOCK on stdout, stdin"),
 	/* event loop and API socket */
 	ALLOW(epoll_wait, "evloop_run"),
 	ALLOW(epoll_pwait, "evloop_run (glibc epoll_wait)"),
@@ -175,17 +185,9 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW(openat, "PUT /boot-source, /drives, /logger, /metrics (created if missing), "
 	      "/network-interfaces (/dev/net/tun), InstanceStart (/dev/kvm)"),
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
-	ALLOW(newfstatat, "PUT /drives, /boot-source: file type and size; InstanceStart: "
-	      "kernel and initrd sizes (glibc >= 2.33 makes stat and fstat newfstatat)"),
-	ALLOW(fstat, "the same with older C libraries"),
-	ALLOW(statx, "glibc stat on newer kernels"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
 	ALLOW(unlinkat, "api_destroy: remove the API socket at exit (glibc remove())"),
 	ALLOW(eventfd2, "InstanceStart: queue ioeventfds, irqfds, vCPU/evloop signalling"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "vm_setup_legacy, vm_watch_stdin: O_NONBLOCK "
-		 "on stdout and stdin"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "vm_setup_legacy, vm_watch_stdin: O_NONBLOCK "
-		 "on stdout and stdin"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, "vm_create_machine: FD_CLOEXEC on the VM fd"),
 	/* threads: vm_prepare's thread and the vCPU threads */
 	ALLOW_MASKED(clone, 0, CLONE_THREAD, CLONE_THREAD, "vm_prepare, vm_start: pthread_create "
