@@ -221,7 +221,7 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	IOCTL(KVM_CREATE_PIT2, "vm_create_machine: in-kernel PIT"),
 	IOCTL(KVM_CREATE_VCPU, "vcpu_create: one fd per vCPU"),
 	IOCTL(KVM_REGISTER_COALESCED_MMIO, "vm_setup_cring: the UART's THR port is batched "
-	      "(coalesced port I/O) from the start"),
+	      "(coalesced port I/O) for the VM's life"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
 	IOCTL(KVM_SET_CPUID2, "vm_setup_vcpu: filtered CPUID"),
 	IOCTL(KVM_SET_MSRS, "vm_setup_msrs: boot MSRs"),
@@ -244,10 +244,6 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	IOCTL(KVM_GET_REGS, "vcpu_dump_regs on a fatal exit"),
 	IOCTL(KVM_GET_SREGS, "vcpu_dump_regs on a fatal exit"),
 	IOCTL(KVM_IRQ_LINE, "serial: the UART's interrupt level after a port access (ISA IRQ 4)"),
-	IOCTL(KVM_REGISTER_COALESCED_MMIO, "serial: THR writes batched again (THRE interrupt, "
-	      "loopback and divisor latch off)"),
-	IOCTL(KVM_UNREGISTER_COALESCED_MMIO, "serial: THR writes exit again (the guest enabled "
-	      "the THRE interrupt, loopback or the divisor latch)"),
 	/* Nothing else: the main thread configures vCPUs before they start;
 	 * virtio devices raise IRQs through irqfds (a write); KVM_INTERRUPT is
 	 * never needed with the in-kernel irqchip. */

@@ -49,7 +49,6 @@ void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool le
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
 	s->dll = 12; /* 9600 baud, the power-on divisor */
-	s->batchable = true; /* DLAB clear, IER 0, no loopback */
 }
 
 void serial_destroy(struct serial *s)
@@ -238,12 +237,6 @@ void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 		serial_update_irq(s);
 	}
 	serial_flush(s);
-	bool batchable = !(s->lcr & LCR_DLAB) && !(s->ier & IER_THRE) && !(s->mcr & MCR_LOOP);
-	if (batchable != s->batchable) {
-		s->batchable = batchable;
-		if (s->on_batchable)
-			s->on_batchable(s->irq_opaque, batchable);
-	}
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -36,15 +36,6 @@ struct serial {
 	/* Output gathered during one call and written once before it returns. */
 	uint8_t obuf[256];
 	size_t olen;
-	/*
-	 * THR writes are "batchable" while nothing in the guest waits on their
-	 * side effects: divisor latch closed, THRE interrupt disabled, no
-	 * loopback. The VMM may then let KVM queue them (coalesced port I/O)
-	 * and hand them over later with serial_write_thr(); it hears every change
-	 * through on_batchable (called with the lock held, from serial_pio).
-	 */
-	bool batchable;
-	void (*on_batchable)(void *opaque, bool batchable);
 };
 
 void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool level), void *opaque);
@@ -54,7 +45,14 @@ void serial_destroy(struct serial *s);
  * split byte by byte). */
 void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
-/* THR writes queued while batchable, in the order the guest made them. */
+/*
+ * Writes to port 0 (THR, or DLL while the divisor latch is open) that the VMM
+ * queued instead of calling serial_pio for each (KVM's coalesced port I/O),
+ * in the order the guest made them. Each has its full effect: output, the
+ * divisor, a loopback byte, the THRE interrupt. The VMM hands them over
+ * before any other access of the guest's is modelled, so every write meets
+ * the register state it was made in; only the interrupt it raises is later.
+ */
 void serial_write_thr(struct serial *s, const uint8_t *bytes, size_t n);
 
 /* Queue host input for the guest. Returns how many bytes were taken (less

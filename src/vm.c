@@ -81,7 +81,6 @@ struct vm {
 	struct kvm_coalesced_mmio_ring *cring;
 	uint32_t cring_max;
 	pthread_mutex_t cring_lock;
-	bool cring_zone;
 	int cring_timer;
 	char cmdline[LAYOUT_CMDLINE_MAX];
 };
@@ -148,13 +147,19 @@ static void vm_serial_first_byte(void *opaque)
 }
 
 /*
- * Batched console output. While the UART's THR writes have no side effect the
- * guest waits on (serial.h: "batchable"), port 0x3f8 is a KVM coalesced port
- * I/O zone: KVM queues those writes in a ring shared with ember instead of
- * exiting to ember for each byte, which halves the exits of the guest's
- * console (it still reads LSR before every byte). The ring is drained, in
- * order, at the start of every vCPU exit (so the output precedes whatever the
- * exit does), by the main loop every SERIAL_DRAIN_MS, and when the VM stops.
+ * Batched console output. Port 0x3f8 is a KVM coalesced port I/O zone for the
+ * VM's whole life: KVM queues the guest's writes to it in a ring shared with
+ * ember instead of exiting to ember for each byte, which halves the exits of
+ * the guest's console (it still reads LSR before every byte). The ring is
+ * drained, in order, at the start of every vCPU exit, so every queued write
+ * is modelled before the access that exited, in the register state it was
+ * made in (divisor latch, loopback, THRE interrupt: serial_write_thr); by the
+ * main loop every SERIAL_DRAIN_MS; and when the VM stops. The zone is never
+ * switched off and on: each switch waits for an SRCU grace period in the host
+ * kernel (milliseconds), and Linux's tty layer turns the THRE interrupt on
+ * and off for every burst of output. Nothing the guest waits on gets lost by
+ * the delay: a THRE interrupt raised at the drain comes when Linux's 8250
+ * driver reads IIR again after filling the FIFO (an exit), as it always does.
  */
 #define SERIAL_DRAIN_MS 100
 
@@ -188,28 +193,6 @@ static void vm_cring_drain(void *opaque)
 	pthread_mutex_unlock(&vm->cring_lock);
 }
 
-static int vm_cring_zone(struct vm *vm, bool on)
-{
-	struct kvm_coalesced_mmio_zone z = { .addr = LAYOUT_SERIAL_PORT, .size = 1, .pio = 1 };
-	if (ioctl(vm->vm_fd, on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO,
-		  &z) < 0)
-		return -errno;
-	vm->cring_zone = on;
-	return 0;
-}
-
-/* serial.h's on_batchable, from a vCPU thread with the UART lock held. */
-static void vm_serial_batchable(void *opaque, bool batchable)
-{
-	struct vm *vm = opaque;
-	if (!vm->cring || vm->cring_zone == batchable)
-		return;
-	int r = vm_cring_zone(vm, batchable);
-	if (r < 0)
-		log_ratelimited(LOG_ERROR, "serial: %s the coalesced THR port: %s",
-				batchable ? "registering" : "unregistering", strerror(-r));
-}
-
 static void vm_cring_tick(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
@@ -233,12 +216,12 @@ static void vm_setup_cring(struct vm *vm)
 						       (size_t)off * (size_t)page);
 	vm->cring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
 				   sizeof(struct kvm_coalesced_mmio));
-	if (vm->serial.batchable && vm_cring_zone(vm, true) < 0) {
+	struct kvm_coalesced_mmio_zone z = { .addr = LAYOUT_SERIAL_PORT, .size = 1, .pio = 1 };
+	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0) {
 		vm->cring = NULL;
 		return;
 	}
 	vm->vshared.pre_exit = vm_cring_drain;
-	vm->serial.on_batchable = vm_serial_batchable;
 }
 
 /* Boot-timer device (Firecracker's): a one-byte write of 123 at offset 0
