@@ -3,8 +3,8 @@
  * api.c - Firecracker's API on top of api_http: routing, request bodies
  * (cJSON) to struct vm_config, the actions, and --config-file.
  *
- * Error texts copy Firecracker's (see shared/FIRECRACKER.md sections 1-4)
- * where a client could depend on them; deserialization errors imitate
+ * Error texts copy Firecracker's where a client could depend on them
+ * (docs/firecracker-compat.md); deserialization errors imitate
  * serde's wording ("missing field `x`", "unknown field `x`, expected one of
  * ...").
  */

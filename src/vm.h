@@ -27,16 +27,16 @@ struct vm_dev_env {
 	struct evloop *loop;           /* the main thread's loop */
 };
 
-/* Build the VM (KVM fds, memory, irqchip, devices, kernel, boot structures,
- * vCPUs) but run nothing. On error every resource is released, err holds
- * one line naming the failing step, and -errno is returned. Exit -ENODEV
- * means KVM is not available. */
 /* Start opening /dev/kvm and creating the KVM VM (irqchip, PIT) on a
  * background thread, before the configuration is known; vm_create adopts
  * the result. Optional: without it vm_create does those steps itself. Call
  * with the signals the main loop takes already blocked. */
 void vm_prepare(void);
 
+/* Build the VM (KVM fds, memory, irqchip, devices, kernel, boot structures,
+ * vCPUs) but run nothing. On error every resource is released, err holds
+ * one line naming the failing step, and -errno is returned. -ENODEV means
+ * KVM is not available. */
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	      char *err, size_t errlen);
 

@@ -301,7 +301,7 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		if (p->p_type != PT_LOAD || p->p_memsz == 0)
 			continue;
 		uint8_t *dst = guest_mem_ptr(mem, p->p_paddr, p->p_memsz);
-		/* Mapped from the file where the pages line up (no copy; see guest_mem.h). */
+		/* Copied, never mapped from the file (guest_mem.h says why). */
 		rc = guest_mem_load_file(mem, p->p_paddr, fd, p->p_offset, p->p_filesz);
 		if (rc)
 			return x86_fail(err, errlen, rc, "kernel: reading ELF segment %u: %s", i,
@@ -454,7 +454,8 @@ int x86_load_initrd(const struct guest_mem *mem, int fd, const struct x86_kernel
 /* ---- boot tables --------------------------------------------------------- */
 
 /* Segment descriptor (SDM 3.4.5): `flags` holds the access byte in bits 0-7
- * and the G/DB/L/AVL nibble in bits 12-15, as in DESIGN.md's 0xa09b etc. */
+ * and the G/DB/L/AVL nibble in bits 12-15: 0xa09b is a present 64-bit code
+ * segment with 4 KiB granularity. */
 static uint64_t x86_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 {
 	return ((uint64_t)(base & 0xff000000u) << 32) | ((uint64_t)(base & 0x00ffffffu) << 16) |

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x86_boot.h - put a Linux kernel into guest RAM and describe the first
- * instruction's machine state (DESIGN.md "x86_64 guest ABI", as Firecracker).
+ * instruction's machine state (the x86_64 boot ABI of docs/ARCHITECTURE.md, section 4: the
+ * same registers and tables as Firecracker).
  *
  * Pure code: no KVM ioctls. Guest memory is touched only through
  * guest_mem_ptr()/guest_mem_write() with every address checked together with
@@ -26,7 +27,7 @@ enum x86_entry_mode {
 	X86_ENTRY_PVH,		/* Xen PVH direct boot, 32-bit, RBX = hvm_start_info */
 };
 
-/* Boot GDT slots (DESIGN.md: NULL, CODE, DATA, TSS at LAYOUT_GDT_START). */
+/* Boot GDT slots: NULL, CODE, DATA, TSS at LAYOUT_GDT_START. */
 #define X86_GDT_ENTRIES   4
 #define X86_SEL_CODE      0x08
 #define X86_SEL_DATA      0x10

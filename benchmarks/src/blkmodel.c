@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * blkmodel - ember's virtio-blk device model alone, host-only (issue 4):
+ * blkmodel - ember's virtio-blk device model alone, host-only:
  * requests per second it completes from synthetic split rings in fake guest
  * memory, against a file in the page cache, compared with plain
  * preadv/pwritev of the same sizes at the same offsets on the same file.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 3, post-boot through the API with curl: InstanceStart boots the tuned
+# Post-boot through the API with curl: InstanceStart boots the tuned
 # guest; GET /vm/config returns what was set; PATCH /vm Paused stops the guest
 # (its tick counter stops advancing) and Resumed lets it continue; FlushMetrics
 # writes a metrics line; SendCtrlAltDel reboots the guest and ember exits 0.

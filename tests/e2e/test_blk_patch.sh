@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# PATCH /drives/{id} after boot (issue 4), as Firecracker does it:
+# PATCH /drives/{id} after boot, as Firecracker does it:
 # - before InstanceStart it is refused (400);
 # - bad PATCHes (unknown drive, id mismatch, missing file, a field PATCH does
 #   not take) get a 400 naming the problem and leave the drive working;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 2: a missing, truncated or non-kernel file, or an initrd that does not
+# A missing, truncated or non-kernel file, or an initrd that does not
 # fit, gives one clear error line and exit status 1 at once, never a hang.
 # timeout: 300
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 2: Debian's stock cloud kernel (a distro bzImage) with the busybox
+# Debian's stock cloud kernel (a distro bzImage) with the busybox
 # initramfs as its initrd boots to userspace on 2 vCPUs; reboot ends ember with 0.
 # timeout: 900
 . "$(dirname "$0")/lib.sh"

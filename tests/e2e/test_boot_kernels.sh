@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 2: the tuned kernel as ELF vmlinux (PVH entry) and as bzImage (64-bit
+# The tuned kernel as ELF vmlinux (PVH entry) and as bzImage (64-bit
 # entry) with the initramfs, on 1 and 2 vCPUs: the guest reaches userspace,
 # sees every vCPU, runs its script, reboots, and ember exits 0 saying why.
 # timeout: 900

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 2: the boot timer logs the guest's boot time and ember's timeline;
+# The boot timer logs the guest's boot time and ember's timeline;
 # SIGTERM ends a running VM cleanly (exit 0, no thread left); serial input
 # from ember's stdin reaches the guest's console.
 # timeout: 900

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Data safety (issue 7), two boots from the initramfs:
+# Data safety, two boots from the initramfs:
 #
 # 1. Acknowledged writes survive SIGKILL. Drives with cache_type
 #    "Writeback" (VIRTIO_BLK_F_FLUSH offered, FLUSH -> fdatasync): the guest

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Misbehaving guest (issue 7): boot from the initramfs with a virtio-blk
+# Misbehaving guest: boot from the initramfs with a virtio-blk
 # drive (a scratch copy of the ext4 rootfs) and a virtio-net device (a tap
 # in a network namespace of our own), then run /tests/hostile
 # (tests/guest/hostile.c, compiled static into the guest by guest/build.sh):

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * hostile.c - a misbehaving guest (issue 7). Static; run as root inside an
+ * hostile.c - a misbehaving guest. Static; run as root inside an
  * ember guest as the LAST test: it unbinds the virtio-mmio drivers (the
  * root disk goes away), attacks the devices and ports, then triple-faults.
  *

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Guest side of the misbehaving-guest test (issue 7). Runs /tests/hostile
+# Guest side of the misbehaving-guest test. Runs /tests/hostile
 # (tests/guest/hostile.c, built static by the rootfs builder) which attacks
 # the virtio-mmio devices, MMIO gap, I/O ports and serial port, then
 # triple-faults the VM. It never returns when it works: the host-side runner
