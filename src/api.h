@@ -4,9 +4,9 @@
  * actions (InstanceStart, SendCtrlAltDel, FlushMetrics, pause/resume).
  *
  * api.c and seccomp.c (the --seccomp-filter file) are the files that include
- * cJSON.h. Requests are validated the
- * way Firecracker does (unknown fields, wrong types, missing required
- * fields, path id != body id: 400 {"fault_message": "..."}); drive files and
+ * cJSON.h. Requests are validated the way Firecracker does (unknown fields,
+ * wrong types, missing required fields, path id != body id: 400
+ * {"fault_message": "..."}); drive files and
  * taps are opened at PUT time. Everything runs on the main thread.
  */
 #ifndef EMBER_API_H
