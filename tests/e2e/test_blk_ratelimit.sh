@@ -8,7 +8,8 @@ set -u
 vt_need_kvm
 vt_tmpdir
 truncate -s 16M "$VT_TMP/slow.img" "$VT_TMP/fast.img"
-args=$(vt_boot_args "t() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+# t: uptime in centiseconds, without leading zeros (ash reads 087 as octal)
+args=$(vt_boot_args "t() { cut -d' ' -f1 /proc/uptime | tr -d . | sed 's/^0*\\(.\\)/\\1/'; }
 a=\$(t); dd if=/dev/vdc of=/dev/null bs=1M count=8 iflag=direct 2>/dev/null || exit 5; b=\$(t)
 echo FAST-CS=\$((b - a))
 a=\$(t); dd if=/dev/vdb of=/dev/null bs=1M count=8 iflag=direct 2>/dev/null || exit 6; b=\$(t)
