@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * args.c - ember-jailer command line: syntax checks only (no file system).
- * Kept apart from jail.c so tests/unit/test_jailer_args.c can include it.
  */
 #include "jail.h"
 

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "jailer/deps.c"
+#include "jailer/deps.h"
 
 static char tmp[256];
 static char err[1024];
