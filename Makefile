@@ -38,8 +38,9 @@ LDLIBS  += $(PKG_LIBS)
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard virtio/*.c)
 CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) $(BUILD)/obj/gen/seccomp_default.o
 MAIN_OBJ  := $(BUILD)/obj/src/main.o
-JAIL_SRCS := $(wildcard jailer/*.c)
+JAIL_SRCS := $(filter-out jailer/main.c,$(wildcard jailer/*.c))
 JAIL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(JAIL_SRCS))
+JAIL_MAIN := $(BUILD)/obj/jailer/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
@@ -52,6 +53,12 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libember.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The jailer's steps (jailer/jail.h), linked by build/ember-jailer, the unit
+# tests and tests/jailer/race.c. Shares nothing with libember.a.
+$(BUILD)/libjailer.a: $(JAIL_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -102,12 +109,13 @@ $(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(EMBER_LIBS)
 endif
 
-$(BUILD)/ember-jailer: $(JAIL_OBJS)
+$(BUILD)/ember-jailer: $(JAIL_MAIN) $(BUILD)/libjailer.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(JAIL_SRCS) $(wildcard jailer/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(BUILD)/libjailer.a $(wildcard jailer/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a \
+		$(BUILD)/libjailer.a $(LDLIBS) -lcmocka
 
 deps:
 	scripts/deps.sh

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * args.c - ember-jailer command line: syntax checks only (no file system).
- * Kept apart from jail.c so tests/unit/test_jailer_args.c can include it.
  */
 #include "jail.h"
 
@@ -179,10 +178,113 @@ static const struct {
 	[F_HELP] = { "--help", false, false },
 };
 
+/* --uid or --gid (what: "uid", "gid"): 1..UINT32_MAX-1, since (uid_t)-1
+ * means "unchanged" to setresuid; 0 is refused with "must not <not_0>". */
+static int args_id(const char *val, const char *what, const char *not_0, uint64_t *v, char *err,
+		   size_t errlen)
+{
+	if (!args_parse_u64(val, UINT32_MAX - 1, v))
+		return args_fail(err, errlen, "--%s '%s': not a %s (1..%u)", what, val, what,
+				 UINT32_MAX - 1);
+	if (*v == 0)
+		return args_fail(err, errlen, "--%s 0: the jailed process must not %s", what,
+				 not_0);
+	return 0;
+}
+
+/* Store the value of flag f (val: NULL for a flag without one). */
+static int args_apply(struct jail_args *a, int f, const char *val, char *err, size_t errlen)
+{
+	uint64_t v;
+	int ret;
+
+	switch (f) {
+	case F_ID:
+		a->id = val;
+		break;
+	case F_EXEC:
+		a->exec_file = val;
+		break;
+	case F_UID:
+		ret = args_id(val, "uid", "run as root", &v, err, errlen);
+		if (ret)
+			return ret;
+		a->uid = (uid_t)v;
+		break;
+	case F_GID:
+		ret = args_id(val, "gid", "run in group root", &v, err, errlen);
+		if (ret)
+			return ret;
+		a->gid = (gid_t)v;
+		break;
+	case F_BASE:
+		if (val[0] != '/')
+			return args_fail(err, errlen,
+					 "--chroot-base-dir '%s': must be an absolute path", val);
+		a->chroot_base = val;
+		break;
+	case F_NETNS:
+		a->netns = val;
+		break;
+	case F_DAEMON:
+		a->daemonize = true;
+		break;
+	case F_PIDNS:
+		a->new_pid_ns = true;
+		break;
+	case F_CGROUP:
+		ret = args_cgroup(a, val, err, errlen);
+		if (ret)
+			return ret;
+		break;
+	case F_CGVER:
+		if (strcmp(val, "1") && strcmp(val, "2"))
+			return args_fail(err, errlen, "--cgroup-version '%s': must be 1 or 2", val);
+		a->cgroup_version = val[0] - '0';
+		break;
+	case F_CGPARENT:
+		if (!args_parent_cgroup_ok(val))
+			return args_fail(err, errlen, "--parent-cgroup '%s': must be a relative "
+					 "path without '.', '..' or empty components", val);
+		a->parent_cgroup = val;
+		break;
+	case F_RLIMIT:
+		ret = args_rlimit(a, val, err, errlen);
+		if (ret)
+			return ret;
+		break;
+	case F_VERSION:
+		a->version = true;
+		break;
+	case F_HELP:
+		a->help = true;
+		break;
+	}
+	return 0;
+}
+
+/* The required flags are there and the id is valid. */
+static int args_required(const struct jail_args *a, const bool *seen, char *err, size_t errlen)
+{
+	if (!a->id)
+		return args_fail(err, errlen, "missing required argument --id");
+	if (!jail_id_valid(a->id))
+		return args_fail(err, errlen, "--id '%s': must be 1 to %d characters, "
+				 "alphanumeric or '-'", a->id, JAIL_ID_MAX);
+	if (!a->exec_file)
+		return args_fail(err, errlen, "missing required argument --exec-file");
+	if (!a->exec_file[0])
+		return args_fail(err, errlen, "--exec-file: empty path");
+	if (!seen[F_UID])
+		return args_fail(err, errlen, "missing required argument --uid");
+	if (!seen[F_GID])
+		return args_fail(err, errlen, "missing required argument --gid");
+	return 0;
+}
+
 int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_t errlen)
 {
 	bool seen[F_COUNT] = { false };
-	uint64_t v;
 	int i, ret;
 
 	memset(a, 0, sizeof(*a));
@@ -212,93 +314,13 @@ int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_
 				return args_fail(err, errlen, "argument '%s' needs a value", arg);
 			val = argv[++i];
 		}
-		switch (f) {
-		case F_ID:
-			a->id = val;
-			break;
-		case F_EXEC:
-			a->exec_file = val;
-			break;
-		case F_UID:
-			/* (uid_t)-1 means "unchanged" to setresuid: refuse it. */
-			if (!args_parse_u64(val, UINT32_MAX - 1, &v))
-				return args_fail(err, errlen, "--uid '%s': not a uid (1..%u)", val,
-						 UINT32_MAX - 1);
-			if (v == 0)
-				return args_fail(err, errlen, "--uid 0: the jailed process must not "
-						 "run as root");
-			a->uid = (uid_t)v;
-			break;
-		case F_GID:
-			if (!args_parse_u64(val, UINT32_MAX - 1, &v))
-				return args_fail(err, errlen, "--gid '%s': not a gid (1..%u)", val,
-						 UINT32_MAX - 1);
-			if (v == 0)
-				return args_fail(err, errlen, "--gid 0: the jailed process must not "
-						 "run in group root");
-			a->gid = (gid_t)v;
-			break;
-		case F_BASE:
-			if (val[0] != '/')
-				return args_fail(err, errlen,
-						 "--chroot-base-dir '%s': must be an absolute path", val);
-			a->chroot_base = val;
-			break;
-		case F_NETNS:
-			a->netns = val;
-			break;
-		case F_DAEMON:
-			a->daemonize = true;
-			break;
-		case F_PIDNS:
-			a->new_pid_ns = true;
-			break;
-		case F_CGROUP:
-			ret = args_cgroup(a, val, err, errlen);
-			if (ret)
-				return ret;
-			break;
-		case F_CGVER:
-			if (strcmp(val, "1") && strcmp(val, "2"))
-				return args_fail(err, errlen, "--cgroup-version '%s': must be 1 or 2",
-						 val);
-			a->cgroup_version = val[0] - '0';
-			break;
-		case F_CGPARENT:
-			if (!args_parent_cgroup_ok(val))
-				return args_fail(err, errlen, "--parent-cgroup '%s': must be a relative "
-						 "path without '.', '..' or empty components", val);
-			a->parent_cgroup = val;
-			break;
-		case F_RLIMIT:
-			ret = args_rlimit(a, val, err, errlen);
-			if (ret)
-				return ret;
-			break;
-		case F_VERSION:
-			a->version = true;
-			break;
-		case F_HELP:
-			a->help = true;
-			break;
-		}
+		ret = args_apply(a, f, val, err, errlen);
+		if (ret)
+			return ret;
 	}
 	if (a->version || a->help)
 		return 0;
-	if (!a->id)
-		return args_fail(err, errlen, "missing required argument --id");
-	if (!jail_id_valid(a->id))
-		return args_fail(err, errlen, "--id '%s': must be 1 to %d characters, "
-				 "alphanumeric or '-'", a->id, JAIL_ID_MAX);
-	if (!a->exec_file)
-		return args_fail(err, errlen, "missing required argument --exec-file");
-	if (!a->exec_file[0])
-		return args_fail(err, errlen, "--exec-file: empty path");
-	if (!seen[F_UID])
-		return args_fail(err, errlen, "missing required argument --uid");
-	if (!seen[F_GID])
-		return args_fail(err, errlen, "missing required argument --gid");
-	return 0;
+	return args_required(a, seen, err, errlen);
 }
 
 void jail_usage(int fd)

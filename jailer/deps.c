@@ -1,49 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * deps.c - ELF interpreter and shared libraries of the exec file (deps.h).
- *
- * Every number read from a file is checked before use: header sizes,
- * program header count and bounds, the dynamic section and string table
- * inside the file, strings NUL-terminated inside the string table. The
- * files are the operator's (the exec file and system libraries), but a
- * corrupt one must give an error line, not a crash of a root process.
+ * deps.c - ELF interpreter and shared libraries of the exec file (deps.h):
+ * the search lists (run paths with their tokens, ld.so.conf, the system
+ * directories) and the breadth-first walk over the set of objects.
+ * deps_elf.c reads each file.
  */
 #include "deps.h"
 
-#include <elf.h>
+#include "deps_elf.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define DEPS_MAX_PHNUM   512
-#define DEPS_MAX_DYNAMIC (1u << 20)	/* bytes of PT_DYNAMIC we read */
-#define DEPS_MAX_STRTAB  (4u << 20)	/* bytes of .dynstr we read */
-#define DEPS_MAX_NEEDED  256
 #define DEPS_CONF_DEPTH  4		/* nested "include" levels */
 #define DEPS_LIB         "lib/x86_64-linux-gnu"	/* $LIB, Debian multiarch */
 #define DEPS_PLATFORM    "x86_64"		/* $PLATFORM */
 
 static const char *const deps_default_system[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib", NULL,
-};
-
-/* What one ELF file says about its loading. Strings are malloc'd. */
-struct deps_elf {
-	uint16_t machine;
-	bool has_interp;
-	char interp[PATH_MAX];
-	char *soname;
-	char *rpath;
-	char *runpath;
-	unsigned n_needed;
-	char *needed[DEPS_MAX_NEEDED];
 };
 
 /* One object of the set being built (the exec file is object 0). */
@@ -61,48 +39,19 @@ struct deps_dirs {
 	char jail[DEPS_MAX_DIRS][PATH_MAX];
 };
 
-static int deps_fail(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int deps_fail(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -e;
-}
-
-static void deps_elf_free(struct deps_elf *e)
-{
-	free(e->soname);
-	free(e->rpath);
-	free(e->runpath);
-	for (unsigned i = 0; i < e->n_needed; i++)
-		free(e->needed[i]);
-	memset(e, 0, sizeof(*e));
-}
-
-/* pread exactly len bytes at off; -ENOEXEC if the file is shorter. */
-static int deps_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	if (off > (uint64_t)INT64_MAX - len)
-		return -ENOEXEC;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENOEXEC;
-		done += (size_t)n;
-	}
-	return 0;
-}
+/* deps_resolve()'s state: the set being built and where to look. */
+struct deps_ctx {
+	struct deps *d;
+	struct deps_obj *objs;		/* objs[0] is the exec file, then d->files[] */
+	unsigned n_objs;
+	const char *exec_path;
+	const char *const *sys;		/* the system directories */
+	const char *conf;		/* ld.so.conf; "" for none */
+	struct deps_dirs *conf_dirs;	/* the directories it names */
+	struct deps_dirs *dirs;		/* one name's search list */
+	char *err;
+	size_t errlen;
+};
 
 int deps_normalize(const char *path, char *out, size_t outlen)
 {
@@ -159,215 +108,6 @@ static void deps_dirname(const char *path, char *out, size_t outlen)
 		return;
 	}
 	snprintf(out, outlen, "%.*s", (int)n, path);
-}
-
-/* A copy of the NUL-terminated string at strtab[off], or NULL if off is out
- * of range or the string runs off the table. */
-static char *deps_str(const char *strtab, uint64_t strsz, uint64_t off)
-{
-	const char *s, *end;
-
-	if (off >= strsz)
-		return NULL;
-	s = strtab + off;
-	end = memchr(s, '\0', (size_t)(strsz - off));
-	if (!end)
-		return NULL;
-	return strdup(s);
-}
-
-/*
- * Parse the ELF file at fd. Returns 1 for an ELF64 little-endian file
- * (e filled), 0 for "not ELF" (no magic), or -ENOEXEC / -errno with err set.
- * what names the file in messages.
- */
-static int deps_elf_read(int fd, const char *what, struct deps_elf *e, char *err, size_t errlen)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr *ph = NULL;
-	Elf64_Dyn *dyn = NULL;
-	char *strtab = NULL;
-	const Elf64_Phdr *dynph = NULL;
-	uint64_t strtab_va = 0, strsz = 0, strtab_off = 0, fsize;
-	bool have_strtab = false, have_strsz = false;
-	size_t n_dyn = 0;
-	struct stat st;
-	int ret;
-
-	memset(e, 0, sizeof(*e));
-	if (fstat(fd, &st) < 0)
-		return deps_fail(err, errlen, errno, "%s: stat: %s", what, strerror(errno));
-	fsize = (uint64_t)st.st_size;
-	if (fsize < SELFMAG)
-		return 0;
-	ret = deps_pread(fd, &eh, fsize < sizeof(eh) ? SELFMAG : sizeof(eh), 0);
-	if (ret)
-		return deps_fail(err, errlen, -ret, "%s: reading the ELF header: %s", what,
-				 strerror(-ret));
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
-		return 0;
-	if (fsize < sizeof(eh))
-		return deps_fail(err, errlen, ENOEXEC, "%s: truncated ELF header", what);
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return deps_fail(err, errlen, ENOEXEC, "%s: not a 64-bit little-endian ELF file "
-				 "(only those are supported)", what);
-	e->machine = eh.e_machine;
-	if (eh.e_phnum == 0)
-		return 1;
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > DEPS_MAX_PHNUM ||
-	    eh.e_phoff > fsize || fsize - eh.e_phoff < (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr))
-		return deps_fail(err, errlen, ENOEXEC, "%s: bad program headers (offset %llu, "
-				 "%u entries of %u bytes)", what, (unsigned long long)eh.e_phoff,
-				 eh.e_phnum, eh.e_phentsize);
-	ph = calloc(eh.e_phnum, sizeof(*ph));
-	if (!ph)
-		return deps_fail(err, errlen, ENOMEM, "%s: out of memory", what);
-	ret = deps_pread(fd, ph, eh.e_phnum * sizeof(*ph), eh.e_phoff);
-	if (ret) {
-		ret = deps_fail(err, errlen, -ret, "%s: reading program headers: %s", what,
-				strerror(-ret));
-		goto out;
-	}
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		if (ph[i].p_type == PT_INTERP) {
-			if (ph[i].p_filesz < 2 || ph[i].p_filesz > PATH_MAX ||
-			    ph[i].p_offset > fsize || fsize - ph[i].p_offset < ph[i].p_filesz) {
-				ret = deps_fail(err, errlen, ENOEXEC, "%s: bad PT_INTERP", what);
-				goto out;
-			}
-			ret = deps_pread(fd, e->interp, ph[i].p_filesz, ph[i].p_offset);
-			if (ret || e->interp[ph[i].p_filesz - 1] != '\0' ||
-			    strlen(e->interp) == 0) {
-				ret = deps_fail(err, errlen, ENOEXEC, "%s: bad PT_INTERP", what);
-				goto out;
-			}
-			e->has_interp = true;
-		} else if (ph[i].p_type == PT_DYNAMIC) {
-			dynph = &ph[i];
-		}
-	}
-	if (!dynph) {
-		ret = 1;
-		goto out;
-	}
-	if (dynph->p_filesz > DEPS_MAX_DYNAMIC || dynph->p_offset > fsize ||
-	    fsize - dynph->p_offset < dynph->p_filesz) {
-		ret = deps_fail(err, errlen, ENOEXEC, "%s: bad PT_DYNAMIC", what);
-		goto out;
-	}
-	n_dyn = dynph->p_filesz / sizeof(Elf64_Dyn);
-	dyn = calloc(n_dyn + 1, sizeof(*dyn));
-	if (!dyn) {
-		ret = deps_fail(err, errlen, ENOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	ret = deps_pread(fd, dyn, n_dyn * sizeof(*dyn), dynph->p_offset);
-	if (ret) {
-		ret = deps_fail(err, errlen, -ret, "%s: reading PT_DYNAMIC", what);
-		goto out;
-	}
-	for (size_t i = 0; i < n_dyn && dyn[i].d_tag != DT_NULL; i++) {
-		if (dyn[i].d_tag == DT_STRTAB) {
-			strtab_va = dyn[i].d_un.d_ptr;
-			have_strtab = true;
-		} else if (dyn[i].d_tag == DT_STRSZ) {
-			strsz = dyn[i].d_un.d_val;
-			have_strsz = true;
-		}
-	}
-	if (!have_strtab || !have_strsz) {
-		ret = 1;	/* nothing named: no NEEDED, no paths */
-		goto out;
-	}
-	/* DT_STRTAB is a virtual address: find the PT_LOAD holding it. */
-	ret = -ENOEXEC;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		if (ph[i].p_type != PT_LOAD || strtab_va < ph[i].p_vaddr ||
-		    strtab_va - ph[i].p_vaddr >= ph[i].p_filesz ||
-		    ph[i].p_filesz - (strtab_va - ph[i].p_vaddr) < strsz)
-			continue;
-		strtab_off = ph[i].p_offset + (strtab_va - ph[i].p_vaddr);
-		ret = 0;
-		break;
-	}
-	if (ret || strsz == 0 || strsz > DEPS_MAX_STRTAB || strtab_off > fsize ||
-	    fsize - strtab_off < strsz) {
-		ret = deps_fail(err, errlen, ENOEXEC, "%s: DT_STRTAB/DT_STRSZ outside the file",
-				what);
-		goto out;
-	}
-	strtab = malloc(strsz);
-	if (!strtab) {
-		ret = deps_fail(err, errlen, ENOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	ret = deps_pread(fd, strtab, strsz, strtab_off);
-	if (ret) {
-		ret = deps_fail(err, errlen, -ret, "%s: reading the dynamic string table", what);
-		goto out;
-	}
-	for (size_t i = 0; i < n_dyn && dyn[i].d_tag != DT_NULL; i++) {
-		char **slot = NULL, *s;
-
-		switch (dyn[i].d_tag) {
-		case DT_NEEDED:
-			if (e->n_needed >= DEPS_MAX_NEEDED) {
-				ret = deps_fail(err, errlen, E2BIG, "%s: more than %d DT_NEEDED", what,
-						DEPS_MAX_NEEDED);
-				goto out;
-			}
-			slot = &e->needed[e->n_needed];
-			break;
-		case DT_SONAME:
-			slot = &e->soname;
-			break;
-		case DT_RPATH:
-			slot = &e->rpath;
-			break;
-		case DT_RUNPATH:
-			slot = &e->runpath;
-			break;
-		default:
-			continue;
-		}
-		s = deps_str(strtab, strsz, dyn[i].d_un.d_val);
-		if (!s || !s[0]) {
-			free(s);
-			ret = deps_fail(err, errlen, ENOEXEC, "%s: dynamic entry %zu: bad string "
-					"offset %llu", what, i, (unsigned long long)dyn[i].d_un.d_val);
-			goto out;
-		}
-		free(*slot);
-		*slot = s;
-		if (dyn[i].d_tag == DT_NEEDED)
-			e->n_needed++;
-	}
-	ret = 1;
-out:
-	free(strtab);
-	free(dyn);
-	free(ph);
-	if (ret < 0)
-		deps_elf_free(e);
-	return ret;
-}
-
-/* Open and parse path. 1 = ELF, 0 = not ELF, <0 = error (err set). */
-static int deps_elf_open(const char *path, struct deps_elf *e, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return deps_fail(err, errlen, errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return deps_fail(err, errlen, ENOEXEC, "%s: not a regular file", path);
-	}
-	ret = deps_elf_read(fd, path, e, err, errlen);
-	close(fd);
-	return ret;
 }
 
 /* Replace $ORIGIN, $LIB, $PLATFORM (also in ${...} form) in one run path
@@ -560,25 +300,6 @@ static int deps_add(struct deps *d, struct deps_obj *objs, unsigned *n_objs, con
 	return 0;
 }
 
-/* Would the loader take path: a regular ELF64 little-endian file of this
- * machine? Only the ELF header is checked, as the loader's open_verify(); a
- * candidate that is corrupt further in is then an error naming it. */
-static bool deps_candidate(const char *path, uint16_t machine)
-{
-	Elf64_Ehdr eh;
-	struct stat st;
-	bool ok;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && deps_pread(fd, &eh, sizeof(eh), 0) == 0 &&
-	     !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
-	     eh.e_ident[EI_DATA] == ELFDATA2LSB && eh.e_machine == machine;
-	close(fd);
-	return ok;
-}
-
 static bool deps_in(const char *const *dirs, const char *dir)
 {
 	for (; *dirs; dirs++)
@@ -587,143 +308,182 @@ static bool deps_in(const char *const *dirs, const char *dir)
 	return false;
 }
 
+
+/* Who needs object k's DT_NEEDED names, for error lines. */
+static const char *deps_who(const struct deps_ctx *c, unsigned k)
+{
+	return k ? c->d->files[k - 1].host : c->exec_path;
+}
+
+/* The exec file's interpreter: at its own path, read through host
+ * symlinks, for the exec file's machine. It becomes object 1. */
+static int deps_add_interp(struct deps_ctx *c)
+{
+	const struct deps_elf *x = &c->objs[0].elf;
+	char jail[PATH_MAX];
+	int ret;
+
+	if (x->interp[0] != '/')
+		return deps_fail(c->err, c->errlen, ENOEXEC, "%s: relative PT_INTERP '%s'",
+				 c->exec_path, x->interp);
+	ret = deps_normalize(x->interp, jail, sizeof(jail));
+	if (!ret)
+		ret = deps_add(c->d, c->objs, &c->n_objs, x->interp, jail, "", true, c->err,
+			       c->errlen);
+	if (ret < 0) {
+		if (ret == -ENOENT)
+			deps_fail(c->err, c->errlen, ENOENT, "%s: its ELF interpreter %s does not "
+				  "exist", c->exec_path, x->interp);
+		return ret;
+	}
+	if (c->objs[1].elf.machine != x->machine)
+		return deps_fail(c->err, c->errlen, ENOEXEC, "%s: ELF interpreter %s is for "
+				 "another machine", c->exec_path, x->interp);
+	return 0;
+}
+
+/* The directories of ld.so.conf, read once for every lookup. */
+static int deps_conf_init(struct deps_ctx *c)
+{
+	c->conf_dirs = calloc(1, sizeof(*c->conf_dirs));
+	c->dirs = calloc(1, sizeof(*c->dirs));
+	if (!c->conf_dirs || !c->dirs)
+		return deps_fail(c->err, c->errlen, ENOMEM, "out of memory");
+	if (c->conf[0])
+		deps_conf_read(c->conf_dirs, c->conf, 0);
+	return 0;
+}
+
+/* name, a DT_NEEDED of object k with a '/': that absolute path. */
+static int deps_need_path(struct deps_ctx *c, unsigned k, const char *name)
+{
+	char jail[PATH_MAX];
+	int ret;
+
+	if (name[0] != '/')
+		return deps_fail(c->err, c->errlen, ENOEXEC, "%s needs '%s': a relative path",
+				 deps_who(c, k), name);
+	ret = deps_normalize(name, jail, sizeof(jail));
+	if (!ret)
+		ret = deps_add(c->d, c->objs, &c->n_objs, name, jail, name, false, c->err,
+			       c->errlen);
+	return ret < 0 ? ret : 0;
+}
+
+/* c->dirs = where the loader looks for a DT_NEEDED name of object k, in
+ * order: DT_RPATH of k and then of the exec file (when k has no
+ * DT_RUNPATH), or k's DT_RUNPATH; ld.so.conf; the system directories.
+ * Returns how many of them came from the run paths. */
+static unsigned deps_search_list(struct deps_ctx *c, unsigned k)
+{
+	const struct deps_obj *o = &c->objs[k], *exec = &c->objs[0];
+	unsigned n_runpath;
+
+	c->dirs->n = 0;
+	if (!o->elf.runpath) {
+		if (o->elf.rpath)
+			deps_dirs_runpath(c->dirs, o->elf.rpath, o);
+		if (k != 0 && !exec->elf.runpath && exec->elf.rpath)
+			deps_dirs_runpath(c->dirs, exec->elf.rpath, exec);
+	} else {
+		deps_dirs_runpath(c->dirs, o->elf.runpath, o);
+	}
+	n_runpath = c->dirs->n;
+	for (unsigned i = 0; i < c->conf_dirs->n; i++)
+		deps_dirs_add(c->dirs, c->conf_dirs->host[i], c->conf_dirs->jail[i]);
+	for (const char *const *sd = c->sys; *sd; sd++)
+		deps_dirs_add(c->dirs, *sd, *sd);
+	return n_runpath;
+}
+
+/* name, a DT_NEEDED of object k without a '/': the first candidate in its
+ * search list (deps_search_list). */
+static int deps_need_name(struct deps_ctx *c, unsigned k, const char *name)
+{
+	char path[PATH_MAX], jail[PATH_MAX], raw[PATH_MAX];
+	unsigned n_runpath;
+	int ret;
+
+	if (strlen(name) > NAME_MAX)
+		return deps_fail(c->err, c->errlen, ENAMETOOLONG, "DT_NEEDED '%.64s...' too long",
+				 name);
+	n_runpath = deps_search_list(c, k);
+	for (unsigned i = 0; i < c->dirs->n; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", c->dirs->host[i], name) >=
+		    (int)sizeof(path) ||
+		    snprintf(raw, sizeof(raw), "%s/%s", c->dirs->jail[i], name) >= (int)sizeof(raw))
+			continue;
+		if (!deps_candidate(path, c->objs[0].elf.machine))
+			continue;
+		ret = deps_normalize(raw, jail, sizeof(jail));
+		if (!ret)
+			ret = deps_add(c->d, c->objs, &c->n_objs, path, jail, name, false, c->err,
+				       c->errlen);
+		if (ret < 0)
+			return ret;
+		/* Only in the cache's directories: the jail needs the cache. */
+		if (i >= n_runpath && !deps_in(c->sys, c->dirs->host[i]))
+			c->d->need_cache = true;
+		return 0;
+	}
+	return deps_fail(c->err, c->errlen, ENOENT, "%s needs %s, which is not in its run path, "
+			 "%s or the system library directories", deps_who(c, k), name,
+			 c->conf[0] ? c->conf : "ld.so.conf");
+}
+
 int deps_resolve(const char *exec_path, const char *jail_exec, const struct deps_search *s,
 		 struct deps *d, char *err, size_t errlen)
 {
-	const char *const *sys = s && s->system_dirs ? s->system_dirs : deps_default_system;
-	const char *conf = s && s->ld_so_conf ? s->ld_so_conf : "/etc/ld.so.conf";
-	struct deps_obj *objs;
-	struct deps_dirs *conf_dirs = NULL, *dirs = NULL;
-	unsigned n_objs = 1;
-	char path[PATH_MAX], jail[PATH_MAX], raw[PATH_MAX];
+	struct deps_ctx c = {
+		.d = d,
+		.n_objs = 1,
+		.exec_path = exec_path,
+		.sys = s && s->system_dirs ? s->system_dirs : deps_default_system,
+		.conf = s && s->ld_so_conf ? s->ld_so_conf : "/etc/ld.so.conf",
+		.err = err,
+		.errlen = errlen,
+	};
 	int ret;
 
 	memset(d, 0, sizeof(*d));
-	objs = calloc(DEPS_MAX_FILES + 1, sizeof(*objs));
-	if (!objs)
+	c.objs = calloc(DEPS_MAX_FILES + 1, sizeof(*c.objs));
+	if (!c.objs)
 		return deps_fail(err, errlen, ENOMEM, "out of memory");
-	ret = deps_elf_open(exec_path, &objs[0].elf, err, errlen);
+	ret = deps_elf_open(exec_path, &c.objs[0].elf, err, errlen);
 	if (ret <= 0)
 		goto out;	/* 0: not ELF, copied alone */
-	if (!objs[0].elf.has_interp) {
+	if (!c.objs[0].elf.has_interp) {
 		ret = 0;	/* static or static-pie */
 		goto out;
 	}
 	d->dynamic = true;
-	deps_dirname(exec_path, objs[0].host_dir, sizeof(objs[0].host_dir));
-	deps_dirname(jail_exec, objs[0].jail_dir, sizeof(objs[0].jail_dir));
-
-	/* The interpreter: at its own path, read through host symlinks. */
-	if (objs[0].elf.interp[0] != '/') {
-		ret = deps_fail(err, errlen, ENOEXEC, "%s: relative PT_INTERP '%s'", exec_path,
-				objs[0].elf.interp);
-		goto out;
-	}
-	ret = deps_normalize(objs[0].elf.interp, jail, sizeof(jail));
+	deps_dirname(exec_path, c.objs[0].host_dir, sizeof(c.objs[0].host_dir));
+	deps_dirname(jail_exec, c.objs[0].jail_dir, sizeof(c.objs[0].jail_dir));
+	ret = deps_add_interp(&c);
 	if (!ret)
-		ret = deps_add(d, objs, &n_objs, objs[0].elf.interp, jail, "", true, err, errlen);
-	if (ret < 0) {
-		if (ret == -ENOENT)
-			deps_fail(err, errlen, ENOENT, "%s: its ELF interpreter %s does not exist",
-				  exec_path, objs[0].elf.interp);
-		goto out;
-	}
-	if (objs[1].elf.machine != objs[0].elf.machine) {
-		ret = deps_fail(err, errlen, ENOEXEC, "%s: ELF interpreter %s is for another "
-				"machine", exec_path, objs[0].elf.interp);
-		goto out;
-	}
-	conf_dirs = calloc(1, sizeof(*conf_dirs));
-	dirs = calloc(1, sizeof(*dirs));
-	if (!conf_dirs || !dirs) {
-		ret = deps_fail(err, errlen, ENOMEM, "out of memory");
-		goto out;
-	}
-	if (conf[0])
-		deps_conf_read(conf_dirs, conf, 0);
+		ret = deps_conf_init(&c);
 
 	/* Breadth-first over the set, as the loader orders it. The
 	 * interpreter (object 1) has no DT_NEEDED worth following in practice,
 	 * but is walked like the others. */
-	for (unsigned k = 0; k < n_objs; k++) {
-		struct deps_obj *o = &objs[k];
+	for (unsigned k = 0; !ret && k < c.n_objs; k++) {
+		for (unsigned i = 0; !ret && i < c.objs[k].elf.n_needed; i++) {
+			const char *name = c.objs[k].elf.needed[i];
 
-		for (unsigned i = 0; i < o->elf.n_needed; i++) {
-			const char *name = o->elf.needed[i];
-			bool found = false;
-			unsigned n_runpath = 0;
-
-			if (deps_loaded(objs, n_objs, name))
+			if (deps_loaded(c.objs, c.n_objs, name))
 				continue;
-			if (strchr(name, '/')) {
-				if (name[0] != '/') {
-					ret = deps_fail(err, errlen, ENOEXEC, "%s needs '%s': a relative "
-							"path", k ? d->files[k - 1].host : exec_path,
-							name);
-					goto out;
-				}
-				ret = deps_normalize(name, jail, sizeof(jail));
-				if (!ret)
-					ret = deps_add(d, objs, &n_objs, name, jail, name, false, err,
-						       errlen);
-				if (ret < 0)
-					goto out;
-				continue;
-			}
-			if (strlen(name) > NAME_MAX) {
-				ret = deps_fail(err, errlen, ENAMETOOLONG, "DT_NEEDED '%.64s...' too "
-						"long", name);
-				goto out;
-			}
-			dirs->n = 0;
-			if (!o->elf.runpath) {
-				if (o->elf.rpath)
-					deps_dirs_runpath(dirs, o->elf.rpath, o);
-				if (k != 0 && !objs[0].elf.runpath && objs[0].elf.rpath)
-					deps_dirs_runpath(dirs, objs[0].elf.rpath, &objs[0]);
-			} else {
-				deps_dirs_runpath(dirs, o->elf.runpath, o);
-			}
-			n_runpath = dirs->n;
-			for (unsigned c = 0; c < conf_dirs->n; c++)
-				deps_dirs_add(dirs, conf_dirs->host[c], conf_dirs->jail[c]);
-			for (const char *const *sd = sys; *sd; sd++)
-				deps_dirs_add(dirs, *sd, *sd);
-			for (unsigned c = 0; c < dirs->n && !found; c++) {
-				if (snprintf(path, sizeof(path), "%s/%s", dirs->host[c], name) >=
-				    (int)sizeof(path) ||
-				    snprintf(raw, sizeof(raw), "%s/%s", dirs->jail[c], name) >=
-				    (int)sizeof(raw))
-					continue;
-				if (!deps_candidate(path, objs[0].elf.machine))
-					continue;
-				ret = deps_normalize(raw, jail, sizeof(jail));
-				if (!ret)
-					ret = deps_add(d, objs, &n_objs, path, jail, name, false, err,
-						       errlen);
-				if (ret < 0)
-					goto out;
-				found = true;
-				/* Only in the cache's directories: the jail needs the cache. */
-				if (c >= n_runpath && !deps_in(sys, dirs->host[c]))
-					d->need_cache = true;
-			}
-			if (!found) {
-				ret = deps_fail(err, errlen, ENOENT, "%s needs %s, which is not in its "
-						"run path, %s or the system library directories",
-						k ? d->files[k - 1].host : exec_path, name,
-						conf[0] ? conf : "ld.so.conf");
-				goto out;
-			}
+			if (strchr(name, '/'))
+				ret = deps_need_path(&c, k, name);
+			else
+				ret = deps_need_name(&c, k, name);
 		}
 	}
-	ret = 0;
 out:
-	for (unsigned k = 0; k <= DEPS_MAX_FILES && k < n_objs + 1; k++)
-		deps_elf_free(&objs[k].elf);
-	free(objs);
-	free(conf_dirs);
-	free(dirs);
+	for (unsigned k = 0; k <= DEPS_MAX_FILES && k < c.n_objs + 1; k++)
+		deps_elf_free(&c.objs[k].elf);
+	free(c.objs);
+	free(c.conf_dirs);
+	free(c.dirs);
 	if (ret)
 		memset(d, 0, sizeof(*d));
 	return ret;

@@ -20,12 +20,13 @@
  * supplementary groups, every capability (including the bounding and ambient
  * sets) dropped and no_new_privs set.
  *
- * main.c runs the steps below in order. Each returns 0 or -errno and, on
- * error, writes one line into err naming the cause. After a failure main.c
- * calls jail_undo(), which removes everything the earlier steps created
- * (jail directories, cgroup directories, our own cgroup membership), even
- * after pivot_root: the undo works through directory fds opened on the host
- * side before the jail was entered.
+ * main.c runs the steps below in order (jail_steps[], jail.c). Each returns
+ * 0 or -errno and, on error, writes one line into err naming the cause.
+ * After a failure jail_step_failed() calls jail_undo(), which removes
+ * everything the earlier steps created (jail directories, cgroup
+ * directories, our own cgroup membership), even after pivot_root: the undo
+ * works through directory fds opened on the host side before the jail was
+ * entered.
  */
 #ifndef EMBER_JAIL_H
 #define EMBER_JAIL_H
@@ -135,6 +136,24 @@ void jail_usage(int fd);
 
 /* Set up run state (no side effects besides clock reads). */
 void jail_init(struct jail *j);
+
+/* One step: its name (in "ember-jailer: <name>: <cause>") and what it runs. */
+struct jail_step {
+	const char *name;
+	int (*run)(struct jail *j, char *err, size_t errlen);
+};
+
+/* The steps below, in the order they run: "fds", "validate", "chroot",
+ * "cgroup", "namespaces", "devices", "pivot_root", "limits", "privileges",
+ * "exec". */
+extern const struct jail_step jail_steps[];
+extern const size_t jail_n_steps;
+
+/* Report a failed step on our stderr ("ember-jailer: <step>: <err>"), undo,
+ * return the exit status (1). In a process forked in step 7 it tells the
+ * jailer command, which undoes (or undoes itself if it cannot), and exits
+ * 1. */
+int jail_step_failed(struct jail *j, const char *step, const char *err);
 
 /* The steps, in the order main.c runs them. */
 /* 0. close every inherited fd but 0-2 (first thing, before we open ours). */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * race.c - the jailer with an attacker who wins the race: runs the jailer's
- * steps (jail.h) in order, like main.c, and after the step named on the
- * command line swaps one path of the jail for a symlink to a victim outside
- * it, as a process running as the jail's uid would between two steps.
+ * steps (jail.h, linked from build/libjailer.a) in order, like main.c, and
+ * after the step named on the command line swaps one path of the jail for a
+ * symlink to a victim outside it, as a process running as the jail's uid
+ * would between two steps.
  *
  *   race STEP WHAT VICTIM JAILER-ARGS...
  *
@@ -25,10 +26,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define main jailer_main
-#include "jailer/main.c"
-#undef main
 
 /* Replace root/rel by a symlink to target, moving the old entry aside. */
 static int plant(const char *root, const char *rel, const char *target)
@@ -103,7 +100,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "race: arguments: %s\n", err);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(jail_steps) / sizeof(jail_steps[0]); i++) {
+	for (size_t i = 0; i < jail_n_steps; i++) {
 		ret = jail_steps[i].run(&j, err, sizeof(err));
 		if (ret)
 			return jail_step_failed(&j, jail_steps[i].name, err);

@@ -380,8 +380,9 @@ rm -rf "$BASE"
 # as root (an attacker who won anyway). The jailer must not follow the link:
 # the victims keep their contents, owner and mode, and the jail is removed.
 RACE=$T/race
-if cc -std=gnu11 -D_GNU_SOURCE -O2 -iquote . -o "$RACE" tests/jailer/race.c jailer/args.c \
-	jailer/deps.c jailer/jail.c -lcap 2>"$T/ccrace"; then
+if make -s build/libjailer.a >"$T/ccrace" 2>&1 &&
+   cc -std=gnu11 -D_GNU_SOURCE -O2 -iquote . -o "$RACE" tests/jailer/race.c build/libjailer.a \
+	-lcap 2>"$T/ccrace"; then
 	VICTIM=$T/victim
 	chmod 0755 "$T"		# (mktemp's 0700 alone would keep uid $U out)
 	victim_state() { find "$VICTIM" -printf '%p %U:%G %m %y\n' | sort; }

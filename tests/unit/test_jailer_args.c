@@ -2,9 +2,9 @@
 /*
  * test_jailer_args.c - ember-jailer command line and validation.
  *
- * The jailer is not part of libember.a, so its sources are compiled in here.
- * Syntax checks (jail_args_parse) and the file-system checks of step 1
- * (jail_validate) need no privileges; nothing here creates a jail.
+ * Linked with build/libjailer.a. Syntax checks (jail_args_parse) and the
+ * file-system checks of step 1 (jail_validate) need no privileges; nothing
+ * here creates a jail.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,9 +18,7 @@
 
 #include <cmocka.h>
 
-#include "jailer/args.c"
-#include "jailer/deps.c"
-#include "jailer/jail.c"
+#include "jailer/jail.h"
 
 static char err[1024];
 

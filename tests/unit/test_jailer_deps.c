@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * test_jailer_deps.c - the jailer's ELF interpreter / library resolver
- * (jailer/deps.c), on ELF files crafted here in a temporary tree: search
+ * (jailer/deps.c, deps_elf.c), on ELF files crafted here in a temporary tree: search
  * order (run paths, $ORIGIN on host and in the jail, ld.so.conf with
  * include, system dirs), SONAME matches, cycles, wrong-machine candidates,
  * missing libraries, malformed headers; then the real /bin/true (dynamic)
@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "jailer/deps.c"
+#include "jailer/deps.h"
 
 static char tmp[256];
 static char err[1024];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * test_jailer_fs.c - the jailer's helpers that create and hand over files
- * below a directory fd without following symlinks (jailer/jail.c):
+ * below a directory fd without following symlinks (jailer/fs.c, rootfs.c):
  * jail_open_dir_at, jail_open_parent_at, jail_mknod_at, jail_chown_at and
  * jail_copy_into, on a tree made here with symlinks in every place a
  * process of the jail's uid could have put one. Unprivileged; as root the
@@ -17,13 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "jailer/args.c"
-#include "jailer/deps.c"
-#include "jailer/jail.c"
+#include "jailer/fs.h"
+#include "jailer/jail.h"
+#include "jailer/rootfs.h"
 
 static char tmp[256];
 static int tmp_fd = -1;
