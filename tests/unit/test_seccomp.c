@@ -199,7 +199,7 @@ static void test_default_compiles(void **state)
 	assert_int_equal(seccomp_configure_none(), 0);
 	assert_int_equal(seccomp_prog_len(SECCOMP_THREAD_MAIN), 0);
 	/* The BPF built into ember (build/gen/seccomp_default.c) is what
-	 * libseccomp makes of the lists in src/seccomp.c today. */
+	 * libseccomp makes of the lists in src/seccomp_rules.c today. */
 	assert_int_equal(seccomp_default_is_current(), 1);
 }
 
