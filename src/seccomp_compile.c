@@ -140,7 +140,8 @@ int sc_compile(const struct sc_list *const *lists, unsigned n, const struct sc_l
 
 			ret = sc_add_rule(ctx, l->default_action, l->filter_action, r);
 			if (ret) {
-				char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, r->nr);
+				char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
+									      r->nr);
 				log_error("seccomp: rule %u (%s): %s", i, name ? name : "?",
 					  strerror(-ret));
 				free(name);

@@ -351,20 +351,25 @@ static int sc_parse_file(const cJSON *root, struct sc_list *m, struct sc_list *v
 			return ret;
 	}
 	/* Exactly {main, vcpu} or Firecracker's {vmm, api, vcpu}. */
-	if (seen != ours && seen != fc)
-		return sc_bad(err, errlen, "%s (expected \"main\" and \"vcpu\", or \"vmm\", \"api\" "
-			      "and \"vcpu\")", (seen & 1u << K_MAIN) && (seen & (1u << K_VMM | 1u << K_API)) ?
+	if (seen != ours && seen != fc) {
+		bool mixed = (seen & 1u << K_MAIN) && (seen & (1u << K_VMM | 1u << K_API));
+
+		return sc_bad(err, errlen, "%s (expected \"main\" and \"vcpu\", or \"vmm\", "
+			      "\"api\" and \"vcpu\")", mixed ?
 			      "mixes the two sets of thread categories" : "missing a thread category");
+	}
 	if (seen == fc) {
 		ret = sc_parse_list(cJSON_GetObjectItem(root, "vmm"), "vmm", m, true, err, errlen);
 		if (!ret)
 			ret = sc_parse_list(cJSON_GetObjectItem(root, "api"), "api", m, false, err,
 					    errlen);
 	} else {
-		ret = sc_parse_list(cJSON_GetObjectItem(root, "main"), "main", m, true, err, errlen);
+		ret = sc_parse_list(cJSON_GetObjectItem(root, "main"), "main", m, true, err,
+				    errlen);
 	}
 	if (!ret)
-		ret = sc_parse_list(cJSON_GetObjectItem(root, "vcpu"), "vcpu", v, true, err, errlen);
+		ret = sc_parse_list(cJSON_GetObjectItem(root, "vcpu"), "vcpu", v, true, err,
+				    errlen);
 	return ret;
 }
 
