@@ -5,11 +5,14 @@
  * to BPF when ember is built; the unit test checks that the programs built
  * into ember are still what these lists compile to.
  *
- * The lists name, for every syscall (and every ioctl request), who needs it.
- * They were written from the code paths of the main thread (evloop, api,
- * api_http, vm build, virtio blk/net/tap, log, metrics) and the vCPU thread
- * (vcpu.c run loop, MMIO/PIO handlers: serial, i8042, virtio-mmio
- * registers); refine them with `strace -f` of a full boot.
+ * Every rule names who needs the call: what the code does, and the function
+ * that does it. They were checked against the code of the main thread
+ * (evloop, api, api_http, the VM build, virtio blk/net/tap, log, metrics) and
+ * of the vCPU thread (vcpu.c run loop, MMIO/PIO handlers: serial, i8042,
+ * virtio-mmio registers), and against strace of the unit test under the
+ * filters; tests/jailer/seccomp_audit.sh lists what a real boot calls.
+ * "ASan/UBSan builds" are calls of the sanitizer runtime (make SAN=1) that
+ * ember's own code does not make.
  */
 #include "seccomp_int.h"
 
@@ -43,55 +46,67 @@
  * event loop, virtio-blk and virtio-net I/O, the rate limiters' timers,
  * PATCH /drives and PATCH /network-interfaces, PATCH /vm pause and resume,
  * SendCtrlAltDel, FlushMetrics and the periodic metrics, log lines, console
- * input) and what it does when ember exits (vm_destroy, api_destroy,
- * metrics_stop). Snapshots are not implemented: their calls are not here.
+ * input and output) and what it does when ember exits (vm_destroy,
+ * api_destroy, metrics_stop). Snapshots are not implemented: their calls are
+ * not here.
  */
 static const struct sc_rule seccomp_main_rules[] = {
 	/* I/O on fds the main thread owns */
-	ALLOW(read, "evloop: API connections, eventfds, timerfds, signalfd, stdin (serial)"),
-	ALLOW(write, "api_http: responses; eventfd signals; log/metrics lines; serial: stdout"),
+	ALLOW(read, "evloop callbacks: eventfds (queue notifiers, evloop_stop), timerfds (rate "
+	      "limiters, metrics, API idle timer, UART ring drain), the signalfd, stdin (console "
+	      "input)"),
+	ALLOW(write, "eventfd writes (irqfds, evloop_stop); log and metrics lines; console "
+	      "output drained from the UART ring; the SIGSYS report"),
 	ALLOW(readv, "net: rx from the tap into a descriptor chain"),
 	ALLOW(writev, "net: tx to the tap from a descriptor chain"),
 	ALLOW(preadv, "blk: reads at a sector offset"),
 	ALLOW(pwritev, "blk: writes at a sector offset"),
 	ALLOW(fdatasync, "blk: VIRTIO_BLK_T_FLUSH with cache_type Writeback"),
-	ALLOW(lseek, "blk_size: drive size at PUT-time device creation and PATCH /drives"),
+	ALLOW(lseek, "blk_size: the drive's size, at blk_create (InstanceStart) and blk_update "
+	      "(PATCH /drives)"),
 	ALLOW(close, "api_http: closed connections; PATCH /drives: the old backing file; "
 	      "vm/device teardown"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices (InstanceStart, PATCH /drives): "
-		 "the running device's own copy of a drive or tap fd"),
-	/* config_open_file (PUT /drives, /boot-source, and PATCH /drives once the
-	 * VM runs): the file type of what was opened, then O_NONBLOCK off again */
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices_entry_open (InstanceStart), "
+		 "devices_update_drive (PATCH /drives): the running device's own copy of a drive "
+		 "or tap fd"),
+	/* config_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
+	 * initrd, and PATCH /drives once the VM runs): the file type of what was
+	 * opened, then O_NONBLOCK off again */
 	ALLOW(newfstatat, "config_open_file: file type; InstanceStart: kernel and initrd sizes "
-	      "(glibc >= 2.33 makes stat and fstat newfstatat)"),
-	ALLOW(fstat, "the same with older C libraries"),
-	ALLOW(statx, "glibc stat on newer kernels"),
+	      "(x86_load_kernel, guest_mem_load_file); glibc >= 2.33 makes stat and fstat "
+	      "newfstatat"),
+	ALLOW(fstat, "the same with glibc < 2.33; the sanitizer runtime's internal fstat"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "config_open_file; vm_setup_legacy, "
 		 "vm_watch_stdin: O_NONBLOCK on stdout and stdin"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "config_open_file: O_NONBLOCK off once the "
 		 "file type is known; vm_setup_legacy, vm_watch_stdin: O_NONBLOCK on stdout, stdin"),
 	/* event loop and API socket */
 	ALLOW(epoll_wait, "evloop_run"),
-	ALLOW(epoll_pwait, "evloop_run (glibc epoll_wait)"),
 	ALLOW(epoll_ctl, "evloop_add/mod/del; net: rx watch on and off"),
 	ALLOW(accept4, "api_http: new API connections"),
 	ALLOW(recvfrom, "api_http: recv() on API connections"),
-	ALLOW(sendto, "api_http: send() on API connections"),
+	ALLOW(sendto, "api_http: send() of responses on API connections"),
 	ALLOW(shutdown, "api_http: half-close after an error response"),
-	ALLOW(timerfd_create, "metrics_start (right after vm_start): the 60 s flush timer"),
-	ALLOW(timerfd_settime, "rate limiters (blk, net rx/tx), metrics flush timer"),
+	ALLOW(timerfd_create, "ratelimit_init (devices at InstanceStart), vm_start (the UART "
+	      "ring's drain timer), metrics_start (right after vm_start: the 60 s flush timer)"),
+	ALLOW(timerfd_settime, "rate limiters (armed, and disarmed by PATCH), metrics flush, "
+	      "UART ring drain, api_http's idle timer"),
 	/* memory: never executable */
-	ALLOW_MASKED(mmap, 2, PROT_EXEC, 0, "malloc; guest RAM and kvm_run at InstanceStart; "
-		     "thread stacks; PROT_EXEC refused"),
+	ALLOW_MASKED(mmap, 2, PROT_EXEC, 0, "malloc; guest RAM (guest_mem_init) and kvm_run "
+		     "(vcpu_create) at InstanceStart; thread stacks; PROT_EXEC refused"),
 	ALLOW_MASKED(mprotect, 2, PROT_EXEC, 0, "malloc arenas, thread stack guard pages; "
 		     "PROT_EXEC refused"),
-	ALLOW(munmap, "free(), vm teardown (guest RAM, kvm_run), thread stacks"),
-	ALLOW(mremap, "realloc() of large blocks"),
+	ALLOW(munmap, "free(); guest_mem_init trims its mapping; vm teardown (guest RAM, "
+	      "kvm_run); thread stacks"),
+	ALLOW(mremap, "realloc() of a block malloc mapped on its own (API connection buffers, "
+	      "cJSON output)"),
 	ALLOW(brk, "malloc"),
-	ALLOW(madvise, "free() (MADV_DONTNEED); guest RAM (guest_mem: MADV_HUGEPAGE, "
-	      "MADV_DONTDUMP); glibc thread stacks"),
+	ALLOW(madvise, "guest_mem_init (InstanceStart): MADV_HUGEPAGE, MADV_DONTDUMP on guest "
+	      "RAM; MADV_DONTNEED: free() in a thread's arena, glibc releasing the stack of "
+	      "vm_prepare's thread as it ends"),
 	/* threads and signals */
-	ALLOW(futex, "device locks, vCPU pause/resume, pthread_timedjoin_np of vCPU threads"),
+	ALLOW(futex, "locks (devices, log, vCPU state), vcpu_pause_all's wait, pthread_join of "
+	      "vm_prepare's thread, pthread_timedjoin_np of vCPU threads"),
 	{ .nr = SCMP_SYS(tgkill), .n_cmp = 2,
 	  .cmp = { { .arg = 0, .op = SCMP_CMP_EQ, .a = SC_PID_PLACEHOLDER },
 		   { .arg = 2, .op = SCMP_CMP_EQ, .a = VCPU_KICK_SIGNAL } },
@@ -100,23 +115,32 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(getpid, "pthread_kill: the tgkill tgid (glibc does not cache the pid); "
 	      "ASan/UBSan builds: reports"),
 	ALLOW(gettid, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's thread ids"),
-	ALLOW(exit_group, "process exit (guest reset, fatal errors, SIGTERM)"),
-	ALLOW(rt_sigprocmask, "pthread_kill (vcpu_kick) blocks signals around its tgkill; "
-	      "vcpu_start: the kick signal stays blocked outside vCPU threads"),
-	ALLOW(rt_sigreturn, "return from signal handlers"),
-	ALLOW(restart_syscall, "kernel restart of interrupted sleeps"),
-	ALLOW(clock_gettime, "timestamps: log, metrics, rate limiters, pause waits (vDSO fallback)"),
-	ALLOW(gettimeofday, "timestamps (vDSO fallback)"),
+	ALLOW(exit_group, "process exit (guest reset, fatal errors, SIGTERM), the SIGSYS "
+	      "report's _exit(148)"),
+	ALLOW(rt_sigprocmask, "pthread_kill (vcpu_kick) and pthread_create block signals around "
+	      "tgkill and clone; vcpu_start: the kick signal stays blocked outside vCPU threads; "
+	      "glibc at the start and end of a thread"),
+	ALLOW(rt_sigreturn, "return from the kick signal's handler on a vCPU thread kicked "
+	      "before it added its own filter"),
+	ALLOW(restart_syscall, "the kernel's restart of a timed wait (vcpu_pause_all, "
+	      "vcpu_stop_all) interrupted by a stop signal"),
+	ALLOW(clock_gettime, "timestamps (log, metrics, rate limiters, timeline), the pause and "
+	      "stop deadlines (the vDSO's syscall fallback)"),
+	ALLOW(gettimeofday, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's clock "
+	      "(ember's own code uses clock_gettime)"),
 	ALLOW(sched_yield, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's spin locks"),
-	ALLOW(sigaltstack, "ASan/UBSan builds (make SAN=1): _exit"),
+	ALLOW(sigaltstack, "ASan/UBSan builds (make SAN=1): _exit; the alternate signal stack "
+	      "of each new thread"),
 	/* ioctls */
-	IOCTL(KVM_IRQ_LINE, "serial_input (console input): the UART's interrupt level "
-	      "(ISA IRQ 4)"),
-	IOCTL(KVM_IOEVENTFD, "vm_destroy: devices_entry_free deassigns the queue notifiers"),
-	IOCTL(KVM_IRQFD, "vm_destroy: devices_entry_free deassigns the device interrupts"),
-	IOCTL(TUNSETOFFLOAD, "net: offloads the guest acked, applied when it activates the "
-	      "device (done here, not on the vCPU)"),
-	IOCTL(TCSETS, "vm_term_restore at exit, vm_term_raw at vm_start (tcsetattr TCSANOW)"),
+	IOCTL(KVM_IRQ_LINE, "serial_input (console input), the UART ring's drain: the UART's "
+	      "interrupt level (ISA IRQ 4)"),
+	IOCTL(KVM_IOEVENTFD, "devices_attach (InstanceStart) assigns the queue notifiers, "
+	      "devices_entry_free (vm_destroy) deassigns them"),
+	IOCTL(KVM_IRQFD, "devices_attach, vm_irqfd (InstanceStart) assign the device "
+	      "interrupts, devices_entry_free (vm_destroy) deassigns them"),
+	IOCTL(TUNSETOFFLOAD, "net_apply_offload: the offloads the guest acked, applied at the "
+	      "next queue event after it activates or resets the device (not on the vCPU)"),
+	IOCTL(TCSETS, "vm_term_raw at vm_start, vm_term_restore at exit (tcsetattr TCSANOW)"),
 };
 
 /* The main thread once the VM runs, with the list above: narrower versions
@@ -129,49 +153,53 @@ static const struct sc_rule seccomp_main_running_rules[] = {
 	 * the API socket at exit then fails quietly and leaves the socket file
 	 * (the next ember at that path removes it as stale). */
 	FAIL(unlink, EPERM, "api_destroy: no file removal once the VM runs"),
-	FAIL(unlinkat, EPERM, "api_destroy: no file removal once the VM runs"),
 };
 
 /*
  * The main thread until the VM runs, with seccomp_main_rules: the
  * configuration requests (they open files, the tap), InstanceStart (builds
  * the VM and starts the vCPU threads), and the exit before a VM ever ran.
- * vm_start() then installs the filter of seccomp_main_rules and
- * seccomp_main_running_rules on top (SECCOMP_THREAD_MAIN_RUNNING), and none
- * of these work any more.
+ * vm_prepare's thread installs this filter on itself, and each vCPU thread
+ * runs under it until it adds its own. vm_start() then installs the filter of
+ * seccomp_main_rules and seccomp_main_running_rules on top
+ * (SECCOMP_THREAD_MAIN_RUNNING), and none of these work any more.
  */
 static const struct sc_rule seccomp_main_boot_rules[] = {
-	ALLOW(openat, "PUT /boot-source, /drives, /logger, /metrics (created if missing), "
-	      "/network-interfaces (/dev/net/tun), InstanceStart (/dev/kvm)"),
+	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics (created "
+	      "if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
+	      "(vm_load_kernel), /dev/kvm (vm_open_kvm)"),
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
-	ALLOW(unlinkat, "api_destroy: remove the API socket at exit (glibc remove())"),
-	ALLOW(eventfd2, "InstanceStart: queue ioeventfds, irqfds, vCPU/evloop signalling"),
+	ALLOW(eventfd2, "InstanceStart: devices_attach (queue notifiers, device interrupts), "
+	      "vm_irqfd (the i8042's interrupt)"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, "vm_create_machine: FD_CLOEXEC on the VM fd"),
-	/* threads: vm_prepare's thread and the vCPU threads */
-	ALLOW_MASKED(clone, 0, CLONE_THREAD, CLONE_THREAD, "vm_prepare, vm_start: pthread_create "
-		     "(threads only, never fork)"),
+	/* threads: the vCPU threads (vm_prepare's thread is created before any filter) */
+	ALLOW_MASKED(clone, 0, CLONE_THREAD, CLONE_THREAD, "vcpu_start (vm_start): "
+		     "pthread_create (threads only, never fork)"),
 	/* clone3's flags are in memory a filter cannot read: refuse it as an
 	 * old kernel would, and glibc's pthread_create falls back to clone. */
 	FAIL(clone3, ENOSYS, "pthread_create (glibc >= 2.34) retries with clone"),
-	ALLOW(set_robust_list, "glibc: start of every new thread"),
-	ALLOW(rseq, "glibc: start of every new thread"),
-	ALLOW(exit, "vm_prepare's thread ends"),
+	ALLOW(set_robust_list, "glibc: start of each vCPU thread"),
+	ALLOW(rseq, "glibc: start of each vCPU thread"),
+	ALLOW(exit, "vm_prepare's thread ends; a vCPU thread whose own filter failed"),
 	ALLOW(rt_sigaction, "vcpu_signal_setup (vm_start): the kick signal's handler"),
-	ALLOW(sched_getaffinity, "ASan/UBSan builds: thread start"),
+	ALLOW(sched_getaffinity, "ASan/UBSan builds: thread start (pthread_getattr_np)"),
 	/* installing filters: the vCPU threads' own (they inherit this one)
 	 * and SECCOMP_THREAD_MAIN_RUNNING */
 	ALLOW_IF(seccomp, 0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER,
 		 "seccomp_install_thread on vm_prepare's and the vCPU threads, and of the "
 		 "running VM's main filter"),
 	ALLOW_IF(prctl, 0, SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, "seccomp_install_thread"),
-	ALLOW_IF(prctl, 0, SCMP_CMP_EQ, PR_SET_NAME, "vcpu_thread: pthread_setname_np"),
+	ALLOW_IF(prctl, 0, SCMP_CMP_EQ, PR_SET_NAME, "vcpu_thread: pthread_setname_np, before "
+		 "the thread adds its own filter"),
 	/* ioctls: /dev/kvm system fd (vm build at InstanceStart) */
 	IOCTL(KVM_GET_API_VERSION, "vm_open_kvm: check the KVM API"),
-	IOCTL(KVM_CHECK_EXTENSION, "vm_create_machine: required capabilities; vm_setup_cring"),
+	IOCTL(KVM_CHECK_EXTENSION, "vm_open_kvm: required capabilities; vm_setup_cring: "
+	      "coalesced port I/O"),
 	IOCTL(KVM_CREATE_VM, "vm_create_machine"),
 	IOCTL(KVM_GET_VCPU_MMAP_SIZE, "vcpu_create: kvm_run size"),
-	IOCTL(KVM_GET_SUPPORTED_CPUID, "vm_setup_vcpus: CPUID to filter per vCPU"),
+	IOCTL(KVM_GET_SUPPORTED_CPUID, "vm_setup_vcpus (vm_supported_cpuid): CPUID to filter "
+	      "per vCPU"),
 	/* ioctls: VM fd */
 	IOCTL(KVM_SET_USER_MEMORY_REGION, "vm_setup_slots: guest RAM slots"),
 	IOCTL(KVM_SET_TSS_ADDR, "vm_create_machine: TSS at 0xFFFBD000"),
@@ -184,8 +212,9 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
 	IOCTL(KVM_SET_CPUID2, "vm_setup_vcpu: filtered CPUID"),
 	IOCTL(KVM_SET_MSRS, "vm_setup_msrs: boot MSRs"),
-	IOCTL(KVM_SET_REGS, "vm_setup_vcpu: boot registers"),
-	IOCTL(KVM_SET_SREGS, "vm_setup_vcpu: boot segments, paging"),
+	IOCTL(KVM_SET_REGS, "vm_setup_vcpu: boot registers (vCPU 0)"),
+	IOCTL(KVM_GET_SREGS, "vm_setup_vcpu: the segments x86_boot_regs starts from"),
+	IOCTL(KVM_SET_SREGS, "vm_setup_vcpu: boot segments, paging (vCPU 0)"),
 	IOCTL(KVM_SET_FPU, "vm_setup_vcpu: FPU state"),
 	IOCTL(KVM_GET_LAPIC, "vm_setup_vcpu: LINT0/LINT1"),
 	IOCTL(KVM_SET_LAPIC, "vm_setup_vcpu: LINT0/LINT1"),
@@ -206,14 +235,17 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	/* Nothing else: the main thread configures vCPUs before they start;
 	 * virtio devices raise IRQs through irqfds (a write); KVM_INTERRUPT is
 	 * never needed with the in-kernel irqchip. */
-	ALLOW(write, "serial: THR -> stdout; eventfd signals to the main thread "
-	      "(device activation, i8042 reset, boot timer); log lines"),
-	ALLOW(futex, "vcpu: pause condition variable; device locks shared with the main thread"),
-	ALLOW(rt_sigprocmask, "vcpu: kick signal mask around KVM_RUN"),
+	ALLOW(write, "serial: console output (port writes, the UART ring drained at each exit); "
+	      "eventfd writes (irqfds, queue kicks without an ioeventfd, evloop_stop when the "
+	      "guest ends the VM); log lines (boot timer, errors); the SIGSYS report"),
+	ALLOW(futex, "vcpu: pause condition variable; device, log and UART ring locks shared "
+	      "with the main thread"),
+	ALLOW(rt_sigprocmask, "glibc blocks signals as the thread ends"),
 	ALLOW(rt_sigreturn, "vcpu: return from the kick signal handler"),
-	ALLOW(restart_syscall, "kernel restart of interrupted futex waits"),
-	ALLOW(clock_gettime, "log timestamps, boot timer (vDSO fallback)"),
-	ALLOW(gettimeofday, "timestamps (vDSO fallback)"),
+	ALLOW(restart_syscall, "the kernel's restart of a timed wait interrupted by a stop "
+	      "signal (ember's own waits on this thread have no timeout)"),
+	ALLOW(clock_gettime, "log timestamps, boot timer (the vDSO's syscall fallback)"),
+	ALLOW(gettimeofday, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's clock"),
 	ALLOW(gettid, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's thread ids"),
 	ALLOW(getpid, "ASan/UBSan builds (make SAN=1): reports"),
 	ALLOW(sched_yield, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's spin locks"),
@@ -223,8 +255,10 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	ALLOW(brk, "malloc"),
 	ALLOW(madvise, "free(); glibc frees the thread stack with MADV_DONTNEED at exit"),
 	ALLOW(exit, "vcpu: thread end"),
-	ALLOW(sigaltstack, "ASan/UBSan builds (make SAN=1): _exit"),
-	ALLOW(exit_group, "vcpu: fatal exit stops ember"),
+	ALLOW(sigaltstack, "ASan/UBSan builds (make SAN=1): the alternate signal stack removed "
+	      "at thread end; _exit"),
+	ALLOW(exit_group, "the SIGSYS report's _exit(148) after a forbidden call on this "
+	      "thread; ASan/UBSan builds: reports"),
 };
 
 #define SC_LIST(arr) { .default_action = SCMP_ACT_TRAP, .filter_action = SCMP_ACT_ALLOW, \
