@@ -35,7 +35,8 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-unused-par
 LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard virtio/*.c)
+CORE_SRCS := $(filter-out src/main.c src/seccomp_gen.c,$(wildcard src/*.c)) \
+	     $(wildcard virtio/*.c)
 CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) $(BUILD)/obj/gen/seccomp_default.o
 MAIN_OBJ  := $(BUILD)/obj/src/main.o
 JAIL_SRCS := $(filter-out jailer/main.c,$(wildcard jailer/*.c))
@@ -62,11 +63,15 @@ $(BUILD)/libjailer.a: $(JAIL_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The built-in seccomp filters, compiled to BPF at build time (src/seccomp.c
-# built as a generator), so ember loads them without libseccomp work.
-$(BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h src/vcpu.h src/bus.h
+# The built-in seccomp filters, compiled to BPF at build time by seccomp-gen
+# (the lists of src/seccomp_rules.c through the rule compiler), so ember loads
+# them without libseccomp work. seccomp_gen.c is the generator's main(), not
+# part of ember.
+SECCOMP_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c
+$(BUILD)/seccomp-gen: $(SECCOMP_GEN_SRCS) src/seccomp.h src/seccomp_int.h src/log.h src/vcpu.h \
+		src/bus.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DSECCOMP_GEN $(LDFLAGS) -o $@ src/seccomp.c src/log.c $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SECCOMP_GEN_SRCS) $(LDLIBS)
 
 $(BUILD)/gen/seccomp_default.c: $(BUILD)/seccomp-gen
 	@mkdir -p $(dir $@)

@@ -20,7 +20,8 @@ FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parame
 		-iquote tests/unit $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) $(FUZZ_SAN)
 FUZZ_LIBS    := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 
-FUZZ_LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard virtio/*.c)
+FUZZ_LIB_SRCS := $(filter-out src/main.c src/seccomp_gen.c,$(wildcard src/*.c)) \
+		 $(wildcard virtio/*.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS)) \
 		 $(FUZZ_BUILD)/obj/gen/seccomp_default.o
 FUZZ_SRCS     := $(wildcard fuzz/fuzz_*.c)
@@ -47,11 +48,13 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 # The precompiled built-in seccomp filters (as in the top Makefile; this file
 # is also used on its own by scripts/fuzz.sh, so it makes its own copy).
-$(FUZZ_BUILD)/seccomp-gen: src/seccomp.c src/seccomp.h src/log.c src/log.h src/vcpu.h src/bus.h
+FUZZ_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c
+$(FUZZ_BUILD)/seccomp-gen: $(FUZZ_GEN_SRCS) src/seccomp.h src/seccomp_int.h src/log.h \
+		src/vcpu.h src/bus.h
 	@mkdir -p $(dir $@)
 	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote src \
-		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) -DSECCOMP_GEN \
-		-o $@ src/seccomp.c src/log.c $(FUZZ_LIBS)
+		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \
+		-o $@ $(FUZZ_GEN_SRCS) $(FUZZ_LIBS)
 
 $(FUZZ_BUILD)/gen/seccomp_default.c: $(FUZZ_BUILD)/seccomp-gen
 	@mkdir -p $(dir $@)

@@ -13,8 +13,10 @@
  * Filters are compiled to BPF once, by seccomp_configure_*() on the main
  * thread at startup; seccomp_install_thread() only loads the compiled
  * program (no allocation, safe on a fresh thread). The built-in programs
- * are compiled when ember is built (build/seccomp-gen); tgkill's pid, known
- * only at run time, is written into them by seccomp_configure_default().
+ * are compiled from the lists of seccomp_rules.c when ember is built
+ * (build/seccomp-gen); tgkill's pid, known only at run time, is written into
+ * them by seccomp_configure_default(). seccomp_int.h says which file holds
+ * what.
  *
  * Stacking: vCPU threads are created by the main thread, usually after the
  * main filter is in place, and a thread keeps the filters it inherits. So
@@ -53,8 +55,9 @@
  * whole 64-bit register. Unknown and repeated keys are errors (cJSON keeps
  * both copies of a repeated key). A file has no post-boot category: with
  * one, the main filter stays the same for ember's whole life.
- * (This file parser is the one other user of cJSON besides api.c: the
- * format is JSON for Firecracker compatibility; it touches nothing else.)
+ * (This file parser, seccomp_file.c, is the one other user of cJSON besides
+ * api.c: the format is JSON for Firecracker compatibility; it touches
+ * nothing else.)
  */
 #ifndef EMBER_SECCOMP_H
 #define EMBER_SECCOMP_H
@@ -75,7 +78,7 @@ enum seccomp_thread {
 int seccomp_configure_default(void);
 int seccomp_configure_none(void);
 /* 1 when the precompiled built-in filters match a fresh libseccomp compile of
- * the lists in seccomp.c (unit test), 0 when not, -errno on error. */
+ * the lists in seccomp_rules.c (unit test), 0 when not, -errno on error. */
 int seccomp_default_is_current(void);
 int seccomp_configure_file(const char *path, char *err, size_t errlen);
 

@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -114,6 +115,7 @@ static void main_allowed_calls(void)
 	free(malloc(1 << 22));
 	CHECK(ioctl(-1, KVM_CREATE_VM, 0) < 0 && errno == EBADF);
 	CHECK(ioctl(-1, KVM_IRQFD, NULL) < 0 && errno == EBADF);
+	CHECK(ioctl(-1, KVM_GET_SREGS, NULL) < 0 && errno == EBADF);	/* vm_setup_vcpu */
 	CHECK(open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0);
 }
 
@@ -199,7 +201,7 @@ static void test_default_compiles(void **state)
 	assert_int_equal(seccomp_configure_none(), 0);
 	assert_int_equal(seccomp_prog_len(SECCOMP_THREAD_MAIN), 0);
 	/* The BPF built into ember (build/gen/seccomp_default.c) is what
-	 * libseccomp makes of the lists in src/seccomp.c today. */
+	 * libseccomp makes of the lists in src/seccomp_rules.c today. */
 	assert_int_equal(seccomp_default_is_current(), 1);
 }
 
@@ -382,6 +384,19 @@ static void child_running(void)
 	case 13:
 		prctl(PR_SET_NAME, "x");
 		break;
+	/* Nothing in ember makes these (glibc's unlink, stat and epoll_wait
+	 * use unlink, newfstatat and epoll_wait, as above): not allowed. */
+	case 14:
+		syscall(SYS_unlinkat, AT_FDCWD, run_drive, 0);
+		break;
+	case 15: {
+		struct statx stx;
+		syscall(SYS_statx, AT_FDCWD, run_drive, 0, STATX_BASIC_STATS, &stx);
+		break;
+	}
+	case 16:
+		syscall(SYS_epoll_pwait, ep, &ev, 1, 0, NULL, 8);
+		break;
 	}
 	_exit(run_mode ? CHILD_SURVIVED : 0);
 }
@@ -402,7 +417,7 @@ static void test_main_running(void **state)
 	run_mode = 0;
 	assert_exit(run_child(child_running), 0);
 	assert_int_equal(access(run_drive, F_OK), 0);	/* the refused unlink */
-	for (run_mode = 1; run_mode <= 13; run_mode++) {
+	for (run_mode = 1; run_mode <= 16; run_mode++) {
 		int st = run_child(child_running);
 		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
 			fail_msg("running VM, forbidden call %d: status 0x%x (exit %d)", run_mode,
