@@ -232,19 +232,12 @@ unknown:;
 			 api_field(obj, name)->valuestring, name, list);
 }
 
-/* Resource ids in paths and bodies: Firecracker allows [A-Za-z0-9_]. */
+/* Resource ids in paths and bodies: config_id_check()'s CONFIG_ID_RESOURCE. */
 static int api_check_id(struct api_ctx *c, const char *id)
 {
-	if (!id[0])
-		return api_fail(c, "The ID cannot be empty.");
-	for (const char *p = id; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return api_fail(c, "API Resource IDs can only contain alphanumeric "
-					"characters and underscores.");
-	if (strlen(id) > CONFIG_ID_MAX)
-		return api_fail(c, "API Resource IDs can be at most %d characters long.",
-				CONFIG_ID_MAX);
+	char err[API_ERR_LEN];
+	if (config_id_check(CONFIG_ID_RESOURCE, id, err, sizeof(err)) < 0)
+		return api_fail(c, "%s", err);
 	return 0;
 }
 

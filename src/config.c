@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -48,15 +47,36 @@ void config_release(struct vm_config *cfg)
 	}
 }
 
-bool config_id_valid(const char *id)
+/* CONFIG_INSTANCE_ID_RULE spells the limit out. */
+_Static_assert(CONFIG_ID_MAX == 64, "CONFIG_INSTANCE_ID_RULE says 1-64");
+
+/* ASCII only, whatever the locale. */
+static bool config_id_alnum(char ch)
 {
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+int config_id_check(enum config_id_kind kind, const char *id, char *err, size_t errlen)
+{
+	char extra = kind == CONFIG_ID_INSTANCE ? '-' : '_';
 	size_t n = strlen(id);
-	if (n == 0 || n > CONFIG_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && id[i] != '_' && id[i] != '-')
-			return false;
-	return true;
+	bool chars_ok = true;
+
+	for (size_t i = 0; i < n && chars_ok; i++)
+		chars_ok = config_id_alnum(id[i]) || id[i] == extra;
+	if (n && chars_ok && n <= CONFIG_ID_MAX)
+		return 0;
+	if (kind == CONFIG_ID_INSTANCE)
+		snprintf(err, errlen, "%s", CONFIG_INSTANCE_ID_RULE);
+	else if (!n)
+		snprintf(err, errlen, "The ID cannot be empty.");
+	else if (!chars_ok)
+		snprintf(err, errlen, "API Resource IDs can only contain alphanumeric characters "
+			 "and underscores.");
+	else
+		snprintf(err, errlen, "API Resource IDs can be at most %d characters long.",
+			 CONFIG_ID_MAX);
+	return -EINVAL;
 }
 
 int config_machine_validate(const struct config_machine *m, char *err, size_t errlen)

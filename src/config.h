@@ -17,7 +17,7 @@
 
 #include "layout.h"
 
-#define CONFIG_ID_MAX        64    /* Firecracker: drive/iface/instance ids */
+#define CONFIG_ID_MAX        64    /* drive/iface/instance ids: config_id_check() */
 #define CONFIG_MAX_DRIVES    16
 #define CONFIG_MAX_NETS      8
 #define CONFIG_MAX_MEM_MIB   (1024ULL * 1024ULL) /* 1 TiB */
@@ -108,8 +108,25 @@ void config_init(struct vm_config *cfg);
 /* Close every fd the config holds. */
 void config_release(struct vm_config *cfg);
 
-/* Id rules (Firecracker): 1..64 chars of [A-Za-z0-9_-]. */
-bool config_id_valid(const char *id);
+/* The two kinds of id, each with Firecracker's alphabet, and at most
+ * CONFIG_ID_MAX characters (Firecracker has that limit for the instance id
+ * only; ember's structs have it for both):
+ * - CONFIG_ID_RESOURCE: drive_id, iface_id and the ids in API paths:
+ *   letters, digits and '_' (Firecracker's API server);
+ * - CONFIG_ID_INSTANCE: --id: letters, digits and '-' (Firecracker's and
+ *   ember-jailer's --id). */
+enum config_id_kind { CONFIG_ID_RESOURCE, CONFIG_ID_INSTANCE };
+
+/* The instance id rule, as --help and the --id error state it. */
+#define CONFIG_INSTANCE_ID_RULE "1-64 characters of letters, digits and '-'"
+
+/* 0 when id follows the rule of its kind (ASCII letters and digits only);
+ * else -EINVAL with err: for a resource id Firecracker's texts ("The ID
+ * cannot be empty.", "API Resource IDs can only contain alphanumeric
+ * characters and underscores.") or "API Resource IDs can be at most 64
+ * characters long.", checked in that order; for the instance id
+ * CONFIG_INSTANCE_ID_RULE. */
+int config_id_check(enum config_id_kind kind, const char *id, char *err, size_t errlen);
 
 /* vcpu_count 1..LAYOUT_MAX_VCPUS (1 or even with smt), mem_size_mib 1..
  * CONFIG_MAX_MEM_MIB (even with 2M huge pages). -EINVAL + err. */

@@ -48,7 +48,7 @@ static void usage(FILE *f)
 		"Usage: ember [OPTIONS]\n"
 		"A minimal KVM microVM monitor with Firecracker's API.\n\n"
 		"  --api-sock PATH          API socket (default " DEFAULT_API_SOCK ")\n"
-		"  --id ID                  instance id (1-64 chars: letters, digits, '-')\n"
+		"  --id ID                  instance id: " CONFIG_INSTANCE_ID_RULE "\n"
 		"  --config-file FILE       build and boot from a Firecracker JSON config file\n"
 		"  --no-api                 no API socket (needs --config-file)\n"
 		"  --log-path PATH          log to a file or FIFO\n"
@@ -138,8 +138,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return bad_arg("%s conflicts with --seccomp-filter", "--no-seccomp");
 	if (o->no_api && o->api_sock_set)
 		return bad_arg("%s conflicts with --api-sock", "--no-api");
-	if (o->id && !config_id_valid(o->id))
-		return bad_arg("--id '%s' is invalid: 1-64 characters of letters, digits and '-'", o->id);
+	char why[64]; /* CONFIG_INSTANCE_ID_RULE, which --help states too */
+	if (o->id && config_id_check(CONFIG_ID_INSTANCE, o->id, why, sizeof(why)) < 0)
+		return bad_arg("--id '%s' is invalid: " CONFIG_INSTANCE_ID_RULE, o->id);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* config: defaults, machine/boot checks, MAC parsing, drive and net tables. */
+/* config: defaults, the id rules, machine/boot checks, MAC parsing, drive and
+ * net tables. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -40,19 +41,50 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.nnets, 0);
 }
 
+/* 0, or -EINVAL with the text in err. */
+static int id_check(enum config_id_kind kind, const char *id)
+{
+	err[0] = 0;
+	return config_id_check(kind, id, err, sizeof(err));
+}
+
+/* One validator, one alphabet per kind of id. */
 static void test_ids(void **state)
 {
-	assert_true(config_id_valid("rootfs"));
-	assert_true(config_id_valid("a-b_C9"));
-	assert_false(config_id_valid(""));
-	assert_false(config_id_valid("a b"));
-	assert_false(config_id_valid("a/b"));
+	/* Resource ids (drive_id, iface_id, path ids): letters, digits, '_'. */
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, "rootfs"), 0);
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, "a_B_C9"), 0);
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, ""), -EINVAL);
+	assert_string_equal(err, "The ID cannot be empty.");
+	static const char *const bad[] = { "a-b", "a b", "a/b", "a.b", "\xc3\xa9", NULL };
+	for (const char *const *p = bad; *p; p++) {
+		assert_int_equal(id_check(CONFIG_ID_RESOURCE, *p), -EINVAL);
+		assert_string_equal(err, "API Resource IDs can only contain alphanumeric "
+				    "characters and underscores.");
+	}
 	char long_id[CONFIG_ID_MAX + 2];
 	memset(long_id, 'x', sizeof(long_id) - 1);
 	long_id[sizeof(long_id) - 1] = 0;
-	assert_false(config_id_valid(long_id));
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, long_id), -EINVAL);
+	assert_string_equal(err, "API Resource IDs can be at most 64 characters long.");
+	long_id[0] = '-'; /* the alphabet is checked before the length */
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, long_id), -EINVAL);
+	assert_non_null(strstr(err, "alphanumeric"));
+	long_id[0] = 'x';
 	long_id[CONFIG_ID_MAX] = 0;
-	assert_true(config_id_valid(long_id));
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, long_id), 0);
+
+	/* The instance id (--id): letters, digits, '-' (Firecracker's and
+	 * ember-jailer's rule). */
+	assert_int_equal(id_check(CONFIG_ID_INSTANCE, "vm-1"), 0);
+	assert_int_equal(id_check(CONFIG_ID_INSTANCE, long_id), 0);
+	static const char *const bad_instance[] = { "", "a_b", "a b", "a/b", NULL };
+	for (const char *const *p = bad_instance; *p; p++) {
+		assert_int_equal(id_check(CONFIG_ID_INSTANCE, *p), -EINVAL);
+		assert_string_equal(err, CONFIG_INSTANCE_ID_RULE);
+	}
+	long_id[CONFIG_ID_MAX] = 'x';
+	assert_int_equal(id_check(CONFIG_ID_INSTANCE, long_id), -EINVAL);
 }
 
 static void test_machine(void **state)
