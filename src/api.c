@@ -447,15 +447,9 @@ static int api_apply_drive(struct api_ctx *c, const cJSON *obj, const char *path
 			     sizeof(d.path_on_host))) < 0)
 		return r;
 	char verr[API_ERR_LEN];
-	/* Check the cheap rules before opening the file. */
-	if (d.is_root_device) {
-		int idx = config_drive_find(c->cfg, d.drive_id);
-		for (unsigned i = 0; i < c->cfg->ndrives; i++)
-			if ((int)i != idx && c->cfg->drives[i].is_root_device)
-				return api_fail(c, "Drive config error: A root block device already "
-						"exists!");
-	}
-	if ((r = config_drive_open(&d, verr, sizeof(verr))) < 0)
+	/* The cheap rules before opening the file. */
+	if ((r = config_drive_check(c->cfg, &d, verr, sizeof(verr))) < 0 ||
+	    (r = config_drive_open(&d, verr, sizeof(verr))) < 0)
 		return api_fail(c, "Drive config error: %s", verr), r;
 	if ((r = config_drive_put(c->cfg, &d, verr, sizeof(verr))) < 0) {
 		close(d.fd);
@@ -501,19 +495,12 @@ static int api_apply_net(struct api_ctx *c, const cJSON *obj, const char *path_i
 				"body [%s]!", path_id, n.iface_id);
 	if ((r = api_check_id(c, n.iface_id)) < 0)
 		return r;
-	int idx = config_net_find(c->cfg, n.iface_id);
+	/* The cheap rules, then the tap. */
 	char verr[API_ERR_LEN];
-	for (unsigned i = 0; i < c->cfg->nnets; i++) {
-		const struct config_net *o = &c->cfg->nets[i];
-		if ((int)i == idx)
-			continue;
-		if (strcmp(o->host_dev_name, n.host_dev_name) == 0)
-			return api_fail(c, "Network interface error: The host device name is "
-					"already in use: %s", n.host_dev_name);
-		if (n.has_guest_mac && o->has_guest_mac && !memcmp(o->guest_mac, n.guest_mac, 6))
-			return api_fail(c, "Network interface error: The MAC address is already "
-					"in use: %s", mac);
-	}
+	if ((r = config_net_check(c->cfg, &n, n.has_guest_mac ? mac : NULL, verr,
+				  sizeof(verr))) < 0)
+		return api_fail(c, "Network interface error: %s", verr);
+	int idx = config_net_find(c->cfg, n.iface_id);
 	/* Open the new tap before touching the old interface: a failed PUT
 	 * changes nothing. A tap is attached to one fd at a time, so when
 	 * the interface keeps its tap, the new config takes a copy of the

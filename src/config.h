@@ -158,20 +158,35 @@ int config_open_file(const char *path, int flags, bool blockdev, const char **ki
  * file or a block device, see config_open_file) into d->fd.
  * -errno + err naming path_on_host and the OS error or the file's type. */
 int config_drive_open(struct config_drive *d, char *err, size_t errlen);
+/* The rule between d and the other drives of cfg (the one with d's
+ * drive_id is the one d replaces), cheap enough to check before d's file is
+ * opened: at most one is_root_device. -EINVAL + err "A root block device
+ * already exists!". The one home of that rule: config_drive_put() applies
+ * it too, so every struct vm_config has at most one root drive. */
+int config_drive_check(const struct vm_config *cfg, const struct config_drive *d,
+		       char *err, size_t errlen);
 /* Insert d (fd already open) or replace the drive with the same id (its
- * old fd is closed). Rules: one root device, at most CONFIG_MAX_DRIVES, the
- * root device is kept at index 0, the others keep insertion order. On
- * success cfg owns d->fd; on error (-EINVAL/-ENOSPC + err) the caller still
- * owns it. */
+ * old fd is closed). Rules: config_drive_check(), at most CONFIG_MAX_DRIVES
+ * (-ENOSPC); the root device is kept at index 0, the others keep insertion
+ * order. On success cfg owns d->fd; on error (-EINVAL/-ENOSPC + err) the
+ * caller still owns it. */
 int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		     char *err, size_t errlen);
 
 /* Open /dev/net/tun as host_dev_name with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
  * (non-blocking) into n->tap_fd. -errno + err naming host_dev_name. */
 int config_net_open(struct config_net *n, char *err, size_t errlen);
+/* The rules between n and the other ifaces of cfg (the one with n's
+ * iface_id is the one n replaces), checked before n's tap is opened: per
+ * other iface, host_dev_name, then guest_mac (when both have one), must
+ * differ. -EINVAL + err "The host device name is already in use: <name>"
+ * or "The MAC address is already in use: <mac>", where <mac> is mac_text
+ * (the client's spelling), or lower case when mac_text is NULL. */
+int config_net_check(const struct vm_config *cfg, const struct config_net *n,
+		     const char *mac_text, char *err, size_t errlen);
 /* Insert n (tap already open) or replace the iface with the same id (its
- * old tap is closed). Rules: guest_mac and host_dev_name unique among the
- * other ifaces, at most CONFIG_MAX_NETS. Ownership as config_drive_put(). */
+ * old tap is closed). Rules: config_net_check(), at most CONFIG_MAX_NETS
+ * (-ENOSPC). Ownership as config_drive_put(). */
 int config_net_put(struct vm_config *cfg, const struct config_net *n,
 		   char *err, size_t errlen);
 /* Remove the iface at idx, closing its tap. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* config: defaults, the id rules, machine/boot checks, MAC parsing, drive and
- * net tables. */
+ * net tables and their rules. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -209,6 +209,17 @@ static void test_drives(void **state)
 	assert_int_equal(config_drive_open(&a2, err, sizeof(err)), 0);
 	assert_int_equal(config_drive_put(&cfg, &a2, err, sizeof(err)), 0);
 	assert_string_equal(cfg.drives[1].drive_id, "data");
+	/* The rule alone, before any file is opened: the root may replace
+	 * itself, no other drive may be a second root. */
+	struct config_drive probe = mkdrive("other", true, "/nonexistent");
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "A root block device already exists!");
+	snprintf(probe.drive_id, sizeof(probe.drive_id), "rootfs");
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), 0);
+	snprintf(probe.drive_id, sizeof(probe.drive_id), "data"); /* data becomes the root */
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), -EINVAL);
+	probe.is_root_device = false;
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), 0);
 	/* A missing file names the field and the OS error. */
 	struct config_drive bad = mkdrive("bad", false, "/nonexistent/disk.img");
 	assert_int_equal(config_drive_open(&bad, err, sizeof(err)), -ENOENT);
@@ -288,11 +299,20 @@ static void test_nets(void **state)
 	strcpy(m.iface_id, "eth1");
 	strcpy(m.host_dev_name, "tap1");
 	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "MAC address is already in use"));
-	m.guest_mac[5] = 2;
+	assert_string_equal(err, "The MAC address is already in use: 06:00:00:00:00:01");
+	/* config_net_check() quotes the client's spelling of the MAC. */
+	assert_int_equal(config_net_check(&cfg, &m, "06:00:00:00:00:01", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "The MAC address is already in use: 06:00:00:00:00:01");
+	/* Both clash: the tap name is named first. */
 	strcpy(m.host_dev_name, "tap0");
+	assert_int_equal(config_net_check(&cfg, &m, NULL, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "The host device name is already in use: tap0");
+	m.guest_mac[5] = 2;
 	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "host device name"));
+	/* The interface being replaced is not compared with itself. */
+	assert_int_equal(config_net_check(&cfg, &n, NULL, err, sizeof(err)), 0);
 	strcpy(m.host_dev_name, "tap1");
 	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), 0);
 	/* Same id replaces. */
