@@ -3,11 +3,10 @@
  * api.h - the Firecracker-compatible API: routes, JSON <-> struct vm_config,
  * actions (InstanceStart, SendCtrlAltDel, FlushMetrics, pause/resume).
  *
- * api.c and seccomp.c (the --seccomp-filter file) are the files that include
- * cJSON.h. Requests are validated the way Firecracker does (unknown fields,
- * wrong types, missing required fields, path id != body id: 400
- * {"fault_message": "..."}); drive files and
- * taps are opened at PUT time. Everything runs on the main thread.
+ * Requests are validated the way Firecracker does (unknown fields, wrong
+ * types, missing required fields, path id != body id: 400
+ * {"fault_message": "..."}; json_strict.h); drive files and taps are opened
+ * at PUT time. Everything runs on the main thread.
  */
 #ifndef EMBER_API_H
 #define EMBER_API_H
