@@ -5,8 +5,8 @@
  *
  * Requests are validated the way Firecracker does (unknown fields, wrong
  * types, missing required fields, path id != body id: 400
- * {"fault_message": "..."}; json_strict.h); drive files and taps are opened
- * at PUT time. Everything runs on the main thread.
+ * {"fault_message": "..."}; json_strict.h, config_json.h); drive files and
+ * taps are opened at PUT time. Everything runs on the main thread.
  */
 #ifndef EMBER_API_H
 #define EMBER_API_H

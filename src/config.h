@@ -2,8 +2,8 @@
 /*
  * config.h - the validated description of one microVM.
  *
- * Filled by api.c from API requests or from --config-file; read by vm.c to
- * build the VM. No JSON here: every field is already a C value. The
+ * Filled by config_json.c from API requests and from --config-file; read
+ * by vm.c to build the VM. No JSON here: every field is already a C value. The
  * config_*_validate() functions check one object on its own and against the
  * rest of the config; they write one line naming the field into err.
  */
