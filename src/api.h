@@ -20,15 +20,6 @@
 struct api;
 struct vm;
 
-/* Parse a Firecracker config file (keys "boot-source", "machine-config",
- * "drives", "network-interfaces", "logger", "metrics"; unknown keys and those
- * ember lacks are an error naming them) into cfg (config_init'ed by the
- * caller). Drive files and taps are opened as PUT would; "logger" and
- * "metrics" take effect at once (log_open, metrics_open). "boot-source" is
- * required. Returns 0, or -errno with one line in err naming the file and
- * the field. On error cfg may hold some opened devices: config_release() it. */
-int api_load_config_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
-
 /* Start serving on sock_path (stale socket removed, live one -> error,
  * mode 0600). cfg is the config to extend (may be prefilled from
  * --config-file); it must outlive the api. instance_id is shown by GET / (NULL:

@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "config_file.h"
 #include "evloop.h"
 #include "log.h"
 #include "metrics.h"
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
 	char err[512];
 	if (o.config_file) {
 		vm_prepare(); /* KVM VM creation overlaps the parsing */
-		if (api_load_config_file(o.config_file, &cfg, err, sizeof(err)) < 0) {
+		if (config_file_load(o.config_file, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ember: %s\n", err);
 			return EXIT_GENERIC;
 		}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "config_file.h"
 #include "devices.h"
 #include "log.h"
 #include "metrics.h"
@@ -590,7 +591,7 @@ static int load(const char *json, char *err, size_t errlen)
 	struct vm_config *c = &cfg;
 	config_release(c);
 	config_init(c);
-	int r = api_load_config_file(path, c, err, errlen);
+	int r = config_file_load(path, c, err, errlen);
 	unlink(path);
 	return r;
 }
@@ -632,7 +633,7 @@ static void test_config_file(void **state)
 	assert_int_equal(load("{\"boot-source\":", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "invalid JSON"));
 	assert_int_equal(load("[]", err, sizeof(err)), -EINVAL);
-	assert_int_equal(api_load_config_file("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
+	assert_int_equal(config_file_load("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent.json"));
 }
 
