@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * api.h - the Firecracker-compatible API: routes, JSON <-> struct vm_config,
- * actions (InstanceStart, SendCtrlAltDel, FlushMetrics, pause/resume).
+ * api.h - the Firecracker-compatible API: routes, actions (InstanceStart,
+ * SendCtrlAltDel, FlushMetrics, pause/resume), the api object.
  *
  * Requests are validated the way Firecracker does (unknown fields, wrong
  * types, missing required fields, path id != body id: 400
