@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* api_load_config_file() (--config-file) on the input, read from a memfd
+/* config_file_load() (--config-file) on the input, read from a memfd
  * through /proc/self/fd. Checks: an error always comes with a message that
  * names the file; a success has a boot source; config_release() closes
  * whatever the load opened (fd count is unchanged afterwards). */
-#include "api.h"
+#include "config_file.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	config_init(&cfg);
 	err[0] = 0;
-	int r = api_load_config_file(path, &cfg, err, sizeof(err));
+	int r = config_file_load(path, &cfg, err, sizeof(err));
 	if (r < 0 && (!err[0] || !strstr(err, path)))
 		abort();
 	if (r == 0 && !cfg.boot.set)

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * api.h - the Firecracker-compatible API: routes, JSON <-> struct vm_config,
- * actions (InstanceStart, SendCtrlAltDel, FlushMetrics, pause/resume).
+ * api.h - the Firecracker-compatible API: routes, actions (InstanceStart,
+ * SendCtrlAltDel, FlushMetrics, pause/resume), the api object.
  *
- * api.c and seccomp.c (the --seccomp-filter file) are the files that include
- * cJSON.h. Requests are validated the way Firecracker does (unknown fields,
- * wrong types, missing required fields, path id != body id: 400
- * {"fault_message": "..."}); drive files and
+ * Requests are validated the way Firecracker does (unknown fields, wrong
+ * types, missing required fields, path id != body id: 400
+ * {"fault_message": "..."}; json_strict.h, config_json.h); drive files and
  * taps are opened at PUT time. Everything runs on the main thread.
  */
 #ifndef EMBER_API_H
@@ -20,15 +19,6 @@
 
 struct api;
 struct vm;
-
-/* Parse a Firecracker config file (keys "boot-source", "machine-config",
- * "drives", "network-interfaces", "logger", "metrics"; unknown keys and those
- * ember lacks are an error naming them) into cfg (config_init'ed by the
- * caller). Drive files and taps are opened as PUT would; "logger" and
- * "metrics" take effect at once (log_open, metrics_open). "boot-source" is
- * required. Returns 0, or -errno with one line in err naming the file and
- * the field. On error cfg may hold some opened devices: config_release() it. */
-int api_load_config_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
 
 /* Start serving on sock_path (stale socket removed, live one -> error,
  * mode 0600). cfg is the config to extend (may be prefilled from

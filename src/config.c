@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * config.c - defaults, checks and device-file opening for struct vm_config.
+ * config.c - defaults, rules and device-file opening for struct vm_config:
+ * the one home of the rules on its values (ids, machine, boot source, one
+ * root drive, unique taps and MACs), whoever fills it.
  * Error texts follow Firecracker's where it has one (without its "... error:"
  * prefixes, which api.c adds).
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -48,15 +49,36 @@ void config_release(struct vm_config *cfg)
 	}
 }
 
-bool config_id_valid(const char *id)
+/* CONFIG_INSTANCE_ID_RULE spells the limit out. */
+_Static_assert(CONFIG_ID_MAX == 64, "CONFIG_INSTANCE_ID_RULE says 1-64");
+
+/* ASCII only, whatever the locale. */
+static bool config_id_alnum(char ch)
 {
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+int config_id_check(enum config_id_kind kind, const char *id, char *err, size_t errlen)
+{
+	char extra = kind == CONFIG_ID_INSTANCE ? '-' : '_';
 	size_t n = strlen(id);
-	if (n == 0 || n > CONFIG_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && id[i] != '_' && id[i] != '-')
-			return false;
-	return true;
+	bool chars_ok = true;
+
+	for (size_t i = 0; i < n && chars_ok; i++)
+		chars_ok = config_id_alnum(id[i]) || id[i] == extra;
+	if (n && chars_ok && n <= CONFIG_ID_MAX)
+		return 0;
+	if (kind == CONFIG_ID_INSTANCE)
+		snprintf(err, errlen, "%s", CONFIG_INSTANCE_ID_RULE);
+	else if (!n)
+		snprintf(err, errlen, "The ID cannot be empty.");
+	else if (!chars_ok)
+		snprintf(err, errlen, "API Resource IDs can only contain alphanumeric characters "
+			 "and underscores.");
+	else
+		snprintf(err, errlen, "API Resource IDs can be at most %d characters long.",
+			 CONFIG_ID_MAX);
+	return -EINVAL;
 }
 
 int config_machine_validate(const struct config_machine *m, char *err, size_t errlen)
@@ -239,19 +261,30 @@ int config_drive_open(struct config_drive *d, char *err, size_t errlen)
 	return 0;
 }
 
+int config_drive_check(const struct vm_config *cfg, const struct config_drive *d,
+		       char *err, size_t errlen)
+{
+	int idx = config_drive_find(cfg, d->drive_id);
+
+	if (!d->is_root_device)
+		return 0;
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		if ((int)i != idx && cfg->drives[i].is_root_device) {
+			snprintf(err, errlen, "A root block device already exists!");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		     char *err, size_t errlen)
 {
 	int idx = config_drive_find(cfg, d->drive_id);
+	int r = config_drive_check(cfg, d, err, errlen);
 
-	if (d->is_root_device) {
-		for (unsigned i = 0; i < cfg->ndrives; i++) {
-			if ((int)i != idx && cfg->drives[i].is_root_device) {
-				snprintf(err, errlen, "A root block device already exists!");
-				return -EINVAL;
-			}
-		}
-	}
+	if (r < 0)
+		return r;
 	if (idx < 0 && cfg->ndrives >= CONFIG_MAX_DRIVES) {
 		snprintf(err, errlen, "Too many drives: ember supports at most %u.",
 			 CONFIG_MAX_DRIVES);
@@ -319,28 +352,42 @@ int config_net_open(struct config_net *n, char *err, size_t errlen)
 	return 0;
 }
 
-int config_net_put(struct vm_config *cfg, const struct config_net *n,
-		   char *err, size_t errlen)
+int config_net_check(const struct vm_config *cfg, const struct config_net *n,
+		     const char *mac_text, char *err, size_t errlen)
 {
 	int idx = config_net_find(cfg, n->iface_id);
+	char mac[18];
 
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct config_net *o = &cfg->nets[i];
 		if ((int)i == idx)
 			continue;
-		if (n->has_guest_mac && o->has_guest_mac &&
-		    memcmp(n->guest_mac, o->guest_mac, 6) == 0) {
-			char mac[18];
-			config_mac_format(n->guest_mac, mac);
-			snprintf(err, errlen, "The MAC address is already in use: %s", mac);
-			return -EINVAL;
-		}
 		if (strcmp(n->host_dev_name, o->host_dev_name) == 0) {
 			snprintf(err, errlen, "The host device name is already in use: %s",
 				 n->host_dev_name);
 			return -EINVAL;
 		}
+		if (n->has_guest_mac && o->has_guest_mac &&
+		    memcmp(n->guest_mac, o->guest_mac, 6) == 0) {
+			if (!mac_text) {
+				config_mac_format(n->guest_mac, mac);
+				mac_text = mac;
+			}
+			snprintf(err, errlen, "The MAC address is already in use: %s", mac_text);
+			return -EINVAL;
+		}
 	}
+	return 0;
+}
+
+int config_net_put(struct vm_config *cfg, const struct config_net *n,
+		   char *err, size_t errlen)
+{
+	int idx = config_net_find(cfg, n->iface_id);
+	int r = config_net_check(cfg, n, NULL, err, errlen);
+
+	if (r < 0)
+		return r;
 	if (idx < 0 && cfg->nnets >= CONFIG_MAX_NETS) {
 		snprintf(err, errlen, "Too many network interfaces: ember supports at most %u.",
 			 CONFIG_MAX_NETS);

@@ -2,8 +2,8 @@
 /*
  * config.h - the validated description of one microVM.
  *
- * Filled by api.c from API requests or from --config-file; read by vm.c to
- * build the VM. No JSON here: every field is already a C value. The
+ * Filled by config_json.c from API requests and from --config-file; read
+ * by vm.c to build the VM. No JSON here: every field is already a C value. The
  * config_*_validate() functions check one object on its own and against the
  * rest of the config; they write one line naming the field into err.
  */
@@ -17,7 +17,7 @@
 
 #include "layout.h"
 
-#define CONFIG_ID_MAX        64    /* Firecracker: drive/iface/instance ids */
+#define CONFIG_ID_MAX        64    /* drive/iface/instance ids: config_id_check() */
 #define CONFIG_MAX_DRIVES    16
 #define CONFIG_MAX_NETS      8
 #define CONFIG_MAX_MEM_MIB   (1024ULL * 1024ULL) /* 1 TiB */
@@ -108,8 +108,25 @@ void config_init(struct vm_config *cfg);
 /* Close every fd the config holds. */
 void config_release(struct vm_config *cfg);
 
-/* Id rules (Firecracker): 1..64 chars of [A-Za-z0-9_-]. */
-bool config_id_valid(const char *id);
+/* The two kinds of id, each with Firecracker's alphabet, and at most
+ * CONFIG_ID_MAX characters (Firecracker has that limit for the instance id
+ * only; ember's structs have it for both):
+ * - CONFIG_ID_RESOURCE: drive_id, iface_id and the ids in API paths:
+ *   letters, digits and '_' (Firecracker's API server);
+ * - CONFIG_ID_INSTANCE: --id: letters, digits and '-' (Firecracker's and
+ *   ember-jailer's --id). */
+enum config_id_kind { CONFIG_ID_RESOURCE, CONFIG_ID_INSTANCE };
+
+/* The instance id rule, as --help and the --id error state it. */
+#define CONFIG_INSTANCE_ID_RULE "1-64 characters of letters, digits and '-'"
+
+/* 0 when id follows the rule of its kind (ASCII letters and digits only);
+ * else -EINVAL with err: for a resource id Firecracker's texts ("The ID
+ * cannot be empty.", "API Resource IDs can only contain alphanumeric
+ * characters and underscores.") or "API Resource IDs can be at most 64
+ * characters long.", checked in that order; for the instance id
+ * CONFIG_INSTANCE_ID_RULE. */
+int config_id_check(enum config_id_kind kind, const char *id, char *err, size_t errlen);
 
 /* vcpu_count 1..LAYOUT_MAX_VCPUS (1 or even with smt), mem_size_mib 1..
  * CONFIG_MAX_MEM_MIB (even with 2M huge pages). -EINVAL + err. */
@@ -141,20 +158,35 @@ int config_open_file(const char *path, int flags, bool blockdev, const char **ki
  * file or a block device, see config_open_file) into d->fd.
  * -errno + err naming path_on_host and the OS error or the file's type. */
 int config_drive_open(struct config_drive *d, char *err, size_t errlen);
+/* The rule between d and the other drives of cfg (the one with d's
+ * drive_id is the one d replaces), cheap enough to check before d's file is
+ * opened: at most one is_root_device. -EINVAL + err "A root block device
+ * already exists!". The one home of that rule: config_drive_put() applies
+ * it too, so every struct vm_config has at most one root drive. */
+int config_drive_check(const struct vm_config *cfg, const struct config_drive *d,
+		       char *err, size_t errlen);
 /* Insert d (fd already open) or replace the drive with the same id (its
- * old fd is closed). Rules: one root device, at most CONFIG_MAX_DRIVES, the
- * root device is kept at index 0, the others keep insertion order. On
- * success cfg owns d->fd; on error (-EINVAL/-ENOSPC + err) the caller still
- * owns it. */
+ * old fd is closed). Rules: config_drive_check(), at most CONFIG_MAX_DRIVES
+ * (-ENOSPC); the root device is kept at index 0, the others keep insertion
+ * order. On success cfg owns d->fd; on error (-EINVAL/-ENOSPC + err) the
+ * caller still owns it. */
 int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		     char *err, size_t errlen);
 
 /* Open /dev/net/tun as host_dev_name with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
  * (non-blocking) into n->tap_fd. -errno + err naming host_dev_name. */
 int config_net_open(struct config_net *n, char *err, size_t errlen);
+/* The rules between n and the other ifaces of cfg (the one with n's
+ * iface_id is the one n replaces), checked before n's tap is opened: per
+ * other iface, host_dev_name, then guest_mac (when both have one), must
+ * differ. -EINVAL + err "The host device name is already in use: <name>"
+ * or "The MAC address is already in use: <mac>", where <mac> is mac_text
+ * (the client's spelling), or lower case when mac_text is NULL. */
+int config_net_check(const struct vm_config *cfg, const struct config_net *n,
+		     const char *mac_text, char *err, size_t errlen);
 /* Insert n (tap already open) or replace the iface with the same id (its
- * old tap is closed). Rules: guest_mac and host_dev_name unique among the
- * other ifaces, at most CONFIG_MAX_NETS. Ownership as config_drive_put(). */
+ * old tap is closed). Rules: config_net_check(), at most CONFIG_MAX_NETS
+ * (-ENOSPC). Ownership as config_drive_put(). */
 int config_net_put(struct vm_config *cfg, const struct config_net *n,
 		   char *err, size_t errlen);
 /* Remove the iface at idx, closing its tap. */

@@ -413,11 +413,6 @@ int devices_create(const struct vm_config *cfg, const struct vm_dev_env *env, ch
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		if (cfg->drives[i].is_root_device)
 			order[nd++] = &cfg->drives[i];
-	if (nd > 1) {
-		snprintf(err, errlen, "A root block device already exists!");
-		r = -EINVAL;
-		goto err;
-	}
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		if (!cfg->drives[i].is_root_device)
 			order[nd++] = &cfg->drives[i];

@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "config_file.h"
 #include "evloop.h"
 #include "log.h"
 #include "metrics.h"
@@ -48,7 +49,7 @@ static void usage(FILE *f)
 		"Usage: ember [OPTIONS]\n"
 		"A minimal KVM microVM monitor with Firecracker's API.\n\n"
 		"  --api-sock PATH          API socket (default " DEFAULT_API_SOCK ")\n"
-		"  --id ID                  instance id (1-64 chars: letters, digits, '-')\n"
+		"  --id ID                  instance id: " CONFIG_INSTANCE_ID_RULE "\n"
 		"  --config-file FILE       build and boot from a Firecracker JSON config file\n"
 		"  --no-api                 no API socket (needs --config-file)\n"
 		"  --log-path PATH          log to a file or FIFO\n"
@@ -138,8 +139,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return bad_arg("%s conflicts with --seccomp-filter", "--no-seccomp");
 	if (o->no_api && o->api_sock_set)
 		return bad_arg("%s conflicts with --api-sock", "--no-api");
-	if (o->id && !config_id_valid(o->id))
-		return bad_arg("--id '%s' is invalid: 1-64 characters of letters, digits and '-'", o->id);
+	char why[64]; /* CONFIG_INSTANCE_ID_RULE, which --help states too */
+	if (o->id && config_id_check(CONFIG_ID_INSTANCE, o->id, why, sizeof(why)) < 0)
+		return bad_arg("--id '%s' is invalid: " CONFIG_INSTANCE_ID_RULE, o->id);
 	return 0;
 }
 
@@ -155,48 +157,45 @@ static void on_signal(void *opaque, uint32_t events)
 	evloop_stop(g_loop, EXIT_OK);
 }
 
-int main(int argc, char **argv)
+/* --level, --log-path, --metrics-path. EXIT_OK, or the exit status after
+ * printing why. */
+static int setup_output(const struct opts *o)
 {
-	timeline_mark(TIMELINE_PROCESS_START);
-	/* glibc reads /etc/localtime on the first time conversion; do it now,
-	 * before seccomp forbids open(). */
-	tzset();
-	struct opts o = { .api_sock = DEFAULT_API_SOCK };
-	if (parse_args(argc, argv, &o) < 0)
-		return EXIT_BAD_ARGS;
-	if (o.start_time_us)
-		timeline_set(TIMELINE_PROCESS_START, o.start_time_us * 1000ULL);
-	if (o.id)
-		log_set_id(o.id);
-	log_set_format(o.show_level, o.show_origin);
-	if (o.level) {
+	if (o->level) {
 		enum log_level lvl;
-		if (log_level_parse(o.level, &lvl) < 0) {
-			fprintf(stderr, "ember: --level '%s' is not one of Error, Warning, Info, Debug, Trace, Off\n", o.level);
+		if (log_level_parse(o->level, &lvl) < 0) {
+			fprintf(stderr, "ember: --level '%s' is not one of Error, Warning, Info, Debug, Trace, Off\n", o->level);
 			return EXIT_BAD_ARGS;
 		}
 		log_set_level(lvl);
 	}
-	if (o.log_path) {
-		int r = log_open(o.log_path);
+	if (o->log_path) {
+		int r = log_open(o->log_path);
 		if (r < 0) {
-			fprintf(stderr, "ember: --log-path %s: %s\n", o.log_path, strerror(-r));
+			fprintf(stderr, "ember: --log-path %s: %s\n", o->log_path, strerror(-r));
 			return EXIT_GENERIC;
 		}
 	}
-	if (o.metrics_path) {
-		int mr = metrics_open(o.metrics_path);
+	if (o->metrics_path) {
+		int mr = metrics_open(o->metrics_path);
 		if (mr < 0) {
-			fprintf(stderr, "ember: --metrics-path %s: %s\n", o.metrics_path, strerror(-mr));
+			fprintf(stderr, "ember: --metrics-path %s: %s\n", o->metrics_path, strerror(-mr));
 			return EXIT_GENERIC;
 		}
 	}
+	return EXIT_OK;
+}
+
+/* Choose the seccomp filters (installed later, per thread). EXIT_OK, or
+ * EXIT_GENERIC after printing why. */
+static int setup_seccomp(const struct opts *o)
+{
 	int r;
-	if (o.no_seccomp) {
+	if (o->no_seccomp) {
 		r = seccomp_configure_none();
-	} else if (o.seccomp_filter) {
+	} else if (o->seccomp_filter) {
 		char err[256];
-		r = seccomp_configure_file(o.seccomp_filter, err, sizeof(err));
+		r = seccomp_configure_file(o->seccomp_filter, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "ember: --seccomp-filter %s\n", err);
 			return EXIT_GENERIC;
@@ -204,15 +203,21 @@ int main(int argc, char **argv)
 	} else {
 		r = seccomp_configure_default();
 	}
-	if (r == 0 && !o.no_seccomp)
+	if (r == 0 && !o->no_seccomp)
 		r = seccomp_report_violations();
 	if (r < 0) {
 		fprintf(stderr, "ember: seccomp: %s\n", strerror(-r));
 		return EXIT_GENERIC;
 	}
+	return EXIT_OK;
+}
 
-	/* Signals arrive through a signalfd on the loop; vCPU threads inherit
-	 * the blocked mask, so only the loop sees them. */
+/* Create g_loop with the signalfd on it. Signals arrive through the
+ * signalfd; vCPU threads inherit the blocked mask, so only the loop sees
+ * them. EXIT_OK, or EXIT_GENERIC after printing why. */
+static int setup_loop(void)
+{
+	static int sfd;
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -221,33 +226,37 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	g_loop = evloop_create();
 	if (sfd < 0 || !g_loop) {
 		fprintf(stderr, "ember: event loop: %s\n", strerror(errno));
 		return EXIT_GENERIC;
 	}
 	evloop_add(g_loop, sfd, EPOLLIN, on_signal, &sfd);
+	return EXIT_OK;
+}
 
-	static struct vm_config cfg;
-	config_init(&cfg);
-	cfg.boot_timer = o.boot_timer;
+/* Everything between the command line and the event loop: the config file,
+ * the API socket, the VM of the config file, the main thread's seccomp
+ * filter. Sets *api and *vm as they are created, even on error (main tears
+ * them down). EXIT_OK, or EXIT_GENERIC after printing why. */
+static int start(const struct opts *o, struct vm_config *cfg, struct api **api, struct vm **vm)
+{
 	char err[512];
-	if (o.config_file) {
+	config_init(cfg);
+	cfg->boot_timer = o->boot_timer;
+	if (o->config_file) {
 		vm_prepare(); /* KVM VM creation overlaps the parsing */
-		if (api_load_config_file(o.config_file, &cfg, err, sizeof(err)) < 0) {
+		if (config_file_load(o->config_file, cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ember: %s\n", err);
 			return EXIT_GENERIC;
 		}
-		cfg.boot_timer = o.boot_timer;
+		cfg->boot_timer = o->boot_timer;
 	}
-
-	struct api *api = NULL;
-	struct vm *vm = NULL;
-	if (!o.no_api) {
-		api = api_create(g_loop, o.api_sock, o.id ? o.id : "anonymous-instance", &cfg,
-				 err, sizeof(err));
-		if (!api) {
+	if (!o->no_api) {
+		*api = api_create(g_loop, o->api_sock, o->id ? o->id : "anonymous-instance", cfg,
+				  err, sizeof(err));
+		if (!*api) {
 			fprintf(stderr, "ember: %s\n", err);
 			return EXIT_GENERIC;
 		}
@@ -255,37 +264,62 @@ int main(int argc, char **argv)
 		/* ... and with the client's configuration requests. */
 		vm_prepare();
 	}
-	if (o.config_file) {
+	if (o->config_file) {
 		timeline_mark(TIMELINE_INSTANCE_START);
-		r = vm_create(&cfg, g_loop, &vm, err, sizeof(err));
-		if (r < 0) {
+		if (vm_create(cfg, g_loop, vm, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ember: %s\n", err);
-			api_destroy(api);
 			return EXIT_GENERIC;
 		}
 	}
 	if (seccomp_install_thread(SECCOMP_THREAD_MAIN) < 0) {
 		fprintf(stderr, "ember: cannot install the seccomp filter of the main thread\n");
-		vm_destroy(vm);
-		api_destroy(api);
 		return EXIT_GENERIC;
 	}
-	if (vm) {
-		r = vm_start(vm, err, sizeof(err));
-		if (r < 0) {
+	if (*vm) {
+		if (vm_start(*vm, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ember: %s\n", err);
-			vm_destroy(vm);
-			api_destroy(api);
 			return EXIT_GENERIC;
 		}
-		if (api)
-			api_set_vm(api, vm);  /* also starts the periodic metrics */
+		if (*api)
+			api_set_vm(*api, *vm);  /* also starts the periodic metrics */
 		else
 			metrics_start(g_loop);
 	}
-	int status = evloop_run(g_loop);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vm_config cfg;
+	struct opts o = { .api_sock = DEFAULT_API_SOCK };
+	struct api *api = NULL;
+	struct vm *vm = NULL;
+	int status;
+
+	timeline_mark(TIMELINE_PROCESS_START);
+	/* glibc reads /etc/localtime on the first time conversion; do it now,
+	 * before seccomp forbids open(). */
+	tzset();
+	if (parse_args(argc, argv, &o) < 0)
+		return EXIT_BAD_ARGS;
+	if (o.start_time_us)
+		timeline_set(TIMELINE_PROCESS_START, o.start_time_us * 1000ULL);
+	if (o.id)
+		log_set_id(o.id);
+	log_set_format(o.show_level, o.show_origin);
+	if ((status = setup_output(&o)) != EXIT_OK || (status = setup_seccomp(&o)) != EXIT_OK ||
+	    (status = setup_loop()) != EXIT_OK)
+		return status;
+
+	status = start(&o, &cfg, &api, &vm);
+	bool ran = status == EXIT_OK;
+	if (ran)
+		status = evloop_run(g_loop);
+	/* The one teardown, for a failed start as for the end of the loop. */
 	vm_destroy(vm); /* no-op when the VM was built through the API (api owns it) */
 	api_destroy(api);
+	if (!ran)
+		return status;
 	metrics_stop();   /* a last line, then the file is closed */
 	if (status == EXIT_OK)
 		log_info("ember exiting successfully. exit_code=0");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "config_file.h"
 #include "devices.h"
 #include "log.h"
 #include "metrics.h"
@@ -579,6 +580,187 @@ static void test_actions_and_post_boot(void **state)
 	api = api_create(loop, NULL, NULL, &cfg, err, sizeof(err));
 }
 
+/* ---- the route table ---- */
+
+static const char API_AFTER[] =
+	"The requested operation is not supported after starting the microVM.";
+static const char API_BEFORE[] =
+	"The requested operation is not supported before starting the microVM.";
+
+/* Every route, with a body it accepts, what it answers before and after
+ * InstanceStart (a status, and a text the fault must hold), and the
+ * counters it bumps. A %s in a body is the disk for /drives, the metrics file
+ * for /metrics, else the kernel. */
+static const struct route_case {
+	enum api_http_method m;
+	const char *path, *body;
+	int pre_status;
+	const char *pre_fault;
+	int post_status;
+	const char *post_fault;
+	uint64_t *count, *fails;
+} route_cases[] = {
+	{ API_HTTP_GET, "/", NULL, 200, NULL, 200, NULL,
+	  &metrics.get_api_requests.instance_info_count, &metrics.get_api_requests.fails },
+	{ API_HTTP_GET, "/version", NULL, 200, NULL, 200, NULL,
+	  &metrics.get_api_requests.vmm_version_count, &metrics.get_api_requests.fails },
+	{ API_HTTP_GET, "/machine-config", NULL, 200, NULL, 200, NULL,
+	  &metrics.get_api_requests.machine_cfg_count, &metrics.get_api_requests.fails },
+	{ API_HTTP_GET, "/vm/config", NULL, 200, NULL, 200, NULL,
+	  &metrics.get_api_requests.vm_config_count, &metrics.get_api_requests.fails },
+	{ API_HTTP_PUT, "/boot-source", "{\"kernel_image_path\":\"%s\"}", 204, NULL, 400, API_AFTER,
+	  &metrics.put_api_requests.boot_source_count,
+	  &metrics.put_api_requests.boot_source_fails },
+	{ API_HTTP_PUT, "/drives/d1", "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+	  "\"is_root_device\":false}", 204, NULL, 400, API_AFTER,
+	  &metrics.put_api_requests.drive_count, &metrics.put_api_requests.drive_fails },
+	{ API_HTTP_PUT, "/logger", "{\"level\":\"Off\"}", 204, NULL, 400, API_AFTER,
+	  &metrics.put_api_requests.logger_count, &metrics.put_api_requests.logger_fails },
+	{ API_HTTP_PUT, "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}", 204, NULL,
+	  400, API_AFTER, &metrics.put_api_requests.machine_cfg_count,
+	  &metrics.put_api_requests.machine_cfg_fails },
+	{ API_HTTP_PUT, "/metrics", "{\"metrics_path\":\"%s\"}", 204, NULL, 400, API_AFTER,
+	  &metrics.put_api_requests.metrics_count, &metrics.put_api_requests.metrics_fails },
+	{ API_HTTP_PUT, "/network-interfaces/eth0",
+	  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"\"}", 400,
+	  "Network interface error: host_dev_name", 400, API_AFTER,
+	  &metrics.put_api_requests.network_count, &metrics.put_api_requests.network_fails },
+	{ API_HTTP_PATCH, "/machine-config", "{\"vcpu_count\":1}", 204, NULL, 400, API_AFTER,
+	  &metrics.patch_api_requests.machine_cfg_count,
+	  &metrics.patch_api_requests.machine_cfg_fails },
+	{ API_HTTP_PATCH, "/drives/d1", "{\"drive_id\":\"d1\"}", 400, API_BEFORE, 204, NULL,
+	  &metrics.patch_api_requests.drive_count, &metrics.patch_api_requests.drive_fails },
+	{ API_HTTP_PATCH, "/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}", 400, API_BEFORE,
+	  400, "Invalid network interface ID: eth0", &metrics.patch_api_requests.network_count,
+	  &metrics.patch_api_requests.network_fails },
+	{ API_HTTP_PATCH, "/vm", "{\"state\":\"Resumed\"}", 400, API_BEFORE, 204, NULL,
+	  &metrics.patch_api_requests.vm_count, &metrics.patch_api_requests.vm_fails },
+	{ API_HTTP_DELETE, "/drives/d1", NULL, 400, API_BEFORE, 400, "device hotplug", NULL, NULL },
+	{ API_HTTP_DELETE, "/network-interfaces/eth0", NULL, 400, API_BEFORE, 400,
+	  "device hotplug", NULL, NULL },
+	/* Each action has its own boot rule (InstanceStart: test_actions_and_post_boot;
+	 * FlushMetrics would reset the counters). */
+	{ API_HTTP_PUT, "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", 400, API_BEFORE, 204,
+	  NULL, &metrics.put_api_requests.actions_count, &metrics.put_api_requests.actions_fails },
+};
+
+static void run_route_case(const struct route_case *rc, bool booted, const char *mpath)
+{
+	char b[1024];
+	int want = booted ? rc->post_status : rc->pre_status;
+	const char *fault = booted ? rc->post_fault : rc->pre_fault;
+	uint64_t count = rc->count ? *rc->count : 0, fails = rc->fails ? *rc->fails : 0;
+
+	if (rc->body)
+		snprintf(b, sizeof(b), rc->body, strstr(rc->path, "/drives") ? disk :
+			 strstr(rc->path, "/metrics") ? mpath : kernel);
+	int got = req(rc->m, rc->path, rc->body ? b : NULL);
+	if (got != want)
+		fail_msg("%s %s (%s): %d, not %d: %s", api_http_method_name(rc->m), rc->path,
+			 booted ? "post-boot" : "pre-boot", got, want, body);
+	if (fault)
+		FAULT_HAS(fault);
+	if (rc->count)
+		assert_int_equal(*rc->count, count + 1);
+	if (rc->fails)
+		assert_int_equal(*rc->fails, fails + (got == 400));
+}
+
+/* Every route before and after boot: the boot rule, and the counters. */
+static void test_route_table(void **state)
+{
+	char mpath[] = "/tmp/ember-test-metrics-XXXXXX";
+	close(mkstemp(mpath));
+	size_t n = sizeof(route_cases) / sizeof(route_cases[0]);
+	for (size_t i = 0; i < n; i++)
+		run_route_case(&route_cases[i], false, mpath);
+	boot();
+	for (size_t i = 0; i < n; i++)
+		run_route_case(&route_cases[i], true, mpath);
+	metrics_stop();
+	unlink(mpath);
+}
+
+/* Every path the table knows with each method it has no route for. */
+static void test_route_methods(void **state)
+{
+	static const char *const paths[] = { "/", "/version", "/machine-config", "/vm/config",
+		"/actions", "/boot-source", "/drives/d1", "/logger", "/metrics",
+		"/network-interfaces/eth0", "/vm", "/nope" };
+	static const enum api_http_method methods[] = { API_HTTP_GET, API_HTTP_PUT,
+							API_HTTP_PATCH, API_HTTP_DELETE };
+	size_t n = sizeof(route_cases) / sizeof(route_cases[0]);
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		for (size_t k = 0; k < 4; k++) {
+			enum api_http_method m = methods[k];
+			/* Routes are found by the first segment: PATCH /vm/config is PATCH /vm. */
+			const char *seg = paths[p] + 1;
+			int seglen = (int)strcspn(seg, "/");
+			bool routed = false;
+			for (size_t i = 0; i < n; i++) {
+				const char *rseg = route_cases[i].path + 1;
+				routed |= route_cases[i].m == m &&
+					  !strncmp(rseg, seg, (size_t)seglen) &&
+					  (rseg[seglen] == '/' || rseg[seglen] == '\0');
+			}
+			if (routed)
+				continue;
+			uint64_t get_fails = metrics.get_api_requests.fails;
+			uint64_t put_other = metrics.put_api_requests.unsupported_count;
+			uint64_t patch_other = metrics.patch_api_requests.unsupported_count;
+			bool has_body = m == API_HTTP_PUT || m == API_HTTP_PATCH;
+			assert_int_equal(req(m, paths[p], has_body ? "{}" : NULL), 400);
+			char want[128];
+			snprintf(want, sizeof(want), "Invalid request method and/or path: %s %.*s.",
+				 api_http_method_name(m), seglen, seg);
+			FAULT_HAS(want);
+			assert_int_equal(metrics.get_api_requests.fails,
+					 get_fails + (m == API_HTTP_GET));
+			assert_int_equal(metrics.put_api_requests.unsupported_count,
+					 put_other + (m == API_HTTP_PUT));
+			assert_int_equal(metrics.patch_api_requests.unsupported_count,
+					 patch_other + (m == API_HTTP_PATCH));
+		}
+	}
+}
+
+/* The order of the checks: body rules of the method, then the path, its id,
+ * the JSON, then (post-boot routes) the body's fields before the boot rule,
+ * and (pre-boot routes) the boot rule before the body's fields. */
+static void test_route_order(void **state)
+{
+	assert_int_equal(req(API_HTTP_PUT, "/nope", NULL), 400);
+	FAULT_HAS("Empty PUT request.");
+	assert_int_equal(req(API_HTTP_GET, "/nope", "{}"), 400);
+	FAULT_HAS("GET request cannot have a body.");
+	assert_int_equal(PUT("/drives/a-b", "{"), 400);
+	FAULT_HAS("API Resource IDs can only contain alphanumeric characters and underscores.");
+	assert_int_equal(req(API_HTTP_DELETE, "/drives/", NULL), 400);
+	FAULT_HAS("The ID cannot be empty.");
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":"), 400);
+	FAULT_HAS("invalid JSON at byte");
+	/* Post-boot routes check the body first. */
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Stopped\"}"), 400);
+	FAULT_HAS("unknown variant `Stopped`");
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":\"d2\"}"), 400);
+	FAULT_HAS("The id from the path does not match the id from the body!");
+	assert_int_equal(PATCH("/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
+			       "\"rx_rate_limiter\":{\"x\":1}}"), 400);
+	FAULT_HAS("unknown field `x`");
+	/* ... but a drive's rate limiter only once the VM runs. */
+	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":\"d1\",\"rate_limiter\":{\"x\":1}}"),
+			 400);
+	FAULT_HAS("not supported before starting");
+	/* Pre-boot routes check the boot rule first. */
+	boot();
+	assert_int_equal(PUT("/boot-source", "{}"), 400);
+	FAULT_HAS(API_AFTER);
+	assert_int_equal(PUT("/drives/d1", "{}"), 400);
+	FAULT_HAS(API_AFTER);
+	assert_int_equal(PUT("/drives/a-b", "{}"), 400); /* the path id comes first */
+	FAULT_HAS("API Resource IDs can only contain");
+}
+
 /* ---- config file ---- */
 
 static int load(const char *json, char *err, size_t errlen)
@@ -590,7 +772,7 @@ static int load(const char *json, char *err, size_t errlen)
 	struct vm_config *c = &cfg;
 	config_release(c);
 	config_init(c);
-	int r = api_load_config_file(path, c, err, errlen);
+	int r = config_file_load(path, c, err, errlen);
 	unlink(path);
 	return r;
 }
@@ -632,7 +814,7 @@ static void test_config_file(void **state)
 	assert_int_equal(load("{\"boot-source\":", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "invalid JSON"));
 	assert_int_equal(load("[]", err, sizeof(err)), -EINVAL);
-	assert_int_equal(api_load_config_file("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
+	assert_int_equal(config_file_load("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent.json"));
 }
 
@@ -648,6 +830,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_network_interfaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions_and_post_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* config: defaults, machine/boot checks, MAC parsing, drive and net tables. */
+/* config: defaults, the id rules, machine/boot checks, MAC parsing, drive and
+ * net tables and their rules. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -40,19 +41,50 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.nnets, 0);
 }
 
+/* 0, or -EINVAL with the text in err. */
+static int id_check(enum config_id_kind kind, const char *id)
+{
+	err[0] = 0;
+	return config_id_check(kind, id, err, sizeof(err));
+}
+
+/* One validator, one alphabet per kind of id. */
 static void test_ids(void **state)
 {
-	assert_true(config_id_valid("rootfs"));
-	assert_true(config_id_valid("a-b_C9"));
-	assert_false(config_id_valid(""));
-	assert_false(config_id_valid("a b"));
-	assert_false(config_id_valid("a/b"));
+	/* Resource ids (drive_id, iface_id, path ids): letters, digits, '_'. */
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, "rootfs"), 0);
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, "a_B_C9"), 0);
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, ""), -EINVAL);
+	assert_string_equal(err, "The ID cannot be empty.");
+	static const char *const bad[] = { "a-b", "a b", "a/b", "a.b", "\xc3\xa9", NULL };
+	for (const char *const *p = bad; *p; p++) {
+		assert_int_equal(id_check(CONFIG_ID_RESOURCE, *p), -EINVAL);
+		assert_string_equal(err, "API Resource IDs can only contain alphanumeric "
+				    "characters and underscores.");
+	}
 	char long_id[CONFIG_ID_MAX + 2];
 	memset(long_id, 'x', sizeof(long_id) - 1);
 	long_id[sizeof(long_id) - 1] = 0;
-	assert_false(config_id_valid(long_id));
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, long_id), -EINVAL);
+	assert_string_equal(err, "API Resource IDs can be at most 64 characters long.");
+	long_id[0] = '-'; /* the alphabet is checked before the length */
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, long_id), -EINVAL);
+	assert_non_null(strstr(err, "alphanumeric"));
+	long_id[0] = 'x';
 	long_id[CONFIG_ID_MAX] = 0;
-	assert_true(config_id_valid(long_id));
+	assert_int_equal(id_check(CONFIG_ID_RESOURCE, long_id), 0);
+
+	/* The instance id (--id): letters, digits, '-' (Firecracker's and
+	 * ember-jailer's rule). */
+	assert_int_equal(id_check(CONFIG_ID_INSTANCE, "vm-1"), 0);
+	assert_int_equal(id_check(CONFIG_ID_INSTANCE, long_id), 0);
+	static const char *const bad_instance[] = { "", "a_b", "a b", "a/b", NULL };
+	for (const char *const *p = bad_instance; *p; p++) {
+		assert_int_equal(id_check(CONFIG_ID_INSTANCE, *p), -EINVAL);
+		assert_string_equal(err, CONFIG_INSTANCE_ID_RULE);
+	}
+	long_id[CONFIG_ID_MAX] = 'x';
+	assert_int_equal(id_check(CONFIG_ID_INSTANCE, long_id), -EINVAL);
 }
 
 static void test_machine(void **state)
@@ -177,6 +209,17 @@ static void test_drives(void **state)
 	assert_int_equal(config_drive_open(&a2, err, sizeof(err)), 0);
 	assert_int_equal(config_drive_put(&cfg, &a2, err, sizeof(err)), 0);
 	assert_string_equal(cfg.drives[1].drive_id, "data");
+	/* The rule alone, before any file is opened: the root may replace
+	 * itself, no other drive may be a second root. */
+	struct config_drive probe = mkdrive("other", true, "/nonexistent");
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "A root block device already exists!");
+	snprintf(probe.drive_id, sizeof(probe.drive_id), "rootfs");
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), 0);
+	snprintf(probe.drive_id, sizeof(probe.drive_id), "data"); /* data becomes the root */
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), -EINVAL);
+	probe.is_root_device = false;
+	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), 0);
 	/* A missing file names the field and the OS error. */
 	struct config_drive bad = mkdrive("bad", false, "/nonexistent/disk.img");
 	assert_int_equal(config_drive_open(&bad, err, sizeof(err)), -ENOENT);
@@ -256,11 +299,20 @@ static void test_nets(void **state)
 	strcpy(m.iface_id, "eth1");
 	strcpy(m.host_dev_name, "tap1");
 	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "MAC address is already in use"));
-	m.guest_mac[5] = 2;
+	assert_string_equal(err, "The MAC address is already in use: 06:00:00:00:00:01");
+	/* config_net_check() quotes the client's spelling of the MAC. */
+	assert_int_equal(config_net_check(&cfg, &m, "06:00:00:00:00:01", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "The MAC address is already in use: 06:00:00:00:00:01");
+	/* Both clash: the tap name is named first. */
 	strcpy(m.host_dev_name, "tap0");
+	assert_int_equal(config_net_check(&cfg, &m, NULL, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "The host device name is already in use: tap0");
+	m.guest_mac[5] = 2;
 	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "host device name"));
+	/* The interface being replaced is not compared with itself. */
+	assert_int_equal(config_net_check(&cfg, &n, NULL, err, sizeof(err)), 0);
 	strcpy(m.host_dev_name, "tap1");
 	assert_int_equal(config_net_put(&cfg, &m, err, sizeof(err)), 0);
 	/* Same id replaces. */

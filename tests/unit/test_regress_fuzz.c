@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "config_file.h"
 #include "devices.h"
 #include "log.h"
 #include "utf8.h"
@@ -98,7 +99,7 @@ static void test_api_invalid_utf8_rejected(void **state)
 	close(fd);
 	struct vm_config cfg2;
 	config_init(&cfg2);
-	assert_true(api_load_config_file(cf, &cfg2, err, sizeof(err)) < 0);
+	assert_true(config_file_load(cf, &cfg2, err, sizeof(err)) < 0);
 	config_release(&cfg2);
 	unlink(cf);
 

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config_json.h - Firecracker's JSON objects <-> struct vm_config, in both
+ * directions: the objects of PUT /boot-source, /machine-config, /drives,
+ * /network-interfaces, /logger, /metrics (and PATCH /machine-config) are
+ * the sections of a --config-file too, so the API (api.c) and the loader
+ * (config_file.c) apply them through the same functions; GET
+ * /machine-config and GET /vm/config serialise through the others.
+ *
+ * The apply functions validate obj fully (json_strict.h's rules, then
+ * config.c's), are all-or-nothing (on error cfg is as it was), and return
+ * 0 or -errno with one line in c->err, with Firecracker's prefix ("Drive
+ * config error: ...") where it has one. Main thread only.
+ */
+#ifndef EMBER_CONFIG_JSON_H
+#define EMBER_CONFIG_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "json_strict.h"
+
+/* BootSourceConfig into cfg->boot; the kernel and initrd files are checked
+ * (config_boot_validate()). */
+int config_json_boot_source(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj);
+
+/* MachineConfig into cfg->machine. PUT (patch false): vcpu_count and
+ * mem_size_mib required, omitted optional fields reset. PATCH: a non-empty
+ * subset (nulls do not count), merged with the current values. */
+int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch);
+
+/* BlockDeviceConfig: a new drive, or the replacement of the one with its
+ * drive_id. path_id is the id of the request path, which drive_id must
+ * equal (NULL: from a config file, no path). The file is opened here
+ * (config_drive_open()) after the cheap rules passed. */
+int config_json_drive(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
+		      const char *path_id);
+
+/* NetworkInterfaceConfig: a new interface, or the replacement of the one
+ * with its iface_id; path_id as for config_json_drive(). The tap is opened
+ * here, or, when the replaced interface keeps its host_dev_name, its fd is
+ * duplicated (a tap is attached to one fd at a time). */
+int config_json_net(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
+		    const char *path_id);
+
+/* LoggerConfig: takes effect at once (log_open(), log_set_level(),
+ * log_set_format()) and is recorded in cfg->logger. Repeatable. */
+int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj);
+
+/* MetricsConfig: metrics_open() (once per process) and, with emit_id,
+ * metrics_set_id(instance_id, or "anonymous-instance" when NULL). Unknown
+ * fields are accepted, as Firecracker does. */
+int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
+			const char *instance_id);
+
+/* The RateLimiterConfig field called name of a PATCH body, merged into rl:
+ * an absent bucket stays as it is, one with size 0 or refill_time 0 is
+ * removed, any other replaces it. Absent field: rl unchanged. On error rl
+ * may hold the first bucket. */
+int config_json_patch_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
+			      struct config_rate_limiter *rl);
+
+/* A resource id (drive_id, iface_id, path id): config_id_check() with
+ * CONFIG_ID_RESOURCE, its text in c->err. 0 or -EINVAL. */
+int config_json_resource_id(struct json_ctx *c, const char *id);
+
+/* GET /machine-config. NULL only when out of memory. */
+cJSON *config_json_from_machine(const struct config_machine *m);
+
+/* GET /vm/config: every key Firecracker returns, null or [] for what ember
+ * lacks (logger and metrics are always null there too). */
+cJSON *config_json_from_config(const struct vm_config *cfg);
+
+#endif
