@@ -498,7 +498,7 @@ static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *er
 
 static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct vm_dev_env env = {
+	struct devices_env env = {
 		.vm_fd = vm->vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
 	};
 	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
@@ -561,15 +561,14 @@ static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, 
 		snprintf(err, errlen, "MP table for %u vCPUs: %s", vm->nvcpus, strerror(-r));
 		return r;
 	}
-	/* ACPI too, for kernels without MP table support. The virtio devices
-	 * as devices_create placed them: device n at MMIO base + n * size, GSI
-	 * base + n, drives then network interfaces. */
+	/* ACPI too, for kernels without MP table support: the virtio devices
+	 * as devices_create placed them. */
 	struct acpi_mmio_dev adevs[LAYOUT_MAX_VIRTIO_DEVS];
-	unsigned nadevs = cfg->ndrives + cfg->nnets;
-	for (unsigned i = 0; i < nadevs && i < LAYOUT_MAX_VIRTIO_DEVS; i++)
-		adevs[i] = (struct acpi_mmio_dev){ .addr = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_SIZE,
-						   .len = LAYOUT_VIRTIO_MMIO_SIZE,
-						   .gsi = LAYOUT_VIRTIO_IRQ_BASE + i };
+	unsigned nadevs = devices_count(vm->devices);
+	for (unsigned i = 0; i < nadevs && i < LAYOUT_MAX_VIRTIO_DEVS; i++) {
+		struct devices_place p = devices_place(vm->devices, i);
+		adevs[i] = (struct acpi_mmio_dev){ .addr = p.addr, .len = p.len, .gsi = p.gsi };
+	}
 	uint64_t rsdp = 0;
 	r = acpi_setup(&vm->mem, vm->nvcpus, adevs, nadevs, &rsdp);
 	if (r == 0)

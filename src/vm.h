@@ -12,20 +12,10 @@
 
 #include <stddef.h>
 
-#include "bus.h"
 #include "config.h"
 #include "evloop.h"
-#include "guest_mem.h"
 
 struct vm;
-
-/* What a device builder needs from the VM (see src/devices.h). */
-struct vm_dev_env {
-	int vm_fd;                     /* for KVM_IOEVENTFD / KVM_IRQFD */
-	const struct guest_mem *mem;
-	struct bus *mmio_bus;          /* register MMIO handlers here */
-	struct evloop *loop;           /* the main thread's loop */
-};
 
 /* Start opening /dev/kvm and creating the KVM VM (irqchip, PIT) on a
  * background thread, before the configuration is known; vm_create adopts
