@@ -9,12 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <termios.h>
@@ -25,6 +23,7 @@
 #include "cpuid.h"
 #include "devices.h"
 #include "i8042.h"
+#include "kvm.h"
 #include "layout.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,7 +34,6 @@
 #include "vcpu.h"
 #include "x86_boot.h"
 
-#define KVM_API_VERSION_EXPECTED 12
 #define MSR_IA32_TSC            0x10
 #define MSR_IA32_SYSENTER_CS    0x174
 #define MSR_IA32_SYSENTER_ESP   0x175
@@ -53,8 +51,7 @@
 #define APIC_MODE_EXTINT        0x7
 
 struct vm {
-	int kvm_fd;
-	int vm_fd;
+	struct kvm_machine kvm;
 	struct evloop *loop;
 	struct guest_mem mem;
 	uint64_t initrd_gpa, initrd_size;   /* where vm_load_kernel put the initrd */
@@ -134,7 +131,7 @@ static void vm_serial_irq(void *opaque, bool level)
 {
 	struct vm *vm = opaque;
 	struct kvm_irq_level line = { .irq = LAYOUT_SERIAL_IRQ, .level = level ? 1 : 0 };
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &line) < 0)
+	if (ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &line) < 0)
 		log_ratelimited(LOG_ERROR, "serial: KVM_IRQ_LINE %u level %u: %s",
 				LAYOUT_SERIAL_IRQ, line.level, strerror(errno));
 }
@@ -208,8 +205,8 @@ static void vm_cring_tick(void *opaque, uint32_t events)
 static void vm_setup_cring(struct vm *vm)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	int off = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 || off <= 0 ||
+	int off = ioctl(vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	if (ioctl(vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 || off <= 0 ||
 	    page <= 0 || (size_t)(off + 1) * (size_t)page > vm->vcpus[0].run_size)
 		return;
 	vm->cring = (struct kvm_coalesced_mmio_ring *)((char *)vm->vcpus[0].run +
@@ -217,7 +214,7 @@ static void vm_setup_cring(struct vm *vm)
 	vm->cring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
 				   sizeof(struct kvm_coalesced_mmio));
 	struct kvm_coalesced_mmio_zone z = { .addr = LAYOUT_SERIAL_PORT, .size = 1, .pio = 1 };
-	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0) {
+	if (ioctl(vm->kvm.vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0) {
 		vm->cring = NULL;
 		return;
 	}
@@ -276,81 +273,6 @@ static void vm_stdin_ready(void *opaque, uint32_t events)
 
 /* ---- build steps ---- */
 
-static int vm_open_kvm(struct vm *vm, char *err, size_t errlen)
-{
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "/dev/kvm: %s — KVM is not available on this host", strerror(e));
-		return -ENODEV;
-	}
-	int v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (v != KVM_API_VERSION_EXPECTED) {
-		snprintf(err, errlen, "/dev/kvm: KVM API version %d, ember needs %d — KVM is not "
-			 "available on this host", v, KVM_API_VERSION_EXPECTED);
-		return -ENODEV;
-	}
-	static const struct { int cap; const char *name; } caps[] = {
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-		{ KVM_CAP_HLT, "KVM_CAP_HLT" },
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-	};
-	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
-			snprintf(err, errlen, "/dev/kvm: missing capability %s — KVM is not "
-				 "available on this host", caps[i].name);
-			return -ENODEV;
-		}
-	}
-	return 0;
-}
-
-static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
-{
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(e));
-		return -e;
-	}
-	fcntl(vm->vm_fd, F_SETFD, FD_CLOEXEC);
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS_ADDR) < 0)
-		goto fail_tss;
-	uint64_t idmap = LAYOUT_KVM_IDENTITY_MAP;
-	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-		goto fail_idmap;
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		goto fail_irqchip;
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		goto fail_pit;
-	return 0;
-	int e;
-fail_tss:
-	e = errno;
-	snprintf(err, errlen, "KVM_SET_TSS_ADDR 0x%llx: %s", LAYOUT_KVM_TSS_ADDR, strerror(e));
-	return -e;
-fail_idmap:
-	e = errno;
-	snprintf(err, errlen, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(e));
-	return -e;
-fail_irqchip:
-	e = errno;
-	snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(e));
-	return -e;
-fail_pit:
-	e = errno;
-	snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(e));
-	return -e;
-}
-
 static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t errlen)
 {
 	int r = guest_mem_init(&vm->mem, mem_mib << 20);
@@ -363,46 +285,12 @@ static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t er
 /* Guest RAM as KVM memory slots (needs the machine). */
 static int vm_setup_slots(struct vm *vm, char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < vm->mem.nregions; i++) {
-		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.regions[i].gpa,
-			.memory_size = vm->mem.regions[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.regions[i].host,
-		};
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-			int e = errno;
-			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION slot %u (0x%llx+0x%llx): %s",
-				 i, region.guest_phys_addr, region.memory_size, strerror(e));
-			return -e;
-		}
-	}
-	return 0;
-}
-
-/* An eventfd wired to a GSI of the in-kernel IOAPIC: each write is one edge. */
-static int vm_irqfd(struct vm *vm, unsigned gsi, int *out, char *err, size_t errlen)
-{
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "eventfd for IRQ %u: %s", gsi, strerror(e));
-		return -e;
-	}
-	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "KVM_IRQFD for IRQ %u: %s", gsi, strerror(e));
-		close(fd);
-		return -e;
-	}
-	*out = fd;
-	return 0;
+	return kvm_set_slots(&vm->kvm, &vm->mem, err, errlen);
 }
 
 static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	int r = vm_irqfd(vm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
+	int r = kvm_irqfd_new(&vm->kvm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
 	if (r < 0)
 		return r;
 	/* A full stdout drops guest output rather than stalling a vCPU. */
@@ -499,7 +387,7 @@ static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *er
 static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct devices_env env = {
-		.vm_fd = vm->vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
+		.vm_fd = vm->kvm.vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
 	};
 	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
 			      err, errlen);
@@ -705,12 +593,13 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 	vcpu_shared_init(&vm->vshared, &vm->pio, &vm->mmio, vm_on_vcpu_exit, vm);
 	vm->vshared.thread_init = vm_thread_init;
 	vm->vshared_init = true;
-	struct kvm_cpuid2 *supported = vm_supported_cpuid(vm->kvm_fd, err, errlen);
+	struct kvm_cpuid2 *supported = vm_supported_cpuid(vm->kvm.kvm_fd, err, errlen);
 	if (!supported)
 		return -EINVAL;
 	int r = 0;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		r = vcpu_create(&vm->vcpus[i], vm->kvm_fd, vm->vm_fd, i, &vm->vshared, err, errlen);
+		r = vcpu_create(&vm->vcpus[i], vm->kvm.kvm_fd, vm->kvm.vm_fd, i, &vm->vshared, err,
+				errlen);
 		if (r < 0)
 			break;
 		r = vm_setup_vcpu(vm, &vm->vcpus[i], supported, cfg, err, errlen);
@@ -728,72 +617,9 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 	return 0;
 }
 
-/*
- * The first two build steps (open /dev/kvm and check it; KVM_CREATE_VM with
- * its TSS, identity map, irqchip and PIT) need no configuration, and are the
- * slowest ones. vm_prepare() runs them on a short-lived thread while the API
- * client (or the config file parser) is still busy; vm_create() takes the
- * result, or does them itself when nothing was prepared. The thread installs
- * the main thread's seccomp filter first (it allows exactly these calls).
- */
-static struct {
-	pthread_t thread;
-	bool started;
-	int kvm_fd, vm_fd, ret;
-	char err[256];
-} vm_pre = { .kvm_fd = -1, .vm_fd = -1 };
-
-static void *vm_prepare_thread(void *arg)
-{
-	(void)arg;
-	struct vm tmp = { .kvm_fd = -1, .vm_fd = -1 };
-	int r = seccomp_install_thread(SECCOMP_THREAD_MAIN);
-	if (r < 0) {
-		snprintf(vm_pre.err, sizeof(vm_pre.err), "seccomp: %s", strerror(-r));
-	} else {
-		r = vm_open_kvm(&tmp, vm_pre.err, sizeof(vm_pre.err));
-		if (r == 0)
-			r = vm_create_machine(&tmp, vm_pre.err, sizeof(vm_pre.err));
-	}
-	vm_pre.ret = r;
-	vm_pre.kvm_fd = tmp.kvm_fd;
-	vm_pre.vm_fd = tmp.vm_fd;
-	return NULL;
-}
-
 void vm_prepare(void)
 {
-	if (vm_pre.started)
-		return;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN + 16384);
-	vm_pre.started = pthread_create(&vm_pre.thread, &attr, vm_prepare_thread, NULL) == 0;
-	pthread_attr_destroy(&attr);
-}
-
-/* Adopt the machine vm_prepare made. False when there is none (not
- * prepared, or the preparation failed): vm_create then makes it itself, with
- * the same checks and errors. */
-static bool vm_take_prepared(struct vm *vm)
-{
-	if (!vm_pre.started)
-		return false;
-	pthread_join(vm_pre.thread, NULL);
-	vm_pre.started = false;
-	vm->kvm_fd = vm_pre.kvm_fd;
-	vm->vm_fd = vm_pre.vm_fd;
-	vm_pre.kvm_fd = vm_pre.vm_fd = -1;
-	if (vm_pre.ret == 0)
-		return true;
-	/* A failed preparation: start over in vm_create, so a problem of the
-	 * thread alone (its seccomp) changes nothing. */
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
-	vm->kvm_fd = vm->vm_fd = -1;
-	return false;
+	kvm_prepare();
 }
 
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
@@ -814,7 +640,7 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	vm->kvm_fd = vm->vm_fd = vm->i8042_irqfd = vm->cring_timer = -1;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = vm->cring_timer = -1;
 	pthread_mutex_init(&vm->cring_lock, NULL);
 	for (unsigned i = 0; i < LAYOUT_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
@@ -842,14 +668,7 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 		switch (step) {
 		case S_MEMORY: r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen); break;
 		case S_KERNEL: r = vm_load_kernel(vm, cfg, err, errlen); break;
-		case S_MACHINE:
-			prepared = vm_take_prepared(vm);
-			if (!prepared) {
-				r = vm_open_kvm(vm, err, errlen);
-				if (r == 0)
-					r = vm_create_machine(vm, err, errlen);
-			}
-			break;
+		case S_MACHINE: r = kvm_machine_create(&vm->kvm, &prepared, err, errlen); break;
 		case S_SLOTS: r = vm_setup_slots(vm, err, errlen); break;
 		case S_LEGACY: r = vm_setup_legacy(vm, cfg, err, errlen); break;
 		case S_CMDLINE: r = vm_build_cmdline(vm, cfg, err, errlen); break;
@@ -1016,10 +835,7 @@ void vm_destroy(struct vm *vm)
 	t[2] = timeline_now_ns();
 	guest_mem_free(&vm->mem);
 	t[3] = timeline_now_ns();
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+	kvm_machine_close(&vm->kvm);
 	t[4] = timeline_now_ns();
 	vm_log_exit_timeline(vm, t, names, 5);
 	pthread_mutex_destroy(&vm->cring_lock);
