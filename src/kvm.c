@@ -4,7 +4,7 @@
  * VM with its TSS, identity-map page, in-kernel irqchip and PIT, the thread
  * that does both before the configuration is known, guest RAM as memory
  * slots, and irqfds. Layer 3 (KVM glue): it issues the system and VM
- * ioctls of a build; vCPU ioctls are in vcpu.c and vm.c.
+ * ioctls of a build; vCPU ioctls are in vcpu.c and x86_cpu.c.
  */
 #include "kvm.h"
 

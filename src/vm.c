@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "acpi.h"
-#include "cpuid.h"
 #include "devices.h"
 #include "i8042.h"
 #include "kvm.h"
@@ -33,22 +32,7 @@
 #include "timeline.h"
 #include "vcpu.h"
 #include "x86_boot.h"
-
-#define MSR_IA32_TSC            0x10
-#define MSR_IA32_SYSENTER_CS    0x174
-#define MSR_IA32_SYSENTER_ESP   0x175
-#define MSR_IA32_SYSENTER_EIP   0x176
-#define MSR_IA32_MISC_ENABLE    0x1a0
-#define MSR_MTRR_DEF_TYPE       0x2ff
-#define MSR_STAR                0xc0000081
-#define MSR_LSTAR               0xc0000082
-#define MSR_CSTAR               0xc0000083
-#define MSR_SYSCALL_MASK        0xc0000084
-#define MSR_KERNEL_GS_BASE      0xc0000102
-#define APIC_LVT0               0x350
-#define APIC_LVT1               0x360
-#define APIC_MODE_NMI           0x4
-#define APIC_MODE_EXTINT        0x7
+#include "x86_cpu.h"
 
 struct vm {
 	struct kvm_machine kvm;
@@ -469,142 +453,32 @@ static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, 
 	return 0;
 }
 
-static int vm_setup_msrs(struct vcpu *v)
-{
-	static const uint32_t zero_msrs[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR,
-		MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR, MSR_IA32_TSC,
-	};
-	enum { N = sizeof(zero_msrs) / sizeof(zero_msrs[0]) + 2 };
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[N];
-	} m;
-	memset(&m, 0, sizeof(m));
-	unsigned i = 0;
-	for (; i < N - 2; i++)
-		m.e[i].index = zero_msrs[i];
-	m.e[i].index = MSR_IA32_MISC_ENABLE;
-	m.e[i++].data = 1; /* fast strings */
-	m.e[i].index = MSR_MTRR_DEF_TYPE;
-	m.e[i++].data = (1u << 11) | 6; /* MTRRs on, default write-back */
-	m.hdr.nmsrs = i;
-	int r = ioctl(v->fd, KVM_SET_MSRS, &m);
-	if (r < 0)
-		return -errno;
-	return r == (int)i ? 0 : -EINVAL;
-}
-
-static int vm_setup_vcpu(struct vm *vm, struct vcpu *v, const struct kvm_cpuid2 *supported,
-			 const struct vm_config *cfg, char *err, size_t errlen)
-{
-	size_t csz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *cpuid = malloc(csz);
-	if (!cpuid) {
-		snprintf(err, errlen, "vCPU %u: out of memory", v->index);
-		return -ENOMEM;
-	}
-	memcpy(cpuid, supported, csz);
-	int r = cpuid_filter(cpuid, v->index, vm->nvcpus, cfg->machine.smt);
-	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
-		r = -errno;
-	free(cpuid);
-	if (r < 0) {
-		snprintf(err, errlen, "vCPU %u: CPUID set-up: %s", v->index, strerror(-r));
-		return r;
-	}
-	r = vm_setup_msrs(v);
-	if (r < 0) {
-		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", v->index, strerror(-r));
-		return r;
-	}
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "vCPU %u: KVM_SET_FPU: %s", v->index, strerror(-r));
-		return r;
-	}
-	/* LINT0 = ExtINT (the PIC), LINT1 = NMI, as the MP table says. */
-	struct kvm_lapic_state lapic;
-	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
-		goto fail_lapic;
-	uint32_t lvt0, lvt1;
-	memcpy(&lvt0, &lapic.regs[APIC_LVT0], 4);
-	memcpy(&lvt1, &lapic.regs[APIC_LVT1], 4);
-	lvt0 = (lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	lvt1 = (lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
-	memcpy(&lapic.regs[APIC_LVT0], &lvt0, 4);
-	memcpy(&lapic.regs[APIC_LVT1], &lvt1, 4);
-	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
-		goto fail_lapic;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	memset(&regs, 0, sizeof(regs));
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "vCPU %u: KVM_GET_SREGS: %s", v->index, strerror(-r));
-		return r;
-	}
-	/* Application processors wait for INIT/SIPI in the in-kernel LAPIC;
-	 * only the boot processor starts at the kernel entry. */
-	if (v->index == 0) {
-		x86_boot_regs(&vm->kernel, &regs, &sregs);
-		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
-			r = -errno;
-			snprintf(err, errlen, "vCPU %u: KVM_SET_SREGS/REGS: %s", v->index, strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-fail_lapic:
-	r = -errno;
-	snprintf(err, errlen, "vCPU %u: LAPIC set-up: %s", v->index, strerror(-r));
-	return r;
-}
-
-static struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd, char *err, size_t errlen)
-{
-	for (unsigned n = 128; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			break;
-		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
-			return c;
-		int e = errno;
-		free(c);
-		if (e != E2BIG) {
-			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-			return NULL;
-		}
-	}
-	snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: table too large");
-	return NULL;
-}
-
 static int vm_thread_init(unsigned index)
 {
 	(void)index;
 	return seccomp_install_thread(SECCOMP_THREAD_VCPU);
 }
 
+/* Every vCPU (x86_cpu.h), then the UART's coalesced ring, which lives in
+ * vCPU 0's kvm_run mapping. */
 static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	vcpu_shared_init(&vm->vshared, &vm->pio, &vm->mmio, vm_on_vcpu_exit, vm);
 	vm->vshared.thread_init = vm_thread_init;
 	vm->vshared_init = true;
-	struct kvm_cpuid2 *supported = vm_supported_cpuid(vm->kvm.kvm_fd, err, errlen);
+	struct kvm_cpuid2 *supported = x86_cpu_supported_cpuid(vm->kvm.kvm_fd, err, errlen);
 	if (!supported)
 		return -EINVAL;
 	int r = 0;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		r = vcpu_create(&vm->vcpus[i], vm->kvm.kvm_fd, vm->kvm.vm_fd, i, &vm->vshared, err,
-				errlen);
+		struct vcpu *v = &vm->vcpus[i];
+		r = vcpu_create(v, vm->kvm.kvm_fd, vm->kvm.vm_fd, i, &vm->vshared, err, errlen);
 		if (r < 0)
 			break;
-		r = vm_setup_vcpu(vm, &vm->vcpus[i], supported, cfg, err, errlen);
+		r = x86_cpu_setup(v, supported, vm->nvcpus, cfg->machine.smt, &vm->kernel, err,
+				  errlen);
 		if (r < 0) {
-			vcpu_destroy(&vm->vcpus[i]);
+			vcpu_destroy(v);
 			break;
 		}
 	}
