@@ -1,34 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * vm.c - build a microVM in one ordered function (vm_create) and drive its
- * lifecycle. The only file where KVM, guest memory, the legacy devices and
- * the virtio devices meet.
+ * vm.c - one microVM (see vm.h): its build in one ordered function,
+ * its lifecycle (start, pause, resume, Ctrl-Alt-Del, device set,
+ * destroy), the legacy devices' wiring (i8042, CMOS stub, boot timer) and
+ * the end of the VM when the guest or a vCPU asks for it. Layer 3 (KVM
+ * glue), and the only file where KVM (kvm.c, x86_cpu.c, vcpu.c), guest
+ * memory, the console (console.c) and the virtio devices (devices.c) meet;
+ * it issues no KVM ioctl itself.
  */
 #include "vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/timerfd.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
+#include "console.h"
 #include "devices.h"
+#include "guest_mem.h"
 #include "i8042.h"
 #include "kvm.h"
 #include "layout.h"
 #include "log.h"
-#include "metrics.h"
 #include "mptable.h"
 #include "seccomp.h"
-#include "serial.h"
 #include "timeline.h"
 #include "vcpu.h"
 #include "x86_boot.h"
@@ -41,12 +39,10 @@ struct vm {
 	uint64_t initrd_gpa, initrd_size;   /* where vm_load_kernel put the initrd */
 	struct bus pio;
 	struct bus mmio;
-	struct serial serial;
+	struct console console;
 	struct i8042 i8042;
 	int i8042_irqfd;
-	bool legacy_init;
-	bool stdin_watched;
-	bool stdin_eof;
+	bool i8042_init;
 	struct devices *devices;
 	struct x86_kernel kernel;
 	unsigned nvcpus;
@@ -57,12 +53,6 @@ struct vm {
 	bool paused;
 	int exiting;
 	uint64_t exit_req_ns;   /* when the guest or a vCPU asked ember to stop */
-	/* KVM's coalesced port I/O ring (the UART's THR writes): NULL when the
-	 * host has no KVM_CAP_COALESCED_PIO. */
-	struct kvm_coalesced_mmio_ring *cring;
-	uint32_t cring_max;
-	pthread_mutex_t cring_lock;
-	int cring_timer;
 	char cmdline[LAYOUT_CMDLINE_MAX];
 };
 
@@ -104,105 +94,13 @@ static void vm_irqfd_kick(int fd)
 	(void)r; /* the counter cannot overflow in practice; an edge is an edge */
 }
 
-/* The UART's INTR level drives ISA IRQ 4 directly (KVM_IRQ_LINE), from the
- * thread that changed it: a vCPU thread in its port I/O exit (the interrupt is
- * pending in KVM before that vCPU re-enters the guest, as with QEMU's 16550),
- * or the main thread for input. Not an irqfd: irqfd injection runs later on a
- * kernel worker and kicks the vCPU from another CPU, and under a console flood
- * on the emulated (nested SVM) test bed that path ended in guest triple faults
- * that QEMU, which also drives this line with KVM_IRQ_LINE, did not show. */
-static void vm_serial_irq(void *opaque, bool level)
-{
-	struct vm *vm = opaque;
-	struct kvm_irq_level line = { .irq = LAYOUT_SERIAL_IRQ, .level = level ? 1 : 0 };
-	if (ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &line) < 0)
-		log_ratelimited(LOG_ERROR, "serial: KVM_IRQ_LINE %u level %u: %s",
-				LAYOUT_SERIAL_IRQ, line.level, strerror(errno));
-}
 static void vm_i8042_irq(void *opaque) { vm_irqfd_kick(((struct vm *)opaque)->i8042_irqfd); }
 
-static void vm_serial_first_byte(void *opaque)
+/* vcpu_shared.pre_exit: the UART's queued THR writes are modelled before
+ * the access that caused the exit. */
+static void vm_pre_exit(void *opaque)
 {
-	(void)opaque;
-	timeline_mark(TIMELINE_FIRST_SERIAL);
-}
-
-/*
- * Batched console output. Port 0x3f8 is a KVM coalesced port I/O zone for the
- * VM's whole life: KVM queues the guest's writes to it in a ring shared with
- * ember instead of exiting to ember for each byte, which halves the exits of
- * the guest's console (it still reads LSR before every byte). The ring is
- * drained, in order, at the start of every vCPU exit, so every queued write
- * is modelled before the access that exited, in the register state it was
- * made in (divisor latch, loopback, THRE interrupt: serial_write_thr); by the
- * main loop every SERIAL_DRAIN_MS; and when the VM stops. The zone is never
- * switched off and on: each switch waits for an SRCU grace period in the host
- * kernel (milliseconds), and Linux's tty layer turns the THRE interrupt on
- * and off for every burst of output. Nothing the guest waits on gets lost by
- * the delay: a THRE interrupt raised at the drain comes when Linux's 8250
- * driver reads IIR again after filling the FIFO (an exit), as it always does.
- */
-#define SERIAL_DRAIN_MS 100
-
-static void vm_cring_drain(void *opaque)
-{
-	struct vm *vm = opaque;
-	struct kvm_coalesced_mmio_ring *r = vm->cring;
-	if (!r || __atomic_load_n(&r->first, __ATOMIC_RELAXED) ==
-			  __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
-		return;
-	pthread_mutex_lock(&vm->cring_lock);
-	uint8_t buf[256];
-	size_t n = 0;
-	uint32_t first = r->first % vm->cring_max;
-	for (;;) {
-		uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE) % vm->cring_max;
-		if (first == last)
-			break;
-		const struct kvm_coalesced_mmio *e = &r->coalesced_mmio[first];
-		if (e->pio && e->phys_addr == LAYOUT_SERIAL_PORT && e->len == 1)
-			buf[n++] = e->data[0];
-		first = (first + 1) % vm->cring_max;
-		__atomic_store_n(&r->first, first, __ATOMIC_RELEASE);
-		if (n == sizeof(buf)) {
-			serial_write_thr(&vm->serial, buf, n);
-			n = 0;
-		}
-	}
-	if (n)
-		serial_write_thr(&vm->serial, buf, n);
-	pthread_mutex_unlock(&vm->cring_lock);
-}
-
-static void vm_cring_tick(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	(void)events;
-	uint64_t n;
-	ssize_t r = read(vm->cring_timer, &n, sizeof(n));
-	(void)r;
-	vm_cring_drain(vm);
-}
-
-/* After vCPU 0 exists (the ring is mapped with its kvm_run). Optional: on a
- * host without coalesced port I/O every THR write simply exits. */
-static void vm_setup_cring(struct vm *vm)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	int off = ioctl(vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
-	if (ioctl(vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 || off <= 0 ||
-	    page <= 0 || (size_t)(off + 1) * (size_t)page > vm->vcpus[0].run_size)
-		return;
-	vm->cring = (struct kvm_coalesced_mmio_ring *)((char *)vm->vcpus[0].run +
-						       (size_t)off * (size_t)page);
-	vm->cring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
-				   sizeof(struct kvm_coalesced_mmio));
-	struct kvm_coalesced_mmio_zone z = { .addr = LAYOUT_SERIAL_PORT, .size = 1, .pio = 1 };
-	if (ioctl(vm->kvm.vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0) {
-		vm->cring = NULL;
-		return;
-	}
-	vm->vshared.pre_exit = vm_cring_drain;
+	console_drain(&((struct vm *)opaque)->console);
 }
 
 /* Boot-timer device (Firecracker's): a one-byte write of 123 at offset 0
@@ -231,30 +129,6 @@ static void vm_cmos(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
 		memset(data, 0, len);
 }
 
-/* ---- host input (main thread) ---- */
-
-static void vm_stdin_ready(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	uint8_t buf[256];
-	size_t space = serial_rx_space(&vm->serial);
-	if (space == 0)
-		return; /* level-triggered: retried on the next loop pass */
-	if (space > sizeof(buf))
-		space = sizeof(buf);
-	ssize_t n = read(STDIN_FILENO, buf, space);
-	if (n > 0) {
-		serial_input(&vm->serial, buf, (size_t)n);
-		return;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	/* EOF or error: stop watching stdin; the guest keeps running. */
-	evloop_del(vm->loop, STDIN_FILENO);
-	vm->stdin_watched = false;
-	vm->stdin_eof = true;
-}
-
 /* ---- build steps ---- */
 
 static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t errlen)
@@ -264,117 +138,6 @@ static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t er
 		snprintf(err, errlen, "guest memory: cannot map %llu MiB: %s",
 			 (unsigned long long)mem_mib, strerror(-r));
 	return r;
-}
-
-/* Guest RAM as KVM memory slots (needs the machine). */
-static int vm_setup_slots(struct vm *vm, char *err, size_t errlen)
-{
-	return kvm_set_slots(&vm->kvm, &vm->mem, err, errlen);
-}
-
-static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
-{
-	int r = kvm_irqfd_new(&vm->kvm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
-	if (r < 0)
-		return r;
-	/* A full stdout drops guest output rather than stalling a vCPU. */
-	int fl = fcntl(STDOUT_FILENO, F_GETFL);
-	if (fl >= 0)
-		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
-	serial_init(&vm->serial, STDOUT_FILENO, vm_serial_irq, vm);
-	vm->serial.on_first_byte = vm_serial_first_byte;
-	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);
-	vm->legacy_init = true;
-	if (bus_register(&vm->pio, LAYOUT_SERIAL_PORT, 8, serial_pio, &vm->serial) < 0 ||
-	    bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
-			 LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_pio, &vm->i8042) < 0) {
-		snprintf(err, errlen, "legacy devices: port ranges overlap");
-		return -EEXIST;
-	}
-	if (bus_register(&vm->pio, LAYOUT_CMOS_PORT, 2, vm_cmos, vm) < 0) {
-		snprintf(err, errlen, "legacy devices: CMOS ports taken");
-		return -EEXIST;
-	}
-	if (cfg->boot_timer &&
-	    bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, LAYOUT_BOOT_TIMER_SIZE,
-			 vm_boot_timer, vm) < 0) {
-		snprintf(err, errlen, "boot timer: MMIO range taken");
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/* The console TTY is put in raw mode while a VM runs, so every key (Ctrl-C
- * included) reaches the guest; it is restored by vm_destroy and at exit,
- * whatever path ember leaves by. */
-static struct termios vm_saved_tio;
-static bool vm_tio_saved;
-
-static void vm_term_restore(void)
-{
-	if (vm_tio_saved) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &vm_saved_tio);
-		vm_tio_saved = false;
-	}
-}
-
-static void vm_term_raw(void)
-{
-	static bool atexit_done;
-	if (vm_tio_saved || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &vm_saved_tio) < 0)
-		return;
-	struct termios raw = vm_saved_tio;
-	cfmakeraw(&raw);
-	raw.c_oflag |= OPOST | ONLCR; /* our own log lines still start at column 0 */
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
-		vm_tio_saved = true;
-		if (!atexit_done)
-			atexit_done = atexit(vm_term_restore) == 0;
-	}
-}
-
-static int vm_watch_stdin(struct vm *vm)
-{
-	vm_term_raw();
-	int fl = fcntl(STDIN_FILENO, F_GETFL);
-	if (fl < 0)
-		return 0; /* no stdin: nothing to forward */
-	fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
-	if (evloop_add(vm->loop, STDIN_FILENO, EPOLLIN, vm_stdin_ready, vm) == 0)
-		vm->stdin_watched = true;
-	/* A regular file or /dev/null cannot be polled: the guest gets no input. */
-	return 0;
-}
-
-static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
-{
-	const char *args = cfg->boot.boot_args_set ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
-	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", args);
-	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
-		snprintf(err, errlen, "boot_args: %zu bytes, longer than the %llu-byte limit",
-			 strlen(args), LAYOUT_CMDLINE_MAX - 1);
-		return -EINVAL;
-	}
-	/* As Firecracker: no PCI bus on this machine, say so unless the user did. */
-	if (!strstr(vm->cmdline, "pci=off")) {
-		size_t len = strlen(vm->cmdline);
-		if (len + 8 >= sizeof(vm->cmdline)) {
-			snprintf(err, errlen, "boot_args: too long to append pci=off (limit %llu bytes)",
-				 LAYOUT_CMDLINE_MAX - 1);
-			return -EINVAL;
-		}
-		strcat(vm->cmdline, len ? " pci=off" : "pci=off");
-	}
-	return 0;
-}
-
-static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
-{
-	struct devices_env env = {
-		.vm_fd = vm->kvm.vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
-	};
-	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
-			      err, errlen);
 }
 
 static void vm_open_error(const char *field, const char *path, int r, const char *kind,
@@ -416,6 +179,73 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 		}
 	}
 	return 0;
+}
+
+/* Guest RAM as KVM memory slots (needs the machine). */
+static int vm_setup_slots(struct vm *vm, char *err, size_t errlen)
+{
+	return kvm_set_slots(&vm->kvm, &vm->mem, err, errlen);
+}
+
+/* The console (UART), the i8042, the CMOS stub and the boot timer. */
+static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int r = kvm_irqfd_new(&vm->kvm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
+	if (r < 0)
+		return r;
+	r = console_setup(&vm->console, vm->kvm.vm_fd, vm->loop, &vm->pio, err, errlen);
+	if (r < 0)
+		return r;
+	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);
+	vm->i8042_init = true;
+	if (bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
+			 LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_pio,
+			 &vm->i8042) < 0) {
+		snprintf(err, errlen, "legacy devices: port ranges overlap");
+		return -EEXIST;
+	}
+	if (bus_register(&vm->pio, LAYOUT_CMOS_PORT, 2, vm_cmos, vm) < 0) {
+		snprintf(err, errlen, "legacy devices: CMOS ports taken");
+		return -EEXIST;
+	}
+	if (cfg->boot_timer &&
+	    bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, LAYOUT_BOOT_TIMER_SIZE,
+			 vm_boot_timer, vm) < 0) {
+		snprintf(err, errlen, "boot timer: MMIO range taken");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const char *args = cfg->boot.boot_args_set ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
+	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", args);
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
+		snprintf(err, errlen, "boot_args: %zu bytes, longer than the %llu-byte limit",
+			 strlen(args), LAYOUT_CMDLINE_MAX - 1);
+		return -EINVAL;
+	}
+	/* As Firecracker: no PCI bus on this machine, say so unless the user did. */
+	if (!strstr(vm->cmdline, "pci=off")) {
+		size_t len = strlen(vm->cmdline);
+		if (len + 8 >= sizeof(vm->cmdline)) {
+			snprintf(err, errlen, "boot_args: too long to append pci=off (limit %llu bytes)",
+				 LAYOUT_CMDLINE_MAX - 1);
+			return -EINVAL;
+		}
+		strcat(vm->cmdline, len ? " pci=off" : "pci=off");
+	}
+	return 0;
+}
+
+static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct devices_env env = {
+		.vm_fd = vm->kvm.vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
+	};
+	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
+			      err, errlen);
 }
 
 /* Boot parameters (with the final command line), MP table and ACPI. */
@@ -487,7 +317,9 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 		/* Forget the vCPUs made so far; vm_destroy closes them. */
 		return r;
 	}
-	vm_setup_cring(vm);
+	if (console_setup_ring(&vm->console, vm->kvm.kvm_fd, vm->vcpus[0].run,
+			       vm->vcpus[0].run_size))
+		vm->vshared.pre_exit = vm_pre_exit;
 	return 0;
 }
 
@@ -514,8 +346,7 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = vm->cring_timer = -1;
-	pthread_mutex_init(&vm->cring_lock, NULL);
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = -1;
 	for (unsigned i = 0; i < LAYOUT_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->loop = loop;
@@ -581,22 +412,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "vCPU kick signal: %s", strerror(-r));
 		return r;
 	}
-	vm_watch_stdin(vm);
-	if (vm->cring && vm->cring_timer < 0) {
-		/* The periodic drain; without it the ring is still drained on
-		 * every exit, so a failure here only delays a trailing byte. */
-		vm->cring_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		struct itimerspec its = {
-			.it_interval = { .tv_nsec = SERIAL_DRAIN_MS * 1000000L },
-			.it_value = { .tv_nsec = SERIAL_DRAIN_MS * 1000000L },
-		};
-		if (vm->cring_timer >= 0 &&
-		    (timerfd_settime(vm->cring_timer, 0, &its, NULL) < 0 ||
-		     evloop_add(vm->loop, vm->cring_timer, EPOLLIN, vm_cring_tick, vm) < 0)) {
-			close(vm->cring_timer);
-			vm->cring_timer = -1;
-		}
-	}
+	console_start(&vm->console);
 	timeline_mark(TIMELINE_FIRST_RUN);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		r = vcpu_start(&vm->vcpus[i]);
@@ -683,27 +499,19 @@ void vm_destroy(struct vm *vm)
 		vcpu_stop_all(vm->vcpus, vm->nvcpus);
 	}
 	t[1] = timeline_now_ns();
-	/* The guest's last batched console bytes, before the ring goes away. */
-	vm_cring_drain(vm);
-	if (vm->cring_timer >= 0) {
-		evloop_del(vm->loop, vm->cring_timer);
-		close(vm->cring_timer);
-	}
+	/* Before vCPU 0's kvm_run, which holds the UART's ring, is unmapped:
+	 * the guest's last batched console bytes. A VM that never ran leaves
+	 * the terminal to the exit handler. */
+	console_destroy(&vm->console, vm->started);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].fd >= 0)
 			vcpu_destroy(&vm->vcpus[i]);
 	if (vm->vshared_init)
 		vcpu_shared_destroy(&vm->vshared);
-	if (vm->stdin_watched)
-		evloop_del(vm->loop, STDIN_FILENO);
-	if (vm->started)
-		vm_term_restore();
 	if (vm->devices)
 		devices_destroy(vm->devices);
-	if (vm->legacy_init) {
-		serial_destroy(&vm->serial);
+	if (vm->i8042_init)
 		i8042_destroy(&vm->i8042);
-	}
 	if (vm->i8042_irqfd >= 0)
 		close(vm->i8042_irqfd);
 	t[2] = timeline_now_ns();
@@ -712,6 +520,5 @@ void vm_destroy(struct vm *vm)
 	kvm_machine_close(&vm->kvm);
 	t[4] = timeline_now_ns();
 	vm_log_exit_timeline(vm, t, names, 5);
-	pthread_mutex_destroy(&vm->cring_lock);
 	free(vm);
 }
