@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * vm.c - one microVM (see vm.h): its build in one ordered function,
+ * vm.c - one microVM (see vm.h): its build as an ordered table of steps,
  * its lifecycle (start, pause, resume, Ctrl-Alt-Del, device set,
  * destroy), the legacy devices' wiring (i8042, CMOS stub, boot timer) and
  * the end of the VM when the guest or a vCPU asks for it. Layer 3 (KVM
@@ -34,6 +34,7 @@
 
 struct vm {
 	struct kvm_machine kvm;
+	bool prepared;                      /* the machine came from vm_prepare */
 	struct evloop *loop;
 	struct guest_mem mem;
 	uint64_t initrd_gpa, initrd_size;   /* where vm_load_kernel put the initrd */
@@ -129,10 +130,12 @@ static void vm_cmos(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
 		memset(data, 0, len);
 }
 
-/* ---- build steps ---- */
+/* ---- build steps: each takes the VM and the config, and on failure
+ * returns -errno with one line in err ---- */
 
-static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t errlen)
+static int vm_setup_memory(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	uint64_t mem_mib = cfg->machine.mem_size_mib;
 	int r = guest_mem_init(&vm->mem, mem_mib << 20);
 	if (r < 0)
 		snprintf(err, errlen, "guest memory: cannot map %llu MiB: %s",
@@ -181,9 +184,17 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 	return 0;
 }
 
-/* Guest RAM as KVM memory slots (needs the machine). */
-static int vm_setup_slots(struct vm *vm, char *err, size_t errlen)
+/* The KVM VM: vm_prepare's, or made now (kvm.h). */
+static int vm_setup_machine(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	(void)cfg;
+	return kvm_machine_create(&vm->kvm, &vm->prepared, err, errlen);
+}
+
+/* Guest RAM as KVM memory slots (needs the machine). */
+static int vm_setup_slots(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
 	return kvm_set_slots(&vm->kvm, &vm->mem, err, errlen);
 }
 
@@ -251,6 +262,7 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *er
 /* Boot parameters (with the final command line), MP table and ACPI. */
 static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	(void)cfg;
 	char lerr[256];
 	int r = x86_setup_boot(&vm->mem, &vm->kernel, vm->cmdline, vm->initrd_gpa, vm->initrd_size,
 			       lerr, sizeof(lerr));
@@ -323,6 +335,46 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 	return 0;
 }
 
+/*
+ * The build, in order. Devices append to the command line, which the boot
+ * structures copy; the MP table needs the vCPU count; the boot registers
+ * need the loaded kernel. Guest RAM is mapped and the kernel and initrd
+ * copied into it before the machine (KVM_CREATE_VM and friends, made by
+ * vm_prepare's thread, or here) is needed: the copy overlaps with the
+ * machine's creation. Each step is timed for the "VM build" log line (where
+ * the VMM's share of a boot goes), under its name.
+ */
+static const struct {
+	const char *name;
+	int (*run)(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+} vm_steps[] = {
+	{ "memory", vm_setup_memory },
+	{ "kernel", vm_load_kernel },
+	{ "machine", vm_setup_machine },
+	{ "slots", vm_setup_slots },
+	{ "legacy", vm_setup_legacy },
+	{ "cmdline", vm_build_cmdline },
+	{ "devices", vm_setup_devices },
+	{ "boot", vm_setup_boot },
+	{ "vcpus", vm_setup_vcpus },
+};
+#define VM_NSTEPS (sizeof(vm_steps) / sizeof(vm_steps[0]))
+
+/* "VM build: memory=12us kernel=...": one entry per step, the machine step
+ * marked when vm_prepare's thread made the machine. */
+static void vm_log_build(const struct vm *vm, const uint64_t *step_us)
+{
+	char steps[256];
+	size_t off = 0;
+	for (unsigned i = 0; i < VM_NSTEPS && off < sizeof(steps); i++)
+		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
+					i ? " " : "", vm_steps[i].name,
+					vm_steps[i].run == vm_setup_machine && vm->prepared ?
+						"(prepared, waited)" : "",
+					(unsigned long long)step_us[i]);
+	log_info("VM build: %s", steps);
+}
+
 void vm_prepare(void)
 {
 	kvm_prepare();
@@ -353,49 +405,19 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	vm->nvcpus = cfg->machine.vcpu_count;
 	timeline_mark(TIMELINE_BUILD_START);
 
-	/* The order matters: devices append to the command line, which the
-	 * boot structures copy; the MP table needs the vCPU count. Guest RAM is
-	 * mapped and the kernel and initrd copied into it before the machine
-	 * (KVM_CREATE_VM and friends, made by vm_prepare's thread, or here) is
-	 * needed: the copy overlaps with the machine's creation. Each step is
-	 * timed for the "VM build" log line (where the VMM's share of a boot
-	 * goes). */
-	enum { S_MEMORY, S_KERNEL, S_MACHINE, S_SLOTS, S_LEGACY, S_CMDLINE, S_DEVICES, S_BOOT,
-	       S_VCPUS, S_COUNT };
-	static const char *const step_name[S_COUNT] = {
-		"memory", "kernel", "machine", "slots", "legacy", "cmdline", "devices", "boot", "vcpus",
-	};
-	uint64_t step_us[S_COUNT] = { 0 };
+	uint64_t step_us[VM_NSTEPS] = { 0 };
 	int r = 0;
-	bool prepared = false;
-	for (unsigned step = 0; step < S_COUNT && r == 0; step++) {
+	for (unsigned i = 0; i < VM_NSTEPS && r == 0; i++) {
 		uint64_t t0 = timeline_now_ns();
-		switch (step) {
-		case S_MEMORY: r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen); break;
-		case S_KERNEL: r = vm_load_kernel(vm, cfg, err, errlen); break;
-		case S_MACHINE: r = kvm_machine_create(&vm->kvm, &prepared, err, errlen); break;
-		case S_SLOTS: r = vm_setup_slots(vm, err, errlen); break;
-		case S_LEGACY: r = vm_setup_legacy(vm, cfg, err, errlen); break;
-		case S_CMDLINE: r = vm_build_cmdline(vm, cfg, err, errlen); break;
-		case S_DEVICES: r = vm_setup_devices(vm, cfg, err, errlen); break;
-		case S_BOOT: r = vm_setup_boot(vm, cfg, err, errlen); break;
-		default: r = vm_setup_vcpus(vm, cfg, err, errlen); break;
-		}
-		step_us[step] = (timeline_now_ns() - t0) / 1000;
+		r = vm_steps[i].run(vm, cfg, err, errlen);
+		step_us[i] = (timeline_now_ns() - t0) / 1000;
 	}
 	if (r < 0) {
 		vm_destroy(vm);
 		return r;
 	}
-	char steps[256];
-	size_t off = 0;
-	for (unsigned step = 0; step < S_COUNT && off < sizeof(steps); step++)
-		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
-					step ? " " : "", step_name[step],
-					step == S_MACHINE && prepared ? "(prepared, waited)" : "",
-					(unsigned long long)step_us[step]);
 	timeline_mark(TIMELINE_BUILD_DONE);
-	log_info("VM build: %s", steps);
+	vm_log_build(vm, step_us);
 	log_debug("kernel command line: %s", vm->cmdline);
 	*out = vm;
 	return 0;
