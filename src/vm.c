@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * vm.c - one microVM (see vm.h): its build as an ordered table of steps,
- * its lifecycle (start, pause, resume, Ctrl-Alt-Del, device set,
+ * its lifecycle (start, pause, resume, Ctrl-Alt-Del, device updates,
  * destroy), the legacy devices' wiring (i8042, CMOS stub, boot timer) and
  * the end of the VM when the guest or a vCPU asks for it. Layer 3 (KVM
  * glue), and the only file where KVM (kvm.c, x86_cpu.c, vcpu.c), guest
@@ -487,6 +487,26 @@ int vm_send_ctrl_alt_del(struct vm *vm)
 	if (!vm->started)
 		return -EINVAL;
 	return i8042_ctrl_alt_del(&vm->i8042);
+}
+
+/* The devices an update goes to, or NULL with the reason in err. */
+static struct devices *vm_devices_to_update(struct vm *vm, char *err, size_t errlen)
+{
+	if (!vm->devices)
+		snprintf(err, errlen, "the VM has no devices");
+	return vm->devices;
+}
+
+int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, size_t errlen)
+{
+	struct devices *d = vm_devices_to_update(vm, err, errlen);
+	return d ? devices_update_drive(d, drive, err, errlen) : -ENODEV;
+}
+
+int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen)
+{
+	struct devices *d = vm_devices_to_update(vm, err, errlen);
+	return d ? devices_update_net(d, net, err, errlen) : -ENODEV;
 }
 
 struct devices *vm_devices(struct vm *vm)

@@ -44,8 +44,17 @@ int vm_is_paused(const struct vm *vm);
 /* Inject Ctrl-Alt-Del through the i8042 keyboard. Returns 0 or -errno. */
 int vm_send_ctrl_alt_del(struct vm *vm);
 
-/* The device set of a running VM (for PATCH /drives and /network-interfaces),
- * NULL when the VM has none. */
+/* PATCH /drives/{id} on the running VM: drive is the drive's merged config
+ * (devices_update_drive in devices.h says what changes). -ENODEV when the VM
+ * has no device set, -ENOENT for an unknown id; one line in err either way. */
+int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, size_t errlen);
+
+/* PATCH /network-interfaces/{id} on the running VM: new rate limiters
+ * (devices_update_net). Errors as vm_update_drive. */
+int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen);
+
+/* The device set of a built VM (NULL when it has none). Superseded by
+ * vm_update_drive/vm_update_net; kept while api.c still calls it. */
 struct devices *vm_devices(struct vm *vm);
 
 /* Stop vCPU threads (if running) and release everything. NULL is fine. */
