@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vm.h - one microVM: built from a validated config in one ordered function.
+ * vm.h - one microVM: built from a validated config in one ordered list of
+ * steps, then started, paused, resumed and destroyed.
  *
- * vm.c is the only place where KVM meets the devices. All functions are
- * called from the main thread. When the guest resets, reboots, triple-faults
- * or a vCPU hits a fatal exit, the VM asks the event loop to stop with the
- * process exit status (0 for a guest-initiated reset/reboot, 1 otherwise).
+ * vm.c is the only place where KVM, guest memory, the legacy devices and the
+ * virtio devices meet. All functions are called from the main thread. When
+ * the guest ends (reset, reboot, shutdown, halt, triple fault) or a vCPU
+ * fails, the VM asks the event loop to stop with the process exit status:
+ * 0 when the guest ended, 1 for a vCPU failure.
  */
 #ifndef EMBER_VM_H
 #define EMBER_VM_H
@@ -23,20 +25,24 @@ struct vm;
  * with the signals the main loop takes already blocked. */
 void vm_prepare(void);
 
-/* Build the VM (KVM fds, memory, irqchip, devices, kernel, boot structures,
- * vCPUs) but run nothing. On error every resource is released, err holds
- * one line naming the failing step, and -errno is returned. -ENODEV means
- * KVM is not available. */
+/* Build the VM (memory, kernel and initrd, KVM machine, memory slots, legacy
+ * devices, command line, virtio devices, boot structures, vCPUs) but run
+ * nothing. On error every resource is released, err holds the failing
+ * step's one line, and -errno is returned. -ENODEV from the machine step
+ * means KVM is not available. */
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	      char *err, size_t errlen);
 
-/* Start the vCPU threads, then narrow the calling (main) thread's seccomp
- * filter to what a running VM needs (SECCOMP_THREAD_MAIN_RUNNING). Returns 0
- * or -errno. */
+/* Start the console (stdin forwarded to the guest, a terminal in raw mode,
+ * the ring's drain timer) and the vCPU threads, then narrow the calling
+ * (main) thread's seccomp filter to what a running VM needs
+ * (SECCOMP_THREAD_MAIN_RUNNING). Returns 0 or -errno (-EALREADY when it
+ * runs already). */
 int vm_start(struct vm *vm, char *err, size_t errlen);
 
 /* Pause: every vCPU is out of KVM_RUN and parked when this returns.
- * Resume: they continue. Both idempotent. Return 0 or -errno. */
+ * Resume: they continue. Both idempotent. Return 0, or -EINVAL when the VM
+ * was not started. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 int vm_is_paused(const struct vm *vm);
