@@ -48,6 +48,14 @@ int devices_update_net(struct devices *d, const struct config_net *net, char *er
 {
 	return 0;
 }
+int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, size_t errlen)
+{
+	return 0;
+}
+int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen)
+{
+	return 0;
+}
 void vm_destroy(struct vm *vm) { }
 
 static struct evloop *loop;

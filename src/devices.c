@@ -9,6 +9,7 @@
  */
 #include "devices.h"
 #include "blk.h"
+#include "layout.h"
 #include "log.h"
 #include "mmio.h"
 #include "net.h"
@@ -60,7 +61,7 @@ struct devices_entry {
 };
 
 struct devices {
-	struct vm_dev_env env;
+	struct devices_env env;
 	unsigned n;
 	struct devices_entry *e[LAYOUT_MAX_VIRTIO_DEVS];
 };
@@ -153,7 +154,7 @@ static int devices_watch(struct devices_entry *e, int fd, uint32_t events, evloo
 
 static void devices_entry_free(struct devices_entry *e)
 {
-	const struct vm_dev_env *env = &e->owner->env;
+	const struct devices_env *env = &e->owner->env;
 	for (unsigned i = 0; i < e->nwatched; i++)
 		evloop_del(env->loop, e->watched[i]);
 	for (unsigned i = 0; i < e->nq; i++) {
@@ -184,7 +185,7 @@ static void devices_entry_free(struct devices_entry *e)
 /* Transport, bus range, eventfds and KVM wiring common to all devices. */
 static int devices_attach(struct devices_entry *e, char *err, size_t errlen)
 {
-	const struct vm_dev_env *env = &e->owner->env;
+	const struct devices_env *env = &e->owner->env;
 	int r;
 
 	e->nq = e->vdev->nqueues;
@@ -390,7 +391,7 @@ static int devices_cmdline_add(char *cmdline, size_t size, const char *add, char
 	return 0;
 }
 
-int devices_create(const struct vm_config *cfg, const struct vm_dev_env *env, char *cmdline,
+int devices_create(const struct vm_config *cfg, const struct devices_env *env, char *cmdline,
 		   size_t cmdline_size, struct devices **out, char *err, size_t errlen)
 {
 	const struct config_drive *order[CONFIG_MAX_DRIVES];
@@ -456,6 +457,19 @@ int devices_create(const struct vm_config *cfg, const struct vm_dev_env *env, ch
 err:
 	devices_destroy(d);
 	return r;
+}
+
+unsigned devices_count(const struct devices *d)
+{
+	return d->n;
+}
+
+struct devices_place devices_place(const struct devices *d, unsigned i)
+{
+	const struct devices_entry *e = d->e[i];
+	return (struct devices_place){
+		.addr = e->base, .len = LAYOUT_VIRTIO_MMIO_SIZE, .gsi = e->irq,
+	};
 }
 
 static bool devices_bucket_eq(const struct config_token_bucket *a,

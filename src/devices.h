@@ -10,11 +10,22 @@
 #define EMBER_DEVICES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "bus.h"
 #include "config.h"
-#include "vm.h"
+#include "evloop.h"
+#include "guest_mem.h"
 
 struct devices;
+
+/* What the device builder needs from the VM that holds the devices. */
+struct devices_env {
+	int vm_fd;                     /* for KVM_IOEVENTFD / KVM_IRQFD; < 0: none */
+	const struct guest_mem *mem;
+	struct bus *mmio_bus;          /* the MMIO handlers go here */
+	struct evloop *loop;           /* the main thread's loop */
+};
 
 /* Build every drive and net device of cfg. The fds opened at PUT/config time
  * (config_drive.fd, config_net.tap_fd) are dup'ed: cfg keeps its own.
@@ -27,8 +38,18 @@ struct devices;
  * " root=/dev/vda ro|rw" (or root=PARTUUID=<uuid>) for the root drive, then
  * " virtio_mmio.device=4K@0x<addr>:<irq>" per device.
  * Returns 0 or -errno with one line in err (and nothing left behind). */
-int devices_create(const struct vm_config *cfg, const struct vm_dev_env *env, char *cmdline,
+int devices_create(const struct vm_config *cfg, const struct devices_env *env, char *cmdline,
 		   size_t cmdline_size, struct devices **out, char *err, size_t errlen);
+
+/* Where devices_create put device i (0 <= i < devices_count(d)), in the
+ * order above: its virtio-mmio register window and its GSI. */
+struct devices_place {
+	uint64_t addr;
+	uint64_t len;
+	unsigned gsi;
+};
+unsigned devices_count(const struct devices *d);
+struct devices_place devices_place(const struct devices *d, unsigned i);
 
 /* PATCH /drives/{id} after boot. drive is the drive's merged config: when
  * drive->fd >= 0 it is the newly opened backing file (dup'ed; the guest sees
@@ -42,9 +63,9 @@ int devices_update_drive(struct devices *d, const struct config_drive *drive, ch
 int devices_update_net(struct devices *d, const struct config_net *net, char *err,
 		       size_t errlen);
 
-/* Remove every fd from the loop and free everything. Call with the vCPUs
- * stopped (MMIO handlers stay registered on the bus, which dies with the VM).
- * NULL is fine. */
+/* Remove every fd from the loop, deassign the KVM ioeventfds and irqfds and
+ * free everything. Call with the vCPUs stopped (MMIO handlers stay
+ * registered on the bus, which dies with the VM). NULL is fine. */
 void devices_destroy(struct devices *d);
 
 #endif

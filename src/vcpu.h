@@ -28,7 +28,8 @@ struct vcpu_shared {
 	 * (the VMM drains KVM's coalesced port I/O ring here, so batched
 	 * writes are seen before the access that caused the exit). */
 	void (*pre_exit)(void *opaque);
-	/* Installed on each vCPU thread before its first KVM_RUN; may be NULL. */
+	/* Called on each vCPU thread before its first KVM_RUN; may be NULL. A
+	 * negative return ends the VM (on_exit with status 1). */
 	int (*thread_init)(unsigned index);
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -48,7 +49,7 @@ struct vcpu {
 	struct vcpu_shared *shared;
 };
 
-/* Initialise the shared state (buses, exit callback). */
+/* Initialise the shared state (buses, exit callback). Returns 0. */
 int vcpu_shared_init(struct vcpu_shared *sh, struct bus *pio, struct bus *mmio,
 		     void (*on_exit)(void *, int, const char *), void *opaque);
 void vcpu_shared_destroy(struct vcpu_shared *sh);
@@ -61,7 +62,8 @@ int vcpu_start(struct vcpu *v);
 /* Park every started vCPU outside KVM_RUN / let them run again. */
 void vcpu_pause_all(struct vcpu *vcpus, unsigned n);
 void vcpu_resume_all(struct vcpu *vcpus, unsigned n);
-/* Make every thread leave and join it; then close the fds. */
+/* Make every started thread leave KVM_RUN and join it (vcpu_destroy then
+ * unmaps kvm_run and closes the fd). */
 void vcpu_stop_all(struct vcpu *vcpus, unsigned n);
 /* From any thread, also a vCPU's own exit handler: no vCPU enters the guest
  * again (each leaves at its next exit); vcpu_stop_all() still joins them. */

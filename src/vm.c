@@ -1,71 +1,49 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * vm.c - build a microVM in one ordered function (vm_create) and drive its
- * lifecycle. The only file where KVM, guest memory, the legacy devices and
- * the virtio devices meet.
+ * vm.c - one microVM (see vm.h): its build as an ordered table of steps,
+ * its lifecycle (start, pause, resume, Ctrl-Alt-Del, device updates,
+ * destroy), the legacy devices' wiring (i8042, CMOS stub, boot timer) and
+ * the end of the VM when the guest or a vCPU asks for it. Layer 3 (KVM
+ * glue), and the only file where KVM (kvm.c, x86_cpu.c, vcpu.c), guest
+ * memory, the console (console.c) and the virtio devices (devices.c) meet;
+ * it issues no KVM ioctl itself.
  */
 #include "vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
-#include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/timerfd.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
-#include "cpuid.h"
+#include "console.h"
 #include "devices.h"
+#include "guest_mem.h"
 #include "i8042.h"
+#include "kvm.h"
 #include "layout.h"
 #include "log.h"
-#include "metrics.h"
 #include "mptable.h"
 #include "seccomp.h"
-#include "serial.h"
 #include "timeline.h"
 #include "vcpu.h"
 #include "x86_boot.h"
-
-#define KVM_API_VERSION_EXPECTED 12
-#define MSR_IA32_TSC            0x10
-#define MSR_IA32_SYSENTER_CS    0x174
-#define MSR_IA32_SYSENTER_ESP   0x175
-#define MSR_IA32_SYSENTER_EIP   0x176
-#define MSR_IA32_MISC_ENABLE    0x1a0
-#define MSR_MTRR_DEF_TYPE       0x2ff
-#define MSR_STAR                0xc0000081
-#define MSR_LSTAR               0xc0000082
-#define MSR_CSTAR               0xc0000083
-#define MSR_SYSCALL_MASK        0xc0000084
-#define MSR_KERNEL_GS_BASE      0xc0000102
-#define APIC_LVT0               0x350
-#define APIC_LVT1               0x360
-#define APIC_MODE_NMI           0x4
-#define APIC_MODE_EXTINT        0x7
+#include "x86_cpu.h"
 
 struct vm {
-	int kvm_fd;
-	int vm_fd;
+	struct kvm_machine kvm;
+	bool prepared;                      /* the machine came from vm_prepare */
 	struct evloop *loop;
 	struct guest_mem mem;
 	uint64_t initrd_gpa, initrd_size;   /* where vm_load_kernel put the initrd */
 	struct bus pio;
 	struct bus mmio;
-	struct serial serial;
+	struct console console;
 	struct i8042 i8042;
 	int i8042_irqfd;
-	bool legacy_init;
-	bool stdin_watched;
-	bool stdin_eof;
+	bool i8042_init;
 	struct devices *devices;
 	struct x86_kernel kernel;
 	unsigned nvcpus;
@@ -76,12 +54,6 @@ struct vm {
 	bool paused;
 	int exiting;
 	uint64_t exit_req_ns;   /* when the guest or a vCPU asked ember to stop */
-	/* KVM's coalesced port I/O ring (the UART's THR writes): NULL when the
-	 * host has no KVM_CAP_COALESCED_PIO. */
-	struct kvm_coalesced_mmio_ring *cring;
-	uint32_t cring_max;
-	pthread_mutex_t cring_lock;
-	int cring_timer;
 	char cmdline[LAYOUT_CMDLINE_MAX];
 };
 
@@ -123,105 +95,13 @@ static void vm_irqfd_kick(int fd)
 	(void)r; /* the counter cannot overflow in practice; an edge is an edge */
 }
 
-/* The UART's INTR level drives ISA IRQ 4 directly (KVM_IRQ_LINE), from the
- * thread that changed it: a vCPU thread in its port I/O exit (the interrupt is
- * pending in KVM before that vCPU re-enters the guest, as with QEMU's 16550),
- * or the main thread for input. Not an irqfd: irqfd injection runs later on a
- * kernel worker and kicks the vCPU from another CPU, and under a console flood
- * on the emulated (nested SVM) test bed that path ended in guest triple faults
- * that QEMU, which also drives this line with KVM_IRQ_LINE, did not show. */
-static void vm_serial_irq(void *opaque, bool level)
-{
-	struct vm *vm = opaque;
-	struct kvm_irq_level line = { .irq = LAYOUT_SERIAL_IRQ, .level = level ? 1 : 0 };
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &line) < 0)
-		log_ratelimited(LOG_ERROR, "serial: KVM_IRQ_LINE %u level %u: %s",
-				LAYOUT_SERIAL_IRQ, line.level, strerror(errno));
-}
 static void vm_i8042_irq(void *opaque) { vm_irqfd_kick(((struct vm *)opaque)->i8042_irqfd); }
 
-static void vm_serial_first_byte(void *opaque)
+/* vcpu_shared.pre_exit: the UART's queued THR writes are modelled before
+ * the access that caused the exit. */
+static void vm_pre_exit(void *opaque)
 {
-	(void)opaque;
-	timeline_mark(TIMELINE_FIRST_SERIAL);
-}
-
-/*
- * Batched console output. Port 0x3f8 is a KVM coalesced port I/O zone for the
- * VM's whole life: KVM queues the guest's writes to it in a ring shared with
- * ember instead of exiting to ember for each byte, which halves the exits of
- * the guest's console (it still reads LSR before every byte). The ring is
- * drained, in order, at the start of every vCPU exit, so every queued write
- * is modelled before the access that exited, in the register state it was
- * made in (divisor latch, loopback, THRE interrupt: serial_write_thr); by the
- * main loop every SERIAL_DRAIN_MS; and when the VM stops. The zone is never
- * switched off and on: each switch waits for an SRCU grace period in the host
- * kernel (milliseconds), and Linux's tty layer turns the THRE interrupt on
- * and off for every burst of output. Nothing the guest waits on gets lost by
- * the delay: a THRE interrupt raised at the drain comes when Linux's 8250
- * driver reads IIR again after filling the FIFO (an exit), as it always does.
- */
-#define SERIAL_DRAIN_MS 100
-
-static void vm_cring_drain(void *opaque)
-{
-	struct vm *vm = opaque;
-	struct kvm_coalesced_mmio_ring *r = vm->cring;
-	if (!r || __atomic_load_n(&r->first, __ATOMIC_RELAXED) ==
-			  __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
-		return;
-	pthread_mutex_lock(&vm->cring_lock);
-	uint8_t buf[256];
-	size_t n = 0;
-	uint32_t first = r->first % vm->cring_max;
-	for (;;) {
-		uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE) % vm->cring_max;
-		if (first == last)
-			break;
-		const struct kvm_coalesced_mmio *e = &r->coalesced_mmio[first];
-		if (e->pio && e->phys_addr == LAYOUT_SERIAL_PORT && e->len == 1)
-			buf[n++] = e->data[0];
-		first = (first + 1) % vm->cring_max;
-		__atomic_store_n(&r->first, first, __ATOMIC_RELEASE);
-		if (n == sizeof(buf)) {
-			serial_write_thr(&vm->serial, buf, n);
-			n = 0;
-		}
-	}
-	if (n)
-		serial_write_thr(&vm->serial, buf, n);
-	pthread_mutex_unlock(&vm->cring_lock);
-}
-
-static void vm_cring_tick(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	(void)events;
-	uint64_t n;
-	ssize_t r = read(vm->cring_timer, &n, sizeof(n));
-	(void)r;
-	vm_cring_drain(vm);
-}
-
-/* After vCPU 0 exists (the ring is mapped with its kvm_run). Optional: on a
- * host without coalesced port I/O every THR write simply exits. */
-static void vm_setup_cring(struct vm *vm)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	int off = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 || off <= 0 ||
-	    page <= 0 || (size_t)(off + 1) * (size_t)page > vm->vcpus[0].run_size)
-		return;
-	vm->cring = (struct kvm_coalesced_mmio_ring *)((char *)vm->vcpus[0].run +
-						       (size_t)off * (size_t)page);
-	vm->cring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
-				   sizeof(struct kvm_coalesced_mmio));
-	struct kvm_coalesced_mmio_zone z = { .addr = LAYOUT_SERIAL_PORT, .size = 1, .pio = 1 };
-	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0) {
-		vm->cring = NULL;
-		return;
-	}
-	vm->vshared.pre_exit = vm_cring_drain;
+	console_drain(&((struct vm *)opaque)->console);
 }
 
 /* Boot-timer device (Firecracker's): a one-byte write of 123 at offset 0
@@ -250,259 +130,17 @@ static void vm_cmos(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
 		memset(data, 0, len);
 }
 
-/* ---- host input (main thread) ---- */
+/* ---- build steps: each takes the VM and the config, and on failure
+ * returns -errno with one line in err ---- */
 
-static void vm_stdin_ready(void *opaque, uint32_t events)
+static int vm_setup_memory(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct vm *vm = opaque;
-	uint8_t buf[256];
-	size_t space = serial_rx_space(&vm->serial);
-	if (space == 0)
-		return; /* level-triggered: retried on the next loop pass */
-	if (space > sizeof(buf))
-		space = sizeof(buf);
-	ssize_t n = read(STDIN_FILENO, buf, space);
-	if (n > 0) {
-		serial_input(&vm->serial, buf, (size_t)n);
-		return;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	/* EOF or error: stop watching stdin; the guest keeps running. */
-	evloop_del(vm->loop, STDIN_FILENO);
-	vm->stdin_watched = false;
-	vm->stdin_eof = true;
-}
-
-/* ---- build steps ---- */
-
-static int vm_open_kvm(struct vm *vm, char *err, size_t errlen)
-{
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "/dev/kvm: %s — KVM is not available on this host", strerror(e));
-		return -ENODEV;
-	}
-	int v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (v != KVM_API_VERSION_EXPECTED) {
-		snprintf(err, errlen, "/dev/kvm: KVM API version %d, ember needs %d — KVM is not "
-			 "available on this host", v, KVM_API_VERSION_EXPECTED);
-		return -ENODEV;
-	}
-	static const struct { int cap; const char *name; } caps[] = {
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-		{ KVM_CAP_HLT, "KVM_CAP_HLT" },
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-	};
-	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
-			snprintf(err, errlen, "/dev/kvm: missing capability %s — KVM is not "
-				 "available on this host", caps[i].name);
-			return -ENODEV;
-		}
-	}
-	return 0;
-}
-
-static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
-{
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(e));
-		return -e;
-	}
-	fcntl(vm->vm_fd, F_SETFD, FD_CLOEXEC);
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS_ADDR) < 0)
-		goto fail_tss;
-	uint64_t idmap = LAYOUT_KVM_IDENTITY_MAP;
-	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-		goto fail_idmap;
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		goto fail_irqchip;
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		goto fail_pit;
-	return 0;
-	int e;
-fail_tss:
-	e = errno;
-	snprintf(err, errlen, "KVM_SET_TSS_ADDR 0x%llx: %s", LAYOUT_KVM_TSS_ADDR, strerror(e));
-	return -e;
-fail_idmap:
-	e = errno;
-	snprintf(err, errlen, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(e));
-	return -e;
-fail_irqchip:
-	e = errno;
-	snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(e));
-	return -e;
-fail_pit:
-	e = errno;
-	snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(e));
-	return -e;
-}
-
-static int vm_setup_memory(struct vm *vm, uint64_t mem_mib, char *err, size_t errlen)
-{
+	uint64_t mem_mib = cfg->machine.mem_size_mib;
 	int r = guest_mem_init(&vm->mem, mem_mib << 20);
 	if (r < 0)
 		snprintf(err, errlen, "guest memory: cannot map %llu MiB: %s",
 			 (unsigned long long)mem_mib, strerror(-r));
 	return r;
-}
-
-/* Guest RAM as KVM memory slots (needs the machine). */
-static int vm_setup_slots(struct vm *vm, char *err, size_t errlen)
-{
-	for (unsigned i = 0; i < vm->mem.nregions; i++) {
-		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.guest_phys_addr = vm->mem.regions[i].gpa,
-			.memory_size = vm->mem.regions[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.regions[i].host,
-		};
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-			int e = errno;
-			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION slot %u (0x%llx+0x%llx): %s",
-				 i, region.guest_phys_addr, region.memory_size, strerror(e));
-			return -e;
-		}
-	}
-	return 0;
-}
-
-/* An eventfd wired to a GSI of the in-kernel IOAPIC: each write is one edge. */
-static int vm_irqfd(struct vm *vm, unsigned gsi, int *out, char *err, size_t errlen)
-{
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "eventfd for IRQ %u: %s", gsi, strerror(e));
-		return -e;
-	}
-	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "KVM_IRQFD for IRQ %u: %s", gsi, strerror(e));
-		close(fd);
-		return -e;
-	}
-	*out = fd;
-	return 0;
-}
-
-static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
-{
-	int r = vm_irqfd(vm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
-	if (r < 0)
-		return r;
-	/* A full stdout drops guest output rather than stalling a vCPU. */
-	int fl = fcntl(STDOUT_FILENO, F_GETFL);
-	if (fl >= 0)
-		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
-	serial_init(&vm->serial, STDOUT_FILENO, vm_serial_irq, vm);
-	vm->serial.on_first_byte = vm_serial_first_byte;
-	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);
-	vm->legacy_init = true;
-	if (bus_register(&vm->pio, LAYOUT_SERIAL_PORT, 8, serial_pio, &vm->serial) < 0 ||
-	    bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
-			 LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_pio, &vm->i8042) < 0) {
-		snprintf(err, errlen, "legacy devices: port ranges overlap");
-		return -EEXIST;
-	}
-	if (bus_register(&vm->pio, LAYOUT_CMOS_PORT, 2, vm_cmos, vm) < 0) {
-		snprintf(err, errlen, "legacy devices: CMOS ports taken");
-		return -EEXIST;
-	}
-	if (cfg->boot_timer &&
-	    bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, LAYOUT_BOOT_TIMER_SIZE,
-			 vm_boot_timer, vm) < 0) {
-		snprintf(err, errlen, "boot timer: MMIO range taken");
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/* The console TTY is put in raw mode while a VM runs, so every key (Ctrl-C
- * included) reaches the guest; it is restored by vm_destroy and at exit,
- * whatever path ember leaves by. */
-static struct termios vm_saved_tio;
-static bool vm_tio_saved;
-
-static void vm_term_restore(void)
-{
-	if (vm_tio_saved) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &vm_saved_tio);
-		vm_tio_saved = false;
-	}
-}
-
-static void vm_term_raw(void)
-{
-	static bool atexit_done;
-	if (vm_tio_saved || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &vm_saved_tio) < 0)
-		return;
-	struct termios raw = vm_saved_tio;
-	cfmakeraw(&raw);
-	raw.c_oflag |= OPOST | ONLCR; /* our own log lines still start at column 0 */
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
-		vm_tio_saved = true;
-		if (!atexit_done)
-			atexit_done = atexit(vm_term_restore) == 0;
-	}
-}
-
-static int vm_watch_stdin(struct vm *vm)
-{
-	vm_term_raw();
-	int fl = fcntl(STDIN_FILENO, F_GETFL);
-	if (fl < 0)
-		return 0; /* no stdin: nothing to forward */
-	fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
-	if (evloop_add(vm->loop, STDIN_FILENO, EPOLLIN, vm_stdin_ready, vm) == 0)
-		vm->stdin_watched = true;
-	/* A regular file or /dev/null cannot be polled: the guest gets no input. */
-	return 0;
-}
-
-static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
-{
-	const char *args = cfg->boot.boot_args_set ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
-	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", args);
-	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
-		snprintf(err, errlen, "boot_args: %zu bytes, longer than the %llu-byte limit",
-			 strlen(args), LAYOUT_CMDLINE_MAX - 1);
-		return -EINVAL;
-	}
-	/* As Firecracker: no PCI bus on this machine, say so unless the user did. */
-	if (!strstr(vm->cmdline, "pci=off")) {
-		size_t len = strlen(vm->cmdline);
-		if (len + 8 >= sizeof(vm->cmdline)) {
-			snprintf(err, errlen, "boot_args: too long to append pci=off (limit %llu bytes)",
-				 LAYOUT_CMDLINE_MAX - 1);
-			return -EINVAL;
-		}
-		strcat(vm->cmdline, len ? " pci=off" : "pci=off");
-	}
-	return 0;
-}
-
-static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
-{
-	struct vm_dev_env env = {
-		.vm_fd = vm->vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
-	};
-	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
-			      err, errlen);
 }
 
 static void vm_open_error(const char *field, const char *path, int r, const char *kind,
@@ -546,9 +184,85 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 	return 0;
 }
 
+/* The KVM VM: vm_prepare's, or made now (kvm.h). */
+static int vm_setup_machine(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	return kvm_machine_create(&vm->kvm, &vm->prepared, err, errlen);
+}
+
+/* Guest RAM as KVM memory slots (needs the machine). */
+static int vm_setup_slots(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	return kvm_set_slots(&vm->kvm, &vm->mem, err, errlen);
+}
+
+/* The console (UART), the i8042, the CMOS stub and the boot timer. */
+static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int r = kvm_irqfd_new(&vm->kvm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
+	if (r < 0)
+		return r;
+	r = console_setup(&vm->console, vm->kvm.vm_fd, vm->loop, &vm->pio, err, errlen);
+	if (r < 0)
+		return r;
+	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);
+	vm->i8042_init = true;
+	if (bus_register(&vm->pio, LAYOUT_I8042_DATA_PORT,
+			 LAYOUT_I8042_CMD_PORT - LAYOUT_I8042_DATA_PORT + 1, i8042_pio,
+			 &vm->i8042) < 0) {
+		snprintf(err, errlen, "legacy devices: port ranges overlap");
+		return -EEXIST;
+	}
+	if (bus_register(&vm->pio, LAYOUT_CMOS_PORT, 2, vm_cmos, vm) < 0) {
+		snprintf(err, errlen, "legacy devices: CMOS ports taken");
+		return -EEXIST;
+	}
+	if (cfg->boot_timer &&
+	    bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, LAYOUT_BOOT_TIMER_SIZE,
+			 vm_boot_timer, vm) < 0) {
+		snprintf(err, errlen, "boot timer: MMIO range taken");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int vm_build_cmdline(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const char *args = cfg->boot.boot_args_set ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
+	int n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", args);
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
+		snprintf(err, errlen, "boot_args: %zu bytes, longer than the %llu-byte limit",
+			 strlen(args), LAYOUT_CMDLINE_MAX - 1);
+		return -EINVAL;
+	}
+	/* As Firecracker: no PCI bus on this machine, say so unless the user did. */
+	if (!strstr(vm->cmdline, "pci=off")) {
+		size_t len = strlen(vm->cmdline);
+		if (len + 8 >= sizeof(vm->cmdline)) {
+			snprintf(err, errlen, "boot_args: too long to append pci=off (limit %llu bytes)",
+				 LAYOUT_CMDLINE_MAX - 1);
+			return -EINVAL;
+		}
+		strcat(vm->cmdline, len ? " pci=off" : "pci=off");
+	}
+	return 0;
+}
+
+static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct devices_env env = {
+		.vm_fd = vm->kvm.vm_fd, .mem = &vm->mem, .mmio_bus = &vm->mmio, .loop = vm->loop,
+	};
+	return devices_create(cfg, &env, vm->cmdline, sizeof(vm->cmdline), &vm->devices,
+			      err, errlen);
+}
+
 /* Boot parameters (with the final command line), MP table and ACPI. */
 static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	(void)cfg;
 	char lerr[256];
 	int r = x86_setup_boot(&vm->mem, &vm->kernel, vm->cmdline, vm->initrd_gpa, vm->initrd_size,
 			       lerr, sizeof(lerr));
@@ -561,15 +275,14 @@ static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, 
 		snprintf(err, errlen, "MP table for %u vCPUs: %s", vm->nvcpus, strerror(-r));
 		return r;
 	}
-	/* ACPI too, for kernels without MP table support. The virtio devices
-	 * as devices_create placed them: device n at MMIO base + n * size, GSI
-	 * base + n, drives then network interfaces. */
+	/* ACPI too, for kernels without MP table support: the virtio devices
+	 * as devices_create placed them. */
 	struct acpi_mmio_dev adevs[LAYOUT_MAX_VIRTIO_DEVS];
-	unsigned nadevs = cfg->ndrives + cfg->nnets;
-	for (unsigned i = 0; i < nadevs && i < LAYOUT_MAX_VIRTIO_DEVS; i++)
-		adevs[i] = (struct acpi_mmio_dev){ .addr = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_SIZE,
-						   .len = LAYOUT_VIRTIO_MMIO_SIZE,
-						   .gsi = LAYOUT_VIRTIO_IRQ_BASE + i };
+	unsigned nadevs = devices_count(vm->devices);
+	for (unsigned i = 0; i < nadevs && i < LAYOUT_MAX_VIRTIO_DEVS; i++) {
+		struct devices_place p = devices_place(vm->devices, i);
+		adevs[i] = (struct acpi_mmio_dev){ .addr = p.addr, .len = p.len, .gsi = p.gsi };
+	}
 	uint64_t rsdp = 0;
 	r = acpi_setup(&vm->mem, vm->nvcpus, adevs, nadevs, &rsdp);
 	if (r == 0)
@@ -582,141 +295,32 @@ static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, 
 	return 0;
 }
 
-static int vm_setup_msrs(struct vcpu *v)
-{
-	static const uint32_t zero_msrs[] = {
-		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR,
-		MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR, MSR_IA32_TSC,
-	};
-	enum { N = sizeof(zero_msrs) / sizeof(zero_msrs[0]) + 2 };
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[N];
-	} m;
-	memset(&m, 0, sizeof(m));
-	unsigned i = 0;
-	for (; i < N - 2; i++)
-		m.e[i].index = zero_msrs[i];
-	m.e[i].index = MSR_IA32_MISC_ENABLE;
-	m.e[i++].data = 1; /* fast strings */
-	m.e[i].index = MSR_MTRR_DEF_TYPE;
-	m.e[i++].data = (1u << 11) | 6; /* MTRRs on, default write-back */
-	m.hdr.nmsrs = i;
-	int r = ioctl(v->fd, KVM_SET_MSRS, &m);
-	if (r < 0)
-		return -errno;
-	return r == (int)i ? 0 : -EINVAL;
-}
-
-static int vm_setup_vcpu(struct vm *vm, struct vcpu *v, const struct kvm_cpuid2 *supported,
-			 const struct vm_config *cfg, char *err, size_t errlen)
-{
-	size_t csz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *cpuid = malloc(csz);
-	if (!cpuid) {
-		snprintf(err, errlen, "vCPU %u: out of memory", v->index);
-		return -ENOMEM;
-	}
-	memcpy(cpuid, supported, csz);
-	int r = cpuid_filter(cpuid, v->index, vm->nvcpus, cfg->machine.smt);
-	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
-		r = -errno;
-	free(cpuid);
-	if (r < 0) {
-		snprintf(err, errlen, "vCPU %u: CPUID set-up: %s", v->index, strerror(-r));
-		return r;
-	}
-	r = vm_setup_msrs(v);
-	if (r < 0) {
-		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", v->index, strerror(-r));
-		return r;
-	}
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "vCPU %u: KVM_SET_FPU: %s", v->index, strerror(-r));
-		return r;
-	}
-	/* LINT0 = ExtINT (the PIC), LINT1 = NMI, as the MP table says. */
-	struct kvm_lapic_state lapic;
-	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
-		goto fail_lapic;
-	uint32_t lvt0, lvt1;
-	memcpy(&lvt0, &lapic.regs[APIC_LVT0], 4);
-	memcpy(&lvt1, &lapic.regs[APIC_LVT1], 4);
-	lvt0 = (lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	lvt1 = (lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
-	memcpy(&lapic.regs[APIC_LVT0], &lvt0, 4);
-	memcpy(&lapic.regs[APIC_LVT1], &lvt1, 4);
-	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
-		goto fail_lapic;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	memset(&regs, 0, sizeof(regs));
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "vCPU %u: KVM_GET_SREGS: %s", v->index, strerror(-r));
-		return r;
-	}
-	/* Application processors wait for INIT/SIPI in the in-kernel LAPIC;
-	 * only the boot processor starts at the kernel entry. */
-	if (v->index == 0) {
-		x86_boot_regs(&vm->kernel, &regs, &sregs);
-		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
-			r = -errno;
-			snprintf(err, errlen, "vCPU %u: KVM_SET_SREGS/REGS: %s", v->index, strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-fail_lapic:
-	r = -errno;
-	snprintf(err, errlen, "vCPU %u: LAPIC set-up: %s", v->index, strerror(-r));
-	return r;
-}
-
-static struct kvm_cpuid2 *vm_supported_cpuid(int kvm_fd, char *err, size_t errlen)
-{
-	for (unsigned n = 128; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			break;
-		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
-			return c;
-		int e = errno;
-		free(c);
-		if (e != E2BIG) {
-			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-			return NULL;
-		}
-	}
-	snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: table too large");
-	return NULL;
-}
-
 static int vm_thread_init(unsigned index)
 {
 	(void)index;
 	return seccomp_install_thread(SECCOMP_THREAD_VCPU);
 }
 
+/* Every vCPU (x86_cpu.h), then the UART's coalesced ring, which lives in
+ * vCPU 0's kvm_run mapping. */
 static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	vcpu_shared_init(&vm->vshared, &vm->pio, &vm->mmio, vm_on_vcpu_exit, vm);
 	vm->vshared.thread_init = vm_thread_init;
 	vm->vshared_init = true;
-	struct kvm_cpuid2 *supported = vm_supported_cpuid(vm->kvm_fd, err, errlen);
+	struct kvm_cpuid2 *supported = x86_cpu_supported_cpuid(vm->kvm.kvm_fd, err, errlen);
 	if (!supported)
 		return -EINVAL;
 	int r = 0;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		r = vcpu_create(&vm->vcpus[i], vm->kvm_fd, vm->vm_fd, i, &vm->vshared, err, errlen);
+		struct vcpu *v = &vm->vcpus[i];
+		r = vcpu_create(v, vm->kvm.kvm_fd, vm->kvm.vm_fd, i, &vm->vshared, err, errlen);
 		if (r < 0)
 			break;
-		r = vm_setup_vcpu(vm, &vm->vcpus[i], supported, cfg, err, errlen);
+		r = x86_cpu_setup(v, supported, vm->nvcpus, cfg->machine.smt, &vm->kernel, err,
+				  errlen);
 		if (r < 0) {
-			vcpu_destroy(&vm->vcpus[i]);
+			vcpu_destroy(v);
 			break;
 		}
 	}
@@ -725,76 +329,55 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 		/* Forget the vCPUs made so far; vm_destroy closes them. */
 		return r;
 	}
-	vm_setup_cring(vm);
+	if (console_setup_ring(&vm->console, vm->kvm.kvm_fd, vm->vcpus[0].run,
+			       vm->vcpus[0].run_size))
+		vm->vshared.pre_exit = vm_pre_exit;
 	return 0;
 }
 
 /*
- * The first two build steps (open /dev/kvm and check it; KVM_CREATE_VM with
- * its TSS, identity map, irqchip and PIT) need no configuration, and are the
- * slowest ones. vm_prepare() runs them on a short-lived thread while the API
- * client (or the config file parser) is still busy; vm_create() takes the
- * result, or does them itself when nothing was prepared. The thread installs
- * the main thread's seccomp filter first (it allows exactly these calls).
+ * The build, in order. Devices append to the command line, which the boot
+ * structures copy; the MP table needs the vCPU count; the boot registers
+ * need the loaded kernel. Guest RAM is mapped and the kernel and initrd
+ * copied into it before the machine (KVM_CREATE_VM and friends, made by
+ * vm_prepare's thread, or here) is needed: the copy overlaps with the
+ * machine's creation. Each step is timed for the "VM build" log line (where
+ * the VMM's share of a boot goes), under its name.
  */
-static struct {
-	pthread_t thread;
-	bool started;
-	int kvm_fd, vm_fd, ret;
-	char err[256];
-} vm_pre = { .kvm_fd = -1, .vm_fd = -1 };
+static const struct {
+	const char *name;
+	int (*run)(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+} vm_steps[] = {
+	{ "memory", vm_setup_memory },
+	{ "kernel", vm_load_kernel },
+	{ "machine", vm_setup_machine },
+	{ "slots", vm_setup_slots },
+	{ "legacy", vm_setup_legacy },
+	{ "cmdline", vm_build_cmdline },
+	{ "devices", vm_setup_devices },
+	{ "boot", vm_setup_boot },
+	{ "vcpus", vm_setup_vcpus },
+};
+#define VM_NSTEPS (sizeof(vm_steps) / sizeof(vm_steps[0]))
 
-static void *vm_prepare_thread(void *arg)
+/* "VM build: memory=12us kernel=...": one entry per step, the machine step
+ * marked when vm_prepare's thread made the machine. */
+static void vm_log_build(const struct vm *vm, const uint64_t *step_us)
 {
-	(void)arg;
-	struct vm tmp = { .kvm_fd = -1, .vm_fd = -1 };
-	int r = seccomp_install_thread(SECCOMP_THREAD_MAIN);
-	if (r < 0) {
-		snprintf(vm_pre.err, sizeof(vm_pre.err), "seccomp: %s", strerror(-r));
-	} else {
-		r = vm_open_kvm(&tmp, vm_pre.err, sizeof(vm_pre.err));
-		if (r == 0)
-			r = vm_create_machine(&tmp, vm_pre.err, sizeof(vm_pre.err));
-	}
-	vm_pre.ret = r;
-	vm_pre.kvm_fd = tmp.kvm_fd;
-	vm_pre.vm_fd = tmp.vm_fd;
-	return NULL;
+	char steps[256];
+	size_t off = 0;
+	for (unsigned i = 0; i < VM_NSTEPS && off < sizeof(steps); i++)
+		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
+					i ? " " : "", vm_steps[i].name,
+					vm_steps[i].run == vm_setup_machine && vm->prepared ?
+						"(prepared, waited)" : "",
+					(unsigned long long)step_us[i]);
+	log_info("VM build: %s", steps);
 }
 
 void vm_prepare(void)
 {
-	if (vm_pre.started)
-		return;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN + 16384);
-	vm_pre.started = pthread_create(&vm_pre.thread, &attr, vm_prepare_thread, NULL) == 0;
-	pthread_attr_destroy(&attr);
-}
-
-/* Adopt the machine vm_prepare made. False when there is none (not
- * prepared, or the preparation failed): vm_create then makes it itself, with
- * the same checks and errors. */
-static bool vm_take_prepared(struct vm *vm)
-{
-	if (!vm_pre.started)
-		return false;
-	pthread_join(vm_pre.thread, NULL);
-	vm_pre.started = false;
-	vm->kvm_fd = vm_pre.kvm_fd;
-	vm->vm_fd = vm_pre.vm_fd;
-	vm_pre.kvm_fd = vm_pre.vm_fd = -1;
-	if (vm_pre.ret == 0)
-		return true;
-	/* A failed preparation: start over in vm_create, so a problem of the
-	 * thread alone (its seccomp) changes nothing. */
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
-	vm->kvm_fd = vm->vm_fd = -1;
-	return false;
+	kvm_prepare();
 }
 
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
@@ -815,64 +398,26 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	vm->kvm_fd = vm->vm_fd = vm->i8042_irqfd = vm->cring_timer = -1;
-	pthread_mutex_init(&vm->cring_lock, NULL);
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = -1;
 	for (unsigned i = 0; i < LAYOUT_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->loop = loop;
 	vm->nvcpus = cfg->machine.vcpu_count;
 	timeline_mark(TIMELINE_BUILD_START);
 
-	/* The order matters: devices append to the command line, which the
-	 * boot structures copy; the MP table needs the vCPU count. Guest RAM is
-	 * mapped and the kernel and initrd copied into it before the machine
-	 * (KVM_CREATE_VM and friends, made by vm_prepare's thread, or here) is
-	 * needed: the copy overlaps with the machine's creation. Each step is
-	 * timed for the "VM build" log line (where the VMM's share of a boot
-	 * goes). */
-	enum { S_MEMORY, S_KERNEL, S_MACHINE, S_SLOTS, S_LEGACY, S_CMDLINE, S_DEVICES, S_BOOT,
-	       S_VCPUS, S_COUNT };
-	static const char *const step_name[S_COUNT] = {
-		"memory", "kernel", "machine", "slots", "legacy", "cmdline", "devices", "boot", "vcpus",
-	};
-	uint64_t step_us[S_COUNT] = { 0 };
+	uint64_t step_us[VM_NSTEPS] = { 0 };
 	int r = 0;
-	bool prepared = false;
-	for (unsigned step = 0; step < S_COUNT && r == 0; step++) {
+	for (unsigned i = 0; i < VM_NSTEPS && r == 0; i++) {
 		uint64_t t0 = timeline_now_ns();
-		switch (step) {
-		case S_MEMORY: r = vm_setup_memory(vm, cfg->machine.mem_size_mib, err, errlen); break;
-		case S_KERNEL: r = vm_load_kernel(vm, cfg, err, errlen); break;
-		case S_MACHINE:
-			prepared = vm_take_prepared(vm);
-			if (!prepared) {
-				r = vm_open_kvm(vm, err, errlen);
-				if (r == 0)
-					r = vm_create_machine(vm, err, errlen);
-			}
-			break;
-		case S_SLOTS: r = vm_setup_slots(vm, err, errlen); break;
-		case S_LEGACY: r = vm_setup_legacy(vm, cfg, err, errlen); break;
-		case S_CMDLINE: r = vm_build_cmdline(vm, cfg, err, errlen); break;
-		case S_DEVICES: r = vm_setup_devices(vm, cfg, err, errlen); break;
-		case S_BOOT: r = vm_setup_boot(vm, cfg, err, errlen); break;
-		default: r = vm_setup_vcpus(vm, cfg, err, errlen); break;
-		}
-		step_us[step] = (timeline_now_ns() - t0) / 1000;
+		r = vm_steps[i].run(vm, cfg, err, errlen);
+		step_us[i] = (timeline_now_ns() - t0) / 1000;
 	}
 	if (r < 0) {
 		vm_destroy(vm);
 		return r;
 	}
-	char steps[256];
-	size_t off = 0;
-	for (unsigned step = 0; step < S_COUNT && off < sizeof(steps); step++)
-		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
-					step ? " " : "", step_name[step],
-					step == S_MACHINE && prepared ? "(prepared, waited)" : "",
-					(unsigned long long)step_us[step]);
 	timeline_mark(TIMELINE_BUILD_DONE);
-	log_info("VM build: %s", steps);
+	vm_log_build(vm, step_us);
 	log_debug("kernel command line: %s", vm->cmdline);
 	*out = vm;
 	return 0;
@@ -889,22 +434,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "vCPU kick signal: %s", strerror(-r));
 		return r;
 	}
-	vm_watch_stdin(vm);
-	if (vm->cring && vm->cring_timer < 0) {
-		/* The periodic drain; without it the ring is still drained on
-		 * every exit, so a failure here only delays a trailing byte. */
-		vm->cring_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		struct itimerspec its = {
-			.it_interval = { .tv_nsec = SERIAL_DRAIN_MS * 1000000L },
-			.it_value = { .tv_nsec = SERIAL_DRAIN_MS * 1000000L },
-		};
-		if (vm->cring_timer >= 0 &&
-		    (timerfd_settime(vm->cring_timer, 0, &its, NULL) < 0 ||
-		     evloop_add(vm->loop, vm->cring_timer, EPOLLIN, vm_cring_tick, vm) < 0)) {
-			close(vm->cring_timer);
-			vm->cring_timer = -1;
-		}
-	}
+	console_start(&vm->console);
 	timeline_mark(TIMELINE_FIRST_RUN);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		r = vcpu_start(&vm->vcpus[i]);
@@ -959,6 +489,26 @@ int vm_send_ctrl_alt_del(struct vm *vm)
 	return i8042_ctrl_alt_del(&vm->i8042);
 }
 
+/* The devices an update goes to, or NULL with the reason in err. */
+static struct devices *vm_devices_to_update(struct vm *vm, char *err, size_t errlen)
+{
+	if (!vm->devices)
+		snprintf(err, errlen, "the VM has no devices");
+	return vm->devices;
+}
+
+int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, size_t errlen)
+{
+	struct devices *d = vm_devices_to_update(vm, err, errlen);
+	return d ? devices_update_drive(d, drive, err, errlen) : -ENODEV;
+}
+
+int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen)
+{
+	struct devices *d = vm_devices_to_update(vm, err, errlen);
+	return d ? devices_update_net(d, net, err, errlen) : -ENODEV;
+}
+
 struct devices *vm_devices(struct vm *vm)
 {
 	return vm->devices;
@@ -991,38 +541,26 @@ void vm_destroy(struct vm *vm)
 		vcpu_stop_all(vm->vcpus, vm->nvcpus);
 	}
 	t[1] = timeline_now_ns();
-	/* The guest's last batched console bytes, before the ring goes away. */
-	vm_cring_drain(vm);
-	if (vm->cring_timer >= 0) {
-		evloop_del(vm->loop, vm->cring_timer);
-		close(vm->cring_timer);
-	}
+	/* Before vCPU 0's kvm_run, which holds the UART's ring, is unmapped:
+	 * the guest's last batched console bytes. A VM that never ran leaves
+	 * the terminal to the exit handler. */
+	console_destroy(&vm->console, vm->started);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].fd >= 0)
 			vcpu_destroy(&vm->vcpus[i]);
 	if (vm->vshared_init)
 		vcpu_shared_destroy(&vm->vshared);
-	if (vm->stdin_watched)
-		evloop_del(vm->loop, STDIN_FILENO);
-	if (vm->started)
-		vm_term_restore();
 	if (vm->devices)
 		devices_destroy(vm->devices);
-	if (vm->legacy_init) {
-		serial_destroy(&vm->serial);
+	if (vm->i8042_init)
 		i8042_destroy(&vm->i8042);
-	}
 	if (vm->i8042_irqfd >= 0)
 		close(vm->i8042_irqfd);
 	t[2] = timeline_now_ns();
 	guest_mem_free(&vm->mem);
 	t[3] = timeline_now_ns();
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+	kvm_machine_close(&vm->kvm);
 	t[4] = timeline_now_ns();
 	vm_log_exit_timeline(vm, t, names, 5);
-	pthread_mutex_destroy(&vm->cring_lock);
 	free(vm);
 }

@@ -1,31 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vm.h - one microVM: built from a validated config in one ordered function.
+ * vm.h - one microVM: built from a validated config in one ordered list of
+ * steps, then started, paused, resumed and destroyed.
  *
- * vm.c is the only place where KVM meets the devices. All functions are
- * called from the main thread. When the guest resets, reboots, triple-faults
- * or a vCPU hits a fatal exit, the VM asks the event loop to stop with the
- * process exit status (0 for a guest-initiated reset/reboot, 1 otherwise).
+ * vm.c is the only place where KVM, guest memory, the legacy devices and the
+ * virtio devices meet. All functions are called from the main thread. When
+ * the guest ends (reset, reboot, shutdown, halt, triple fault) or a vCPU
+ * fails, the VM asks the event loop to stop with the process exit status:
+ * 0 when the guest ended, 1 for a vCPU failure.
  */
 #ifndef EMBER_VM_H
 #define EMBER_VM_H
 
 #include <stddef.h>
 
-#include "bus.h"
 #include "config.h"
 #include "evloop.h"
-#include "guest_mem.h"
 
 struct vm;
-
-/* What a device builder needs from the VM (see src/devices.h). */
-struct vm_dev_env {
-	int vm_fd;                     /* for KVM_IOEVENTFD / KVM_IRQFD */
-	const struct guest_mem *mem;
-	struct bus *mmio_bus;          /* register MMIO handlers here */
-	struct evloop *loop;           /* the main thread's loop */
-};
 
 /* Start opening /dev/kvm and creating the KVM VM (irqchip, PIT) on a
  * background thread, before the configuration is known; vm_create adopts
@@ -33,20 +25,24 @@ struct vm_dev_env {
  * with the signals the main loop takes already blocked. */
 void vm_prepare(void);
 
-/* Build the VM (KVM fds, memory, irqchip, devices, kernel, boot structures,
- * vCPUs) but run nothing. On error every resource is released, err holds
- * one line naming the failing step, and -errno is returned. -ENODEV means
- * KVM is not available. */
+/* Build the VM (memory, kernel and initrd, KVM machine, memory slots, legacy
+ * devices, command line, virtio devices, boot structures, vCPUs) but run
+ * nothing. On error every resource is released, err holds the failing
+ * step's one line, and -errno is returned. -ENODEV from the machine step
+ * means KVM is not available. */
 int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	      char *err, size_t errlen);
 
-/* Start the vCPU threads, then narrow the calling (main) thread's seccomp
- * filter to what a running VM needs (SECCOMP_THREAD_MAIN_RUNNING). Returns 0
- * or -errno. */
+/* Start the console (stdin forwarded to the guest, a terminal in raw mode,
+ * the ring's drain timer) and the vCPU threads, then narrow the calling
+ * (main) thread's seccomp filter to what a running VM needs
+ * (SECCOMP_THREAD_MAIN_RUNNING). Returns 0 or -errno (-EALREADY when it
+ * runs already). */
 int vm_start(struct vm *vm, char *err, size_t errlen);
 
 /* Pause: every vCPU is out of KVM_RUN and parked when this returns.
- * Resume: they continue. Both idempotent. Return 0 or -errno. */
+ * Resume: they continue. Both idempotent. Return 0, or -EINVAL when the VM
+ * was not started. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 int vm_is_paused(const struct vm *vm);
@@ -54,8 +50,17 @@ int vm_is_paused(const struct vm *vm);
 /* Inject Ctrl-Alt-Del through the i8042 keyboard. Returns 0 or -errno. */
 int vm_send_ctrl_alt_del(struct vm *vm);
 
-/* The device set of a running VM (for PATCH /drives and /network-interfaces),
- * NULL when the VM has none. */
+/* PATCH /drives/{id} on the running VM: drive is the drive's merged config
+ * (devices_update_drive in devices.h says what changes). -ENODEV when the VM
+ * has no device set, -ENOENT for an unknown id; one line in err either way. */
+int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, size_t errlen);
+
+/* PATCH /network-interfaces/{id} on the running VM: new rate limiters
+ * (devices_update_net). Errors as vm_update_drive. */
+int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen);
+
+/* The device set of a built VM (NULL when it has none). Superseded by
+ * vm_update_drive/vm_update_net; kept while api.c still calls it. */
 struct devices *vm_devices(struct vm *vm);
 
 /* Stop vCPU threads (if running) and release everything. NULL is fine. */

@@ -58,6 +58,17 @@ __attribute__((weak)) int devices_update_net(struct devices *d, const struct con
 	fake_net_updates++;
 	return 0;
 }
+/* The VM-level forms of the two updates: the same fakes. */
+__attribute__((weak)) int vm_update_drive(struct vm *vm, const struct config_drive *drive,
+					  char *err, size_t errlen)
+{
+	return devices_update_drive(vm_devices(vm), drive, err, errlen);
+}
+__attribute__((weak)) int vm_update_net(struct vm *vm, const struct config_net *net, char *err,
+					size_t errlen)
+{
+	return devices_update_net(vm_devices(vm), net, err, errlen);
+}
 __attribute__((weak)) void vm_destroy(struct vm *vm) { if (vm) fake_destroyed++; }
 
 /* ---- helpers ---- */

@@ -27,7 +27,7 @@
 struct dfx {
 	struct vqf_mem m;
 	struct bus bus;
-	struct vm_dev_env env;
+	struct devices_env env;
 	char path[32];
 	int img;
 };
@@ -40,7 +40,7 @@ static void dfx_init(struct dfx *f)
 	assert_true(f->img >= 0);
 	assert_int_equal(ftruncate(f->img, 4096), 0);
 	vqf_mem_init(&f->m, 1 << 20);
-	f->env = (struct vm_dev_env){ .vm_fd = -1, .mem = &f->m.mem, .mmio_bus = &f->bus,
+	f->env = (struct devices_env){ .vm_fd = -1, .mem = &f->m.mem, .mmio_bus = &f->bus,
 				      .loop = evloop_create() };
 	assert_non_null(f->env.loop);
 }
@@ -75,6 +75,12 @@ static void test_create_layout_and_cmdline(void **state)
 	assert_string_equal(cmdline, "console=ttyS0 root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5"
 			    " virtio_mmio.device=4K@0xc0002000:6 -- init-arg");
 	assert_int_equal(bus->nranges, 2);
+	/* What the VM describes in its ACPI tables: the devices as placed. */
+	assert_int_equal(devices_count(d), 2);
+	struct devices_place p = devices_place(d, 1);
+	assert_int_equal(p.addr, 0xc0002000);
+	assert_int_equal(p.len, 0x1000);
+	assert_int_equal(p.gsi, 6);
 	/* Device 0 is the root drive: read-only feature offered. */
 	uint32_t v = 0;
 	assert_true(bus_access(bus, 0xc0001000 + VIRTIO_MMIO_DEVICE_ID, (uint8_t *)&v, 4, false));

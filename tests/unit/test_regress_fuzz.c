@@ -38,6 +38,19 @@ __attribute__((weak)) int devices_update_drive(struct devices *d, const struct c
 					       char *err, size_t errlen) { return 0; }
 __attribute__((weak)) int devices_update_net(struct devices *d, const struct config_net *net,
 					     char *err, size_t errlen) { return 0; }
+/* As the real ones with vm_devices() NULL. */
+__attribute__((weak)) int vm_update_drive(struct vm *vm, const struct config_drive *drive,
+					  char *err, size_t errlen)
+{
+	snprintf(err, errlen, "the VM has no devices");
+	return -ENODEV;
+}
+__attribute__((weak)) int vm_update_net(struct vm *vm, const struct config_net *net, char *err,
+					size_t errlen)
+{
+	snprintf(err, errlen, "the VM has no devices");
+	return -ENODEV;
+}
 __attribute__((weak)) void vm_destroy(struct vm *vm) { }
 
 static char kernel[64];

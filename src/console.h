@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * console.h - the guest's serial console: the 16550A UART model (serial.c)
+ * on COM1, wired to the host. Output goes to ember's stdout, made
+ * non-blocking (a full stdout drops guest output rather than stalling a
+ * vCPU); input comes from stdin, a terminal being in raw mode while the VM
+ * runs; the UART's interrupt drives ISA IRQ 4 with KVM_IRQ_LINE; the guest's
+ * writes to THR are batched in KVM's coalesced port-I/O ring and handed to
+ * the UART at every vCPU exit, every CONSOLE_DRAIN_MS and at the end.
+ *
+ * Main thread, except console_drain() (any thread; vCPU threads call it
+ * through vcpu_shared.pre_exit) and the UART's own accesses.
+ */
+#ifndef EMBER_CONSOLE_H
+#define EMBER_CONSOLE_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "evloop.h"
+#include "serial.h"
+
+/* How often the main loop drains the coalesced ring (ms). */
+#define CONSOLE_DRAIN_MS 100
+
+/* Zeroed (calloc) before console_setup(); console_destroy() of a zeroed
+ * console does nothing. */
+struct console {
+	struct serial serial;
+	bool set_up;                 /* console_setup() ran: serial and lock exist */
+	int vm_fd;                   /* for KVM_IRQ_LINE */
+	struct evloop *loop;
+	bool stdin_watched;
+	/* KVM's coalesced port I/O ring (the UART's THR writes), in vCPU 0's
+	 * kvm_run mapping: NULL when the host has no KVM_CAP_COALESCED_PIO. */
+	struct kvm_coalesced_mmio_ring *ring;
+	uint32_t ring_max;           /* entries in the ring */
+	pthread_mutex_t ring_lock;   /* one drainer at a time, in order */
+	int drain_timer;             /* timerfd on the loop, -1 when none */
+};
+
+/* Make stdout non-blocking, initialise the UART (output to stdout, its IRQ
+ * through KVM_IRQ_LINE on vm_fd, the first byte marked in the boot
+ * timeline) and register its 8 ports at LAYOUT_SERIAL_PORT on pio. Returns
+ * 0 or -EEXIST with one line in err. */
+int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus *pio, char *err,
+		  size_t errlen);
+
+/* After vCPU 0 exists (the ring is mapped with its kvm_run, run_size bytes
+ * at run): make the UART's THR port a coalesced port-I/O zone for the VM's
+ * life. Optional: false (and nothing changed) on a host without coalesced
+ * port I/O, where every THR write simply exits. True: the caller must call
+ * console_drain() at the start of every vCPU exit. */
+bool console_setup_ring(struct console *c, int kvm_fd, struct kvm_run *run, size_t run_size);
+
+/* Hand the ring's queued THR writes to the UART, in order. Any thread. */
+void console_drain(struct console *c);
+
+/* When the VM starts: put a terminal on stdin in raw mode (restored at
+ * exit, whatever path ember leaves by), forward stdin to the UART when it
+ * can be polled, and arm the periodic drain of the ring. Nothing here can
+ * fail the start: without them the guest gets no input, or a trailing byte
+ * comes at the next exit. */
+void console_start(struct console *c);
+
+/* With the vCPUs stopped and vCPU 0's kvm_run still mapped: drain the ring
+ * a last time, take the timer and stdin off the loop, restore the terminal
+ * when restore_terminal (the VM ran) and free the UART. */
+void console_destroy(struct console *c, bool restore_terminal);
+
+#endif
