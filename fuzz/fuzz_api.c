@@ -37,17 +37,7 @@ int vm_pause(struct vm *vm) { fake_paused = 1; return 0; }
 int vm_resume(struct vm *vm) { fake_paused = 0; return 0; }
 int vm_is_paused(const struct vm *vm) { return fake_paused; }
 int vm_send_ctrl_alt_del(struct vm *vm) { return 0; }
-struct devices *vm_devices(struct vm *vm) { return (struct devices *)&fake_vm_obj; }
 /* The device models accept every update (fds are dup'ed by the real ones). */
-int devices_update_drive(struct devices *d, const struct config_drive *drive, char *err,
-			 size_t errlen)
-{
-	return 0;
-}
-int devices_update_net(struct devices *d, const struct config_net *net, char *err, size_t errlen)
-{
-	return 0;
-}
 int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, size_t errlen)
 {
 	return 0;

@@ -6,7 +6,7 @@
  * and applies the boot rules.
  *
  * May call: json_strict.c, config_json.c, config.c, vm.c (the vm_*
- * functions), devices.c (devices_update_*), metrics.c, timeline.c, cJSON.
+(vm_update_* for post-boot device updates), metrics.c, timeline.c, cJSON.
  */
 #include "api_vm.h"
 #include "config_json.h"
@@ -163,13 +163,11 @@ int api_patch_drive(struct api *api, struct json_ctx *c, struct api_req *req, cJ
 		if ((r = config_drive_open(&merged, verr, sizeof(verr))) < 0)
 			return json_fail(c, "Drive update error: %s", verr), r;
 	}
-	struct devices *devs = vm_devices(api->vm);
-	r = devs ? devices_update_drive(devs, &merged, verr, sizeof(verr)) : -ENODEV;
+	r = vm_update_drive(api->vm, &merged, verr, sizeof(verr));
 	if (r < 0) {
 		if (merged.fd >= 0)
 			close(merged.fd);
-		return json_fail(c, "Drive update error: %s",
-				 devs ? verr : "the VM has no devices"), r;
+		return json_fail(c, "Drive update error: %s", verr), r;
 	}
 	struct config_drive *cur = &api->cfg->drives[idx];
 	if (merged.fd >= 0) {
@@ -222,11 +220,9 @@ int api_patch_net(struct api *api, struct json_ctx *c, struct api_req *req, cJSO
 	if (req->u.net.idx < 0)
 		return json_fail(c, "Network interface error: Invalid network interface ID: %s",
 				 merged->iface_id), -ENOENT;
-	struct devices *devs = vm_devices(api->vm);
-	int r = devs ? devices_update_net(devs, merged, verr, sizeof(verr)) : -ENODEV;
+	int r = vm_update_net(api->vm, merged, verr, sizeof(verr));
 	if (r < 0)
-		return json_fail(c, "Network interface update error: %s",
-				 devs ? verr : "the VM has no devices"), r;
+		return json_fail(c, "Network interface update error: %s", verr), r;
 	api->cfg->nets[req->u.net.idx] = *merged;
 	return 0;
 }

@@ -66,11 +66,11 @@ api_step api_put_actions;
 api_step api_patch_vm_check, api_patch_vm;
 /* PATCH /drives/{id}: the check step reads drive_id (= the path id) and
  * path_on_host; the run step merges rate_limiter into the drive, opens the
- * new file, and has the running device take both (devices_update_drive()). */
+ * new file, and has the running device take both (vm_update_drive()). */
 api_step api_patch_drive_check, api_patch_drive;
 /* PATCH /network-interfaces/{id}: the check step reads iface_id and merges
  * the rate limiters into a copy of the interface; the run step has the
- * running device take them (devices_update_net()). */
+ * running device take them (vm_update_net()). */
 api_step api_patch_net_check, api_patch_net;
 /* DELETE /drives/{id}, /network-interfaces/{id}: device hotplug, which ember
  * does not support. */

@@ -67,7 +67,7 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(close, "api_http: closed connections; PATCH /drives: the old backing file; "
 	      "vm/device teardown"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices_entry_open (InstanceStart), "
-		 "devices_update_drive (PATCH /drives): the running device's own copy of a drive "
+		 "devices_update_drive (PATCH /drives, through vm_update_drive): the running device's own copy of a drive "
 		 "or tap fd"),
 	/* config_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
 	 * initrd, and PATCH /drives once the VM runs): the file type of what was
@@ -76,10 +76,11 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "(x86_load_kernel, guest_mem_load_file); glibc >= 2.33 makes stat and fstat "
 	      "newfstatat"),
 	ALLOW(fstat, "the same with glibc < 2.33; the sanitizer runtime's internal fstat"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "config_open_file; vm_setup_legacy, "
-		 "vm_watch_stdin: O_NONBLOCK on stdout and stdin"),
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "config_open_file; console_setup, "
+		 "console_watch_stdin: O_NONBLOCK on stdout and stdin"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "config_open_file: O_NONBLOCK off once the "
-		 "file type is known; vm_setup_legacy, vm_watch_stdin: O_NONBLOCK on stdout, stdin"),
+		 "file type is known; console_setup, console_watch_stdin: O_NONBLOCK on "
+		 "stdout and stdin"),
 	/* event loop and API socket */
 	ALLOW(epoll_wait, "evloop_run"),
 	ALLOW(epoll_ctl, "evloop_add/mod/del; net: rx watch on and off"),
@@ -136,11 +137,11 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "interrupt level (ISA IRQ 4)"),
 	IOCTL(KVM_IOEVENTFD, "devices_attach (InstanceStart) assigns the queue notifiers, "
 	      "devices_entry_free (vm_destroy) deassigns them"),
-	IOCTL(KVM_IRQFD, "devices_attach, vm_irqfd (InstanceStart) assign the device "
+	IOCTL(KVM_IRQFD, "devices_attach, kvm_irqfd_new (InstanceStart) assign the device "
 	      "interrupts, devices_entry_free (vm_destroy) deassigns them"),
 	IOCTL(TUNSETOFFLOAD, "net_apply_offload: the offloads the guest acked, applied at the "
 	      "next queue event after it activates or resets the device (not on the vCPU)"),
-	IOCTL(TCSETS, "vm_term_raw at vm_start, vm_term_restore at exit (tcsetattr TCSANOW)"),
+	IOCTL(TCSETS, "console_term_raw at vm_start, console_term_restore at exit (tcsetattr TCSANOW)"),
 };
 
 /* The main thread once the VM runs, with the list above: narrower versions
@@ -167,12 +168,12 @@ static const struct sc_rule seccomp_main_running_rules[] = {
 static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics (created "
 	      "if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
-	      "(vm_load_kernel), /dev/kvm (vm_open_kvm)"),
+	      "(vm_load_kernel), /dev/kvm (kvm_open)"),
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
 	ALLOW(eventfd2, "InstanceStart: devices_attach (queue notifiers, device interrupts), "
-	      "vm_irqfd (the i8042's interrupt)"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, "vm_create_machine: FD_CLOEXEC on the VM fd"),
+	      "kvm_irqfd_new (the i8042's interrupt)"),
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, "kvm_create_machine: FD_CLOEXEC on the VM fd"),
 	/* threads: the vCPU threads (vm_prepare's thread is created before any filter) */
 	ALLOW_MASKED(clone, 0, CLONE_THREAD, CLONE_THREAD, "vcpu_start (vm_start): "
 		     "pthread_create (threads only, never fork)"),
@@ -193,38 +194,38 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW_IF(prctl, 0, SCMP_CMP_EQ, PR_SET_NAME, "vcpu_thread: pthread_setname_np, before "
 		 "the thread adds its own filter"),
 	/* ioctls: /dev/kvm system fd (vm build at InstanceStart) */
-	IOCTL(KVM_GET_API_VERSION, "vm_open_kvm: check the KVM API"),
-	IOCTL(KVM_CHECK_EXTENSION, "vm_open_kvm: required capabilities; vm_setup_cring: "
+	IOCTL(KVM_GET_API_VERSION, "kvm_open: check the KVM API"),
+	IOCTL(KVM_CHECK_EXTENSION, "kvm_open: required capabilities; console_setup_ring: "
 	      "coalesced port I/O"),
-	IOCTL(KVM_CREATE_VM, "vm_create_machine"),
+	IOCTL(KVM_CREATE_VM, "kvm_create_machine"),
 	IOCTL(KVM_GET_VCPU_MMAP_SIZE, "vcpu_create: kvm_run size"),
-	IOCTL(KVM_GET_SUPPORTED_CPUID, "vm_setup_vcpus (vm_supported_cpuid): CPUID to filter "
+	IOCTL(KVM_GET_SUPPORTED_CPUID, "x86_cpu_supported_cpuid: CPUID to filter "
 	      "per vCPU"),
 	/* ioctls: VM fd */
 	IOCTL(KVM_SET_USER_MEMORY_REGION, "vm_setup_slots: guest RAM slots"),
-	IOCTL(KVM_SET_TSS_ADDR, "vm_create_machine: TSS at 0xFFFBD000"),
-	IOCTL(KVM_SET_IDENTITY_MAP_ADDR, "vm_create_machine: identity map page"),
-	IOCTL(KVM_CREATE_IRQCHIP, "vm_create_machine: in-kernel PIC/IOAPIC/LAPIC"),
-	IOCTL(KVM_CREATE_PIT2, "vm_create_machine: in-kernel PIT"),
+	IOCTL(KVM_SET_TSS_ADDR, "kvm_create_machine: TSS at 0xFFFBD000"),
+	IOCTL(KVM_SET_IDENTITY_MAP_ADDR, "kvm_create_machine: identity map page"),
+	IOCTL(KVM_CREATE_IRQCHIP, "kvm_create_machine: in-kernel PIC/IOAPIC/LAPIC"),
+	IOCTL(KVM_CREATE_PIT2, "kvm_create_machine: in-kernel PIT"),
 	IOCTL(KVM_CREATE_VCPU, "vcpu_create: one fd per vCPU"),
-	IOCTL(KVM_REGISTER_COALESCED_MMIO, "vm_setup_cring: the UART's THR port is batched "
+	IOCTL(KVM_REGISTER_COALESCED_MMIO, "console_setup_ring: the UART's THR port is batched "
 	      "(coalesced port I/O) for the VM's life"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
-	IOCTL(KVM_SET_CPUID2, "vm_setup_vcpu: filtered CPUID"),
-	IOCTL(KVM_SET_MSRS, "vm_setup_msrs: boot MSRs"),
-	IOCTL(KVM_SET_REGS, "vm_setup_vcpu: boot registers (vCPU 0)"),
-	IOCTL(KVM_GET_SREGS, "vm_setup_vcpu: the segments x86_boot_regs starts from"),
-	IOCTL(KVM_SET_SREGS, "vm_setup_vcpu: boot segments, paging (vCPU 0)"),
-	IOCTL(KVM_SET_FPU, "vm_setup_vcpu: FPU state"),
-	IOCTL(KVM_GET_LAPIC, "vm_setup_vcpu: LINT0/LINT1"),
-	IOCTL(KVM_SET_LAPIC, "vm_setup_vcpu: LINT0/LINT1"),
+	IOCTL(KVM_SET_CPUID2, "x86_cpu_setup: filtered CPUID"),
+	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs"),
+	IOCTL(KVM_SET_REGS, "x86_cpu_setup: boot registers (vCPU 0)"),
+	IOCTL(KVM_GET_SREGS, "x86_cpu_setup: the segments x86_boot_regs starts from"),
+	IOCTL(KVM_SET_SREGS, "x86_cpu_setup: boot segments, paging (vCPU 0)"),
+	IOCTL(KVM_SET_FPU, "x86_cpu_setup: FPU state"),
+	IOCTL(KVM_GET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
+	IOCTL(KVM_SET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
 	/* ioctls: tap (PUT /network-interfaces, device creation) */
 	IOCTL(TUNSETIFF, "config_net_open (PUT /network-interfaces): attach to the named tap"),
 	IOCTL(TUNGETIFF, "config_net_open: refuse a tap that TUNSETIFF only just created "
 	      "(no IFF_PERSIST: it did not exist)"),
 	IOCTL(TUNSETVNETHDRSZ, "devices_add_net (InstanceStart): virtio_net_hdr_v1 size"),
 	/* ioctls: terminal (serial console on stdin) */
-	IOCTL(TCGETS, "vm_term_raw (vm_start): isatty/tcgetattr of stdin"),
+	IOCTL(TCGETS, "console_term_raw (vm_start): isatty/tcgetattr of stdin"),
 };
 
 static const struct sc_rule seccomp_vcpu_rules[] = {

@@ -509,11 +509,6 @@ int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t
 	return d ? devices_update_net(d, net, err, errlen) : -ENODEV;
 }
 
-struct devices *vm_devices(struct vm *vm)
-{
-	return vm->devices;
-}
-
 /* One log line: where the time between the guest's stop request (reboot,
  * vCPU error) and the end of vm_destroy went; offsets in ms. */
 static void vm_log_exit_timeline(const struct vm *vm, const uint64_t *t, const char *const *names,

@@ -59,10 +59,6 @@ int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, 
  * (devices_update_net). Errors as vm_update_drive. */
 int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen);
 
-/* The device set of a built VM (NULL when it has none). Superseded by
- * vm_update_drive/vm_update_net; kept while api.c still calls it. */
-struct devices *vm_devices(struct vm *vm);
-
 /* Stop vCPU threads (if running) and release everything. NULL is fine. */
 void vm_destroy(struct vm *vm);
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Which syscalls and ioctls does ember really use, per thread? For refining
-# the allowlists in src/seccomp.c. Runs the given ember command line under
+# the allowlists in src/seccomp_rules.c. Runs the given ember command line under
 # strace -f (run it where KVM works, e.g. through tests/testbed/run.sh), then
 # prints, for the main thread (the first pid) and the other threads (vCPUs),
 # every syscall name and ioctl request seen, and any SIGSYS kill; then the

@@ -44,30 +44,18 @@ __attribute__((weak)) int vm_is_paused(const struct vm *vm) { return fake_paused
 __attribute__((weak)) int vm_send_ctrl_alt_del(struct vm *vm) { fake_cad++; return 0; }
 static int fake_drive_updates, fake_net_updates;
 static struct config_drive fake_last_drive;
-__attribute__((weak)) struct devices *vm_devices(struct vm *vm) { return (struct devices *)&fake_cad; }
-__attribute__((weak)) int devices_update_drive(struct devices *d, const struct config_drive *drive,
-					       char *err, size_t errlen)
+__attribute__((weak)) int vm_update_drive(struct vm *vm, const struct config_drive *drive,
+					  char *err, size_t errlen)
 {
 	fake_drive_updates++;
 	fake_last_drive = *drive;
 	return 0;
 }
-__attribute__((weak)) int devices_update_net(struct devices *d, const struct config_net *net,
-					     char *err, size_t errlen)
-{
-	fake_net_updates++;
-	return 0;
-}
-/* The VM-level forms of the two updates: the same fakes. */
-__attribute__((weak)) int vm_update_drive(struct vm *vm, const struct config_drive *drive,
-					  char *err, size_t errlen)
-{
-	return devices_update_drive(vm_devices(vm), drive, err, errlen);
-}
 __attribute__((weak)) int vm_update_net(struct vm *vm, const struct config_net *net, char *err,
 					size_t errlen)
 {
-	return devices_update_net(vm_devices(vm), net, err, errlen);
+	fake_net_updates++;
+	return 0;
 }
 __attribute__((weak)) void vm_destroy(struct vm *vm) { if (vm) fake_destroyed++; }
 

@@ -33,12 +33,7 @@ __attribute__((weak)) int vm_pause(struct vm *vm) { return 0; }
 __attribute__((weak)) int vm_resume(struct vm *vm) { return 0; }
 __attribute__((weak)) int vm_is_paused(const struct vm *vm) { return 0; }
 __attribute__((weak)) int vm_send_ctrl_alt_del(struct vm *vm) { return 0; }
-__attribute__((weak)) struct devices *vm_devices(struct vm *vm) { return NULL; }
-__attribute__((weak)) int devices_update_drive(struct devices *d, const struct config_drive *drive,
-					       char *err, size_t errlen) { return 0; }
-__attribute__((weak)) int devices_update_net(struct devices *d, const struct config_net *net,
-					     char *err, size_t errlen) { return 0; }
-/* As the real ones with vm_devices() NULL. */
+/* As the real ones for a VM without devices. */
 __attribute__((weak)) int vm_update_drive(struct vm *vm, const struct config_drive *drive,
 					  char *err, size_t errlen)
 {
