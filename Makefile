@@ -7,6 +7,7 @@
 #   make run        boot the demo microVM on the serial console
 #   make test       unit tests + end-to-end tests; ends with "N passed, N failed"
 #   make unit       unit tests only (no KVM)      make asan / SAN=1: sanitizer build
+#   make helpers    the C helpers of the benchmarks and of tests/jailer/run.sh
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -46,7 +47,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps guest run test unit e2e asan install clean bench fuzz fuzz-run fuzz-ci
+.PHONY: all deps guest run test unit e2e asan install clean bench fuzz fuzz-run fuzz-ci helpers
 all: $(BUILD)/ember $(BUILD)/ember-jailer
 
 $(BUILD)/obj/%.o: %.c
@@ -121,6 +122,47 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(BUILD)/li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a \
 		$(BUILD)/libjailer.a $(LDLIBS) -lcmocka
+
+# C helpers that are not part of ember. The scripts that use them build them
+# here (`make -s build/bench/vmrun`, ...); `make helpers` builds them all.
+#   build/bench/: the benchmarks' tools (benchmarks/src/*.c); blkmodel links
+#     libember.a and the unit tests' fake guest memory (tests/unit/vq_fake.c).
+#   build/tests/jailer/: the fake exec file of the jailer tests
+#     (tests/jailer/probe.c; static, and dynamic for the library-copy test)
+#     and tests/jailer/race.c on libjailer.a. The probes get flags of their
+#     own, never the sanitizers': the dynamic one must need libc alone (the
+#     test checks which libraries the jailer copies into the jail).
+# The guest's programs (tests/guest/*.c) are not built here but by
+# guest/build.sh, into the guest rootfs: its cache key hashes the compile
+# command (the build_rootfs function), the sources and the gcc version, so
+# the rootfs is rebuilt exactly when one of those changes.
+BENCH_BINS := $(patsubst benchmarks/src/%.c,$(BUILD)/bench/%,$(wildcard benchmarks/src/*.c))
+JAILER_TEST_HELPERS := $(addprefix $(BUILD)/tests/jailer/,probe probe-dyn race)
+PROBE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror
+
+helpers: $(BENCH_BINS) $(JAILER_TEST_HELPERS)
+
+$(BUILD)/bench/%: benchmarks/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/blkmodel: benchmarks/src/blkmodel.c tests/unit/vq_fake.c tests/unit/vq_fake.h \
+		$(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ benchmarks/src/blkmodel.c \
+		tests/unit/vq_fake.c $(BUILD)/libember.a $(LDLIBS)
+
+$(BUILD)/tests/jailer/probe: tests/jailer/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROBE_CFLAGS) -static -o $@ $<
+
+$(BUILD)/tests/jailer/probe-dyn: tests/jailer/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROBE_CFLAGS) -o $@ $<
+
+$(BUILD)/tests/jailer/race: tests/jailer/race.c $(BUILD)/libjailer.a $(wildcard jailer/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libjailer.a $(LDLIBS)
 
 deps:
 	scripts/deps.sh

@@ -20,16 +20,17 @@ BENCH_BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-120}
 bench_say() { echo "bench: $*" >&2; }
 bench_die() { echo "bench: error: $*" >&2; exit 1; }
 
-# bench_build_tools: compile the C helpers into $TOOLS (cheap when current).
+# bench_build_tools [NAME...]: build the C helpers (default: vmrun startup
+# apiclient) with make into build/bench/ (cheap when current). With
+# BENCH_TOOLS set, the tools found there are used as they are.
 bench_build_tools() {
-	mkdir -p "$TOOLS"
-	local t
-	for t in vmrun startup apiclient; do
-		if [ ! -x "$TOOLS/$t" ] || [ "$BENCH_DIR/src/$t.c" -nt "$TOOLS/$t" ]; then
-			${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
-				-o "$TOOLS/$t" "$BENCH_DIR/src/$t.c" || bench_die "cannot compile $t"
-		fi
+	[ -n "${BENCH_TOOLS:-}" ] && return 0
+	local t targets=()
+	[ $# -gt 0 ] || set -- vmrun startup apiclient
+	for t in "$@"; do
+		targets+=("build/bench/$t")
 	done
+	make -C "$REPO" -s "${targets[@]}" >&2 || bench_die "cannot build ${targets[*]}"
 }
 
 # bench_load_guest: source guest/build.sh's current.env (never builds).

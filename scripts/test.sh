@@ -1,8 +1,10 @@
 #!/bin/bash
-# The whole test suite (make test): build, guest images, unit tests (also
-# under ASan+UBSan), API, jailer and end-to-end tests. Each suite prints a
-# "<suite>: N passed, N failed" line; this script adds them up and ends with
-# one "N passed, N failed" line. Exit status: 0 only when nothing failed.
+# The whole test suite (make test): build (also the sanitizer build and the
+# C helpers), guest images, unit tests (also under ASan+UBSan), API, API
+# abuse, a short fuzzing pass, jailer, first-run and end-to-end tests
+# (tests/README.md has the table). Each suite prints a "<suite>: N passed,
+# N failed" line; this script adds them up and ends with one "N passed,
+# N failed" line. Exit status: 0 only when nothing failed.
 set -u
 cd "$(dirname "$0")/.."
 log_dir=${TMPDIR:-/tmp}/ember-test.$$
@@ -30,7 +32,7 @@ run_suite() {   # name, command...
 
 build_suite() {
 	local ok=0 bad=0
-	for t in "make -j2 all" "make -j2 SAN=1 all"; do
+	for t in "make -j2 all" "make -j2 SAN=1 all" "make -j2 helpers"; do
 		if $t >"$log_dir/build.out" 2>&1; then ok=$((ok + 1)); else
 			bad=$((bad + 1)); tail -30 "$log_dir/build.out"; fi
 	done

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Jailer tests: run build/ember-jailer as root on this host with a fake exec
-# file (tests/jailer/probe.c, static) and check, from outside, what the
+# file (tests/jailer/probe.c, static; make builds it and race.c into
+# build/tests/jailer/) and check, from outside, what the
 # exec'd process got: /proc/<pid>/status (uid/gid, capabilities,
 # NoNewPrivs), root, fds, environment, argv, cgroups and limits, netns, pid
 # namespace, session. Then every bad input: one line on stderr, non-zero
@@ -26,8 +27,10 @@ fi
 JAILER=${JAILER:-build/ember-jailer}
 [ -x "$JAILER" ] || make -s "$JAILER" >/dev/null || { echo "jailer: 0 passed, 1 failed"; exit 1; }
 T=$(mktemp -d /tmp/ember-jailer-test.XXXXXX)
+# The jail is named after the exec file: the probes are copied as jailer-probe.
 PROBE=$T/jailer-probe
-cc -static -O2 -o "$PROBE" tests/jailer/probe.c || { echo "jailer: 0 passed, 1 failed"; exit 1; }
+{ make -s build/tests/jailer/probe && cp build/tests/jailer/probe "$PROBE"; } ||
+	{ echo "jailer: 0 passed, 1 failed"; exit 1; }
 BASE=$T/base			# created by the jailer, removed on failure
 NS=ember-jt-$$
 CGP=ember-jt-$$			# --parent-cgroup
@@ -238,7 +241,7 @@ fi
 # ---- 5: a dynamically linked exec file: interpreter + libraries copied ------
 mkdir -p "$T/dyn"
 DPROBE=$T/dyn/jailer-probe
-if cc -O2 -o "$DPROBE" tests/jailer/probe.c 2>"$T/cc5"; then
+if make -s build/tests/jailer/probe-dyn >"$T/cc5" 2>&1 && cp build/tests/jailer/probe-dyn "$DPROBE"; then
 	ID=t-dyn
 	"$JAILER" --id $ID --exec-file "$DPROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
 		>"$T/out6" 2>"$T/err6" &
@@ -379,10 +382,8 @@ rm -rf "$BASE"
 # uid $U (must be refused: the jail stays root's until the last step), then
 # as root (an attacker who won anyway). The jailer must not follow the link:
 # the victims keep their contents, owner and mode, and the jail is removed.
-RACE=$T/race
-if make -s build/libjailer.a >"$T/ccrace" 2>&1 &&
-   cc -std=gnu11 -D_GNU_SOURCE -O2 -iquote . -o "$RACE" tests/jailer/race.c build/libjailer.a \
-	-lcap 2>"$T/ccrace"; then
+RACE=build/tests/jailer/race
+if make -s "$RACE" >"$T/ccrace" 2>&1; then
 	VICTIM=$T/victim
 	chmod 0755 "$T"		# (mktemp's 0700 alone would keep uid $U out)
 	victim_state() { find "$VICTIM" -printf '%p %U:%G %m %y\n' | sort; }
