@@ -135,7 +135,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(BUILD)/li
 # The guest's programs (tests/guest/*.c) are not built here but by
 # guest/build.sh, into the guest rootfs: its cache key hashes the compile
 # command (the build_rootfs function), the sources and the gcc version, so
-# the rootfs is rebuilt exactly when one of those changes.
+# the rootfs is rebuilt whenever one of those changes.
 BENCH_BINS := $(patsubst benchmarks/src/%.c,$(BUILD)/bench/%,$(wildcard benchmarks/src/*.c))
 JAILER_TEST_HELPERS := $(addprefix $(BUILD)/tests/jailer/,probe probe-dyn race)
 PROBE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror
