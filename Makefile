@@ -32,7 +32,7 @@ endif
 CFLAGS  ?=
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -fstack-protector-strong -fPIE -pthread -DEMBER_VERSION=\"$(VERSION)\" \
-	   -iquote src -iquote virtio -iquote . $(PKG_CFLAGS) $(SANFLAGS)
+	   -iquote . $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
@@ -120,7 +120,7 @@ $(BUILD)/ember-jailer: $(JAIL_MAIN) $(BUILD)/libjailer.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(BUILD)/libjailer.a $(wildcard jailer/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a \
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libember.a \
 		$(BUILD)/libjailer.a $(LDLIBS) -lcmocka
 
 # C helpers that are not part of ember. The scripts that use them build them
@@ -149,7 +149,7 @@ $(BUILD)/bench/%: benchmarks/src/%.c
 $(BUILD)/bench/blkmodel: benchmarks/src/blkmodel.c tests/unit/vq_fake.c tests/unit/vq_fake.h \
 		$(BUILD)/libember.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ benchmarks/src/blkmodel.c \
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ benchmarks/src/blkmodel.c \
 		tests/unit/vq_fake.c $(BUILD)/libember.a $(LDLIBS)
 
 $(BUILD)/tests/jailer/probe: tests/jailer/probe.c

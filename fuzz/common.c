@@ -3,9 +3,9 @@
  * config-file harnesses from touching the host: files may only be opened
  * below FUZZ_SANDBOX, tap devices are eventfds, the log goes to /dev/null,
  * metrics are never opened and the metrics timer never starts. */
-#include "common.h"
-#include "config.h"
-#include "log.h"
+#include "fuzz/common.h"
+#include "src/config.h"
+#include "src/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,8 +16,8 @@ FUZZ_PKGS    := libseccomp libcap libcjson
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter \
-		-pthread -DEMBER_VERSION=\"fuzz\" -iquote src -iquote virtio -iquote . \
-		-iquote tests/unit $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) $(FUZZ_SAN)
+		-pthread -DEMBER_VERSION=\"fuzz\" -iquote . \
+		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) $(FUZZ_SAN)
 FUZZ_LIBS    := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 
 FUZZ_LIB_SRCS := $(filter-out src/main.c src/seccomp_gen.c,$(wildcard src/*.c)) \
@@ -52,7 +52,7 @@ FUZZ_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src
 $(FUZZ_BUILD)/seccomp-gen: $(FUZZ_GEN_SRCS) src/seccomp.h src/seccomp_int.h src/log.h \
 		src/vcpu.h src/bus.h
 	@mkdir -p $(dir $@)
-	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote src \
+	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote . \
 		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \
 		-o $@ $(FUZZ_GEN_SRCS) $(FUZZ_LIBS)
 

@@ -10,14 +10,14 @@
  * reached too. Checks: every answer is 200 with a JSON body, 204 without,
  * or 400 with {"fault_message": string}, all valid UTF-8; GET /vm/config
  * always parses. */
-#include "api.h"
-#include "common.h"
-#include "config.h"
-#include "devices.h"
-#include "evloop.h"
-#include "log.h"
-#include "utf8.h"
-#include "vm.h"
+#include "src/api.h"
+#include "fuzz/common.h"
+#include "src/config.h"
+#include "src/devices.h"
+#include "src/evloop.h"
+#include "src/log.h"
+#include "src/utf8.h"
+#include "src/vm.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

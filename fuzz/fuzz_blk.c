@@ -10,11 +10,11 @@
  * rate limiter, 32 backing file not a multiple of 512, 64 FLUSH feature.
  * Checks: the backing file never grows; a read-only one never changes;
  * the last used element names a head < num. */
-#include "blk.h"
-#include "common.h"
-#include "log.h"
-#include "mmio.h"
-#include "vq_fake.h"
+#include "virtio/blk.h"
+#include "fuzz/common.h"
+#include "src/log.h"
+#include "virtio/mmio.h"
+#include "tests/unit/vq_fake.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,10 +7,10 @@
  * are memfds. Checks: on success the entry point and kernel_end are inside
  * low RAM, the initrd lands page-aligned above kernel_end and inside RAM;
  * every error message starts with the documented prefix. */
-#include "common.h"
-#include "guest_mem.h"
-#include "layout.h"
-#include "x86_boot.h"
+#include "fuzz/common.h"
+#include "src/guest_mem.h"
+#include "src/layout.h"
+#include "src/x86_boot.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,10 +3,10 @@
  * through /proc/self/fd. Checks: an error always comes with a message that
  * names the file; a success has a boot source; config_release() closes
  * whatever the load opened (fd count is unchanged afterwards). */
-#include "config_file.h"
-#include "common.h"
-#include "config.h"
-#include "log.h"
+#include "src/config_file.h"
+#include "fuzz/common.h"
+#include "src/config.h"
+#include "src/log.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * the parse of every prefix of a request agrees with the full parse (needs
  * more bytes, or the same error), and bodies stay inside the buffer and
  * within API_HTTP_MAX_BODY. api_http_format() gets a status and body too. */
-#include "api_http.h"
-#include "common.h"
+#include "src/api_http.h"
+#include "fuzz/common.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -12,12 +12,12 @@
  * Checks: the register file keeps its constants (magic, version, device
  * id); Status never shows DRIVER_OK without FEATURES_OK unless FAILED or
  * NEEDS_RESET is set; QueueReady reads 0 after a reset. */
-#include "blk.h"
-#include "common.h"
-#include "log.h"
-#include "mmio.h"
-#include "net.h"
-#include "vq_fake.h"
+#include "virtio/blk.h"
+#include "fuzz/common.h"
+#include "src/log.h"
+#include "virtio/mmio.h"
+#include "virtio/net.h"
+#include "tests/unit/vq_fake.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,11 +11,11 @@
  * Sequence: kick tx (frames go to the peer, which drains them; each must
  * be longer than the 12-byte header), queue the input's frames at the peer,
  * tap event, kick rx, tap event again. */
-#include "common.h"
-#include "log.h"
-#include "mmio.h"
-#include "net.h"
-#include "vq_fake.h"
+#include "fuzz/common.h"
+#include "src/log.h"
+#include "virtio/mmio.h"
+#include "virtio/net.h"
+#include "tests/unit/vq_fake.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -4,9 +4,9 @@
  * one line that starts with the file name; a success leaves a main and a
  * vcpu program and none for the running VM; the parser and the rule builder
  * stay inside their arrays (ASan, UBSan). No filter is installed. */
-#include "common.h"
-#include "log.h"
-#include "seccomp.h"
+#include "fuzz/common.h"
+#include "src/log.h"
+#include "src/seccomp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,9 +10,9 @@
  * Checks: every popped segment lies inside RAM, segment counts and byte
  * totals agree with the chain, heads are < num, -EIO leaves the queue
  * broken. */
-#include "common.h"
-#include "guest_mem.h"
-#include "queue.h"
+#include "fuzz/common.h"
+#include "src/guest_mem.h"
+#include "virtio/queue.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 /*
  * args.c - ember-jailer command line: syntax checks only (no file system).
  */
-#include "jail.h"
+#include "jailer/jail.h"
 
 #include <errno.h>
 #include <stdarg.h>

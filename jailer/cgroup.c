@@ -8,10 +8,10 @@
  * name); our membership is undone by writing our pid to the cgroup.procs
  * of the cgroups we came from (fds opened before joining).
  */
-#include "cgroup.h"
+#include "jailer/cgroup.h"
 
-#include "fs.h"
-#include "jail.h"
+#include "jailer/fs.h"
+#include "jailer/jail.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,9 +5,9 @@
  * directories) and the breadth-first walk over the set of objects.
  * deps_elf.c reads each file.
  */
-#include "deps.h"
+#include "jailer/deps.h"
 
-#include "deps_elf.h"
+#include "jailer/deps_elf.h"
 
 #include <errno.h>
 #include <glob.h>

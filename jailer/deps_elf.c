@@ -10,7 +10,7 @@
  * files are the operator's (the exec file and system libraries), but a
  * corrupt one must give an error line, not a crash of a root process.
  */
-#include "deps_elf.h"
+#include "jailer/deps_elf.h"
 
 #include <elf.h>
 #include <errno.h>

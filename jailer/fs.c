@@ -6,7 +6,7 @@
  * through directory fds, one component at a time, never following a
  * symlink.
  */
-#include "fs.h"
+#include "jailer/fs.h"
 
 #include <dirent.h>
 #include <errno.h>

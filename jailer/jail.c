@@ -17,12 +17,12 @@
  * mount point. Cgroup membership is undone by writing our pid to the
  * cgroup.procs of the cgroups we came from (fds opened before joining).
  */
-#include "jail.h"
+#include "jailer/jail.h"
 
-#include "cgroup.h"
-#include "fs.h"
-#include "proc.h"
-#include "rootfs.h"
+#include "jailer/cgroup.h"
+#include "jailer/fs.h"
+#include "jailer/proc.h"
+#include "jailer/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "deps.h"
+#include "jailer/deps.h"
 
 #define JAIL_ID_MAX          64
 #define JAIL_MAX_CGROUP_ARGS 32

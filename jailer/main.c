@@ -4,7 +4,7 @@
  * On failure: one line "ember-jailer: <step>: <cause>" on stderr, everything
  * created so far removed, exit status 1.
  */
-#include "jail.h"
+#include "jailer/jail.h"
 
 #include <stdio.h>
 

@@ -6,11 +6,11 @@
  * step privileges (the exec file checked, rootfs.c's hand-over, then
  * groups, gid, uid, capabilities, no_new_privs) and step exec.
  */
-#include "proc.h"
+#include "jailer/proc.h"
 
-#include "fs.h"
-#include "jail.h"
-#include "rootfs.h"
+#include "jailer/fs.h"
+#include "jailer/jail.h"
+#include "jailer/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,10 +17,10 @@
  * name), the fds being opened on the host side before we leave it, so undo
  * works after pivot_root too.
  */
-#include "rootfs.h"
+#include "jailer/rootfs.h"
 
-#include "fs.h"
-#include "jail.h"
+#include "jailer/fs.h"
+#include "jailer/jail.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,8 +9,8 @@
  * Tables are built in host buffers, checksummed, then copied into guest RAM
  * with guest_mem_write (which checks every range).
  */
-#include "acpi.h"
-#include "layout.h"
+#include "src/acpi.h"
+#include "src/layout.h"
 
 #include <errno.h>
 #include <stdbool.h>

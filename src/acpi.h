@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 /* One virtio-mmio transport, described in the DSDT as _SB_.Vnnn with
  * _HID "LNRO0005" (the id Linux's virtio_mmio driver matches), a

@@ -11,15 +11,15 @@
  * May call: api_http.c, api_vm.c, json_strict.c, config_json.c, vm.c
  * (vm_is_paused, vm_destroy), log.c, metrics.c, timeline.c, utf8.c, cJSON.
  */
-#include "api.h"
-#include "api_vm.h"
-#include "config_json.h"
-#include "json_strict.h"
-#include "log.h"
-#include "metrics.h"
-#include "timeline.h"
-#include "utf8.h"
-#include "vm.h"
+#include "src/api.h"
+#include "src/api_vm.h"
+#include "src/config_json.h"
+#include "src/json_strict.h"
+#include "src/log.h"
+#include "src/metrics.h"
+#include "src/timeline.h"
+#include "src/utf8.h"
+#include "src/vm.h"
 
 #include <errno.h>
 #include <stdio.h>

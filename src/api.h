@@ -13,9 +13,9 @@
 
 #include <stddef.h>
 
-#include "api_http.h"
-#include "config.h"
-#include "evloop.h"
+#include "src/api_http.h"
+#include "src/config.h"
+#include "src/evloop.h"
 
 struct api;
 struct vm;

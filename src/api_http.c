@@ -6,10 +6,10 @@
  * re-reads the request from its start, so a request may arrive in any number
  * of pieces. Lines are bounded (API_HTTP_MAX_LINE), so the rescans are cheap.
  */
-#include "api_http.h"
-#include "evloop.h"
-#include "log.h"
-#include "metrics.h"
+#include "src/api_http.h"
+#include "src/evloop.h"
+#include "src/log.h"
+#include "src/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,12 +8,12 @@
  * May call: json_strict.c, config_json.c, config.c, vm.c (the vm_*
 (vm_update_* for post-boot device updates), metrics.c, timeline.c, cJSON.
  */
-#include "api_vm.h"
-#include "config_json.h"
-#include "devices.h"
-#include "metrics.h"
-#include "timeline.h"
-#include "vm.h"
+#include "src/api_vm.h"
+#include "src/config_json.h"
+#include "src/devices.h"
+#include "src/metrics.h"
+#include "src/timeline.h"
+#include "src/vm.h"
 
 #include <errno.h>
 #include <stdio.h>

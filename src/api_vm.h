@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "api.h"
-#include "config.h"
-#include "json_strict.h"
+#include "src/api.h"
+#include "src/config.h"
+#include "src/json_strict.h"
 
 struct api {
 	struct evloop *loop;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "bus.h"
+#include "src/bus.h"
 
 #include <errno.h>
 

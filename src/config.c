@@ -6,7 +6,7 @@
  * Error texts follow Firecracker's where it has one (without its "... error:"
  * prefixes, which api.c adds).
  */
-#include "config.h"
+#include "src/config.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout.h"
+#include "src/layout.h"
 
 #define CONFIG_ID_MAX        64    /* drive/iface/instance ids: config_id_check() */
 #define CONFIG_MAX_DRIVES    16

@@ -6,9 +6,9 @@
  *
  * May call: json_strict.c, config_json.c, config.c, cJSON.
  */
-#include "config_file.h"
-#include "config_json.h"
-#include "json_strict.h"
+#include "src/config_file.h"
+#include "src/config_json.h"
+#include "src/json_strict.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "src/config.h"
 
 /* Parse a Firecracker config file (keys "boot-source", "machine-config",
  * "drives", "network-interfaces", "logger", "metrics"; unknown keys and those

@@ -12,9 +12,9 @@
  * May call: json_strict.c, config.c (checks, opening drive files and taps),
  * log.c, metrics.c, cJSON.
  */
-#include "config_json.h"
-#include "log.h"
-#include "metrics.h"
+#include "src/config_json.h"
+#include "src/log.h"
+#include "src/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>

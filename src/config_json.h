@@ -18,8 +18,8 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "config.h"
-#include "json_strict.h"
+#include "src/config.h"
+#include "src/json_strict.h"
 
 /* BootSourceConfig into cfg->boot; the kernel and initrd files are checked
  * (config_boot_validate()). */

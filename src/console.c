@@ -6,7 +6,7 @@
  * glue): KVM_IRQ_LINE, KVM_CHECK_EXTENSION and KVM_REGISTER_COALESCED_MMIO;
  * the UART itself is the layer-2 model serial.c.
  */
-#include "console.h"
+#include "src/console.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "log.h"
-#include "timeline.h"
+#include "src/layout.h"
+#include "src/log.h"
+#include "src/timeline.h"
 
 /* The UART's INTR level drives ISA IRQ 4 directly (KVM_IRQ_LINE), from the
  * thread that changed it: a vCPU thread in its port I/O exit (the interrupt is

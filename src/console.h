@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "evloop.h"
-#include "serial.h"
+#include "src/bus.h"
+#include "src/evloop.h"
+#include "src/serial.h"
 
 /* How often the main loop drains the coalesced ring (ms). */
 #define CONSOLE_DRAIN_MS 100

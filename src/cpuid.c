@@ -8,8 +8,8 @@
  * AMD APM vol. 3 appendix E (0x80000001, 0x80000008, 0x8000001d/1e), and
  * Linux Documentation/virt/kvm/x86/cpuid.rst (0x40000000).
  */
-#include "cpuid.h"
-#include "layout.h"
+#include "src/cpuid.h"
+#include "src/layout.h"
 
 #include <errno.h>
 #include <stddef.h>

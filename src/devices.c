@@ -7,13 +7,13 @@
  * exit; the main loop calls ops->notify. Interrupt path: the device calls
  * dev->interrupt, which writes the device's irqfd; KVM pulses the GSI.
  */
-#include "devices.h"
-#include "blk.h"
-#include "layout.h"
-#include "log.h"
-#include "mmio.h"
-#include "net.h"
-#include "tap.h"
+#include "src/devices.h"
+#include "virtio/blk.h"
+#include "src/layout.h"
+#include "src/log.h"
+#include "virtio/mmio.h"
+#include "virtio/net.h"
+#include "virtio/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "config.h"
-#include "evloop.h"
-#include "guest_mem.h"
+#include "src/bus.h"
+#include "src/config.h"
+#include "src/evloop.h"
+#include "src/guest_mem.h"
 
 struct devices;
 

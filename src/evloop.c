@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "evloop.h"
-#include "log.h"
+#include "src/evloop.h"
+#include "src/log.h"
 
 #include <errno.h>
 #include <stdbool.h>

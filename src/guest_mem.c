@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "guest_mem.h"
-#include "layout.h"
+#include "src/guest_mem.h"
+#include "src/layout.h"
 
 #include <stdbool.h>
 

@@ -16,7 +16,7 @@
  * the guest reads the answer to the question it just asked, whatever its
  * earlier exchanges left behind.
  */
-#include "i8042.h"
+#include "src/i8042.h"
 
 #include <errno.h>
 #include <string.h>

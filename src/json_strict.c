@@ -7,8 +7,8 @@
  * May call: cJSON, utf8.c. Nothing else of ember: it knows neither the API
  * nor struct vm_config.
  */
-#include "json_strict.h"
-#include "utf8.h"
+#include "src/json_strict.h"
+#include "src/utf8.h"
 
 #include <errno.h>
 #include <math.h>

@@ -6,7 +6,7 @@
  * slots, and irqfds. Layer 3 (KVM glue): it issues the system and VM
  * ioctls of a build; vCPU ioctls are in vcpu.c and x86_cpu.c.
  */
-#include "kvm.h"
+#include "src/kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "seccomp.h"
+#include "src/layout.h"
+#include "src/seccomp.h"
 
 #define KVM_API_VERSION_EXPECTED 12
 

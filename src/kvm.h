@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 struct kvm_machine {
 	int kvm_fd;                  /* /dev/kvm, -1 when not open */

@@ -13,15 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "config.h"
-#include "config_file.h"
-#include "evloop.h"
-#include "log.h"
-#include "metrics.h"
-#include "seccomp.h"
-#include "timeline.h"
-#include "vm.h"
+#include "src/api.h"
+#include "src/config.h"
+#include "src/config_file.h"
+#include "src/evloop.h"
+#include "src/log.h"
+#include "src/metrics.h"
+#include "src/seccomp.h"
+#include "src/timeline.h"
+#include "src/vm.h"
 
 /* Exit codes (Firecracker's FcExitCode where one applies). */
 #define EXIT_OK          0

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "metrics.h"
-#include "evloop.h"
-#include "log.h"
-#include "timeline.h"
+#include "src/metrics.h"
+#include "src/evloop.h"
+#include "src/log.h"
+#include "src/timeline.h"
 
 #include <errno.h>
 #include <fcntl.h>

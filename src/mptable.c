@@ -9,8 +9,8 @@
  * memory, where LAYOUT_EBDA_START points, and uses these tables when there
  * is no ACPI MADT.
  */
-#include "mptable.h"
-#include "layout.h"
+#include "src/mptable.h"
+#include "src/layout.h"
 
 #include <errno.h>
 #include <stddef.h>

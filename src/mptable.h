@@ -6,7 +6,7 @@
 #ifndef EMBER_MPTABLE_H
 #define EMBER_MPTABLE_H
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 /*
  * Write an MP floating pointer at LAYOUT_EBDA_START (0x9fc00, inside the

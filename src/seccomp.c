@@ -7,7 +7,7 @@
  * seccomp_rules.c) and get ember's pid patched in; a --seccomp-filter file is
  * compiled at start-up (seccomp_file.c).
  */
-#include "seccomp_int.h"
+#include "src/seccomp_int.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>

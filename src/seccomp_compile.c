@@ -5,7 +5,7 @@
  * file) into one classic BPF program, through libseccomp. Used at build time
  * by seccomp-gen, and at run time for a filter file and the unit test.
  */
-#include "seccomp_int.h"
+#include "src/seccomp_int.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "src/log.h"
 
 /* Add r with its own action, or action if it has none. A rule whose action
  * is the filter's default changes nothing, and libseccomp refuses it

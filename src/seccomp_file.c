@@ -5,7 +5,7 @@
  * (seccomp_compile.c) and made the programs in use. Every error is one line
  * that starts with the file's name. The one user of cJSON besides api.c.
  */
-#include "seccomp_int.h"
+#include "src/seccomp_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

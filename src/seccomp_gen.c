@@ -6,7 +6,7 @@
  * any libseccomp work. Linked with seccomp_rules.c, seccomp_compile.c and
  * log.c only; not part of ember.
  */
-#include "seccomp_int.h"
+#include "src/seccomp_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 #include <linux/filter.h>
 #include <stdint.h>
 
-#include "seccomp.h"
+#include "src/seccomp.h"
 
 #define SC_MAX_ARGS 6	/* argument checks in one rule (a syscall has 6 arguments) */
 #define SC_NKINDS   3	/* enum seccomp_thread */

@@ -14,7 +14,7 @@
  * "ASan/UBSan builds" are calls of the sanitizer runtime (make SAN=1) that
  * ember's own code does not make.
  */
-#include "seccomp_int.h"
+#include "src/seccomp_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
-#include "vcpu.h"
+#include "src/vcpu.h"
 
 #define ALLOW(sys, why) { .nr = SCMP_SYS(sys), .who = why }
 #define ALLOW_IF(sys, i, o, v, why) \

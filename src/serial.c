@@ -4,8 +4,8 @@
  * and the loopback bits of MCR/MSR, then uses THRE and RDA interrupts.
  * Register numbers and bits follow the PC16550D data sheet.
  */
-#include "serial.h"
-#include "metrics.h"
+#include "src/serial.h"
+#include "src/metrics.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "timeline.h"
-#include "log.h"
-#include "metrics.h"
+#include "src/timeline.h"
+#include "src/log.h"
+#include "src/metrics.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vcpu.h"
-#include "log.h"
-#include "metrics.h"
+#include "src/vcpu.h"
+#include "src/log.h"
+#include "src/metrics.h"
 
 #include <errno.h>
 #include <signal.h>

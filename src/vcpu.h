@@ -14,8 +14,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "bus.h"
-#include "log.h"
+#include "src/bus.h"
+#include "src/log.h"
 
 /* Shared by all vCPUs of a VM. */
 struct vcpu_shared {

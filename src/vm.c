@@ -8,7 +8,7 @@
  * memory, the console (console.c) and the virtio devices (devices.c) meet;
  * it issues no KVM ioctl itself.
  */
-#include "vm.h"
+#include "src/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,20 +17,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acpi.h"
-#include "console.h"
-#include "devices.h"
-#include "guest_mem.h"
-#include "i8042.h"
-#include "kvm.h"
-#include "layout.h"
-#include "log.h"
-#include "mptable.h"
-#include "seccomp.h"
-#include "timeline.h"
-#include "vcpu.h"
-#include "x86_boot.h"
-#include "x86_cpu.h"
+#include "src/acpi.h"
+#include "src/console.h"
+#include "src/devices.h"
+#include "src/guest_mem.h"
+#include "src/i8042.h"
+#include "src/kvm.h"
+#include "src/layout.h"
+#include "src/log.h"
+#include "src/mptable.h"
+#include "src/seccomp.h"
+#include "src/timeline.h"
+#include "src/vcpu.h"
+#include "src/x86_boot.h"
+#include "src/x86_cpu.h"
 
 struct vm {
 	struct kvm_machine kvm;

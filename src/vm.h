@@ -14,8 +14,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "evloop.h"
+#include "src/config.h"
+#include "src/evloop.h"
 
 struct vm;
 

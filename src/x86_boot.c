@@ -13,8 +13,8 @@
  * guest RAM before anything is copied. ember only runs on x86_64 hosts, so the
  * host byte order is the guest's (little endian).
  */
-#include "x86_boot.h"
-#include "layout.h"
+#include "src/x86_boot.h"
+#include "src/layout.h"
 
 #include <asm/bootparam.h>
 #include <elf.h>

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 enum x86_entry_mode {
 	X86_ENTRY_LINUX64,	/* 64-bit boot protocol, RSI = zero page */

@@ -5,7 +5,7 @@
  * glue): it issues the vCPU ioctls of the build and KVM_GET_SUPPORTED_CPUID;
  * the values come from the layer-2 models cpuid.c and x86_boot.c.
  */
-#include "x86_cpu.h"
+#include "src/x86_cpu.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "cpuid.h"
+#include "src/cpuid.h"
 
 #define MSR_IA32_TSC            0x10
 #define MSR_IA32_SYSENTER_CS    0x174

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vcpu.h"
-#include "x86_boot.h"
+#include "src/vcpu.h"
+#include "src/x86_boot.h"
 
 /* KVM_GET_SUPPORTED_CPUID on the /dev/kvm fd, in a table grown until it
  * fits. The caller frees it. NULL with one line in err on failure. */

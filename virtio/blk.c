@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "blk.h"
-#include "log.h"
-#include "metrics.h"
+#include "virtio/blk.h"
+#include "src/log.h"
+#include "src/metrics.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -15,10 +15,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "config.h"
-#include "queue.h"
-#include "ratelimit.h"
-#include "virtio.h"
+#include "src/config.h"
+#include "virtio/queue.h"
+#include "virtio/ratelimit.h"
+#include "virtio/virtio.h"
 
 #define BLK_QUEUE_SIZE 256
 #define BLK_SECTOR     512ULL

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "mmio.h"
-#include "queue.h"
-#include "log.h"
+#include "virtio/mmio.h"
+#include "virtio/queue.h"
+#include "src/log.h"
 
 #include <endian.h>
 #include <string.h>

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "virtio.h"
+#include "virtio/virtio.h"
 
 #define VIRTIO_MMIO_MAGIC   0x74726976u   /* "virt" */
 #define VIRTIO_MMIO_VERSION 2u

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "net.h"
-#include "tap.h"
-#include "log.h"
-#include "metrics.h"
+#include "virtio/net.h"
+#include "virtio/tap.h"
+#include "src/log.h"
+#include "src/metrics.h"
 
 #include <endian.h>
 #include <errno.h>

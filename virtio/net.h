@@ -20,10 +20,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "config.h"
-#include "queue.h"
-#include "ratelimit.h"
-#include "virtio.h"
+#include "src/config.h"
+#include "virtio/queue.h"
+#include "virtio/ratelimit.h"
+#include "virtio/virtio.h"
 
 #define NET_QUEUE_SIZE 256
 #define NET_RXQ 0

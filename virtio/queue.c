@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "queue.h"
+#include "virtio/queue.h"
 
 #include <endian.h>
 #include <errno.h>

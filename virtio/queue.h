@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 #define VIRTQ_MAX_SIZE 256        /* largest queue any ember device offers */
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "ratelimit.h"
+#include "virtio/ratelimit.h"
 
 #include <errno.h>
 #include <string.h>

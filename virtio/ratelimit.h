@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "src/config.h"
 
 struct ratelimit_bucket {
 	bool on;

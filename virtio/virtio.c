@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "virtio.h"
-#include "queue.h"
-#include "log.h"
+#include "virtio/virtio.h"
+#include "virtio/queue.h"
+#include "src/log.h"
 
 #include <errno.h>
 #include <string.h>

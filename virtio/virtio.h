@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 /* Device-independent feature bits (virtio 1.2 section 6). */
 #define VIRTIO_F_INDIRECT_DESC   28

@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "acpi.h"
-#include "guest_mem.h"
-#include "layout.h"
-#include "mptable.h"
-#include "x86_boot.h"
+#include "src/acpi.h"
+#include "src/guest_mem.h"
+#include "src/layout.h"
+#include "src/mptable.h"
+#include "src/x86_boot.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "config_file.h"
-#include "devices.h"
-#include "log.h"
-#include "metrics.h"
-#include "vm.h"
+#include "src/api.h"
+#include "src/config_file.h"
+#include "src/devices.h"
+#include "src/log.h"
+#include "src/metrics.h"
+#include "src/vm.h"
 
 /* ---- fake VM ---- */
 static int fake_create_rc;   /* what vm_create returns */

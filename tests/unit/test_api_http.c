@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api_http.h"
-#include "evloop.h"
-#include "log.h"
+#include "src/api_http.h"
+#include "src/evloop.h"
+#include "src/log.h"
 
 struct parsed {
 	int r;

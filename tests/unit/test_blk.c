@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blk.h"
-#include "mmio.h"
-#include "vq_fake.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "tests/unit/vq_fake.h"
 
 #define SECTORS 64
 #define FEAT (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | \

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "src/config.h"
 
 static struct vm_config cfg;
 static char err[512];

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpuid.h"
-#include "layout.h"
+#include "src/cpuid.h"
+#include "src/layout.h"
 
 #define NENT 40
 

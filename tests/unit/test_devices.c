@@ -18,10 +18,10 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
-#include "blk.h"
-#include "devices.h"
-#include "mmio.h"
-#include "vq_fake.h"
+#include "virtio/blk.h"
+#include "src/devices.h"
+#include "virtio/mmio.h"
+#include "tests/unit/vq_fake.h"
 
 /* 1 MiB of guest RAM, a bus and a loop (no KVM), a 4 KiB image file. */
 struct dfx {

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "guest_mem.h"
-#include "layout.h"
+#include "src/bus.h"
+#include "src/guest_mem.h"
+#include "src/layout.h"
 
 static void test_small(void **state)
 {

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
-#include "i8042.h"
+#include "src/i8042.h"
 
 #define ST_OBF     0x01
 #define ST_IBF     0x02

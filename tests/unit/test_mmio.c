@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmio.h"
-#include "queue.h"
-#include "vq_fake.h"
+#include "virtio/mmio.h"
+#include "virtio/queue.h"
+#include "tests/unit/vq_fake.h"
 
 #define OFFERED (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(3))
 

@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "guest_mem.h"
-#include "layout.h"
-#include "mptable.h"
+#include "src/guest_mem.h"
+#include "src/layout.h"
+#include "src/mptable.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mmio.h"
-#include "net.h"
-#include "vq_fake.h"
+#include "virtio/mmio.h"
+#include "virtio/net.h"
+#include "tests/unit/vq_fake.h"
 
 #define FEAT_BASE (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | \
 		   VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue.h"
-#include "vq_fake.h"
+#include "virtio/queue.h"
+#include "tests/unit/vq_fake.h"
 
 #define MEM_SIZE (1u << 20)
 

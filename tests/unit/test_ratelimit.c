@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/timerfd.h>
 
-#include "ratelimit.h"
+#include "virtio/ratelimit.h"
 
 #define MS 1000000ULL
 

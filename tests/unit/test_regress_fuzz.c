@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "config_file.h"
-#include "devices.h"
-#include "log.h"
-#include "utf8.h"
-#include "vm.h"
+#include "src/api.h"
+#include "src/config_file.h"
+#include "src/devices.h"
+#include "src/log.h"
+#include "src/utf8.h"
+#include "src/vm.h"
 
 /* api.o needs these; no VM is ever started here. */
 __attribute__((weak)) int vm_create(const struct vm_config *cfg, struct evloop *loop,

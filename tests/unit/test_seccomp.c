@@ -37,14 +37,14 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "evloop.h"
-#include "i8042.h"
-#include "log.h"
-#include "metrics.h"
-#include "ratelimit.h"
-#include "seccomp.h"
-#include "vcpu.h"
+#include "src/config.h"
+#include "src/evloop.h"
+#include "src/i8042.h"
+#include "src/log.h"
+#include "src/metrics.h"
+#include "virtio/ratelimit.h"
+#include "src/seccomp.h"
+#include "src/vcpu.h"
 
 /* Child exit codes: reached the end (forbidden call was allowed), or an
  * allowed call failed. */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "serial.h"
+#include "src/serial.h"
 
 static int irqs;
 static bool line;

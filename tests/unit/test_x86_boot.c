@@ -17,9 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest_mem.h"
-#include "layout.h"
-#include "x86_boot.h"
+#include "src/guest_mem.h"
+#include "src/layout.h"
+#include "src/x86_boot.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

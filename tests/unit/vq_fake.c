@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vq_fake.h"
-#include "mmio.h"
-#include "queue.h"
+#include "tests/unit/vq_fake.h"
+#include "virtio/mmio.h"
+#include "virtio/queue.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest_mem.h"
+#include "src/guest_mem.h"
 
 struct virtq;
 struct virtio_mmio;
