@@ -15,7 +15,7 @@ DESTDIR ?=
 VERSION := 0.1.0
 CC      ?= cc
 
-PKGS    := libseccomp libcap libcjson
+PKGS    := libseccomp libcap libcjson liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -85,8 +85,12 @@ $(BUILD)/obj/gen/seccomp_default.o: $(BUILD)/gen/seccomp_default.c
 # ember links libseccomp statically when Debian's libseccomp-dev has the
 # archive: the built-in filters are precompiled, so its code runs only for
 # --seccomp-filter, and a static copy costs no loader work or resident pages.
+# The same for liburing (io_engine Async, virtio/blk_uring.c): Debian's
+# liburing-dev ships liburing.a.
 SECCOMP_A := $(wildcard $(shell pkg-config --variable=libdir libseccomp 2>/dev/null)/libseccomp.a)
+URING_A   := $(wildcard $(shell pkg-config --variable=libdir liburing 2>/dev/null)/liburing.a)
 EMBER_LIBS := $(if $(SECCOMP_A),$(filter-out -lseccomp,$(LDLIBS)) $(SECCOMP_A),$(LDLIBS))
+EMBER_LIBS := $(if $(URING_A),$(filter-out -luring,$(EMBER_LIBS)) $(URING_A),$(EMBER_LIBS))
 
 # Fully static ember (static-pie) when Debian's source of the installed
 # libcjson-dev has been unpacked by scripts/cjson-src.sh (make deps): Debian
@@ -98,7 +102,7 @@ EMBER_LIBS := $(if $(SECCOMP_A),$(filter-out -lseccomp,$(LDLIBS)) $(SECCOMP_A),$
 CJSON_VER := $(shell dpkg-query -W -f='$${source:Version}' libcjson-dev 2>/dev/null)
 CJSON_DIR ?= $(HOME)/.cache/ember/src/cjson-$(CJSON_VER)
 ifeq ($(SAN)$(STATIC),)
-ifneq ($(and $(SECCOMP_A),$(CJSON_VER),$(wildcard $(CJSON_DIR)/cJSON.c)),)
+ifneq ($(and $(SECCOMP_A),$(URING_A),$(CJSON_VER),$(wildcard $(CJSON_DIR)/cJSON.c)),)
 EMBER_STATIC := 1
 endif
 endif
@@ -109,7 +113,7 @@ $(BUILD)/obj/cjson/cJSON.o: $(CJSON_DIR)/cJSON.c
 	$(CC) -std=c89 -O2 -g -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -c $< -o $@
 
 $(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a $(BUILD)/obj/cjson/cJSON.o
-	$(CC) -static-pie -Wl,-z,relro,-z,now -pthread -o $@ $^ $(SECCOMP_A)
+	$(CC) -static-pie -Wl,-z,relro,-z,now -pthread -o $@ $^ $(SECCOMP_A) $(URING_A)
 else
 $(BUILD)/ember: $(MAIN_OBJ) $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(EMBER_LIBS)

@@ -2,7 +2,7 @@
 # Install the Debian packages ember's build, guest images and tests need.
 # As root it runs apt-get; otherwise it prints the line to run.
 set -e
-PKGS="build-essential dpkg-dev pkg-config libseccomp-dev libcap-dev libcjson-dev libcmocka-dev
+PKGS="build-essential dpkg-dev pkg-config libseccomp-dev libcap-dev libcjson-dev liburing-dev libcmocka-dev
  qemu-system-x86 linux-source-6.1 busybox-static e2fsprogs cpio flex bison bc libelf-dev
  libssl-dev xz-utils kmod curl iproute2 socat python3 dwarves lz4 gnuplot-nox
  python3-yaml python3-jsonschema clang libclang-rt-14-dev"

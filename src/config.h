@@ -54,7 +54,7 @@ struct config_machine {
 };
 
 enum config_cache_type { CONFIG_CACHE_UNSAFE = 0, CONFIG_CACHE_WRITEBACK };
-enum config_io_engine { CONFIG_IO_SYNC = 0 };
+enum config_io_engine { CONFIG_IO_SYNC = 0, CONFIG_IO_ASYNC };
 
 struct config_drive {
 	char drive_id[CONFIG_ID_MAX + 1];
@@ -64,6 +64,7 @@ struct config_drive {
 	char partuuid[64];            /* "" = none */
 	enum config_cache_type cache_type;
 	struct config_rate_limiter rate_limiter;
+	enum config_io_engine io_engine;  /* Async: checked at PUT time (blk_uring_probe) */
 	int fd;                       /* opened at PUT time, -1 if not */
 };
 

@@ -27,7 +27,8 @@
 
 #define DEVICES_MAX_QUEUES 2
 /* Fds a device adds to the loop: its queue eventfds, plus the blk limiter's
- * timer, or the tap and the net rx and tx limiters' timers. */
+ * timer and Async engine's eventfd, or the tap and the net rx and tx
+ * limiters' timers. */
 #define DEVICES_MAX_WATCHED (DEVICES_MAX_QUEUES + 3)
 
 enum devices_kind { DEVICES_BLK, DEVICES_NET };
@@ -107,6 +108,13 @@ static void devices_blk_timer(void *opaque, uint32_t events)
 {
 	struct devices_entry *e = opaque;
 	blk_ratelimit_event(e->blk);
+}
+
+/* io_engine Async: the drive's I/O completions. */
+static void devices_blk_io(void *opaque, uint32_t events)
+{
+	struct devices_entry *e = opaque;
+	blk_io_event(e->blk);
 }
 
 static void devices_net_rx_timer(void *opaque, uint32_t events)
@@ -302,7 +310,7 @@ static int devices_add_drive(struct devices *d, const struct config_drive *c, ch
 	struct blk_params p = {
 		.drive_id = c->drive_id, .fd = fd, .read_only = c->is_read_only,
 		.writeback = c->cache_type == CONFIG_CACHE_WRITEBACK,
-		.rate_limiter = &c->rate_limiter,
+		.rate_limiter = &c->rate_limiter, .async = c->io_engine == CONFIG_IO_ASYNC,
 	};
 	r = blk_create(&p, d->env.mem, &e->blk, err, errlen);
 	if (r) {
@@ -318,6 +326,8 @@ static int devices_add_drive(struct devices *d, const struct config_drive *c, ch
 	if (r == 0)
 		r = devices_watch(e, ratelimit_fd(&e->blk->rl), EPOLLIN, devices_blk_timer, e,
 				  err, errlen);
+	if (r == 0 && blk_io_fd(e->blk) >= 0)
+		r = devices_watch(e, blk_io_fd(e->blk), EPOLLIN, devices_blk_io, e, err, errlen);
 	return r;
 }
 

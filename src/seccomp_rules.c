@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -62,6 +63,14 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(preadv, "blk: reads at a sector offset"),
 	ALLOW(pwritev, "blk: writes at a sector offset"),
 	ALLOW(fdatasync, "blk: VIRTIO_BLK_T_FLUSH with cache_type Writeback"),
+	ALLOW(io_uring_enter, "blk, io_engine Async (virtio/blk_uring.c): blk_uring_submit of "
+	      "each batch of requests, blk_uring_reap (a CQ overflow flush), blk_uring_drain "
+	      "(PATCH /drives, pause/snapshot, teardown); the ring runs only reads, writes and "
+	      "fdatasync of its one registered file (io_uring restrictions)"),
+	ALLOW_IF(io_uring_register, 1, SCMP_CMP_EQ, IORING_REGISTER_FILES_UPDATE,
+		 "blk_uring_set_file (PATCH /drives of an Async drive): the new backing file "
+		 "replaces the ring's registered one, the only register operation its "
+		 "restrictions leave"),
 	ALLOW(lseek, "blk_size: the drive's size, at blk_create (InstanceStart) and blk_update "
 	      "(PATCH /drives)"),
 	ALLOW(close, "api_http: closed connections; PATCH /drives: the old backing file; "
@@ -172,7 +181,19 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
 	ALLOW(eventfd2, "InstanceStart: devices_attach (queue notifiers, device interrupts), "
-	      "kvm_irqfd_new (the i8042's interrupt)"),
+	      "kvm_irqfd_new (the i8042's interrupt), blk_uring_create (an Async drive's "
+	      "completions)"),
+	/* io_engine Async (virtio/blk_uring.c): rings are made before the VM runs */
+	ALLOW(io_uring_setup, "PUT /drives with io_engine Async: blk_uring_probe (a ring made "
+	      "and closed); InstanceStart: blk_uring_create, one ring per Async drive"),
+	ALLOW_IF(io_uring_register, 1, SCMP_CMP_EQ, IORING_REGISTER_RESTRICTIONS,
+		 "blk_uring_probe, blk_uring_create: the ring's allowed operations"),
+	ALLOW_IF(io_uring_register, 1, SCMP_CMP_EQ, IORING_REGISTER_FILES,
+		 "blk_uring_create: the backing file, the only one the ring may use"),
+	ALLOW_IF(io_uring_register, 1, SCMP_CMP_EQ, IORING_REGISTER_EVENTFD,
+		 "blk_uring_create: the completion eventfd"),
+	ALLOW_IF(io_uring_register, 1, SCMP_CMP_EQ, IORING_REGISTER_ENABLE_RINGS,
+		 "blk_uring_create: enable the ring once restricted"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, "kvm_create_machine: FD_CLOEXEC on the VM fd"),
 	/* threads: the vCPU threads (vm_prepare's thread is created before any filter) */
 	ALLOW_MASKED(clone, 0, CLONE_THREAD, CLONE_THREAD, "vcpu_start (vm_start): "

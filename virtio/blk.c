@@ -17,6 +17,17 @@
 /* Header + status take two of the queue's descriptors. */
 #define BLK_SEG_MAX      (BLK_QUEUE_SIZE - 2)
 
+/* blk_handle's used length for a request queued to the Async engine: it
+ * completes in blk_async_done. */
+#define BLK_USED_PENDING UINT32_MAX
+
+static int blk_async_create(struct blk_dev *b, const char *id, int fd, char *err,
+			    size_t errlen);
+static uint32_t blk_async(struct blk_dev *b, const struct virtq_chain *c, uint8_t *status_p,
+			  uint32_t type, int n, uint64_t sector, uint64_t len);
+static void blk_async_submit(struct blk_dev *b);
+static int blk_async_drain_locked(struct blk_dev *b);
+
 static struct blk_dev *to_blk(struct virtio_dev *d)
 {
 	return (struct blk_dev *)d;
@@ -54,7 +65,9 @@ static int blk_activate(struct virtio_dev *d)
 
 static void blk_reset(struct virtio_dev *d)
 {
-	/* Requests complete synchronously: nothing is in flight. */
+	/* Sync: nothing is in flight. Async: what is in flight completes
+	 * later without a used element (the queue is gone). */
+	to_blk(d)->gen++;
 }
 
 static void blk_notify(struct virtio_dev *d, unsigned q)
@@ -109,6 +122,8 @@ int blk_create(const struct blk_params *p, const struct guest_mem *mem, struct b
 		snprintf(err, errlen, "drive %s: pthread_mutex_init: %s", p->drive_id, strerror(-r));
 		goto err_rl;
 	}
+	if (p->async && (r = blk_async_create(b, p->drive_id, p->fd, err, errlen)) != 0)
+		goto err_vdev;
 	b->fd = p->fd;
 	b->read_only = p->read_only;
 	b->writeback = p->writeback;
@@ -118,6 +133,8 @@ int blk_create(const struct blk_params *p, const struct guest_mem *mem, struct b
 	snprintf(b->name, sizeof(b->name), "%s", p->drive_id);
 	*out = b;
 	return 0;
+err_vdev:
+	virtio_dev_destroy(&b->vdev);
 err_rl:
 	ratelimit_destroy(&b->rl);
 err_free:
@@ -129,6 +146,12 @@ void blk_destroy(struct blk_dev *b)
 {
 	if (!b)
 		return;
+	if (b->uring) {
+		/* Nothing may land in guest memory after the device is gone. */
+		blk_drain(b);
+		blk_uring_destroy(b->uring);
+		free(b->inflight);
+	}
 	virtio_dev_destroy(&b->vdev);
 	ratelimit_destroy(&b->rl);
 	if (b->fd >= 0)
@@ -168,12 +191,11 @@ static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t byte
 	return sector <= b->capacity && bytes / BLK_SECTOR <= b->capacity - sector;
 }
 
-/* Move len bytes between the sliced iovecs in b->data (n entries) and the
- * file at sector; count it. A host error is logged (rate-limited) and
- * counted, and the request then ends with VIRTIO_BLK_S_IOERR. */
-static bool blk_transfer(struct blk_dev *b, int n, uint64_t sector, uint64_t len, bool write)
+/* Count a read or write of len bytes at sector that ended with r (0 or
+ * -errno). A host error is logged (rate-limited) and counted, and the
+ * request then ends with VIRTIO_BLK_S_IOERR. */
+static bool blk_account(struct blk_dev *b, uint64_t sector, uint64_t len, bool write, int r)
 {
-	int r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, write);
 	if (r) {
 		b->stats.io_errors++;
 		metrics_inc(&metrics.block.io_errors);
@@ -194,6 +216,14 @@ static bool blk_transfer(struct blk_dev *b, int n, uint64_t sector, uint64_t len
 		metrics_add(&metrics.block.read_bytes, len);
 	}
 	return true;
+}
+
+/* Move len bytes between the sliced iovecs in b->data (n entries) and the
+ * file at sector, synchronously (io_engine Sync). */
+static bool blk_transfer(struct blk_dev *b, int n, uint64_t sector, uint64_t len, bool write)
+{
+	int r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, write);
+	return blk_account(b, sector, len, write, r);
 }
 
 /* Serve one well-formed chain. Returns the used length; *bytes = data moved. */
@@ -235,6 +265,8 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		n = iov_slice(win, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
 		if (n < 0)
 			goto invalid;
+		if (b->uring)
+			return *bytes = in_data, blk_async(b, c, status_p, type, n, sector, in_data);
 		if (!blk_transfer(b, n, sector, in_data, false))
 			break;
 		*bytes = in_data;
@@ -253,6 +285,8 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		n = iov_slice(iov, c->nout, sizeof(hdr), out_data, b->data, VIRTQ_MAX_SIZE);
 		if (n < 0)
 			goto invalid;
+		if (b->uring)
+			return *bytes = out_data, blk_async(b, c, status_p, type, n, sector, out_data);
 		if (!blk_transfer(b, n, sector, out_data, true))
 			break;
 		*bytes = out_data;
@@ -261,6 +295,8 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 	case VIRTIO_BLK_T_FLUSH:
 		b->stats.flush_count++;
 		metrics_inc(&metrics.block.flush_count);
+		if (b->uring)
+			return blk_async(b, c, status_p, type, 0, 0, 0);
 		if (b->writeback && fdatasync(b->fd) < 0) {
 			b->stats.io_errors++;
 			metrics_inc(&metrics.block.io_errors);
@@ -306,6 +342,8 @@ static void blk_process_locked(struct blk_dev *b)
 			virtio_dev_requeue(&b->vdev, 0);   /* the rest after the other fds */
 			break;
 		}
+		if (b->uring && blk_uring_full(b->uring))
+			break;     /* a completion brings us back */
 		if (!ratelimit_ready(&b->rl)) {
 			b->stats.throttled++;
 			metrics_inc(&metrics.block.rate_limiter_throttled_events);
@@ -329,13 +367,17 @@ static void blk_process_locked(struct blk_dev *b)
 			log_ratelimited(LOG_WARN, "virtio-blk %s: malformed descriptor chain %u",
 					b->name, c.head);
 		}
+		ratelimit_charge(&b->rl, bytes, 1);
+		if (used == BLK_USED_PENDING)
+			continue;  /* owned by the engine until it completes */
 		virtq_add_used(q, c.head, used);
 		/* Publish each completion: a long batch must not hold the
 		 * guest back, and the interrupt decision below covers all. */
 		virtq_publish_used(q);
 		added = true;
-		ratelimit_charge(&b->rl, bytes, 1);
 	}
+	if (b->uring)
+		blk_async_submit(b);
 	if (added)
 		virtio_dev_signal_used(&b->vdev, q);
 }
@@ -368,6 +410,18 @@ int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *
 		}
 	}
 	pthread_mutex_lock(&b->vdev.lock);
+	if (new_fd >= 0 && b->uring) {
+		/* What was submitted before the PATCH completes on the old file. */
+		int r = blk_async_drain_locked(b);
+		if (r == 0)
+			r = blk_uring_set_file(b->uring, new_fd);
+		if (r) {
+			pthread_mutex_unlock(&b->vdev.lock);
+			snprintf(err, errlen, "drive %s: io_uring: replacing the backing file: %s",
+				 b->name, strerror(-r));
+			return r;
+		}
+	}
 	if (new_fd >= 0) {
 		close(b->fd);
 		b->fd = new_fd;
@@ -380,4 +434,138 @@ int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *
 	blk_process_locked(b);
 	pthread_mutex_unlock(&b->vdev.lock);
 	return 0;
+}
+
+/* ---- io_engine Async: the glue to the io_uring engine (virtio/blk_uring.h) ---- */
+
+/* A request handed to the engine, by engine slot. */
+struct blk_inflight {
+	uint16_t head;
+	uint8_t type;                 /* VIRTIO_BLK_T_IN, _OUT or _FLUSH */
+	uint8_t *status;              /* the status byte, in guest memory */
+	uint32_t used;                /* used length when it succeeds */
+	uint32_t gen;                 /* b->gen when it was queued */
+	uint64_t sector, len;
+};
+
+static int blk_async_create(struct blk_dev *b, const char *id, int fd, char *err, size_t errlen)
+{
+	char why[160];
+	b->inflight = calloc(BLK_URING_DEPTH, sizeof(*b->inflight));
+	if (!b->inflight) {
+		snprintf(err, errlen, "drive %s: out of memory", id);
+		return -ENOMEM;
+	}
+	int r = blk_uring_create(fd, &b->uring, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "drive %s: %s", id, why);
+		free(b->inflight);
+		b->inflight = NULL;
+	}
+	return r;
+}
+
+/* Queue a validated request (data in b->data[0..n) for IN and OUT). */
+static uint32_t blk_async(struct blk_dev *b, const struct virtq_chain *c, uint8_t *status_p,
+			  uint32_t type, int n, uint64_t sector, uint64_t len)
+{
+	int slot = type == VIRTIO_BLK_T_FLUSH ?
+		blk_uring_flush(b->uring, b->writeback) :
+		blk_uring_rw(b->uring, b->data, n, sector * BLK_SECTOR, type == VIRTIO_BLK_T_OUT);
+	if (slot < 0) {
+		/* Not queued (out of memory): the request fails now. */
+		if (type != VIRTIO_BLK_T_FLUSH)
+			blk_account(b, sector, len, type == VIRTIO_BLK_T_OUT, slot);
+		*status_p = VIRTIO_BLK_S_IOERR;
+		return 1;
+	}
+	b->inflight[slot] = (struct blk_inflight){
+		.head = c->head, .type = (uint8_t)type, .status = status_p,
+		.used = type == VIRTIO_BLK_T_IN ? (uint32_t)len + 1 : 1, .gen = b->gen,
+		.sector = sector, .len = len,
+	};
+	return BLK_USED_PENDING;
+}
+
+static void blk_async_submit(struct blk_dev *b)
+{
+	int r = blk_uring_submit(b->uring);
+	/* What was not taken stays queued: the next kick or completion retries. */
+	if (r < 0)
+		log_ratelimited(LOG_ERROR, "virtio-blk %s: io_uring submit: %s", b->name,
+				strerror(-r));
+}
+
+/* blk_uring_done_fn: count the request, then give it back to the guest
+ * unless a reset made it an orphan. Lock held. */
+static void blk_async_done(void *opaque, unsigned slot, int64_t res)
+{
+	struct blk_dev *b = opaque;
+	const struct blk_inflight *q = &b->inflight[slot];
+	bool ok;
+	if (q->type == VIRTIO_BLK_T_FLUSH) {
+		ok = res >= 0;
+		if (!ok) {
+			b->stats.io_errors++;
+			metrics_inc(&metrics.block.io_errors);
+			log_ratelimited(LOG_ERROR, "virtio-blk %s: fdatasync: %s", b->name,
+					strerror((int)-res));
+		}
+	} else {
+		ok = blk_account(b, q->sector, q->len, q->type == VIRTIO_BLK_T_OUT,
+				 res < 0 ? (int)res : 0);
+	}
+	if (q->gen != b->gen || !b->vq.active)
+		return;
+	*q->status = ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	virtq_add_used(&b->vq, q->head, ok ? q->used : 1);
+}
+
+/* Publish what blk_async_done added and interrupt the guest. Lock held. */
+static void blk_async_publish(struct blk_dev *b, uint16_t before)
+{
+	if (!b->vq.active || b->vq.used_idx == before)
+		return;
+	virtq_publish_used(&b->vq);
+	virtio_dev_signal_used(&b->vdev, &b->vq);
+}
+
+void blk_io_event(struct blk_dev *b)
+{
+	pthread_mutex_lock(&b->vdev.lock);
+	if (b->uring) {
+		uint16_t before = b->vq.used_idx;
+		blk_uring_reap(b->uring, blk_async_done, b);
+		blk_async_publish(b, before);
+		/* Slots are free again: serve what waited for one. */
+		blk_process_locked(b);
+	}
+	pthread_mutex_unlock(&b->vdev.lock);
+}
+
+static int blk_async_drain_locked(struct blk_dev *b)
+{
+	uint16_t before = b->vq.used_idx;
+	int r = blk_uring_drain(b->uring, blk_async_done, b);
+	blk_async_publish(b, before);
+	if (r)
+		log_error("virtio-blk %s: waiting for the I/O in flight: %s", b->name,
+			  strerror(-r));
+	return r;
+}
+
+int blk_drain(struct blk_dev *b)
+{
+	int r = 0;
+	if (!b->uring)
+		return 0;
+	pthread_mutex_lock(&b->vdev.lock);
+	r = blk_async_drain_locked(b);
+	pthread_mutex_unlock(&b->vdev.lock);
+	return r;
+}
+
+int blk_io_fd(const struct blk_dev *b)
+{
+	return b->uring ? blk_uring_eventfd(b->uring) : -1;
 }

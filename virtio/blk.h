@@ -5,7 +5,11 @@
  * One request queue of 256. Requests are parsed completely (header, data
  * length and range, status byte) before the file is touched, then served
  * with preadv/pwritev straight into/out of guest memory, synchronously, on
- * the main thread. A host I/O error fails that request with IOERR.
+ * the main thread (io_engine Sync), or queued to the io_uring engine
+ * (virtio/blk_uring.h, io_engine Async) and completed when its eventfd
+ * fires: the descriptors stay owned until then, at most BLK_URING_DEPTH
+ * requests are in flight, and the used ring is published as they complete.
+ * A host I/O error fails that request with IOERR.
  */
 #ifndef EMBER_BLK_H
 #define EMBER_BLK_H
@@ -16,6 +20,7 @@
 #include <sys/uio.h>
 
 #include "src/config.h"
+#include "virtio/blk_uring.h"
 #include "virtio/queue.h"
 #include "virtio/ratelimit.h"
 #include "virtio/virtio.h"
@@ -44,6 +49,7 @@ struct blk_params {
 	bool read_only;
 	bool writeback;               /* cache_type Writeback: FLUSH -> fdatasync */
 	const struct config_rate_limiter *rate_limiter;  /* NULL = none */
+	bool async;                   /* io_engine Async: the io_uring engine */
 };
 
 struct blk_stats {                     /* under the device lock */
@@ -64,6 +70,10 @@ struct blk_dev {
 	struct blk_stats stats;
 	struct iovec iov[VIRTQ_MAX_SIZE];
 	struct iovec data[VIRTQ_MAX_SIZE];
+	/* io_engine Async only (NULL for Sync): */
+	struct blk_uring *uring;
+	struct blk_inflight *inflight;  /* [BLK_URING_DEPTH], by engine slot */
+	uint32_t gen;                   /* bumped by a reset: older requests are orphans */
 };
 
 /* Build a device over p->fd (size via lseek SEEK_END; not a multiple of 512:
@@ -82,5 +92,17 @@ void blk_ratelimit_event(struct blk_dev *b);
  * replaces the rate limiter. Returns 0 or -errno with err. */
 int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *rl,
 	       char *err, size_t errlen);
+
+/* io_engine Async. The engine's completion eventfd, to watch for EPOLLIN
+ * (-1 for a Sync drive). */
+int blk_io_fd(const struct blk_dev *b);
+/* It fired (main thread): complete what finished, then serve the queue. */
+void blk_io_event(struct blk_dev *b);
+/* Wait until no request is in flight, completing each to the guest (used
+ * ring published, interrupt). For pause/snapshot; blk_destroy and
+ * blk_update (a new backing file) call it. Blocks the calling thread for as
+ * long as the host I/O takes. No-op for Sync. Returns 0 or -errno. A reset
+ * does not wait: requests in flight then complete without a used element. */
+int blk_drain(struct blk_dev *b);
 
 #endif

@@ -42,6 +42,9 @@ __attribute__((weak)) int vm_pause(struct vm *vm) { fake_paused = 1; return 0; }
 __attribute__((weak)) int vm_resume(struct vm *vm) { fake_paused = 0; return 0; }
 __attribute__((weak)) int vm_is_paused(const struct vm *vm) { return fake_paused; }
 __attribute__((weak)) int vm_send_ctrl_alt_del(struct vm *vm) { fake_cad++; return 0; }
+/* io_engine Async: what the host's io_uring check answers. */
+static int fake_probe_rc;
+__attribute__((weak)) int blk_uring_probe(void) { return fake_probe_rc; }
 static int fake_drive_updates, fake_net_updates;
 static struct config_drive fake_last_drive;
 __attribute__((weak)) int vm_update_drive(struct vm *vm, const struct config_drive *drive,
@@ -370,10 +373,35 @@ static void test_drives(void **state)
 	FAULT_HAS("No such file or directory (os error 2)");
 	assert_int_equal(PUT("/drives/d1", "{\"drive_id\":\"d1\",\"path_on_host\":\"/x\"}"), 400);
 	FAULT_HAS("missing field `is_root_device`");
+	/* io_engine Async where the host has no io_uring (ENOSYS), or has it
+	 * disabled (EPERM), or runs short of memory: nothing is added. */
 	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
 		 "\"is_root_device\":false,\"io_engine\":\"Async\"}", disk);
+	fake_probe_rc = -ENOSYS;
 	assert_int_equal(PUT("/drives/d1", b), 400);
-	FAULT_HAS("Async");
+	assert_string_equal(body, "{\"fault_message\":\"Drive config error: Unable to create "
+			    "the virtio block device: Virtio backend error: Error coming from the "
+			    "IO engine: Unsupported engine type: Async\"}");
+	fake_probe_rc = -EPERM;
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("Unsupported engine type: Async");
+	fake_probe_rc = -ENOMEM;
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("Async error: IoUring: Error calling io_uring_setup: Cannot allocate memory "
+		  "(os error 12)");
+	assert_int_equal(cfg.ndrives, 1);
+	fake_probe_rc = 0;
+	assert_int_equal(PUT("/drives/d1", b), 204);
+	assert_int_equal(cfg.ndrives, 2);
+	assert_int_equal(cfg.drives[1].io_engine, CONFIG_IO_ASYNC);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"io_engine\":\"Async\""));
+	assert_non_null(strstr(body, "\"io_engine\":\"Sync\""));
+	/* The invalid-value message names both variants. */
+	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
+		 "\"is_root_device\":false,\"io_engine\":\"async\"}", disk);
+	assert_int_equal(PUT("/drives/d1", b), 400);
+	FAULT_HAS("unknown variant `async` for field `io_engine`, expected one of `Sync`, `Async`");
 	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"is_root_device\":false,"
 		 "\"socket\":\"/tmp/vhost.sock\"}");
 	assert_int_equal(PUT("/drives/d1", b), 400);

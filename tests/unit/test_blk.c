@@ -55,18 +55,7 @@ static int fx_make(void **state, bool ro, bool writeback, const struct config_ra
 	vqf_mem_init(&f->m, 1 << 20);
 	vqf_ring_init(&f->r, &f->m, qsize);
 	snprintf(f->path, sizeof(f->path), "/tmp/ember-test-blk-XXXXXX");
-	int fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	uint8_t sec[512];
-	for (unsigned s = 0; s < SECTORS; s++) {
-		memset(sec, (int)s, sizeof(sec));
-		assert_int_equal(write(fd, sec, sizeof(sec)), 512);
-	}
-	if (open_flags >= 0) {
-		close(fd);
-		fd = open(f->path, open_flags);
-		assert_true(fd >= 0);
-	}
+	int fd = vqf_image(f->path, SECTORS, open_flags);
 	struct blk_params p = { .drive_id = "rootfs", .fd = fd, .read_only = ro,
 				.writeback = writeback, .rate_limiter = rl };
 	char err[128];
@@ -156,13 +145,6 @@ static uint8_t fx_status(struct fx *f)
 	return *(uint8_t *)vqf_ptr(&f->m, f->status);
 }
 
-static void file_read(struct fx *f, uint64_t off, void *buf, size_t len)
-{
-	int fd = open(f->path, O_RDONLY);
-	assert_int_equal(pread(fd, buf, len, (off_t)off), (ssize_t)len);
-	close(fd);
-}
-
 static void test_features_and_config(void **state)
 {
 	struct fx *f = *state;
@@ -208,7 +190,7 @@ static void test_write_and_flush(void **state)
 	assert_int_equal(fx_status(f), VIRTIO_BLK_S_OK);
 	uint8_t buf[512], want[512];
 	memset(want, 0x5a, sizeof(want));
-	file_read(f, 10 * 512, buf, 512);
+	vqf_file_read(f->path, 10 * 512, buf, 512);
 	assert_memory_equal(buf, want, 512);
 	/* FLUSH: header + status only. */
 	fx_hdr(f, VIRTIO_BLK_T_FLUSH, 0);
@@ -257,7 +239,7 @@ static void test_read_only_refuses_writes(void **state)
 	assert_int_equal(fx_status(f), VIRTIO_BLK_S_IOERR);
 	uint8_t buf[512], want[512];
 	memset(want, 0, sizeof(want));
-	file_read(f, 0, buf, 512);
+	vqf_file_read(f->path, 0, buf, 512);
 	assert_memory_equal(buf, want, 512);
 	/* Reads still work. */
 	fx_req3(f, VIRTIO_BLK_T_IN, 1, 512, true);

@@ -4,8 +4,10 @@
 #include "virtio/queue.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void vqf_mem_init(struct vqf_mem *m, uint64_t size)
 {
@@ -35,6 +37,33 @@ uint64_t vqf_alloc(struct vqf_mem *m, uint64_t len)
 void *vqf_ptr(struct vqf_mem *m, uint64_t gpa)
 {
 	return m->ram + gpa;
+}
+
+int vqf_image(char *path, unsigned sectors, int open_flags)
+{
+	int fd = mkstemp(path);
+	assert(fd >= 0);
+	uint8_t sec[512];
+	for (unsigned s = 0; s < sectors; s++) {
+		memset(sec, (int)(s & 0xff), sizeof(sec));
+		ssize_t w = write(fd, sec, sizeof(sec));
+		assert(w == (ssize_t)sizeof(sec));
+	}
+	if (open_flags >= 0) {
+		close(fd);
+		fd = open(path, open_flags);
+		assert(fd >= 0);
+	}
+	return fd;
+}
+
+void vqf_file_read(const char *path, uint64_t off, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert(fd >= 0);
+	ssize_t r = pread(fd, buf, len, (off_t)off);
+	assert(r == (ssize_t)len);
+	close(fd);
 }
 
 void vqf_ring_init(struct vqf_ring *r, struct vqf_mem *m, uint16_t num)

@@ -7,6 +7,7 @@
 #define EMBER_VQ_FAKE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "src/guest_mem.h"
@@ -35,6 +36,14 @@ void vqf_mem_free(struct vqf_mem *m);
 /* Allocate len bytes (16-aligned) of RAM; returns the GPA. */
 uint64_t vqf_alloc(struct vqf_mem *m, uint64_t len);
 void *vqf_ptr(struct vqf_mem *m, uint64_t gpa);
+
+/* A disk image for the virtio-blk tests: a temporary file (path: a
+ * mkstemp template, rewritten) of `sectors` 512-byte sectors, sector s
+ * filled with the byte s & 0xff. Returns an fd of it: read-write, or
+ * opened again with open_flags when they are >= 0. */
+int vqf_image(char *path, unsigned sectors, int open_flags);
+/* len bytes of the file at path from offset off (asserts they are there). */
+void vqf_file_read(const char *path, uint64_t off, void *buf, size_t len);
 
 /* Lay out a ring of num entries in freshly allocated RAM. */
 void vqf_ring_init(struct vqf_ring *r, struct vqf_mem *m, uint16_t num);
