@@ -461,8 +461,11 @@ static int blk_async_create(struct blk_dev *b, const char *id, int fd, char *err
 		snprintf(err, errlen, "drive %s: %s", id, why);
 		free(b->inflight);
 		b->inflight = NULL;
+		return r;
 	}
-	return r;
+	log_info("virtio-blk %s: io_engine Async (io_uring, %u requests in flight at most)", id,
+		 BLK_URING_DEPTH);
+	return 0;
 }
 
 /* Queue a validated request (data in b->data[0..n) for IN and OUT). */

@@ -201,6 +201,62 @@ def test_drives(e):
         os.unlink(d)
 
 
+def seccomp_errno_file(syscall, errno):
+    """A --seccomp-filter file that allows everything but `syscall` on the
+    main thread, which fails with `errno` (as on a host without it)."""
+    path = tmpfile(json.dumps({
+        "main": {"default_action": "allow", "filter_action": {"errno": errno},
+                 "filter": [{"syscall": syscall}]},
+        "vcpu": {"default_action": "allow", "filter_action": "trap", "filter": []},
+    }).encode(), suffix=".json")
+    return path
+
+
+@test
+@with_ember
+def test_drive_io_engine_async(e):
+    d = tmpfile(b"\0" * 4096)
+    try:
+        body = {"drive_id": "data", "path_on_host": d, "is_root_device": False, "io_engine": "Async"}
+        expect(api(e, "PUT", "/drives/data", body), 204)
+        expect(api(e, "PUT", "/drives/sync", dict(body, drive_id="sync", io_engine="Sync")), 204)
+        drives = api(e, "GET", "/vm/config").json()["drives"]
+        assert [(x["drive_id"], x["io_engine"]) for x in drives] == [("data", "Async"), ("sync", "Sync")], drives
+        expect(api(e, "PUT", "/drives/data", dict(body, io_engine="async")), 400,
+               "unknown variant `async` for field `io_engine`, expected one of `Sync`, `Async`")
+    finally:
+        os.unlink(d)
+
+
+@test
+def test_drive_io_engine_async_unsupported():
+    # A host without io_uring (ENOSYS) or with it disabled
+    # (kernel.io_uring_disabled: EPERM), simulated with a seccomp filter file
+    # that fails io_uring_setup with that errno.
+    if "--no-seccomp" in EXTRA_ARGS:
+        raise Skip("simulated through a --seccomp-filter file")
+    d = tmpfile(b"\0" * 4096)
+    try:
+        for errno in (38, 1):
+            f = seccomp_errno_file("io_uring_setup", errno)
+            e = start(["--seccomp-filter", f])
+            try:
+                body = {"drive_id": "data", "path_on_host": d, "is_root_device": False,
+                        "io_engine": "Async"}
+                r = api(e, "PUT", "/drives/data", body)
+                expect(r, 400)
+                assert r.fault() == ("Drive config error: Unable to create the virtio block device: "
+                                     "Virtio backend error: Error coming from the IO engine: "
+                                     "Unsupported engine type: Async"), r
+                assert api(e, "GET", "/vm/config").json()["drives"] == []
+                expect(api(e, "PUT", "/drives/data", dict(body, io_engine="Sync")), 204)
+            finally:
+                e.stop()
+                os.unlink(f)
+    finally:
+        os.unlink(d)
+
+
 @test
 def test_network_interfaces():
     if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
