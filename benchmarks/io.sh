@@ -24,6 +24,17 @@
 # the sink has closed (tx), then receives as much from a host socat source
 # (rx), and prints
 #   EMBER-NET mb=.. tx_us=A,B,C rx_us=A,B,C
+# Random reads (bench=randread): the guest reads BENCH_RR_N (4096) 4 KiB
+# blocks at random offsets of a BENCH_RR_MB (64) MiB disk of random bytes,
+# BENCH_RR_QD (32) readers at once (O_DIRECT), and prints
+#   EMBER-RR mb=.. qd=.. n=.. us=T
+# The disk is a file on a disk file system (BENCH_RR_DIR, default
+# build/bench-io of the checkout; not tmpfs), dropped from the page cache
+# (posix_fadvise DONTNEED) before every boot, so the reads reach the file
+# system. Three VMMs alternate, BENCH_IO_N boots each: ember with
+# io_engine Sync (vmm=ember-sync), ember with io_engine Async
+# (vmm=ember-async), QEMU with aio=io_uring (vmm=qemu-io_uring).
+# BENCH_IO_SKIP: words of "seq randread net" to leave out.
 # Appends records to OUTDIR/io.jsonl; report.py reads the lines from the logs.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -54,7 +65,9 @@ bench_ember_config "$WORK/vm.json" "$K_VMLINUX" "$INITRD" "$ARGS" 1 "$BENCH_MEM_
 bench_qemu_argv "$K_VMLINUX" "$INITRD" "$ARGS" "$BENCH_MEM_MIB" acpi=off
 QEMU_ARGV+=(-drive "id=scratch,if=none,format=raw,file=$DISK" -device virtio-blk-device,drive=scratch)
 
-for run in $(seq 1 "$RUNS"); do
+io_skip() { case " ${BENCH_IO_SKIP:-} " in *" $1 "*) return 0 ;; esac; return 1; }
+io_skip seq && RUNS_SEQ=0 || RUNS_SEQ=$RUNS
+for run in $(seq 1 "$RUNS_SEQ"); do
 	for vmm in ember qemu; do
 		name=io-$vmm-$run
 		if [ $vmm = ember ]; then
@@ -74,7 +87,51 @@ for run in $(seq 1 "$RUNS"); do
 	done
 done
 
+# ---- random reads, Sync vs Async vs QEMU io_uring ----
+if ! io_skip randread; then
+	RR_MB=${BENCH_RR_MB:-64} RR_QD=${BENCH_RR_QD:-32} RR_N=${BENCH_RR_N:-4096}
+	RR_DIR=${BENCH_RR_DIR:-$REPO/build/bench-io}
+	RR_DISK=$RR_DIR/randread.img
+	mkdir -p "$RR_DIR"
+	if [ "$(stat -c %s "$RR_DISK" 2>/dev/null)" != $((RR_MB << 20)) ]; then
+		head -c $((RR_MB << 20)) /dev/urandom >"$RR_DISK.tmp" && mv "$RR_DISK.tmp" "$RR_DISK" ||
+			bench_die "cannot write $RR_DISK"
+	fi
+	rscript="/tests/iobench randread /dev/vda $RR_MB $RR_QD $RR_N | sed -n 's/^iobench randread bytes=[0-9]* us=\([0-9]*\)$/EMBER-RR mb=$RR_MB qd=$RR_QD n=$RR_N us=\1/p'"
+	RARGS="$GUEST_CMDLINE $(bench_script_arg "$rscript")"
+	for eng in Sync Async; do
+		bench_ember_config "$WORK/rr-$eng.json" "$K_VMLINUX" "$INITRD" "$RARGS" 1 "$BENCH_MEM_MIB" \
+			"{\"drive_id\": \"rr\", \"path_on_host\": \"$RR_DISK\", \"is_root_device\": false, \"is_read_only\": true, \"io_engine\": \"$eng\"}"
+	done
+	bench_qemu_argv "$K_VMLINUX" "$INITRD" "$RARGS" "$BENCH_MEM_MIB" acpi=off
+	QEMU_ARGV+=(-drive "id=rr,if=none,format=raw,readonly=on,aio=io_uring,file=$RR_DISK"
+		-device virtio-blk-device,drive=rr)
+	for run in $(seq 1 "$RUNS"); do
+		for vmm in ember-sync ember-async qemu-io_uring; do
+			name=rr-$vmm-$run
+			case $vmm in
+			ember-sync) cmd=("$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/rr-Sync.json") ;;
+			ember-async) cmd=("$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/rr-Async.json") ;;
+			*) cmd=("${QEMU_ARGV[@]}") ;;
+			esac
+			kill=()
+			[ "$vmm" = qemu-io_uring ] && kill=(-K 1000)
+			# Cold: the disk's pages leave the page cache before each boot.
+			python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$RR_DISK" || bench_die "posix_fadvise $RR_DISK"
+			rec=$("$TOOLS/vmrun" "${kill[@]}" -m EMBER-RR -t $((BENCH_BOOT_TIMEOUT * 3)) -o "$WORK/$name" -- "${cmd[@]}") ||
+				bench_say "$vmm randread run $run: no EMBER-RR line (see logs/$name.log)"
+			mv "$WORK/$name.0.log" "$OUT/logs/$name.log"
+			echo "$rec" | grep -v '"summary"' |
+				bench_tag bench=randread vmm=$vmm run="$run" log="logs/$name.log" >>"$OUT/io.jsonl"
+			bench_say "randread $vmm run $run: $(grep -a -m1 -o 'EMBER-RR.*' "$OUT/logs/$name.log" | tr -d '\r')"
+		done
+	done
+fi
+
 # ---- network ----
+io_skip net && exit 0
 if ! command -v socat >/dev/null || ! command -v ip >/dev/null; then
 	bench_say "net: skipped (no socat or ip on this host)"
 	exit 0

@@ -9,6 +9,12 @@
  *   iobench write DEV MIB        block: MIB MiB of 1 MiB O_DIRECT writes from
  *                                offset 0, then fdatasync
  *   iobench read DEV MIB         block: MIB MiB of 1 MiB O_DIRECT reads
+ *   iobench randread DEV MIB QD N
+ *                                block: N 4 KiB O_DIRECT reads at random
+ *                                offsets in the first MIB MiB, QD processes
+ *                                reading at once (QD requests in flight),
+ *                                N / QD each; the offsets depend only on the
+ *                                arguments, so every run reads the same blocks
  *
  * Prints one line "iobench MODE bytes=N us=N", timed with the monotonic clock
  * around the whole transfer. Exit status 1 with one line on stderr on any
@@ -29,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +140,50 @@ static int blk(int write_mode, const char *dev, uint64_t want)
 	return r;
 }
 
+/* randread: qd processes, n / qd random 4 KiB O_DIRECT reads each. */
+static int randread(const char *dev, uint64_t span, unsigned long qd, unsigned long n)
+{
+	uint64_t blocks = span / 4096, t0 = now_us();
+	unsigned long per = n / qd;
+	for (unsigned long c = 0; c < qd; c++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return fail("fork");
+		if (pid > 0)
+			continue;
+		void *buf;
+		if (posix_memalign(&buf, 4096, 4096))
+			_exit(fail("posix_memalign"));
+		int fd = open(dev, O_RDONLY | O_DIRECT);
+		if (fd < 0)
+			_exit(fail(dev));
+		uint64_t x = 0x9e3779b97f4a7c15ULL * (c + 1);
+		for (unsigned long i = 0; i < per; i++) {
+			x ^= x >> 12;
+			x ^= x << 25;
+			x ^= x >> 27;
+			off_t off = (off_t)(((x * 0x2545F4914F6CDD1DULL) >> 11) % blocks * 4096);
+			ssize_t k = pread(fd, buf, 4096, off);
+			if (k < 0 && errno == EINTR) {
+				i--;
+				continue;
+			}
+			if (k != 4096)
+				_exit(fail("pread"));
+		}
+		_exit(0);
+	}
+	int bad = 0, st;
+	for (unsigned long c = 0; c < qd; c++)
+		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			bad = 1;
+	if (bad) {
+		fprintf(stderr, "iobench: randread: a reader failed\n");
+		return 1;
+	}
+	return report("randread", (uint64_t)per * qd * 4096, t0, (uint64_t)per * qd * 4096);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -140,9 +191,19 @@ int main(int argc, char **argv)
 	int is_blk = !strcmp(mode, "write") || !strcmp(mode, "read");
 	char *end;
 
+	if (!strcmp(mode, "randread") && argc == 6) {
+		unsigned long mib = strtoul(argv[3], &end, 10);
+		unsigned long qd = strtoul(argv[4], NULL, 10), n = strtoul(argv[5], NULL, 10);
+		if (mib == 0 || mib > 65536 || *end || qd == 0 || qd > 256 || n < qd) {
+			fprintf(stderr, "iobench: randread DEV MIB(1-65536) QD(1-256) N(>= QD)\n");
+			return 2;
+		}
+		return randread(argv[2], (uint64_t)mib << 20, qd, n);
+	}
 	if (!(is_net && argc == 5) && !(is_blk && argc == 4)) {
 		fprintf(stderr, "usage: iobench send|recv IPV4 PORT MIB\n"
-				"       iobench write|read DEV MIB\n");
+				"       iobench write|read DEV MIB\n"
+				"       iobench randread DEV MIB QD N\n");
 		return 2;
 	}
 	unsigned long mib = strtoul(argv[argc - 1], &end, 10);
