@@ -34,6 +34,9 @@
 # system. Three VMMs alternate, BENCH_IO_N boots each: ember with
 # io_engine Sync (vmm=ember-sync), ember with io_engine Async
 # (vmm=ember-async), QEMU with aio=io_uring (vmm=qemu-io_uring).
+# BENCH_RR_NULLBLK_US=N: the same again on a null_blk device whose requests
+# take N µs each, many at once (a disk with latency and parallelism; the
+# emulated test bed's file system answers from the host's page cache).
 # BENCH_IO_SKIP: words of "seq randread net" to leave out.
 # Appends records to OUTDIR/io.jsonl; report.py reads the lines from the logs.
 set -u
@@ -88,6 +91,54 @@ for run in $(seq 1 "$RUNS_SEQ"); do
 done
 
 # ---- random reads, Sync vs Async vs QEMU io_uring ----
+# rr_runs DISK KIND: BENCH_IO_N boots of each VMM reading DISK at random
+# (records tagged disk=KIND), DISK dropped from the page cache before each.
+rr_runs() {
+	local disk=$1 kind=$2 run vmm name eng kill cmd rec
+	for eng in Sync Async; do
+		bench_ember_config "$WORK/rr-$eng.json" "$K_VMLINUX" "$INITRD" "$RARGS" 1 "$BENCH_MEM_MIB" \
+			"{\"drive_id\": \"rr\", \"path_on_host\": \"$disk\", \"is_root_device\": false, \"is_read_only\": true, \"io_engine\": \"$eng\"}"
+	done
+	bench_qemu_argv "$K_VMLINUX" "$INITRD" "$RARGS" "$BENCH_MEM_MIB" acpi=off
+	QEMU_ARGV+=(-drive "id=rr,if=none,format=raw,readonly=on,aio=io_uring,file=$disk"
+		-device virtio-blk-device,drive=rr)
+	for run in $(seq 1 "$RUNS"); do
+		for vmm in ember-sync ember-async qemu-io_uring; do
+			name=rr-$kind-$vmm-$run
+			case $vmm in
+			ember-sync) cmd=("$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/rr-Sync.json") ;;
+			ember-async) cmd=("$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/rr-Async.json") ;;
+			*) cmd=("${QEMU_ARGV[@]}") ;;
+			esac
+			kill=()
+			[ "$vmm" = qemu-io_uring ] && kill=(-K 1000)
+			# Cold: the disk's pages leave the page cache before each boot.
+			python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$disk" || bench_die "posix_fadvise $disk"
+			rec=$("$TOOLS/vmrun" "${kill[@]}" -m EMBER-RR -t $((BENCH_BOOT_TIMEOUT * 3)) -o "$WORK/$name" -- "${cmd[@]}") ||
+				bench_say "$vmm randread ($kind) run $run: no EMBER-RR line (see logs/$name.log)"
+			mv "$WORK/$name.0.log" "$OUT/logs/$name.log"
+			echo "$rec" | grep -v '"summary"' |
+				bench_tag bench=randread disk="$kind" vmm=$vmm run="$run" log="logs/$name.log" >>"$OUT/io.jsonl"
+			bench_say "randread ($kind) $vmm run $run: $(grep -a -m1 -o 'EMBER-RR.*' "$OUT/logs/$name.log" | tr -d '\r')"
+		done
+	done
+}
+
+# rr_nullblk US: /dev/nullb0, a memory-backed null_blk device whose requests
+# complete after US microseconds, many at once (a device with latency and
+# parallelism, as an SSD). In the test bed the module comes from its
+# extracted kernel package. Prints the device, or nothing.
+rr_nullblk() {
+	local args="nr_devices=1 gb=1 memory_backed=1 irqmode=2 completion_nsec=$(($1 * 1000)) submit_queues=2 hw_queue_depth=64"
+	local d=${EMBER_CACHE:-$HOME/.cache/ember}/testbed/linux-$(uname -r)
+	# shellcheck disable=SC2086
+	[ -b /dev/nullb0 ] || modprobe null_blk $args 2>/dev/null ||
+		{ [ -d "$d" ] && modprobe -d "$d" null_blk $args; } || return 0
+	[ -b /dev/nullb0 ] && echo /dev/nullb0
+}
+
 if ! io_skip randread; then
 	RR_MB=${BENCH_RR_MB:-64} RR_QD=${BENCH_RR_QD:-32} RR_N=${BENCH_RR_N:-4096}
 	RR_DIR=${BENCH_RR_DIR:-$REPO/build/bench-io}
@@ -99,35 +150,16 @@ if ! io_skip randread; then
 	fi
 	rscript="/tests/iobench randread /dev/vda $RR_MB $RR_QD $RR_N | sed -n 's/^iobench randread bytes=[0-9]* us=\([0-9]*\)$/EMBER-RR mb=$RR_MB qd=$RR_QD n=$RR_N us=\1/p'"
 	RARGS="$GUEST_CMDLINE $(bench_script_arg "$rscript")"
-	for eng in Sync Async; do
-		bench_ember_config "$WORK/rr-$eng.json" "$K_VMLINUX" "$INITRD" "$RARGS" 1 "$BENCH_MEM_MIB" \
-			"{\"drive_id\": \"rr\", \"path_on_host\": \"$RR_DISK\", \"is_root_device\": false, \"is_read_only\": true, \"io_engine\": \"$eng\"}"
-	done
-	bench_qemu_argv "$K_VMLINUX" "$INITRD" "$RARGS" "$BENCH_MEM_MIB" acpi=off
-	QEMU_ARGV+=(-drive "id=rr,if=none,format=raw,readonly=on,aio=io_uring,file=$RR_DISK"
-		-device virtio-blk-device,drive=rr)
-	for run in $(seq 1 "$RUNS"); do
-		for vmm in ember-sync ember-async qemu-io_uring; do
-			name=rr-$vmm-$run
-			case $vmm in
-			ember-sync) cmd=("$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/rr-Sync.json") ;;
-			ember-async) cmd=("$EMBER" --no-api $BENCH_EMBER_ARGS --config-file "$WORK/rr-Async.json") ;;
-			*) cmd=("${QEMU_ARGV[@]}") ;;
-			esac
-			kill=()
-			[ "$vmm" = qemu-io_uring ] && kill=(-K 1000)
-			# Cold: the disk's pages leave the page cache before each boot.
-			python3 -c 'import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$RR_DISK" || bench_die "posix_fadvise $RR_DISK"
-			rec=$("$TOOLS/vmrun" "${kill[@]}" -m EMBER-RR -t $((BENCH_BOOT_TIMEOUT * 3)) -o "$WORK/$name" -- "${cmd[@]}") ||
-				bench_say "$vmm randread run $run: no EMBER-RR line (see logs/$name.log)"
-			mv "$WORK/$name.0.log" "$OUT/logs/$name.log"
-			echo "$rec" | grep -v '"summary"' |
-				bench_tag bench=randread vmm=$vmm run="$run" log="logs/$name.log" >>"$OUT/io.jsonl"
-			bench_say "randread $vmm run $run: $(grep -a -m1 -o 'EMBER-RR.*' "$OUT/logs/$name.log" | tr -d '\r')"
-		done
-	done
+	rr_runs "$RR_DISK" file
+	if [ -n "${BENCH_RR_NULLBLK_US:-}" ]; then
+		dev=$(rr_nullblk "$BENCH_RR_NULLBLK_US")
+		if [ -n "$dev" ]; then
+			rr_runs "$dev" "nullblk-${BENCH_RR_NULLBLK_US}us"
+			rmmod null_blk 2>/dev/null
+		else
+			bench_say "randread: no null_blk module here: the null_blk runs are skipped"
+		fi
+	fi
 fi
 
 # ---- network ----

@@ -163,6 +163,10 @@ static int devices_watch(struct devices_entry *e, int fd, uint32_t events, evloo
 static void devices_entry_free(struct devices_entry *e)
 {
 	const struct devices_env *env = &e->owner->env;
+	/* An Async drive's requests in flight complete while the interrupt
+	 * wiring still exists; nothing lands in guest memory after this. */
+	if (e->blk)
+		blk_drain(e->blk);
 	for (unsigned i = 0; i < e->nwatched; i++)
 		evloop_del(env->loop, e->watched[i]);
 	for (unsigned i = 0; i < e->nq; i++) {

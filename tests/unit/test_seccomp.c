@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/sched.h>
 #include <pthread.h>
@@ -42,6 +43,7 @@
 #include "src/i8042.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "virtio/blk_uring.h"
 #include "virtio/ratelimit.h"
 #include "src/seccomp.h"
 #include "src/vcpu.h"
@@ -291,10 +293,28 @@ static void child_running(void)
 	CHECK(ratelimit_init(&rl, &none) == 0);
 	i8042_init(&kbd, run_i8042_irq, run_i8042_reset, NULL);
 	CHECK(sigaction(VCPU_KICK_SIGNAL, &sa, NULL) == 0);
+	int ufd = open(run_drive, O_RDWR | O_CLOEXEC);
+	CHECK(ufd >= 0);
 	CHECK(seccomp_configure_default() == 0);
 	CHECK(seccomp_install_thread(SECCOMP_THREAD_MAIN) == 0);
+	/* PUT /drives with io_engine Async, then InstanceStart: its ring
+	 * (skipped where the host has no io_uring) */
+	struct blk_uring *u = NULL;
+	if (blk_uring_probe() == 0)
+		CHECK(blk_uring_create(ufd, &u, buf, sizeof(buf)) == 0);
 	CHECK(pthread_create(&t, NULL, run_vcpu_thread, NULL) == 0);
 	CHECK(seccomp_install_thread(SECCOMP_THREAD_MAIN_RUNNING) == 0);
+	/* an Async drive's I/O, its drain, PATCH /drives (a new file), teardown */
+	if (u) {
+		static char ubuf[512];
+		struct iovec uv = { ubuf, sizeof(ubuf) };
+		CHECK(blk_uring_rw(u, &uv, 1, 0, true) >= 0 && blk_uring_flush(u, true) >= 0);
+		CHECK(blk_uring_rw(u, &uv, 1, 512, false) >= 0 && blk_uring_submit(u) == 3);
+		CHECK(blk_uring_drain(u, NULL, NULL) == 0 && blk_uring_busy(u) == 0);
+		CHECK(blk_uring_set_file(u, ufd) == 0);
+		blk_uring_destroy(u);
+	}
+	CHECK(close(ufd) == 0);
 
 	/* metrics_start right after vm_start, then FlushMetrics */
 	CHECK(metrics_start(loop) == 0);
@@ -397,6 +417,15 @@ static void child_running(void)
 	case 16:
 		syscall(SYS_epoll_pwait, ep, &ev, 1, 0, NULL, 8);
 		break;
+	/* io_uring: no new ring and no other register call once the VM runs */
+	case 17: {
+		struct io_uring_params up = { 0 };
+		syscall(SYS_io_uring_setup, 1, &up);
+		break;
+	}
+	case 18:
+		syscall(SYS_io_uring_register, -1, IORING_REGISTER_FILES, NULL, 0);
+		break;
 	}
 	_exit(run_mode ? CHILD_SURVIVED : 0);
 }
@@ -417,7 +446,7 @@ static void test_main_running(void **state)
 	run_mode = 0;
 	assert_exit(run_child(child_running), 0);
 	assert_int_equal(access(run_drive, F_OK), 0);	/* the refused unlink */
-	for (run_mode = 1; run_mode <= 16; run_mode++) {
+	for (run_mode = 1; run_mode <= 18; run_mode++) {
 		int st = run_child(child_running);
 		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
 			fail_msg("running VM, forbidden call %d: status 0x%x (exit %d)", run_mode,
