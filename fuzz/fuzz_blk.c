@@ -7,7 +7,10 @@
  * Input: [u8 flags][u16 num][u8 nmut][nmut x (u16 offset, u16 value)][RAM]
  * The ring is at desc 0x1000, avail 0x2000, used 0x3000 (fuzz/mkseeds.py).
  * flags: 1 read-only, 2 Writeback, 4 EVENT_IDX, 8 INDIRECT_DESC, 16 a tiny
- * rate limiter, 32 backing file not a multiple of 512, 64 FLUSH feature.
+ * rate limiter, 32 backing file not a multiple of 512, 64 FLUSH feature,
+ * 128 io_engine Async (the io_uring engine: requests stay in flight while
+ * the guest rewrites RAM; completions are handled after each kick, and the
+ * rest drained before the checks).
  * Checks: the backing file never grows; a read-only one never changes;
  * the last used element names a head < num. */
 #include "virtio/blk.h"
@@ -99,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.read_only = flags & 1,
 		.writeback = flags & 2,
 		.rate_limiter = (flags & 16) ? &rl : NULL,
+		.async = flags & 128,
 	};
 	if (blk_create(&p, &mem, &b, err, sizeof(err)) < 0)
 		abort();
@@ -122,7 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vqf_mmio_write(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 		if (flags & 16)
 			blk_ratelimit_event(b);
+		if (flags & 128)
+			blk_io_event(b);
 	}
+	if (blk_drain(b) != 0)
+		abort();
 	/* The last used element names a head the driver could have given (only
 	 * the last: later data transfers may legally overwrite earlier ones). */
 	if (!nmut && b->vq.active && !b->vq.broken && b->vq.used_idx) {
