@@ -10,6 +10,10 @@
 # - the same path again after the host file grew: the new size shows;
 # - a rate limiter set by PATCH throttles the guest's reads.
 # The guest polls /sys/block/vda/size: each size change is its cue.
+# BLK_PATCH_IO_ENGINE=Async (test_blk_patch_async.sh) runs it all with the
+# io_uring engine, in API mode under the default seccomp filters: the ring
+# made at InstanceStart, each new file registered in it after the requests
+# in flight completed.
 # timeout: 900
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -57,8 +61,10 @@ api "$sock" PUT /boot-source "{\"kernel_image_path\": \"$EMBER_GUEST_BZIMAGE\",
 	fail "boot-source: $API_STATUS $API_BODY"
 api "$sock" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128}' ||
 	fail "machine-config: $API_STATUS $API_BODY"
+ENGINE=${BLK_PATCH_IO_ENGINE:-Sync}
 api "$sock" PUT /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$T/a.img\",
-	\"is_root_device\": false, \"is_read_only\": true}" || fail "drives: $API_STATUS $API_BODY"
+	\"is_root_device\": false, \"is_read_only\": true, \"io_engine\": \"$ENGINE\"}" ||
+	fail "drives: $API_STATUS $API_BODY"
 api "$sock" PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$T/b.img\"}"
 expect 400 "not supported before starting the microVM" "PATCH before InstanceStart"
 api "$sock" PUT /actions '{"action_type": "InstanceStart"}' || { show; fail "InstanceStart: $API_STATUS $API_BODY"; }
@@ -110,4 +116,9 @@ wait_for_exit "$pid" "$(e2e_secs 60)"
 rc=$?
 grep -aq 'EMBER-SCRIPT-EXIT=0' "$T/console.log" || { show; fail "the guest script failed"; }
 [ "$rc" = 0 ] || { show; fail "ember exit $rc"; }
-echo "PASS: PATCH /drives: refused before boot and when bad; swap and resize seen by the guest; rate limiter throttles ($cs cs for 3 MiB)"
+if [ "$ENGINE" = Async ]; then
+	grep -q 'virtio-blk scratch: io_engine Async' "$T/ember.log" || { show; fail "the drive did not use the Async engine"; }
+	grep -q 'Shutting down VM after intercepting a bad syscall' "$T/stderr.log" "$T/ember.log" &&
+		{ show; fail "a seccomp violation"; }
+fi
+echo "PASS: PATCH /drives ($ENGINE): refused before boot and when bad; swap and resize seen by the guest; rate limiter throttles ($cs cs for 3 MiB)"
