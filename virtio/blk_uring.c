@@ -19,7 +19,7 @@ struct blk_uring_op {
 	bool busy;
 	uint8_t opcode;             /* IORING_OP_READV, _WRITEV, _FSYNC, _NOP */
 	uint8_t retries;
-	bool sync;                  /* FSYNC: fdatasync */
+	uint64_t seq;               /* order of queueing */
 	uint64_t off;               /* where the rest goes */
 	uint64_t left;              /* bytes still to move */
 	uint64_t moved;             /* bytes moved so far */
@@ -35,6 +35,7 @@ struct blk_uring {
 	unsigned busy;
 	unsigned queued;            /* SQEs prepared and not yet submitted */
 	unsigned nfree;
+	uint64_t seq;               /* the next operation's */
 	uint16_t free[BLK_URING_DEPTH];
 	struct blk_uring_op op[BLK_URING_DEPTH];
 };
@@ -219,6 +220,7 @@ static int blk_uring_take(struct blk_uring *u)
 	struct blk_uring_op *o = &u->op[slot];
 	memset(o, 0, offsetof(struct blk_uring_op, inl));
 	o->busy = true;
+	o->seq = u->seq++;
 	u->busy++;
 	return (int)slot;
 }
@@ -275,8 +277,17 @@ int blk_uring_submit(struct blk_uring *u)
 	return r;
 }
 
+/* Is an operation queued before slot's still busy? */
+static bool blk_uring_older_busy(const struct blk_uring *u, unsigned slot)
+{
+	for (unsigned i = 0; i < BLK_URING_DEPTH; i++)
+		if (i != slot && u->op[i].busy && u->op[i].seq < u->op[slot].seq)
+			return true;
+	return false;
+}
+
 /* A completion for slot: true when the operation is finished (*res is its
- * result), false when the rest was queued again. */
+ * result), false when it (or its rest) was queued again. */
 static bool blk_uring_finish(struct blk_uring *u, unsigned slot, int64_t *res)
 {
 	struct blk_uring_op *o = &u->op[slot];
@@ -285,8 +296,15 @@ static bool blk_uring_finish(struct blk_uring *u, unsigned slot, int64_t *res)
 		o->retries++;
 		return blk_uring_prep(u, slot) != 0 ? (*res = -EIO, true) : false;
 	}
-	if (o->opcode != IORING_OP_READV && o->opcode != IORING_OP_WRITEV)
+	if (o->opcode != IORING_OP_READV && o->opcode != IORING_OP_WRITEV) {
+		/* A flush waited (IOSQE_IO_DRAIN) for the submissions before it;
+		 * the rest of a short transfer (or a retry) queued before it
+		 * but submitted after it was not among them: run it again, now
+		 * behind that rest. */
+		if (r >= 0 && blk_uring_older_busy(u, slot))
+			return blk_uring_prep(u, slot) != 0 ? (*res = -EIO, true) : false;
 		return true;
+	}
 	if (r < 0)
 		return true;
 	if (r == 0 || (uint64_t)r > o->left) {

@@ -19,7 +19,9 @@
  *   end of file before the end is -EIO. The caller sees one result: the
  *   whole length, or -errno.
  * - Order: a flush starts only after every operation queued before it has
- *   completed (IOSQE_IO_DRAIN), so its completion covers them all.
+ *   completed (IOSQE_IO_DRAIN), so its completion covers them all; when one
+ *   of them was continued (a short transfer, a retry) after the flush was
+ *   submitted, the flush runs again behind it before it is handed back.
  * - Containment: the ring is created disabled, only the backing file is
  *   registered (slot 0) and every operation must name it (IOSQE_FIXED_FILE
  *   required); only READV, WRITEV, FSYNC and NOP are allowed, and after the

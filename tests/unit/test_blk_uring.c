@@ -12,9 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "virtio/blk.h"
@@ -455,6 +458,78 @@ static void test_engine_short_read_continues(void **state)
 	unlink(path);
 }
 
+static unsigned order_n;
+static unsigned order[4];
+static int64_t order_res[4];
+
+static void order_done(void *opaque, unsigned slot, int64_t res)
+{
+	(void)opaque;
+	if (order_n < 4) {
+		order[order_n] = slot;
+		order_res[order_n] = res;
+	}
+	order_n++;
+}
+
+/* A write comes back short (the file size limit cuts it) while a flush
+ * queued after it has already run: the write's rest goes out, and the flush
+ * runs again behind it, so it is handed back after the write, which is
+ * whole. */
+static void test_engine_flush_after_short_write(void **state)
+{
+	(void)state;
+	if (blk_uring_probe())
+		skip();
+	char path[] = "/tmp/ember-test-blku4-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	struct blk_uring *u;
+	char err[160];
+	assert_int_equal(blk_uring_create(fd, &u, err, sizeof(err)), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = (struct rlimit){ 100, old.rlim_max };   /* the soft limit only */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	static uint8_t buf[200];
+	memset(buf, 'w', sizeof(buf));
+	struct iovec iov = { buf, sizeof(buf) };
+	int w = blk_uring_rw(u, &iov, 1, 0, true);
+	int f = blk_uring_flush(u, true);
+	assert_true(w >= 0 && f >= 0);
+	assert_int_equal(blk_uring_submit(u), 2);
+	/* Both have finished once: the write at the limit, the flush after it. */
+	struct pollfd p = { .fd = blk_uring_eventfd(u), .events = POLLIN };
+	for (int k = 0; k < 100; k++) {
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		if (st.st_size == 100)
+			break;
+	}
+	usleep(100000);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	order_n = 0;
+	for (int k = 0; k < 100 && order_n < 2; k++) {
+		blk_uring_reap(u, order_done, NULL);
+		if (order_n < 2)
+			assert_int_equal(poll(&p, 1, 5000), 1);
+	}
+	assert_int_equal(order_n, 2);
+	assert_int_equal(order[0], w);
+	assert_int_equal(order_res[0], 200);
+	assert_int_equal(order[1], f);
+	assert_int_equal(order_res[1], 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 200);
+	blk_uring_destroy(u);
+	signal(SIGXFSZ, SIG_DFL);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_backing_file, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test(test_engine_short_read_continues),
+		cmocka_unit_test(test_engine_flush_after_short_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
