@@ -163,9 +163,9 @@ int config_file_load(const char *path, struct vm_config *cfg, char *err, size_t 
 		return ferr;
 	}
 	cJSON *root = json_parse(&c, text, len);
-	free(text);
 	if (!root) {
 		snprintf(err, errlen, "config file %s: %s", path, msg);
+		free(text);
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(root))
@@ -176,5 +176,6 @@ int config_file_load(const char *path, struct vm_config *cfg, char *err, size_t 
 		snprintf(err, errlen, "config file %s: %s%s%s", path, where, where[0] ? ": " : "",
 			 msg);
 	cJSON_Delete(root);
+	free(text);	/* after the tree: errors quote positions in it */
 	return r;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * json_strict.c - strict JSON intake for the API and --config-file: UTF-8
- * and RFC 8259 number checks in front of cJSON, floats told from integers,
- * typed field access with serde's error wording.
+ * json_strict.c - strict JSON intake for the API and --config-file: one
+ * pass over the text with serde_json's grammar, errors and positions in
+ * front of cJSON (which builds the tree), floats told from integers, typed
+ * field access with serde's error wording.
  *
  * May call: cJSON, utf8.c. Nothing else of ember: it knows neither the API
  * nor struct vm_config.
@@ -11,6 +12,7 @@
 #include "src/utf8.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,15 +47,52 @@ int json_deser(struct json_ctx *c, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* ---- the text: one pass over its number tokens ---- */
+/* ---- the text: serde_json's grammar, errors and positions ---- */
 
-/* The number tokens of a text in document order: how many there are, and
- * the indices of those written with '.', 'e' or 'E' (rare: the list is
- * usually empty and never allocated). */
-struct json_numbers {
-	size_t count;
-	size_t *floats;
-	size_t nfloats, cap;
+/* serde_json's nesting limit ("recursion limit exceeded"); cJSON's own is
+ * deeper, so nothing cJSON refuses reaches it. */
+#define JSON_MAX_DEPTH 128
+
+/* The position serde_json reports for the byte at off (its last consumed or
+ * its peeked byte): 1-based line, and the column of that byte counted from 1
+ * (0 at the start of an empty text). */
+static void json_line_col(const char *text, size_t len, size_t off, size_t *line, size_t *col)
+{
+	size_t l = 1, start = 0;
+	if (off > len)
+		off = len;
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			l++;
+			start = i + 1;
+		}
+	}
+	*line = l;
+	*col = off - start + (off < len ? 1 : 0);
+}
+
+/* A deserialization error at the byte at off: serde's sentence, then its
+ * " at line L column C", then ember's words (may be ""). */
+static int json_deser_at(struct json_ctx *c, size_t off, const char *extra, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int json_deser_at(struct json_ctx *c, size_t off, const char *extra, const char *fmt, ...)
+{
+	char msg[JSON_ERR_LEN];
+	size_t line = 1, col = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!c->text)
+		return json_deser(c, "%s%s", msg, extra);
+	json_line_col(c->text, c->len, off, &line, &col);
+	return json_deser(c, "%s at line %zu column %zu%s", msg, line, col, extra);
+}
+
+struct json_scan {
+	struct json_ctx *c;
+	const char *s;
+	size_t len, i;
 };
 
 static bool json_digit(char ch)
@@ -61,175 +100,488 @@ static bool json_digit(char ch)
 	return ch >= '0' && ch <= '9';
 }
 
-/* The characters cJSON hands to strtod. */
-static bool json_number_char(char ch)
+static void json_skip_ws(struct json_scan *sc)
 {
-	return json_digit(ch) || ch == '-' || ch == '+' || ch == '.' || ch == 'e' || ch == 'E';
+	while (sc->i < sc->len && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' ||
+				   sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
+		sc->i++;
 }
 
-/* Whether s[0..n) is -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool json_number_ok(const char *s, size_t n)
+/* An error at the byte at sc->i (serde's peek_error), or at the end. */
+static int json_syntax(struct json_scan *sc, const char *what)
 {
-	size_t j = 0, d;
-
-	if (s[j] == '-')
-		j++;
-	if (j >= n || !json_digit(s[j]))
-		return false;
-	if (s[j] == '0') {
-		j++;
-	} else {
-		while (j < n && json_digit(s[j]))
-			j++;
-	}
-	if (j < n && s[j] == '.') {
-		d = ++j;
-		while (j < n && json_digit(s[j]))
-			j++;
-		if (j == d)
-			return false;
-	}
-	if (j < n && (s[j] == 'e' || s[j] == 'E')) {
-		j++;
-		if (j < n && (s[j] == '+' || s[j] == '-'))
-			j++;
-		d = j;
-		while (j < n && json_digit(s[j]))
-			j++;
-		if (j == d)
-			return false;
-	}
-	return j == n;
+	return json_deser_at(sc->c, sc->i, "", "%s", what);
 }
 
-static int json_numbers_add_float(struct json_numbers *nums)
+static int json_eof(struct json_scan *sc, const char *what)
 {
-	if (nums->nfloats == nums->cap) {
-		size_t cap = nums->cap ? nums->cap * 2 : 16;
-		size_t *f = realloc(nums->floats, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		nums->floats = f;
-		nums->cap = cap;
+	return json_deser_at(sc->c, sc->len, "", "EOF while parsing %s", what);
+}
+
+static int json_hex4(struct json_scan *sc, unsigned *out)
+{
+	unsigned v = 0;
+	for (int k = 0; k < 4; k++) {
+		if (sc->i >= sc->len)
+			return json_eof(sc, "a string");
+		char ch = sc->s[sc->i];
+		int d = json_digit(ch) ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 :
+			(ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
+		if (d < 0)
+			return json_syntax(sc, "invalid escape");
+		v = v * 16 + (unsigned)d;
+		sc->i++;
 	}
-	nums->floats[nums->nfloats++] = nums->count;
+	*out = v;
 	return 0;
 }
 
-/* cJSON reads numbers with strtod, which takes what RFC 8259 (and serde)
- * refuse: leading zeros ("00512", "-01"), "1.", "1.e5". A number token is
- * the longest run of strtod's characters that starts, outside a string,
- * with '-' or a digit. Checks each against the grammar and records it in
- * nums. Returns 0, -EINVAL with *bad = the offset of the first bad token,
- * or -ENOMEM. */
-static int json_scan_numbers(const char *s, size_t len, struct json_numbers *nums, size_t *bad)
+/* A string from its opening quote to past its closing one: escapes, no
+ * control characters, UTF-8 (RFC 3629), surrogates in pairs. */
+static int json_scan_string(struct json_scan *sc)
 {
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-			continue;
-		}
+	size_t open = sc->i++;
+	for (;;) {
+		if (sc->i >= sc->len)
+			return json_eof(sc, "a string");
+		unsigned char ch = (unsigned char)sc->s[sc->i];
 		if (ch == '"') {
-			in_str = true;
+			sc->i++;
+			break;
+		}
+		if (ch < 0x20)
+			return json_syntax(sc, "control character (\\u0000-\\u001F) found while parsing a string");
+		if (ch != '\\') {
+			sc->i++;
 			continue;
 		}
-		if (ch != '-' && !json_digit(ch))
+		if (++sc->i >= sc->len)
+			return json_eof(sc, "a string");
+		ch = (unsigned char)sc->s[sc->i++];
+		if (ch != 'u') {
+			if (!strchr("\"\\/bfnrt", ch) || !ch) {
+				sc->i--;
+				return json_syntax(sc, "invalid escape");
+			}
 			continue;
-		size_t end = i;
-		bool is_float = false;
-		for (; end < len && json_number_char(s[end]); end++)
-			if (s[end] == '.' || s[end] == 'e' || s[end] == 'E')
-				is_float = true;
-		if (!json_number_ok(s + i, end - i)) {
-			*bad = i;
-			return -EINVAL;
 		}
-		if (is_float && json_numbers_add_float(nums) < 0)
-			return -ENOMEM;
-		nums->count++;
-		i = end - 1;
+		unsigned u, lo;
+		int r = json_hex4(sc, &u);
+		if (r < 0)
+			return r;
+		if (u >= 0xdc00 && u <= 0xdfff) {
+			sc->i--;
+			return json_syntax(sc, "lone leading surrogate in hex escape");
+		}
+		if (u < 0xd800 || u > 0xdbff)
+			continue;
+		if (sc->i + 1 >= sc->len || sc->s[sc->i] != '\\' || sc->s[sc->i + 1] != 'u') {
+			if (sc->i >= sc->len)
+				return json_eof(sc, "a string");
+			return json_syntax(sc, "unexpected end of hex escape");
+		}
+		sc->i += 2;
+		if ((r = json_hex4(sc, &lo)) < 0)
+			return r;
+		if (lo < 0xdc00 || lo > 0xdfff) {
+			sc->i--;
+			return json_syntax(sc, "lone leading surrogate in hex escape");
+		}
+	}
+	/* cJSON passes invalid UTF-8 through; serde refuses it (and reports
+	 * it where the string ends). */
+	size_t n = sc->i - open;
+	if (utf8_valid_prefix(sc->s + open, n) < n)
+		return json_deser_at(sc->c, sc->i - 1, "", "invalid unicode code point");
+	return 0;
+}
+
+/* RFC 8259's number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? (cJSON's
+ * strtod would also take "00512", "1." or "0x10"). */
+static int json_scan_number_syntax(struct json_scan *sc);
+
+/* A number: its syntax, then its value as serde_json reads it (a double
+ * unless it is an integer that fits 64 bits) must be finite. */
+static int json_scan_number(struct json_scan *sc)
+{
+	size_t start = sc->i;
+	int r = json_scan_number_syntax(sc);
+	size_t n = sc->i - start;
+	if (r < 0 || (n <= 19 && !memchr(sc->s + start, 'e', n) && !memchr(sc->s + start, 'E', n)))
+		return r;
+	char *tok = strndup(sc->s + start, n);
+	if (!tok)
+		return json_fail(sc->c, "out of memory");
+	bool inf = isinf(strtod(tok, NULL));
+	free(tok);
+	if (inf)
+		return json_deser_at(sc->c, sc->i - 1, "", "number out of range");
+	return 0;
+}
+
+static int json_scan_number_syntax(struct json_scan *sc)
+{
+	const char *s = sc->s;
+	if (s[sc->i] == '-')
+		sc->i++;
+	if (sc->i >= sc->len)
+		return json_eof(sc, "a value");
+	if (!json_digit(s[sc->i]))
+		return json_syntax(sc, "invalid number");
+	if (s[sc->i++] == '0') {
+		if (sc->i < sc->len && json_digit(s[sc->i]))
+			return json_syntax(sc, "invalid number");
+	} else {
+		while (sc->i < sc->len && json_digit(s[sc->i]))
+			sc->i++;
+	}
+	if (sc->i < sc->len && s[sc->i] == '.') {
+		if (++sc->i >= sc->len)
+			return json_eof(sc, "a value");
+		if (!json_digit(s[sc->i]))
+			return json_syntax(sc, "invalid number");
+		while (sc->i < sc->len && json_digit(s[sc->i]))
+			sc->i++;
+	}
+	if (sc->i < sc->len && (s[sc->i] == 'e' || s[sc->i] == 'E')) {
+		sc->i++;
+		if (sc->i < sc->len && (s[sc->i] == '+' || s[sc->i] == '-'))
+			sc->i++;
+		if (sc->i >= sc->len)
+			return json_eof(sc, "a value");
+		if (!json_digit(s[sc->i]))
+			return json_syntax(sc, "invalid number");
+		while (sc->i < sc->len && json_digit(s[sc->i]))
+			sc->i++;
 	}
 	return 0;
 }
 
-/* Tag the number nodes written as floats. The text parsed as a whole and its
- * number tokens start outside strings, so they are the tree's number nodes
- * in document order; *k counts the nodes seen, *next indexes nums->floats. */
-static void json_mark_floats(cJSON *v, const struct json_numbers *nums, size_t *k, size_t *next)
+static int json_scan_ident(struct json_scan *sc, const char *word)
 {
-	for (; v && *next < nums->nfloats; v = v->next) {
-		if (cJSON_IsNumber(v)) {
-			if (nums->floats[*next] == *k) {
-				v->type |= JSON_NUM_FLOAT;
-				(*next)++;
-			}
-			(*k)++;
-		} else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
-			json_mark_floats(v->child, nums, k, next);
-		}
+	for (size_t k = 0; word[k]; k++, sc->i++) {
+		if (sc->i >= sc->len)
+			return json_eof(sc, "a value");
+		if (sc->s[sc->i] != word[k])
+			return json_syntax(sc, "expected ident");
 	}
+	return 0;
+}
+
+static int json_scan_value(struct json_scan *sc, int depth);
+
+/* An array or an object from its bracket to past the closing one. */
+static int json_scan_container(struct json_scan *sc, int depth)
+{
+	bool obj = sc->s[sc->i] == '{';
+	char close = obj ? '}' : ']';
+	const char *what = obj ? "an object" : "a list";
+	int r;
+
+	if (depth >= JSON_MAX_DEPTH)
+		return json_syntax(sc, "recursion limit exceeded");
+	sc->i++;
+	json_skip_ws(sc);
+	if (sc->i < sc->len && sc->s[sc->i] == close) {
+		sc->i++;
+		return 0;
+	}
+	for (;;) {
+		json_skip_ws(sc);
+		if (sc->i >= sc->len)
+			return json_eof(sc, what);
+		if (obj) {
+			if (sc->s[sc->i] != '"')
+				return json_syntax(sc, sc->s[sc->i] == '}' ? "trailing comma" :
+						   "key must be a string");
+			if ((r = json_scan_string(sc)) < 0)
+				return r;
+			json_skip_ws(sc);
+			if (sc->i >= sc->len)
+				return json_eof(sc, what);
+			if (sc->s[sc->i] != ':')
+				return json_syntax(sc, "expected `:`");
+			sc->i++;
+		} else if (sc->s[sc->i] == ']') {
+			return json_syntax(sc, "trailing comma");
+		}
+		if ((r = json_scan_value(sc, depth + 1)) < 0)
+			return r;
+		json_skip_ws(sc);
+		if (sc->i >= sc->len)
+			return json_eof(sc, what);
+		if (sc->s[sc->i] == close) {
+			sc->i++;
+			return 0;
+		}
+		if (sc->s[sc->i] != ',')
+			return json_syntax(sc, obj ? "expected `,` or `}`" : "expected `,` or `]`");
+		sc->i++;
+	}
+}
+
+static int json_scan_value(struct json_scan *sc, int depth)
+{
+	json_skip_ws(sc);
+	if (sc->i >= sc->len)
+		return json_eof(sc, "a value");
+	switch (sc->s[sc->i]) {
+	case '{':
+	case '[':
+		return json_scan_container(sc, depth);
+	case '"':
+		return json_scan_string(sc);
+	case 't':
+		return json_scan_ident(sc, "true");
+	case 'f':
+		return json_scan_ident(sc, "false");
+	case 'n':
+		return json_scan_ident(sc, "null");
+	default:
+		if (sc->s[sc->i] == '-' || json_digit(sc->s[sc->i]))
+			return json_scan_number(sc);
+		return json_syntax(sc, "expected value");
+	}
+}
+
+/* The end of the token or container that starts at off in a text that
+ * json_scan_value() accepted (past its last byte). */
+static size_t json_skip_value(const char *s, size_t len, size_t off)
+{
+	if (off >= len)
+		return len;
+	char ch = s[off];
+	if (ch == '"') {
+		for (off++; off < len && s[off] != '"'; off++)
+			if (s[off] == '\\')
+				off++;
+		return off + 1;
+	}
+	if (ch == '{' || ch == '[') {
+		int depth = 0;
+		for (; off < len; off++) {
+			if (s[off] == '"') {
+				off = json_skip_value(s, len, off) - 1;
+			} else if (s[off] == '{' || s[off] == '[') {
+				depth++;
+			} else if ((s[off] == '}' || s[off] == ']') && --depth == 0) {
+				return off + 1;
+			}
+		}
+		return len;
+	}
+	while (off < len && !strchr(" \t\r\n,:]}", s[off]))
+		off++;
+	return off;
+}
+
+static size_t json_skip_ws_at(const char *s, size_t len, size_t off)
+{
+	while (off < len && strchr(" \t\r\n", s[off]))
+		off++;
+	return off;
+}
+
+/* Give every node of the tree the offset where its value starts (in
+ * valueint, which ember never reads: numbers are read from valuedouble) and
+ * tag numbers written with a fraction or an exponent. The tree and the text
+ * are walked together: cJSON keeps members and elements in text order. */
+static size_t json_locate(cJSON *v, const char *s, size_t len, size_t off)
+{
+	off = json_skip_ws_at(s, len, off);
+	v->valueint = (int)off;
+	if (cJSON_IsNumber(v)) {
+		size_t end = json_skip_value(s, len, off);
+		for (size_t k = off; k < end; k++)
+			if (s[k] == '.' || s[k] == 'e' || s[k] == 'E')
+				v->type |= JSON_NUM_FLOAT;
+		return end;
+	}
+	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+		return json_skip_value(s, len, off);
+	off++; /* the bracket */
+	for (cJSON *ch = v->child; ch; ch = ch->next) {
+		off = json_skip_ws_at(s, len, off);
+		if (cJSON_IsObject(v)) {
+			off = json_skip_value(s, len, off);	/* the key */
+			off = json_skip_ws_at(s, len, off) + 1;	/* the colon */
+		}
+		off = json_locate(ch, s, len, off);
+		off = json_skip_ws_at(s, len, off);
+		if (off < len && s[off] == ',')
+			off++;
+	}
+	return json_skip_value(s, len, (size_t)v->valueint);
 }
 
 cJSON *json_parse(struct json_ctx *c, const char *text, size_t len)
 {
-	struct json_numbers nums = { 0 };
-	const char *end = NULL;
-	cJSON *o = NULL;
-	size_t bad, k = 0, next = 0;
-	int r;
+	struct json_scan sc = { .c = c, .s = text, .len = len };
 
-	/* cJSON passes invalid UTF-8 through; Firecracker (serde) refuses it. */
-	bad = utf8_valid_prefix(text, len);
-	if (bad < len) {
-		json_deser(c, "invalid unicode code point at byte %zu", bad);
+	c->text = text;
+	c->len = len;
+	if (json_scan_value(&sc, 0) < 0)
+		return NULL;
+	json_skip_ws(&sc);
+	if (sc.i < len) {
+		json_syntax(&sc, "trailing characters");
 		return NULL;
 	}
-	r = json_scan_numbers(text, len, &nums, &bad);
-	if (r == -ENOMEM) {
-		json_fail(c, "out of memory");
-		goto out;
+	if (len > INT_MAX) {
+		json_fail(c, "the JSON text is too long");
+		return NULL;
 	}
-	if (r < 0) {
-		json_deser(c, "invalid number at byte %zu", bad);
-		goto out;
-	}
-	o = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!o) {
-		json_deser(c, "invalid JSON at byte %zu",
-			   end && end >= text ? (size_t)(end - text) : (size_t)0);
-		goto out;
+		/* The grammar above is JSON's: cJSON refuses only what it cannot
+		 * hold (memory, a "\u0000" it cannot decode). */
+		json_deser_at(c, end && end >= text ? (size_t)(end - text) : 0, "",
+			      "invalid JSON");
+		return NULL;
 	}
-	for (; end && end < text + len; end++) {
-		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
-			json_deser(c, "trailing characters at byte %zu", (size_t)(end - text));
-			cJSON_Delete(o);
-			o = NULL;
-			goto out;
-		}
-	}
-	json_mark_floats(o, &nums, &k, &next);
-out:
-	free(nums.floats);
+	json_locate(o, text, len, 0);
 	return o;
+}
+
+/* Where a node's value starts and ends (its last byte), and where the key
+ * of a member ends (its closing quote). */
+static size_t json_start(const cJSON *v)
+{
+	return v->valueint > 0 ? (size_t)v->valueint : 0;
+}
+
+static size_t json_last(const struct json_ctx *c, const cJSON *v)
+{
+	if (!c->text)
+		return 0;
+	size_t end = json_skip_value(c->text, c->len, json_start(v));
+	return end ? end - 1 : 0;
+}
+
+static size_t json_key_last(const struct json_ctx *c, const cJSON *member)
+{
+	size_t k = json_start(member);
+	if (!c->text)
+		return 0;
+	while (k > 0 && c->text[k] != ':')	/* back over blanks to the colon */
+		k--;
+	while (k > 0 && c->text[k] != '"')	/* and to the key's closing quote */
+		k--;
+	return k;
+}
+
+/* serde's "expected ..." for a list of names: `a`, `a` or `b`, one of ... */
+static void json_expected_list(char *buf, size_t len, const char *const *names)
+{
+	size_t n = 0, off = 0;
+	while (names[n])
+		n++;
+	if (n == 0) {
+		snprintf(buf, len, "there are no fields");
+		return;
+	}
+	off = (size_t)snprintf(buf, len, "expected %s", n > 2 ? "one of " : "");
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s`%s`",
+					i == 0 ? "" : n == 2 ? " or " : ", ", names[i]);
 }
 
 /* ---- typed field access ---- */
 
+/* Whether the integer literal s[0..n) lies beyond u64 (i64 when negative). */
+static bool json_int_wide(const char *s, size_t n)
+{
+	bool neg = n && s[0] == '-';
+	uint64_t v = 0;
+	for (size_t k = neg; k < n; k++) {
+		unsigned dig = (unsigned)(s[k] - '0');
+		if (v > (UINT64_MAX - dig) / 10)
+			return true;
+		v = v * 10 + dig;
+	}
+	return neg && v > (uint64_t)INT64_MAX + 1;
+}
+
+/* serde's name for what the text holds at v ("string \"x\"", "integer `5`",
+ * "floating point `1.5`", "boolean `true`", "null", "sequence", "map"). */
+static void json_unexpected(const struct json_ctx *c, const cJSON *v, char *buf, size_t len)
+{
+	if (cJSON_IsString(v) || (cJSON_IsNumber(v) && !(v->type & JSON_NUM_FLOAT))) {
+		/* The literal as written: serde quotes strings, and integers
+		 * keep every digit. */
+		size_t a = json_start(v), n = c->text ? json_last(c, v) + 1 - a : 0;
+		const char *kind = cJSON_IsString(v) ? "string " : "integer `";
+		if (!c->text) {
+			snprintf(buf, len, "%s", cJSON_IsString(v) ? "string" : "integer");
+			return;
+		}
+		if (cJSON_IsNumber(v) && json_int_wide(c->text + a, n))
+			goto floating; /* serde_json reads it as a float */
+		snprintf(buf, len, "%s%.*s%s", kind, n > 80 ? 80 : (int)n, c->text + a,
+			 cJSON_IsString(v) ? (n > 80 ? "...\"" : "") : "`");
+		return;
+	}
+	if (cJSON_IsNumber(v)) {
+floating:;
+		/* Display of an f64 keeps a decimal point: `512.0`. */
+		double d = v->valuedouble;
+		char num[400];
+		if (d == floor(d) && !isinf(d)) {
+			snprintf(num, sizeof(num), "%.0f.0", d);
+		} else {
+			for (int prec = 1; prec <= 17; prec++) {
+				snprintf(num, sizeof(num), "%.*g", prec, d);
+				if (strtod(num, NULL) == d)
+					break;
+			}
+		}
+		snprintf(buf, len, "floating point `%s`", num);
+		return;
+	}
+	if (cJSON_IsBool(v))
+		snprintf(buf, len, "boolean `%s`", cJSON_IsTrue(v) ? "true" : "false");
+	else if (cJSON_IsArray(v))
+		snprintf(buf, len, "sequence");
+	else if (cJSON_IsObject(v))
+		snprintf(buf, len, "map");
+	else
+		snprintf(buf, len, "null");
+}
+
+/* Where serde reports a wrong value: containers where they open, the rest
+ * where they end. */
+static size_t json_value_pos(const struct json_ctx *c, const cJSON *v)
+{
+	return cJSON_IsArray(v) || cJSON_IsObject(v) ? json_start(v) : json_last(c, v);
+}
+
+/* "invalid type: <what v is>, expected <expected> at line L column C
+ * (field `name`)" */
+static int json_invalid(struct json_ctx *c, const cJSON *v, const char *kind, const char *name,
+			const char *expected)
+{
+	char what[448], field[96] = "";
+	json_unexpected(c, v, what, sizeof(what));
+	if (name)
+		snprintf(field, sizeof(field), " (field `%.64s`)", name);
+	return json_deser_at(c, json_value_pos(c, v), field, "invalid %s: %s, expected %s", kind,
+			     what, expected);
+}
+
 int json_check_object(struct json_ctx *c, const cJSON *obj, const char *what,
 		      const char *const *allowed)
 {
-	if (!cJSON_IsObject(obj))
-		return json_deser(c, "invalid type: expected struct %s", what);
+	char expected[512];
+	if (!cJSON_IsObject(obj)) {
+		snprintf(expected, sizeof(expected), "struct %s", what);
+		return json_invalid(c, obj, "type", NULL, expected);
+	}
 	for (const cJSON *f = obj->child; f; f = f->next) {
 		for (const cJSON *g = obj->child; g != f; g = g->next)
 			if (strcmp(g->string, f->string) == 0)
-				return json_deser(c, "duplicate field `%s`", f->string);
+				return json_deser_at(c, json_key_last(c, f), "",
+						     "duplicate field `%.64s`", f->string);
 		if (!allowed)
 			continue;
 		bool ok = false;
@@ -237,13 +589,9 @@ int json_check_object(struct json_ctx *c, const cJSON *obj, const char *what,
 			if (strcmp(*a, f->string) == 0)
 				ok = true;
 		if (!ok) {
-			char list[512] = "";
-			size_t off = 0;
-			for (const char *const *a = allowed; *a && off < sizeof(list); a++)
-				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`",
-							a == allowed ? "" : ", ", *a);
-			return json_deser(c, "unknown field `%s`, expected one of %s", f->string,
-					  list);
+			json_expected_list(expected, sizeof(expected), allowed);
+			return json_deser_at(c, json_key_last(c, f), "", "unknown field `%.64s`, %s",
+					     f->string, expected);
 		}
 	}
 	return 0;
@@ -255,40 +603,23 @@ const cJSON *json_field(const cJSON *obj, const char *name)
 	return f && !cJSON_IsNull(f) ? f : NULL;
 }
 
-static const char *json_type_name(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "string";
-	if (cJSON_IsBool(v))
-		return "boolean";
-	if (cJSON_IsNumber(v))
-		return "number";
-	if (cJSON_IsArray(v))
-		return "sequence";
-	if (cJSON_IsObject(v))
-		return "map";
-	return "null";
-}
-
-static int json_missing(struct json_ctx *c, const cJSON *obj, const char *name)
-{
-	if (cJSON_GetObjectItemCaseSensitive(obj, name)) /* present but null */
-		return json_deser(c, "invalid type: null for field `%s`", name);
-	return json_deser(c, "missing field `%s`", name);
-}
-
 /* The field behind a typed getter: 1 with *f set when it is there and is(f)
  * holds, 0 when it is absent or null and not required, else -EINVAL with
- * serde's "missing field" or "invalid type ... expected <expected>". */
+ * serde's "missing field" (where the object closes) or "invalid type". */
 static int json_typed(struct json_ctx *c, const cJSON *obj, const char *name, bool required,
 		      cJSON_bool (*is)(const cJSON *), const char *expected, const cJSON **f)
 {
 	*f = json_field(obj, name);
-	if (!*f)
-		return required ? json_missing(c, obj, name) : 0;
+	if (!*f) {
+		if (!required)
+			return 0;
+		const cJSON *null = cJSON_GetObjectItemCaseSensitive(obj, name);
+		if (null)
+			return json_invalid(c, null, "type", name, expected);
+		return json_deser_at(c, json_last(c, obj), "", "missing field `%s`", name);
+	}
 	if (!is(*f))
-		return json_deser(c, "invalid type: %s for field `%s`, expected %s",
-				  json_type_name(*f), name, expected);
+		return json_invalid(c, *f, "type", name, expected);
 	return 1;
 }
 
@@ -316,55 +647,78 @@ int json_get_bool(struct json_ctx *c, const cJSON *obj, const char *name, bool r
 	return 1;
 }
 
+/* serde's name of the unsigned type whose maximum is max. */
+static const char *json_uint_name(uint64_t max, char *buf, size_t len)
+{
+	if (max == UINT8_MAX)
+		return "u8";
+	if (max == UINT16_MAX)
+		return "u16";
+	if (max == UINT32_MAX)
+		return "u32";
+	if (max == UINT64_MAX)
+		return "u64";
+	snprintf(buf, len, "an integer at most %llu", (unsigned long long)max);
+	return buf;
+}
+
 int json_get_u64(struct json_ctx *c, const cJSON *obj, const char *name, bool required,
 		 uint64_t max, uint64_t *out)
 {
+	char tbuf[48];
+	const char *type = json_uint_name(max, tbuf, sizeof(tbuf));
 	const cJSON *f;
-	int r = json_typed(c, obj, name, required, cJSON_IsNumber, "an integer", &f);
+	int r = json_typed(c, obj, name, required, cJSON_IsNumber, type, &f);
 	if (r <= 0)
 		return r;
-	double d = f->valuedouble;
-	if (f->type & JSON_NUM_FLOAT) {
-		/* serde: "floating point `512.0`" (Display keeps a decimal point) */
-		char num[64];
-		snprintf(num, sizeof(num), "%.17g", d);
-		if (!strpbrk(num, ".eEin"))
-			strcat(num, ".0");
-		return json_deser(c, "invalid type: floating point `%s` for field `%s`, expected "
-				  "an integer", num, name);
+	/* serde_json: a literal with a fraction or an exponent, or an integer
+	 * beyond u64 (i64 when negative), is a float: the wrong type for an
+	 * integer field; a negative or too large integer is the right type
+	 * with a wrong value. The digits are read exactly, not the double
+	 * (which rounds above 2^53). */
+	bool neg = false, wide = false;
+	uint64_t v = 0;
+	if (!(f->type & JSON_NUM_FLOAT) && c->text) {
+		size_t a = json_start(f), e = json_last(c, f);
+		neg = c->text[a] == '-';
+		for (size_t k = a + neg; k <= e && k < c->len; k++) {
+			unsigned dig = (unsigned)(c->text[k] - '0');
+			if (v > (UINT64_MAX - dig) / 10)
+				wide = true;
+			v = v * 10 + dig;
+		}
+		if (neg && v > (uint64_t)INT64_MAX + 1)
+			wide = true;
+	} else if (!(f->type & JSON_NUM_FLOAT)) {
+		double d = f->valuedouble; /* a tree not from json_parse() */
+		neg = d < 0;
+		wide = d >= 18446744073709551616.0 || d != floor(d);
+		v = wide || neg ? 0 : (uint64_t)d;
 	}
-	if (d < 0 || d != floor(d))
-		return json_deser(c, "invalid value: %g for field `%s`, expected a non-negative "
-				  "integer", d, name);
-	if (d > (double)max)
-		return json_deser(c, "invalid value: %g for field `%s`, expected at most %llu",
-				  d, name, (unsigned long long)max);
-	*out = d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d;
+	if ((f->type & JSON_NUM_FLOAT) || wide)
+		return json_invalid(c, f, "type", name, type);
+	if ((neg && v) || v > max)
+		return json_invalid(c, f, "value", name, type);
+	*out = v;
 	return 1;
 }
 
 int json_get_enum(struct json_ctx *c, const cJSON *obj, const char *name, bool required,
 		  const char *const *names, int *out)
 {
-	char v[64];
-	int r = json_get_str(c, obj, name, required, v, sizeof(v));
-	if (r <= 0) {
-		if (r < 0 && cJSON_IsString(json_field(obj, name)))
-			goto unknown; /* too long: cannot be a variant */
+	const cJSON *f;
+	int r = json_typed(c, obj, name, required, cJSON_IsString, "variant identifier", &f);
+	if (r <= 0)
 		return r;
-	}
 	for (int i = 0; names[i]; i++) {
-		if (strcmp(names[i], v) == 0) {
+		if (strcmp(names[i], f->valuestring) == 0) {
 			*out = i;
 			return 1;
 		}
 	}
-unknown:;
-	char list[256] = "";
-	size_t off = 0;
-	for (int i = 0; names[i] && off < sizeof(list); i++)
-		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`",
-					i ? ", " : "", names[i]);
-	return json_deser(c, "unknown variant `%.64s` for field `%s`, expected one of %s",
-			  json_field(obj, name)->valuestring, name, list);
+	char expected[256], field[96];
+	json_expected_list(expected, sizeof(expected), names);
+	snprintf(field, sizeof(field), " (field `%.64s`)", name);
+	return json_deser_at(c, json_last(c, f), field, "unknown variant `%.64s`, %s",
+			     f->valuestring, expected);
 }
