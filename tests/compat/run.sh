@@ -48,10 +48,17 @@ PIDS=""
 CG_CLEAN=""			# cgroup directories to rmdir at exit, deepest first
 exec 7>/dev/null 8>/dev/null	# fds that will hold FIFO readers
 
+MOUNTS=""			# bind mounts to undo at exit, deepest first
+unmount_all() {
+	local m
+	for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+	MOUNTS=""
+}
 cleanup() {
 	local p
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	for p in $PIDS; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
+	unmount_all	# before rm -rf, which would go through them
 	exec 7>&- 8>&-
 	for d in $CG_CLEAN; do rmdir "$d" 2>/dev/null; done
 	$ROOT_OK && ip netns del "$NS" 2>/dev/null
@@ -403,27 +410,53 @@ if $ROOT_OK; then
 		--chroot-base-dir "$kbase" --daemonize -- --config-file /fcConfig.json </dev/null >/dev/null 2>"$T/kj.err"; rc=$?
 	gap "kata: --node (older Kata) is an unknown argument" \
 		bash -c "[ $rc = 1 ] && grep -q \"unknown argument '--node'\" '$T/kj.err'"
-	# Kata creates <vmPath>/root/run and bind-mounts its files into the jail
-	# root before it starts the jailer; ember-jailer refuses an existing jail
-	mkdir -p "$kbase/ember/kata-pre-$$/root/run"
-	timeout -k 5 30 "$JAILER" --id kata-pre-$$ --exec-file "$EMBER" --uid $U --gid $G \
-		--chroot-base-dir "$kbase" --daemonize -- --config-file /fcConfig.json </dev/null >/dev/null 2>"$T/kj.err"; rc=$?
-	gap "kata: a jail directory made beforehand is refused" \
-		bash -c "[ $rc = 1 ] && grep -q 'already exists' '$T/kj.err' && [ -d '$kbase/ember/kata-pre-$$/root/run' ]"
-	rm -rf "$kbase"
-	# Kata passes no --api-sock when jailed and polls /run/firecracker.socket
-	ID=kata-sock-$$
-	timeout -k 5 30 "$JAILER" --id $ID --exec-file "$EMBER" --uid $U --gid $G --chroot-base-dir "$kbase" \
-		--daemonize </dev/null >/dev/null 2>"$T/kj.err"; rc=$?
-	R=$kbase/ember/$ID/root
-	if [ $rc = 0 ] && wait_sock "$R/run/ember.socket"; then
-		gap "kata: with no --api-sock the socket is /run/ember.socket, not /run/firecracker.socket" \
-			test ! -e "$R/run/firecracker.socket"
-		dpid=$(cat "$R/ember.pid" 2>/dev/null); PIDS="$PIDS $dpid"; kill -TERM "$dpid" 2>/dev/null
+	# Kata prepares the jail before it runs the jailer (fcInitConfiguration,
+	# fcJailResource, createDiskPool): <vmPath>/root/run, the root
+	# bind-mounted on itself as a shared mount, the kernel, the root file
+	# system and fcConfig.json bind-mounted into the root, drive_0..7
+	# created there, all root's. Kata runs the VMM as root (refused above),
+	# so this runs it as uid $U; it passes no --api-sock and polls
+	# <root>/run/firecracker.socket with GET /.
+	ID=0123456789abcdef0123456789ab$$	# a 32-character id, as Kata truncates them
+	ID=${ID:0:32}
+	KV=$kbase/ember/$ID; KJ=$KV/root
+	mkdir -p "$KJ/run"; chmod 0750 "$KV" "$KJ" "$KJ/run"
+	if mount --bind "$KJ" "$KJ" && mount --make-shared "$KJ"; then
+		MOUNTS="$KJ $MOUNTS"
+		for f in vmlinux:"$T/vmlinux" rootfs:"$T/rootfs.ext4" fcConfig.json:"$KR/fcConfig-novsock.json"; do
+			: >"$KJ/${f%%:*}"
+			mount --bind "${f#*:}" "$KJ/${f%%:*}" && MOUNTS="$KJ/${f%%:*} $MOUNTS"
+		done
+		for i in 0 1 2 3 4 5 6 7; do : >"$KJ/drive_$i"; done
+		chown $U:$G "$KJ/drive_0"	# Kata's VMM (root) can write them; ours is $U
 	else
-		bad "kata: jailer without --api-sock: status $rc: $(cat "$T/kj.err")"
+		bad "kata: cannot bind-mount the jail root on itself"
 	fi
-	sleep 0.2; rm -rf "$kbase"
+	kjargv=(--id $ID --exec-file "$EMBER" --uid $U --gid $G --chroot-base-dir "$kbase" --daemonize)
+	[ -n "$NSP" ] && kjargv+=(--netns "$NSP")
+	timeout -k 5 30 "$JAILER" "${kjargv[@]}" </dev/null >/dev/null 2>"$T/kj.err"; rc=$?
+	check "kata: the jailer takes the jail Kata prepared (exit 0)" test $rc = 0
+	S=$KJ/run/firecracker.socket
+	if wait_sock "$S"; then
+		dpid=$(cat "$KJ/ember.pid" 2>/dev/null); PIDS="$PIDS $dpid"
+		ok "kata: with no --api-sock the socket is <root>/run/firecracker.socket, where Kata polls"
+		expect "kata: GET / (Kata's readiness probe) says Not started" "$S" GET / "" 200 \
+			'"state": *"Not started"'
+		expect "kata: PUT /boot-source /vmlinux (bind-mounted into the jail)" "$S" PUT /boot-source \
+			'{"kernel_image_path":"/vmlinux","boot_args":"console=ttyS0 reboot=k panic=1 pci=off"}' 204
+		expect "kata: PUT /drives/rootfs /rootfs (bind-mounted, read-only)" "$S" PUT /drives/rootfs \
+			'{"drive_id":"rootfs","path_on_host":"/rootfs","is_root_device":false,"is_read_only":true}' 204
+		expect "kata: PUT /drives/drive_0 /drive_0 (made in the jail)" "$S" PUT /drives/drive_0 \
+			'{"drive_id":"drive_0","path_on_host":"/drive_0","is_root_device":false,"is_read_only":false}' 204
+		check "kata: its files are still in the jail root" \
+			test "$(ls "$KJ" | grep -c -E '^(vmlinux|rootfs|fcConfig.json|drive_[0-7])$')" = 11
+		kill -TERM "$dpid" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+	else
+		bad "kata: prepared jail: no API socket at $S: status $rc: $(cat "$T/kj.err")"
+	fi
+	unmount_all
+	rm -rf "$kbase"
 else
 	skp "kata: jailer argv needs root"
 fi
@@ -489,6 +522,33 @@ elif ! $ROOT_OK; then
 else
 	skp "fcc-runc: $EMBER is dynamically linked; firecracker-containerd copies the binary alone (make with the static default)"
 fi
+
+# =============================================================================
+# 5. Firecracker flags some launchers always pass (Firecracker's own test
+#    framework, MMDS users): --http-api-max-payload-size, --mmds-size-limit;
+#    --enable-pci (devices on PCI) is refused
+# =============================================================================
+n=flags
+"$EMBER" --api-sock "$T/$n.sock" --no-seccomp --mmds-size-limit 51200 \
+	--http-api-max-payload-size 512000 </dev/null >"$T/$n.out" 2>"$T/$n.err" &
+pid=$!; PIDS="$PIDS $pid"
+if wait_sock "$T/$n.sock"; then
+	ok "$n: --mmds-size-limit 51200 --http-api-max-payload-size 512000 accepted"
+	{ printf '{"vcpu_count":1,"mem_size_mib":64}'; head -c 300000 /dev/zero | tr '\0' ' '; } >"$T/big.json"
+	expect "$n: a 300 KB body is within the 512000 limit" "$T/$n.sock" PUT /machine-config \
+		"@$T/big.json" 204
+	stop $pid "$n"
+	check "$n: the log says once that --mmds-size-limit has no effect (no MMDS)" \
+		test "$(grep -c -- '--mmds-size-limit 51200 has no effect: ember has no MMDS' "$T/$n.err")" = 1
+else
+	bad "$n: no API socket: $(cat "$T/$n.err")"
+fi
+"$EMBER" --api-sock "$T/pci.sock" --enable-pci </dev/null >/dev/null 2>"$T/pci.err"; rc=$?
+check "flags: --enable-pci is refused with status 153, saying ember has no PCI" \
+	bash -c "[ $rc = 153 ] && [ ! -e '$T/pci.sock' ] && grep -q '^ember: --enable-pci: ember has no PCI' '$T/pci.err'"
+"$EMBER" --api-sock "$T/mm.sock" --mmds-size-limit lots </dev/null >/dev/null 2>"$T/mm.err"; rc=$?
+check "flags: --mmds-size-limit lots is refused with status 153" \
+	bash -c "[ $rc = 153 ] && grep -q \"'lots' is not a number\" '$T/mm.err'"
 
 echo "compat: $pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
