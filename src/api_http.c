@@ -26,8 +26,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define API_HTTP_IN_CAP (API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
+#define API_HTTP_IN_CAP (API_HTTP_MAX_HEADER + api_http_body_max)
 #define API_HTTP_SERVER "Firecracker API" /* clients may look for it */
+
+static size_t api_http_body_max = API_HTTP_MAX_BODY;
+
+int api_http_set_max_body(size_t max)
+{
+	if (max > API_HTTP_MAX_BODY_LIMIT)
+		return -ERANGE;
+	api_http_body_max = max;
+	return 0;
+}
+
+size_t api_http_max_body(void)
+{
+	return api_http_body_max;
+}
 
 const char *api_http_method_name(enum api_http_method m)
 {
@@ -277,9 +292,9 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		/* Other headers (Content-Type, Accept, Host, ...) are ignored. */
 	}
 	*hdr_done = true;
-	if (clen > API_HTTP_MAX_BODY) {
+	if (clen > 0 && (uint64_t)clen > api_http_body_max) {
 		snprintf(err, errlen, "Request payload with size %lld is larger than the limit "
-			 "of %d allowed by server.", (long long)clen, API_HTTP_MAX_BODY);
+			 "of %zu allowed by server.", (long long)clen, api_http_body_max);
 		return -E2BIG;
 	}
 	if (clen > 0) {

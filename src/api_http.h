@@ -4,7 +4,8 @@
  *
  * Behaves like Firecracker's micro_http where clients can tell: methods GET,
  * PUT, PATCH, DELETE; HTTP/1.0 and 1.1; Content-Length bodies only, at most
- * API_HTTP_MAX_BODY bytes; request line and each header line at most
+ * api_http_max_body() bytes (API_HTTP_MAX_BODY unless the command line's
+ * --http-api-max-payload-size changed it); request line and each header line at most
  * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
  * any number of pieces; `Expect: 100-continue`. Responses are
  * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
@@ -27,7 +28,7 @@
  * keep-alive connection between requests is not timed out.
  *
  * At most API_HTTP_MAX_CONNS connections; each costs its struct and its fd,
- * and holds an input buffer (up to API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
+ * and holds an input buffer (up to API_HTTP_MAX_HEADER + api_http_max_body())
  * and an output buffer only while a request or response is in flight. When
  * all slots are taken, a new connection closes, in this order: one that
  * got a framing error (it only waits for its client to close), the one with
@@ -47,7 +48,8 @@
 
 struct evloop;
 
-#define API_HTTP_MAX_BODY    51200  /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
+#define API_HTTP_MAX_BODY    51200  /* default: Firecracker's HTTP_MAX_PAYLOAD_SIZE */
+#define API_HTTP_MAX_BODY_LIMIT (1u << 30) /* the most api_http_set_max_body() takes */
 #define API_HTTP_MAX_LINE    1024   /* request line, each header line (incl. CRLF) */
 #define API_HTTP_MAX_HEADER  16384  /* the whole header block */
 #define API_HTTP_MAX_CONNS   64
@@ -67,13 +69,21 @@ struct api_http_request {
 	bool expect_continue;         /* "Expect: 100-continue" */
 };
 
+/* The body limit of every request parsed from now on, for the whole process
+ * (ember serves one API socket; --http-api-max-payload-size, as
+ * Firecracker's). 0 refuses every body. Returns 0, or -ERANGE above
+ * API_HTTP_MAX_BODY_LIMIT (the limit is then unchanged). */
+int api_http_set_max_body(size_t max);
+size_t api_http_max_body(void);
+
 /* Parse one request at the start of buf[0..len).
  * Returns the number of bytes it takes (> 0) with *req filled (req->body
  * points into buf); 0 if more bytes are needed (then *hdr_done tells whether
  * the header block is complete, for 100-continue); -E2BIG when
- * Content-Length exceeds API_HTTP_MAX_BODY (detected right after the
+ * Content-Length exceeds api_http_max_body() (detected right after the
  * headers); -EINVAL for any other framing error. On error err holds the
- * message for the client. Pure function: safe to call again with more bytes. */
+ * message for the client. Depends only on its arguments and the body limit:
+ * safe to call again with more bytes. */
 int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		   bool *hdr_done, char *err, size_t errlen);
 

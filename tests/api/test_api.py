@@ -534,6 +534,43 @@ def test_payload_limit(e):
 
 
 @test
+def test_payload_limit_flag():
+    # --http-api-max-payload-size moves the limit both ways, with
+    # Firecracker's 400 naming the new limit; bad values exit with 153.
+    def put(e, size):   # a valid body padded to size bytes
+        body = b'{"vcpu_count":1,"mem_size_mib":64}'
+        c = Raw(e.sock)
+        c.send(request_bytes("PUT", "/machine-config", body + b" " * (size - len(body))))
+        r = c.recv(1, timeout=5)[0]
+        c.close()
+        return r
+    e = start(["--http-api-max-payload-size", "100"])
+    try:
+        assert put(e, 100).status == 204
+        r = put(e, 101)
+        assert r.status == 400 and r.body == (
+            '{ "error": "Request payload with size 101 is larger than the limit of 100 '
+            'allowed by server.\nAll previous unanswered requests will be dropped." }'), r
+        expect(api(e, "GET", "/"), 200)   # GET has no body
+    finally:
+        e.stop()
+    e = start(["--http-api-max-payload-size", "200000"])
+    try:
+        assert put(e, 150000).status == 204     # three times the default
+        big = json.dumps({"vcpu_count": 1, "mem_size_mib": 64, "pad": "x" * 60000})
+        r = api(e, "PUT", "/machine-config", big)   # through curl: unknown field, not size
+        expect(r, 400, "unknown field `pad`")
+        assert put(e, 200001).status == 400
+    finally:
+        e.stop()
+    for bad, msg in [("abc", b"'abc' is not a number"), ("-1", b"'-1' is not a number"),
+                     ("1073741825", b"more than ember's limit of 1073741824 bytes")]:
+        p = subprocess.run([EMBER, "--api-sock", "/nonexistent/x.sock",
+                            "--http-api-max-payload-size", bad], capture_output=True, timeout=10)
+        assert p.returncode == 153 and msg in p.stderr, p
+
+
+@test
 @with_ember
 def test_expect_continue(e):
     c = Raw(e.sock)
