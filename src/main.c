@@ -36,6 +36,7 @@ struct opts {
 	const char *config_file;
 	const char *log_path;
 	const char *level;
+	const char *module;
 	const char *metrics_path;
 	const char *seccomp_filter;
 	bool no_api, no_seccomp, boot_timer, show_level, show_origin;
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 		"  --no-api                 no API socket (needs --config-file)\n"
 		"  --log-path PATH          log to a file or FIFO\n"
 		"  --level LEVEL            Error, Warning, Info (default), Debug, Trace, Off\n"
+		"  --module MODULE          log only the lines of ember's modules starting with\n"
+		"                           MODULE (\"src/api\", \"virtio\", \"virtio/blk\", ...)\n"
 		"  --show-level             print the level in log lines\n"
 		"  --show-log-origin        print file:line in log lines\n"
 		"  --metrics-path PATH      metrics as JSON lines\n"
@@ -118,6 +121,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--config-file")) o->config_file = val;
 		else if (!strcmp(name, "--log-path")) o->log_path = val;
 		else if (!strcmp(name, "--level")) o->level = val;
+		else if (!strcmp(name, "--module")) o->module = val;
 		else if (!strcmp(name, "--metrics-path")) o->metrics_path = val;
 		else if (!strcmp(name, "--seccomp-filter")) o->seccomp_filter = val;
 		else if (!strcmp(name, "--start-time-us")) {
@@ -127,7 +131,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (errno || *end || !*val)
 				return bad_arg("--start-time-us: '%s' is not a number", val);
 		} else if (!strcmp(name, "--start-time-cpu-us") || !strcmp(name, "--parent-cpu-time-us") ||
-			   !strcmp(name, "--http-api-max-payload-size") || !strcmp(name, "--module")) {
+			   !strcmp(name, "--http-api-max-payload-size")) {
 			/* accepted for Firecracker compatibility; not used */
 		} else {
 			return bad_arg("unknown option '%s'", name);
@@ -157,10 +161,15 @@ static void on_signal(void *opaque, uint32_t events)
 	evloop_stop(g_loop, EXIT_OK);
 }
 
-/* --level, --log-path, --metrics-path. EXIT_OK, or the exit status after
- * printing why. */
+/* --level, --module, --log-path, --metrics-path. EXIT_OK, or the exit status
+ * after printing why. */
 static int setup_output(const struct opts *o)
 {
+	if (o->module && log_set_module(o->module) < 0) {
+		fprintf(stderr, "ember: --module '%s' is not one of ember's modules: "
+			LOG_MODULE_RULE "\n", o->module);
+		return EXIT_BAD_ARGS;
+	}
 	if (o->level) {
 		enum log_level lvl;
 		if (log_level_parse(o->level, &lvl) < 0) {
