@@ -101,6 +101,11 @@ static int api_put_net(struct api *api, struct json_ctx *c, struct api_req *req,
 	return config_json_net(c, api->cfg, req->body, req->id);
 }
 
+static int api_put_serial(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
+{
+	return config_json_serial(c, api->cfg, req->body);
+}
+
 /* ---- the route table ---- */
 
 /* One route: a method and a first path segment. */
@@ -144,6 +149,8 @@ static const struct api_route api_routes[] = {
 	  API_PUT(metrics) },
 	{ API_HTTP_PUT, "network-interfaces", NULL, true, API_PRE_BOOT, NULL, api_put_net,
 	  API_PUT(network) },
+	/* Firecracker has no request counters for /serial. */
+	{ API_HTTP_PUT, "serial", NULL, false, API_PRE_BOOT, NULL, api_put_serial, NULL, NULL },
 	{ API_HTTP_PATCH, "machine-config", NULL, false, API_PRE_BOOT, NULL, api_patch_machine,
 	  API_PATCH(machine_cfg) },
 	{ API_HTTP_PATCH, "drives", NULL, true, API_POST_BOOT, api_patch_drive_check,
@@ -186,7 +193,6 @@ static const struct { const char *seg; const char *what; } api_unsupported[] = {
 	{ "hotplug", "memory hotplug" },
 	{ "cpu-config", "custom CPU templates" },
 	{ "snapshot", "snapshots" },
-	{ "serial", "serial output configuration" },
 };
 
 static const struct api_route *api_route_find(enum api_http_method m, const char *seg)

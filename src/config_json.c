@@ -331,10 +331,10 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 	static const char *const fields[] = { "log_path", "level", "show_level",
 					      "show_log_origin", "module", NULL };
 	struct config_logger *l = &cfg->logger;
-	char path[PATH_MAX], level[32];
+	char path[PATH_MAX], level[32], module[sizeof(l->module)];
 	bool show_level = config_json_log_show_level, show_origin = config_json_log_show_origin;
 	enum log_level lvl = log_get_level();
-	int r, has_path, has_level;
+	int r, has_path, has_level, has_module;
 
 	if ((r = json_check_object(c, obj, "LoggerConfig", fields)) < 0 ||
 	    (has_path = r = json_get_str(c, obj, "log_path", false, path, sizeof(path))) < 0 ||
@@ -342,11 +342,19 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 	    (r = json_get_bool(c, obj, "show_level", false, &show_level)) < 0 ||
 	    (r = json_get_bool(c, obj, "show_log_origin", false, &show_origin)) < 0)
 		return r;
-	if (json_field(obj, "module"))
-		return json_fail(c, "Logger error: ember does not support filtering by module.");
 	if (has_level && log_level_parse(level, &lvl) < 0)
 		return json_deser(c, "unknown variant `%s` for field `level`, expected one of "
 				  "`Error`, `Warning`, `Info`, `Debug`, `Trace`, `Off`", level);
+	has_module = r = json_get_str(c, obj, "module", false, module, sizeof(module));
+	if (r < 0 && cJSON_IsString(json_field(obj, "module")))
+		return json_fail(c, "Logger error: module \"%.64s...\" is not one of ember's "
+				 "modules: " LOG_MODULE_RULE ".",
+				 json_field(obj, "module")->valuestring);
+	if (r < 0)
+		return r;
+	if (has_module && !log_module_valid(module))
+		return json_fail(c, "Logger error: module \"%s\" is not one of ember's modules: "
+				 LOG_MODULE_RULE ".", module);
 	if (has_path) {
 		r = log_open(path);
 		if (r < 0)
@@ -354,6 +362,8 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 					 "(os error %d)", path, strerror(-r), -r), r;
 		snprintf(l->log_path, sizeof(l->log_path), "%s", path);
 	}
+	if (has_module)
+		log_set_module(module); /* checked above */
 	log_set_level(lvl);
 	log_set_format(show_level, show_origin);
 	config_json_log_show_level = show_level;
@@ -362,6 +372,8 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 	l->level = (int)lvl;
 	l->show_level = show_level;
 	l->show_log_origin = show_origin;
+	if (has_module)
+		snprintf(l->module, sizeof(l->module), "%s", module);
 	return 0;
 }
 
@@ -388,6 +400,38 @@ int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 	cfg->metrics.set = true;
 	snprintf(cfg->metrics.metrics_path, sizeof(cfg->metrics.metrics_path), "%s", path);
 	return 0;
+}
+
+int config_json_serial(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj)
+{
+	static const char *const fields[] = { "serial_out_path", "rate_limiter", NULL };
+	struct config_serial *sc = malloc(sizeof(*sc));
+	char verr[JSON_ERR_LEN];
+	int r, has_path = 0;
+
+	if (!sc)
+		return json_fail(c, "out of memory");
+	memset(sc, 0, sizeof(*sc));
+	sc->out_fd = -1;
+	if ((r = json_check_object(c, obj, "SerialConfig", fields)) < 0 ||
+	    (has_path = r = json_get_str(c, obj, "serial_out_path", false, sc->out_path,
+					 sizeof(sc->out_path))) < 0 ||
+	    (r = config_json_bucket(c, obj, "rate_limiter", &sc->rate_limiter)) < 0)
+		goto out;
+	if (has_path && !sc->out_path[0]) {
+		r = json_fail(c, "Serial config error: serial_out_path is empty.");
+		goto out;
+	}
+	if (sc->out_path[0] && (r = config_serial_open(sc, verr, sizeof(verr))) < 0) {
+		json_fail(c, "Serial config error: %s", verr);
+		goto out;
+	}
+	sc->set = true;
+	config_serial_put(cfg, sc);
+	r = 0;
+out:
+	free(sc);
+	return r;
 }
 
 /* ---- struct vm_config -> JSON ---- */
@@ -493,5 +537,13 @@ cJSON *config_json_from_config(const struct vm_config *cfg)
 	cJSON_AddNullToObject(o, "entropy");
 	cJSON_AddArrayToObject(o, "pmem");
 	cJSON_AddNullToObject(o, "memory-hotplug");
+	if (cfg->serial.set) {
+		/* Only once configured: Firecracker's output has no such key. */
+		cJSON *ser = cJSON_AddObjectToObject(o, "serial");
+		config_json_add_str_or_null(ser, "serial_out_path", cfg->serial.out_path,
+					    cfg->serial.out_path[0]);
+		cJSON_AddItemToObject(ser, "rate_limiter",
+				      config_json_from_bucket(&cfg->serial.rate_limiter));
+	}
 	return o;
 }

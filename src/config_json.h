@@ -2,8 +2,8 @@
 /*
  * config_json.h - Firecracker's JSON objects <-> struct vm_config, in both
  * directions: the objects of PUT /boot-source, /machine-config, /drives,
- * /network-interfaces, /logger, /metrics (and PATCH /machine-config) are
- * the sections of a --config-file too, so the API (api.c) and the loader
+ * /network-interfaces, /logger, /metrics, /serial (and PATCH
+ * /machine-config) are the sections of a --config-file too, so the API (api.c) and the loader
  * (config_file.c) apply them through the same functions; GET
  * /machine-config and GET /vm/config serialise through the others.
  *
@@ -54,6 +54,11 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
 			const char *instance_id);
 
+/* SerialConfig {serial_out_path, rate_limiter (one TokenBucket of bytes)}:
+ * replaces cfg->serial. serial_out_path, when given, is opened here
+ * (config_serial_open()); without it the output goes to stdout. */
+int config_json_serial(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj);
+
 /* The RateLimiterConfig field called name of a PATCH body, merged into rl:
  * an absent bucket stays as it is, one with size 0 or refill_time 0 is
  * removed, any other replaces it. Absent field: rl unchanged. On error rl
@@ -69,7 +74,8 @@ int config_json_resource_id(struct json_ctx *c, const char *id);
 cJSON *config_json_from_machine(const struct config_machine *m);
 
 /* GET /vm/config: every key Firecracker returns, null or [] for what ember
- * lacks (logger and metrics are always null there too). */
+ * lacks (logger and metrics are always null there too), and "serial" once
+ * PUT /serial (or the config file's "serial") configured it. */
 cJSON *config_json_from_config(const struct vm_config *cfg);
 
 #endif

@@ -37,6 +37,7 @@ struct opts {
 	const char *config_file;
 	const char *log_path;
 	const char *level;
+	const char *module;
 	const char *metrics_path;
 	const char *seccomp_filter;
 	const char *mmds_size_limit;	/* accepted; ember has no MMDS */
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 		"  --no-api                 no API socket (needs --config-file)\n"
 		"  --log-path PATH          log to a file or FIFO\n"
 		"  --level LEVEL            Error, Warning, Info (default), Debug, Trace, Off\n"
+		"  --module MODULE          log only the lines of ember's modules starting with\n"
+		"                           MODULE (\"src/api\", \"virtio\", \"virtio/blk\", ...)\n"
 		"  --show-level             print the level in log lines\n"
 		"  --show-log-origin        print file:line in log lines\n"
 		"  --metrics-path PATH      metrics as JSON lines\n"
@@ -138,6 +141,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--config-file")) o->config_file = val;
 		else if (!strcmp(name, "--log-path")) o->log_path = val;
 		else if (!strcmp(name, "--level")) o->level = val;
+		else if (!strcmp(name, "--module")) o->module = val;
 		else if (!strcmp(name, "--metrics-path")) o->metrics_path = val;
 		else if (!strcmp(name, "--seccomp-filter")) o->seccomp_filter = val;
 		else if (!strcmp(name, "--start-time-us")) {
@@ -159,8 +163,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(name, "--enable-pci")) {
 			return bad_arg("%s: ember has no PCI; its devices are virtio-mmio only",
 				       "--enable-pci");
-		} else if (!strcmp(name, "--start-time-cpu-us") || !strcmp(name, "--parent-cpu-time-us") ||
-			   !strcmp(name, "--module")) {
+		} else if (!strcmp(name, "--start-time-cpu-us") || !strcmp(name, "--parent-cpu-time-us")) {
 			/* accepted for Firecracker compatibility; not used */
 		} else {
 			return bad_arg("unknown option '%s'", name);
@@ -190,10 +193,15 @@ static void on_signal(void *opaque, uint32_t events)
 	evloop_stop(g_loop, EXIT_OK);
 }
 
-/* --level, --log-path, --metrics-path. EXIT_OK, or the exit status after
- * printing why. */
+/* --level, --module, --log-path, --metrics-path. EXIT_OK, or the exit status
+ * after printing why. */
 static int setup_output(const struct opts *o)
 {
+	if (o->module && log_set_module(o->module) < 0) {
+		fprintf(stderr, "ember: --module '%s' is not one of ember's modules: "
+			LOG_MODULE_RULE "\n", o->module);
+		return EXIT_BAD_ARGS;
+	}
 	if (o->level) {
 		enum log_level lvl;
 		if (log_level_parse(o->level, &lvl) < 0) {

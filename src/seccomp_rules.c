@@ -68,11 +68,11 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "vm/device teardown"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices_entry_open (InstanceStart), "
 		 "devices_update_drive (PATCH /drives, through vm_update_drive): the running device's own copy of a drive "
-		 "or tap fd"),
+		 "or tap fd; console_setup (InstanceStart): the UART's copy of serial_out_path's fd"),
 	/* config_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
 	 * initrd, and PATCH /drives once the VM runs): the file type of what was
 	 * opened, then O_NONBLOCK off again */
-	ALLOW(newfstatat, "config_open_file: file type; InstanceStart: kernel and initrd sizes "
+	ALLOW(newfstatat, "config_open_file, config_serial_open: file type; InstanceStart: kernel and initrd sizes "
 	      "(x86_load_kernel, guest_mem_load_file); glibc >= 2.33 makes stat and fstat "
 	      "newfstatat"),
 	ALLOW(fstat, "the same with glibc < 2.33; the sanitizer runtime's internal fstat"),
@@ -166,8 +166,8 @@ static const struct sc_rule seccomp_main_running_rules[] = {
  * (SECCOMP_THREAD_MAIN_RUNNING), and none of these work any more.
  */
 static const struct sc_rule seccomp_main_boot_rules[] = {
-	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics (created "
-	      "if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
+	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics, /serial "
+	      "(created if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
 	      "(vm_load_kernel), /dev/kvm (kvm_open)"),
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
@@ -245,7 +245,8 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	ALLOW(rt_sigreturn, "vcpu: return from the kick signal handler"),
 	ALLOW(restart_syscall, "the kernel's restart of a timed wait interrupted by a stop "
 	      "signal (ember's own waits on this thread have no timeout)"),
-	ALLOW(clock_gettime, "log timestamps, boot timer (the vDSO's syscall fallback)"),
+	ALLOW(clock_gettime, "log timestamps, boot timer, the serial output's rate limiter (the "
+	      "vDSO's syscall fallback)"),
 	ALLOW(gettimeofday, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's clock"),
 	ALLOW(gettid, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's thread ids"),
 	ALLOW(getpid, "ASan/UBSan builds (make SAN=1): reports"),

@@ -204,7 +204,8 @@ static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err
 	int r = kvm_irqfd_new(&vm->kvm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
 	if (r < 0)
 		return r;
-	r = console_setup(&vm->console, vm->kvm.vm_fd, vm->loop, &vm->pio, err, errlen);
+	r = console_setup(&vm->console, vm->kvm.vm_fd, vm->loop, &vm->pio, &cfg->serial, err,
+			  errlen);
 	if (r < 0)
 		return r;
 	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);

@@ -84,6 +84,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	log_set_module("");
 	api_destroy(api);
 	config_release(&cfg);
 	evloop_destroy(loop);
@@ -185,7 +186,7 @@ static void test_unsupported(void **state)
 {
 	const char *paths[] = { "/vsock", "/balloon", "/balloon/statistics", "/entropy", "/mmds",
 		"/mmds/config", "/pmem/p0", "/hotplug/memory", "/cpu-config", "/snapshot/create",
-		"/snapshot/load", "/serial" };
+		"/snapshot/load" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		assert_int_equal(PUT(paths[i], "{}"), 400);
 		FAULT_HAS("ember does not support");
@@ -433,6 +434,78 @@ static void test_network_interfaces(void **state)
 	FAULT_HAS("not supported before starting");
 }
 
+static void test_serial(void **state)
+{
+	char dir[] = "/tmp/ember-test-serial-XXXXXX", b[1024];
+	assert_non_null(mkdtemp(dir));
+
+	/* Not configured: GET /vm/config has no "serial" key (as Firecracker). */
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_null(strstr(body, "\"serial\""));
+	/* {} is stdout without a limit. */
+	assert_int_equal(PUT("/serial", "{}"), 204);
+	assert_true(cfg.serial.set);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"serial\":{\"serial_out_path\":null,\"rate_limiter\":null}"));
+
+	/* A file and a bucket of bytes: opened at PUT time, shown by GET. */
+	snprintf(b, sizeof(b), "{\"serial_out_path\":\"%s/out\",\"rate_limiter\":{\"size\":100,"
+		 "\"refill_time\":1000}}", dir);
+	assert_int_equal(PUT("/serial", b), 204);
+	assert_true(cfg.serial.out_fd >= 0);
+	assert_true(cfg.serial.rate_limiter.set);
+	assert_int_equal(cfg.serial.rate_limiter.size, 100);
+	int fd = cfg.serial.out_fd;
+	assert_int_equal(GET("/vm/config"), 200);
+	snprintf(b, sizeof(b), "\"serial\":{\"serial_out_path\":\"%s/out\",\"rate_limiter\":"
+		 "{\"size\":100,\"one_time_burst\":null,\"refill_time\":1000}}", dir);
+	if (!strstr(body, b))
+		fail_msg("%s not in %s", b, body);
+
+	/* Refused, and the configuration stays as it was. */
+	static const struct { const char *body, *fault; } bad[] = {
+		{ "{\"x\":1}", "unknown field `x`" },
+		{ "{\"serial_out_path\":5}", "invalid type" },
+		{ "{\"serial_out_path\":\"\"}", "Serial config error: serial_out_path is empty." },
+		{ "{\"serial_out_path\":\"/nonexistent/dir/out\"}",
+		  "Serial config error: serial_out_path: cannot open /nonexistent/dir/out: No such "
+		  "file or directory (os error 2)" },
+		{ "{\"serial_out_path\":\"/dev/null\"}",
+		  "Serial config error: serial_out_path: /dev/null is a character device, not a "
+		  "regular file or a FIFO" },
+		{ "{\"rate_limiter\":{\"size\":10}}", "missing field `refill_time`" },
+		/* One bucket, not the {bandwidth, ops} of drives and interfaces. */
+		{ "{\"rate_limiter\":{\"bandwidth\":{\"size\":10,\"refill_time\":10}}}",
+		  "missing field `size`" },
+		{ "{\"rate_limiter\":5}", "invalid type" },
+		{ "[]", "invalid type" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(PUT("/serial", bad[i].body), 400);
+		FAULT_HAS(bad[i].fault);
+		assert_int_equal(cfg.serial.out_fd, fd);
+		assert_true(cfg.serial.rate_limiter.set);
+	}
+	/* A bucket with size 0 is no limit; nulls are absent fields. A new PUT
+	 * replaces the old configuration and closes its file. */
+	assert_int_equal(PUT("/serial", "{\"serial_out_path\":null,\"rate_limiter\":{\"size\":0,"
+			     "\"refill_time\":100}}"), 204);
+	assert_false(cfg.serial.rate_limiter.set);
+	assert_int_equal(cfg.serial.out_path[0], '\0');
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"serial\":{\"serial_out_path\":null,\"rate_limiter\":null}"));
+	/* Pre-boot only. */
+	boot();
+	assert_int_equal(PUT("/serial", "{}"), 400);
+	FAULT_HAS("The requested operation is not supported after starting the microVM.");
+	assert_int_equal(GET("/serial"), 400);
+	FAULT_HAS("Invalid request method and/or path: GET serial.");
+	snprintf(b, sizeof(b), "%s/out", dir);
+	unlink(b);
+	rmdir(dir);
+}
+
 static void test_logger_metrics(void **state)
 {
 	char path[] = "/tmp/ember-test-log-XXXXXX";
@@ -440,8 +513,22 @@ static void test_logger_metrics(void **state)
 	char b[512];
 	assert_int_equal(PUT("/logger", "{\"level\":\"Loud\"}"), 400);
 	FAULT_HAS("unknown variant `Loud`");
-	assert_int_equal(PUT("/logger", "{\"module\":\"x\"}"), 400);
-	FAULT_HAS("module");
+	/* module: one of ember's modules (Firecracker's Rust paths name none). */
+	assert_int_equal(PUT("/logger", "{\"module\":\"vmm::builder\"}"), 400);
+	FAULT_HAS("Logger error: module \\\"vmm::builder\\\" is not one of ember's modules: "
+		  "a module is");
+	assert_int_equal(PUT("/logger", "{\"module\":5}"), 400);
+	FAULT_HAS("invalid type");
+	/* All or nothing: a bad module does not open (create) the log_path. */
+	snprintf(b, sizeof(b), "{\"log_path\":\"%s.new\",\"module\":\"src/vm.c\"}", path);
+	assert_int_equal(PUT("/logger", b), 400);
+	snprintf(b, sizeof(b), "%s.new", path);
+	assert_int_equal(access(b, F_OK), -1);
+	assert_int_equal(PUT("/logger", "{\"module\":\"virtio::blk\"}"), 204);
+	assert_string_equal(cfg.logger.module, "virtio::blk");
+	assert_int_equal(PUT("/logger", "{\"level\":\"Off\"}"), 204); /* absent: kept */
+	assert_string_equal(cfg.logger.module, "virtio::blk");
+	assert_int_equal(PUT("/logger", "{\"module\":\"\"}"), 204);
 	assert_int_equal(PUT("/logger", "{\"log_path\":\"/nonexistent/dir/log\"}"), 400);
 	FAULT_HAS("Logger error");
 	snprintf(b, sizeof(b), "{\"log_path\":\"%s\",\"level\":\"warn\",\"show_level\":true,"
@@ -620,6 +707,7 @@ static const struct route_case {
 	  &metrics.put_api_requests.machine_cfg_fails },
 	{ API_HTTP_PUT, "/metrics", "{\"metrics_path\":\"%s\"}", 204, NULL, 400, API_AFTER,
 	  &metrics.put_api_requests.metrics_count, &metrics.put_api_requests.metrics_fails },
+	{ API_HTTP_PUT, "/serial", "{}", 204, NULL, 400, API_AFTER, NULL, NULL },
 	{ API_HTTP_PUT, "/network-interfaces/eth0",
 	  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"\"}", 400,
 	  "Network interface error: host_dev_name", 400, API_AFTER,
@@ -685,7 +773,7 @@ static void test_route_methods(void **state)
 {
 	static const char *const paths[] = { "/", "/version", "/machine-config", "/vm/config",
 		"/actions", "/boot-source", "/drives/d1", "/logger", "/metrics",
-		"/network-interfaces/eth0", "/vm", "/nope" };
+		"/network-interfaces/eth0", "/vm", "/serial", "/nope" };
 	static const enum api_http_method methods[] = { API_HTTP_GET, API_HTTP_PUT,
 							API_HTTP_PATCH, API_HTTP_DELETE };
 	size_t n = sizeof(route_cases) / sizeof(route_cases[0]);
@@ -888,6 +976,26 @@ static void test_config_file(void **state)
 	assert_int_equal(load("{\"boot-source\":", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "EOF while parsing a value at line 1 column 15."));
 	assert_int_equal(load("[]", err, sizeof(err)), -EINVAL);
+	/* "serial" takes PUT /serial's object; null is no section. */
+	char out[] = "/tmp/ember-test-serial-XXXXXX";
+	close(mkstemp(out));
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"serial\":{\"serial_out_path\":\"%s\",\"rate_limiter\":{\"size\":4096,"
+		 "\"one_time_burst\":65536,\"refill_time\":1000}}}", kernel, out);
+	assert_int_equal(load(json, err, sizeof(err)), 0);
+	assert_true(cfg.serial.set);
+	assert_true(cfg.serial.out_fd >= 0);
+	assert_int_equal(cfg.serial.rate_limiter.one_time_burst, 65536);
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"serial\":null}", kernel);
+	assert_int_equal(load(json, err, sizeof(err)), 0);
+	assert_false(cfg.serial.set);
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"serial\":{\"serial_out_path\":\"/dev/null\"}}", kernel);
+	assert_int_equal(load(json, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "serial: Serial config error: serial_out_path: /dev/null is "
+			       "a character device"));
+	unlink(out);
 	assert_int_equal(config_file_load("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent.json"));
 }
@@ -902,6 +1010,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_interfaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions_and_post_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_table, setup, teardown),
