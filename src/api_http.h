@@ -82,15 +82,18 @@ const char *api_http_method_name(enum api_http_method m);
 
 /* Write a response (status line, headers, body) into out. Returns its
  * length, or -ENOSPC if it does not fit. body may be NULL when body_len is 0.
- * 204 and 100 never carry a body or Content-Length. */
-int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen);
+ * 204 and 100 never carry a body or Content-Length. deprecation adds the
+ * header "Deprecation: true" after Connection (Firecracker's place). */
+int api_http_format(int status, bool deprecation, const char *body, size_t body_len, char *out,
+		    size_t outlen);
 
 /* What the handler answers: status and an optional malloc'd body (JSON)
- * that the server frees. */
+ * that the server frees; deprecation: the request used a deprecated field. */
 struct api_http_response {
 	int status;
 	char *body;
 	size_t body_len;
+	bool deprecation;
 };
 
 /* Called once per complete request, in order, on the main thread. It must
