@@ -10,7 +10,7 @@
  * in config.c; this file reads JSON and calls them.
  *
  * May call: json_strict.c, config.c (checks, opening drive files and taps),
- * log.c, metrics.c, cJSON.
+ * cpu_template.c (the templates' names), log.c, metrics.c, cJSON.
  */
 #include "src/config_json.h"
 #include "src/cpu_template.h"

@@ -3,7 +3,8 @@
  * x86_cpu.c - an x86 vCPU's boot state through KVM (see x86_cpu.h): CPUID,
  * MSRs, FPU, LAPIC and the boot registers, one function each. Layer 3 (KVM
  * glue): it issues the vCPU ioctls of the build and KVM_GET_SUPPORTED_CPUID;
- * the values come from the layer-2 models cpuid.c and x86_boot.c.
+ * the values come from the layer-2 models cpuid.c, cpu_template.c and
+ * x86_boot.c.
  */
 #include "src/x86_cpu.h"
 
