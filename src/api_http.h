@@ -7,8 +7,9 @@
  * API_HTTP_MAX_BODY bytes; request line and each header line at most
  * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
  * any number of pieces; `Expect: 100-continue`. Responses are
- * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
- * Content-Type/Content-Length except for 100 and 204.
+ * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, then
+ * "Deprecation: true" when the handler says so, and Content-Type/Content-Length
+ * except for 100 and 204.
  *
  * Framing errors get a 400 with Firecracker's {"error": "..."} body; after
  * one the connection stops reading requests, sends the response, shuts down
