@@ -8,8 +8,9 @@
  * --http-api-max-payload-size changed it); request line and each header line at most
  * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
  * any number of pieces; `Expect: 100-continue`. Responses are
- * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
- * Content-Type/Content-Length except for 100 and 204.
+ * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, then
+ * "Deprecation: true" when the handler says so, and Content-Type/Content-Length
+ * except for 100 and 204.
  *
  * Framing errors get a 400 with Firecracker's {"error": "..."} body; after
  * one the connection stops reading requests, sends the response, shuts down
@@ -92,15 +93,18 @@ const char *api_http_method_name(enum api_http_method m);
 
 /* Write a response (status line, headers, body) into out. Returns its
  * length, or -ENOSPC if it does not fit. body may be NULL when body_len is 0.
- * 204 and 100 never carry a body or Content-Length. */
-int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen);
+ * 204 and 100 never carry a body or Content-Length. deprecation adds the
+ * header "Deprecation: true" after Connection (Firecracker's place). */
+int api_http_format(int status, bool deprecation, const char *body, size_t body_len, char *out,
+		    size_t outlen);
 
 /* What the handler answers: status and an optional malloc'd body (JSON)
- * that the server frees. */
+ * that the server frees; deprecation: the request used a deprecated field. */
 struct api_http_response {
 	int status;
 	char *body;
 	size_t body_len;
+	bool deprecation;
 };
 
 /* Called once per complete request, in order, on the main thread. It must

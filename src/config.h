@@ -45,12 +45,24 @@ struct config_boot {
 
 enum config_huge_pages { CONFIG_HUGE_NONE = 0, CONFIG_HUGE_2M };
 
+/* Firecracker's static CPU templates for x86_64 (cpu_template.h). */
+enum config_cpu_template {
+	CONFIG_CPU_TEMPLATE_NONE = 0,
+	CONFIG_CPU_TEMPLATE_C3,
+	CONFIG_CPU_TEMPLATE_T2,
+	CONFIG_CPU_TEMPLATE_T2S,
+	CONFIG_CPU_TEMPLATE_T2CL,
+	CONFIG_CPU_TEMPLATE_T2A,
+	CONFIG_CPU_TEMPLATE_COUNT
+};
+
 struct config_machine {
 	unsigned vcpu_count;          /* 1..LAYOUT_MAX_VCPUS, default 1 */
 	uint64_t mem_size_mib;        /* default 128 */
 	bool smt;                     /* default false */
 	bool track_dirty_pages;       /* accepted, default false */
 	enum config_huge_pages huge_pages;
+	enum config_cpu_template cpu_template; /* default NONE */
 };
 
 enum config_cache_type { CONFIG_CACHE_UNSAFE = 0, CONFIG_CACHE_WRITEBACK };

@@ -10,9 +10,10 @@
  * in config.c; this file reads JSON and calls them.
  *
  * May call: json_strict.c, config.c (checks, opening drive files and taps),
- * log.c, metrics.c, cJSON.
+ * cpu_template.c (the templates' names), log.c, metrics.c, cJSON.
  */
 #include "src/config_json.h"
+#include "src/cpu_template.h"
 #include "src/log.h"
 #include "src/metrics.h"
 
@@ -142,21 +143,38 @@ out:
 }
 
 static const char *const config_json_huge_pages[] = { "None", "Transparent", "2M", NULL };
+/* Firecracker's x86_64 variants, in its order (the "expected one of" list). */
 static const char *const config_json_cpu_templates[] = { "C3", "T2", "T2S", "None", "T2CL", "T2A",
-							  "V1N1", NULL };
+							  NULL };
 
-int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch)
+/* cpu_template: an absent or null field keeps *t (in a PUT too, as
+ * Firecracker does), "None" clears it. */
+static int config_json_cpu_template(struct json_ctx *c, const cJSON *obj,
+				    enum config_cpu_template *t)
+{
+	int i = 0, r = json_get_enum(c, obj, "cpu_template", false, config_json_cpu_templates, &i);
+	if (r <= 0)
+		return r;
+	for (int k = 0; k < CONFIG_CPU_TEMPLATE_COUNT; k++)
+		if (!strcmp(cpu_template_name((enum config_cpu_template)k),
+			    config_json_cpu_templates[i]))
+			*t = (enum config_cpu_template)k;
+	return 0;
+}
+
+int config_json_machine_read(struct json_ctx *c, const struct config_machine *cur,
+			     const cJSON *obj, bool patch, struct config_machine *out)
 {
 	static const char *const fields[] = { "vcpu_count", "mem_size_mib", "smt", "cpu_template",
 					      "track_dirty_pages", "huge_pages", NULL };
 	struct config_machine m;
 	uint64_t vcpus = 0, mem = 0;
-	int r, huge = 0, tmpl = 0, nfields = 0;
+	int r, huge = 0, nfields = 0;
 
 	if ((r = json_check_object(c, obj, "MachineConfig", fields)) < 0)
 		return r;
 	if (patch) {
-		m = cfg->machine;
+		m = *cur;
 		/* serde reads null as None: {"vcpu_count": null} is empty too. */
 		for (const cJSON *f = obj->child; f; f = f->next)
 			if (!cJSON_IsNull(f))
@@ -166,6 +184,7 @@ int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 	} else {
 		memset(&m, 0, sizeof(m));
 		m.huge_pages = CONFIG_HUGE_NONE;
+		m.cpu_template = cur->cpu_template;
 	}
 	/* vcpu_count is a u8 in Firecracker: 256 is a type error there. */
 	if ((r = json_get_u64(c, obj, "vcpu_count", !patch, 255, &vcpus)) < 0)
@@ -177,14 +196,9 @@ int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 	if (r)
 		m.mem_size_mib = mem;
 	if ((r = json_get_bool(c, obj, "smt", false, &m.smt)) < 0 ||
-	    (r = json_get_bool(c, obj, "track_dirty_pages", false, &m.track_dirty_pages)) < 0)
+	    (r = json_get_bool(c, obj, "track_dirty_pages", false, &m.track_dirty_pages)) < 0 ||
+	    (r = config_json_cpu_template(c, obj, &m.cpu_template)) < 0)
 		return r;
-	if ((r = json_get_enum(c, obj, "cpu_template", false, config_json_cpu_templates,
-			       &tmpl)) < 0)
-		return r;
-	if (r && strcmp(config_json_cpu_templates[tmpl], "None") != 0)
-		return json_fail(c, "Machine config error: ember does not support CPU templates "
-				 "(cpu_template \"%s\").", config_json_cpu_templates[tmpl]);
 	if ((r = json_get_enum(c, obj, "huge_pages", false, config_json_huge_pages, &huge)) < 0)
 		return r;
 	if (r) {
@@ -193,11 +207,25 @@ int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 					 "huge_pages \"Transparent\" (use \"None\" or \"2M\").");
 		m.huge_pages = huge == 2 ? CONFIG_HUGE_2M : CONFIG_HUGE_NONE;
 	}
-	char verr[JSON_ERR_LEN];
-	if ((r = config_machine_validate(&m, verr, sizeof(verr))) < 0)
-		return json_fail(c, "Machine config error: %s", verr);
-	cfg->machine = m;
+	*out = m;
 	return 0;
+}
+
+int config_json_machine_apply(struct json_ctx *c, struct vm_config *cfg,
+			      const struct config_machine *m)
+{
+	char verr[JSON_ERR_LEN];
+	if (config_machine_validate(m, verr, sizeof(verr)) < 0)
+		return json_fail(c, "Machine config error: %s", verr);
+	cfg->machine = *m;
+	return 0;
+}
+
+int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch)
+{
+	struct config_machine m;
+	int r = config_json_machine_read(c, &cfg->machine, obj, patch, &m);
+	return r < 0 ? r : config_json_machine_apply(c, cfg, &m);
 }
 
 int config_json_drive(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
@@ -466,6 +494,8 @@ cJSON *config_json_from_machine(const struct config_machine *m)
 	cJSON_AddNumberToObject(o, "vcpu_count", m->vcpu_count);
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)m->mem_size_mib);
 	cJSON_AddBoolToObject(o, "smt", m->smt);
+	if (m->cpu_template != CONFIG_CPU_TEMPLATE_NONE) /* Firecracker omits it then */
+		cJSON_AddStringToObject(o, "cpu_template", cpu_template_name(m->cpu_template));
 	cJSON_AddBoolToObject(o, "track_dirty_pages", m->track_dirty_pages);
 	cJSON_AddStringToObject(o, "huge_pages", m->huge_pages == CONFIG_HUGE_2M ? "2M" : "None");
 	return o;

@@ -25,10 +25,23 @@
  * (config_boot_validate()). */
 int config_json_boot_source(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj);
 
-/* MachineConfig into cfg->machine. PUT (patch false): vcpu_count and
- * mem_size_mib required, omitted optional fields reset. PATCH: a non-empty
- * subset (nulls do not count), merged with the current values. */
+/* MachineConfig into cfg->machine: config_json_machine_read() then
+ * config_json_machine_apply(). PUT (patch false): vcpu_count and
+ * mem_size_mib required, omitted optional fields reset, except cpu_template,
+ * which an absent or null field leaves as it was ("None" clears it), as in
+ * Firecracker. PATCH: a non-empty subset (nulls do not count), merged with
+ * the current values. */
 int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch);
+/* Its two halves. _read: what deserialising obj finds (Firecracker's serde
+ * errors, "Empty PATCH request.", ember's refusals of what it lacks), as
+ * *out, starting from cur (the current values); cfg is not touched. _apply:
+ * the rules between the fields (config_machine_validate(), "Machine config
+ * error: ..."), then cfg->machine = *m. The API reads before the boot rule
+ * and applies after it. */
+int config_json_machine_read(struct json_ctx *c, const struct config_machine *cur,
+			     const cJSON *obj, bool patch, struct config_machine *out);
+int config_json_machine_apply(struct json_ctx *c, struct vm_config *cfg,
+			      const struct config_machine *m);
 
 /* BlockDeviceConfig: a new drive, or the replacement of the one with its
  * drive_id. path_id is the id of the request path, which drive_id must

@@ -212,7 +212,9 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	      "(coalesced port I/O) for the VM's life"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
 	IOCTL(KVM_SET_CPUID2, "x86_cpu_setup: filtered CPUID"),
-	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs"),
+	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs; a CPU template's MSRs"),
+	IOCTL(KVM_GET_MSRS, "x86_cpu_set_template_msrs: an MSR a CPU template (T2S, T2CL) "
+	      "rewrites, as KVM set it for the vCPU"),
 	IOCTL(KVM_SET_REGS, "x86_cpu_setup: boot registers (vCPU 0)"),
 	IOCTL(KVM_GET_SREGS, "x86_cpu_setup: the segments x86_boot_regs starts from"),
 	IOCTL(KVM_SET_SREGS, "x86_cpu_setup: boot segments, paging (vCPU 0)"),

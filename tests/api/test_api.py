@@ -123,6 +123,50 @@ def test_machine_config(e):
 
 @test
 @with_ember
+def test_cpu_template(e):
+    # Firecracker's x86_64 static templates are accepted and shown; a request
+    # whose body has cpu_template (even "None") answers with
+    # "Deprecation: true", right after Connection, errors included.
+    for name in ("C3", "T2", "T2S", "T2CL", "T2A", "None"):
+        r = api(e, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256,
+                                              "cpu_template": name})
+        expect(r, 204)
+        assert r.headers.get("deprecation") == "true", r.headers
+        j = api(e, "GET", "/machine-config").json()
+        assert j.get("cpu_template") == (None if name == "None" else name), j
+    raw = Raw(e.sock)
+    raw.send(request_bytes("PATCH", "/machine-config", '{"cpu_template": "T2A"}'))
+    raw.send(request_bytes("PATCH", "/machine-config", '{"cpu_template": 1}'))
+    ok, bad = raw.recv(2)
+    assert ok.status == 204 and list(ok.headers.items()) == [
+        ("server", "Firecracker API"), ("connection", "keep-alive"), ("deprecation", "true")], ok.headers
+    assert bad.status == 400 and list(bad.headers) == [
+        "server", "connection", "content-type", "content-length"], bad.headers
+    r = api(e, "GET", "/machine-config")
+    assert "deprecation" not in r.headers, r.headers
+    assert list(r.json()) == ["vcpu_count", "mem_size_mib", "smt", "cpu_template",
+                              "track_dirty_pages", "huge_pages"], r.json()
+    # A PUT without it keeps the template (Firecracker does too); no header.
+    r = api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128})
+    expect(r, 204)
+    assert "deprecation" not in r.headers, r.headers
+    assert api(e, "GET", "/vm/config").json()["machine-config"]["cpu_template"] == "T2A"
+    r = api(e, "PUT", "/machine-config", {"vcpu_count": 0, "mem_size_mib": 128,
+                                          "cpu_template": "T2"})
+    expect(r, 400, "Machine config error: The number of vCPUs")
+    assert r.headers.get("deprecation") == "true", r.headers
+    for bad in ("V1N1", "t2a", "Milan"):
+        r = api(e, "PATCH", "/machine-config", {"cpu_template": bad})
+        expect(r, 400, "An error occurred when deserializing the json body of a request: "
+               f"unknown variant `{bad}`, expected one of `C3`, `T2`, `T2S`, `None`, `T2CL`, "
+               "`T2A` at line 1 column ")
+        assert "(field `cpu_template`)." in r.fault(), r.fault()
+        assert "deprecation" not in r.headers, r.headers
+    assert api(e, "GET", "/machine-config").json()["cpu_template"] == "T2A"
+
+
+@test
+@with_ember
 def test_boot_source(e):
     expect(api(e, "PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}), 400,
            "Boot source error: The kernel file cannot be opened: kernel_image_path /nonexistent/vmlinux: No such file or directory (os error 2)")

@@ -196,8 +196,9 @@ pid=$!; PIDS="$PIDS $pid"
 if wait_sock "$T/old2.sock"; then
 	expect_gap "SDK < 1.0 machine-config (ht_enabled) is refused" "$T/old2.sock" PUT /machine-config \
 		'{"ht_enabled":false,"mem_size_mib":128,"vcpu_count":1}' 400 'unknown field `ht_enabled`'
-	expect_gap "a static CPU template (T2) is refused" "$T/old2.sock" PUT /machine-config \
-		'{"cpu_template":"T2","mem_size_mib":128,"smt":false,"vcpu_count":1}' 400 'CPU templates'
+	expect "a static CPU template (T2) is taken (checked against the host's vendor at boot)" \
+		"$T/old2.sock" PUT /machine-config \
+		'{"cpu_template":"T2","mem_size_mib":128,"smt":false,"vcpu_count":1}' 204
 	stop $pid "sdk-old"
 else
 	bad "sdk-old: no API socket"
@@ -479,8 +480,8 @@ if wait_sock "$S"; then
 	mkfifo "$SD/fc-logs.fifo" "$SD/fc-metrics.fifo"
 	expect_gap "fcc: PUT /logger on its FIFO (no reader yet) is refused" "$S" PUT /logger \
 		"{\"log_path\":\"$SD/fc-logs.fifo\",\"level\":\"Debug\",\"show_level\":true,\"show_log_origin\":false}" 400
-	expect_gap "fcc: PUT /machine-config with its default cpu_template T2 is refused" "$S" PUT /machine-config \
-		'{"cpu_template":"T2","mem_size_mib":128,"smt":false,"vcpu_count":1}' 400
+	expect "fcc: PUT /machine-config with its default cpu_template T2" "$S" PUT /machine-config \
+		'{"cpu_template":"T2","mem_size_mib":128,"smt":false,"vcpu_count":1}' 204
 	expect "fcc: PUT /machine-config with cpu_template \"\" (left out)" "$S" PUT /machine-config \
 		'{"mem_size_mib":128,"smt":false,"vcpu_count":1}' 204
 	expect_gap "fcc: PUT /vsock for its agent (agent_api) is refused" "$S" PUT /vsock \

@@ -64,6 +64,7 @@ static struct vm_config cfg;
 static struct api *api;
 static struct evloop *loop;
 static char kernel[64], disk[64], body[8192];
+static bool deprecated;      /* the last answer had "Deprecation: true" */
 
 static int setup(void **state)
 {
@@ -106,6 +107,7 @@ static int req(enum api_http_method m, const char *path, const char *b)
 		r.body_len = strlen(b);
 	}
 	api_handle_request(api, &r, &resp);
+	deprecated = resp.deprecation;
 	body[0] = 0;
 	if (resp.body) {
 		assert_true(resp.body_len < sizeof(body));
@@ -295,13 +297,109 @@ static void test_machine_config(void **state)
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
 			     "\"huge_pages\":\"1G\"}"), 400);
 	FAULT_HAS("unknown variant `1G`");
+	/* V1N1 is Firecracker's aarch64 template: an unknown variant on x86_64. */
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
-			     "\"cpu_template\":\"T2\"}"), 400);
-	FAULT_HAS("CPU templates");
+			     "\"cpu_template\":\"V1N1\"}"), 400);
+	FAULT_HAS("unknown variant `V1N1`, expected one of `C3`, `T2`, `T2S`, `None`, `T2CL`, "
+		  "`T2A` at line 1 column 56 (field `cpu_template`).");
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
 			     "\"bogus\":true}"), 400);
 	FAULT_HAS("unknown field `bogus`, expected one of `vcpu_count`");
 	assert_int_equal(cfg.machine.mem_size_mib, 1024); /* nothing changed */
+}
+
+/* A refused PUT or PATCH /machine-config: its fault, and whether the
+ * answer carries "Deprecation: true"; the template stays T2A. */
+struct depr_case {
+	bool patch;
+	const char *body, *fault;
+	bool deprecated;
+};
+
+static void check_depr_cases(const struct depr_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(c[i].patch ? PATCH("/machine-config", c[i].body)
+				 : PUT("/machine-config", c[i].body), 400);
+		FAULT_HAS(c[i].fault);
+		if (deprecated != c[i].deprecated)
+			fail_msg("%s: Deprecation header %d, want %d", c[i].body, deprecated,
+				 c[i].deprecated);
+		assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	}
+}
+
+/* Static CPU templates: the values, what PUT and PATCH keep, GET, and the
+ * Deprecation header (on any answer to a body that deserialised with a
+ * cpu_template, "None" included; never otherwise). */
+static void test_cpu_template(void **state)
+{
+	static const struct { const char *name; enum config_cpu_template t; } all[] = {
+		{ "C3", CONFIG_CPU_TEMPLATE_C3 }, { "T2", CONFIG_CPU_TEMPLATE_T2 },
+		{ "T2S", CONFIG_CPU_TEMPLATE_T2S }, { "T2CL", CONFIG_CPU_TEMPLATE_T2CL },
+		{ "T2A", CONFIG_CPU_TEMPLATE_T2A }, { "None", CONFIG_CPU_TEMPLATE_NONE },
+	};
+	char b[256], want[256];
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		snprintf(b, sizeof(b), "{\"vcpu_count\":2,\"mem_size_mib\":256,"
+			 "\"cpu_template\":\"%s\"}", all[i].name);
+		assert_int_equal(PUT("/machine-config", b), 204);
+		assert_true(deprecated);
+		assert_int_equal(cfg.machine.cpu_template, all[i].t);
+		assert_int_equal(GET("/machine-config"), 200);
+		assert_false(deprecated);
+		if (all[i].t == CONFIG_CPU_TEMPLATE_NONE)
+			snprintf(want, sizeof(want), "\"smt\":false,\"track_dirty_pages\"");
+		else
+			snprintf(want, sizeof(want), "\"smt\":false,\"cpu_template\":\"%s\","
+				 "\"track_dirty_pages\"", all[i].name);
+		if (!strstr(body, want))
+			fail_msg("'%s' not in %s", want, body);
+	}
+	/* A PUT without it (or with null) keeps the template; no header. */
+	assert_int_equal(PATCH("/machine-config", "{\"cpu_template\":\"T2A\"}"), 204);
+	assert_true(deprecated);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128}"), 204);
+	assert_false(deprecated);
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"cpu_template\":null}"), 204);
+	assert_false(deprecated);
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":2}"), 204);
+	assert_false(deprecated);
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"cpu_template\":\"T2A\""));
+	/* Refused values: not deserialised, so no header; nothing changes. */
+	static const char *const bad[] = { "t2", "V1N1", "T2a", "", "none", "C3 " };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(b, sizeof(b), "{\"cpu_template\":\"%s\"}", bad[i]);
+		assert_int_equal(PATCH("/machine-config", b), 400);
+		FAULT_HAS("An error occurred when deserializing the json body of a request: "
+			  "unknown variant `");
+		assert_false(deprecated);
+	}
+	/* Each: its answer, and whether it carries the header. */
+	static const struct depr_case before_boot[] = {
+		{ true, "{\"cpu_template\":2}", "invalid type", false },
+		{ true, "{\"cpu_template\":\"T2\",\"x\":1}", "unknown field `x`", false },
+		{ true, "{\"cpu_template\":null}", "Empty PATCH request.", false },
+		/* deserialised, then refused by the rules */
+		{ false, "{\"vcpu_count\":0,\"mem_size_mib\":128,\"cpu_template\":\"T2\"}",
+		  "Machine config error: The number of vCPUs", true },
+	}, after_boot[] = {
+		{ true, "{\"cpu_template\":\"None\"}",
+		  "The requested operation is not supported after starting the microVM.", true },
+		{ false, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"cpu_template\":\"C3\"}",
+		  "not supported after starting", true },
+		/* a bad body is still a deserialisation error after boot */
+		{ true, "{\"cpu_template\":\"X\"}", "unknown variant `X`", false },
+	};
+	check_depr_cases(before_boot, sizeof(before_boot) / sizeof(before_boot[0]));
+	assert_int_equal(cfg.machine.vcpu_count, 2);
+	boot();
+	check_depr_cases(after_boot, sizeof(after_boot) / sizeof(after_boot[0]));
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
 }
 
 static void test_boot_source(void **state)
@@ -946,12 +1044,14 @@ static void test_config_file(void **state)
 		 "{\"boot-source\":{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0\"},"
 		 "\"drives\":[{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false},"
 		 "{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\",\"is_root_device\":true}],"
-		 "\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":256},"
+		 "\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":256,"
+		 "\"cpu_template\":\"T2CL\"},"
 		 "\"network-interfaces\":[],\"balloon\":null,\"logger\":{\"level\":\"Off\"}}",
 		 kernel, disk, disk);
 	assert_int_equal(load(json, err, sizeof(err)), 0);
 	assert_true(cfg.boot.set);
 	assert_int_equal(cfg.machine.vcpu_count, 2);
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2CL);
 	assert_int_equal(cfg.ndrives, 2);
 	assert_string_equal(cfg.drives[0].drive_id, "rootfs");
 	assert_true(cfg.drives[0].fd >= 0);
@@ -1007,6 +1107,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_routing_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsupported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_interfaces, setup, teardown),

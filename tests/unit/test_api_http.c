@@ -334,22 +334,38 @@ static void test_body_limit_configurable(void **state)
 
 static void test_format(void **state)
 {
+	static const struct {
+		int status;
+		bool deprecation;
+		const char *body, *want;
+	} cases[] = {
+		{ 204, false, NULL, "HTTP/1.1 204 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\n\r\n" },
+		{ 400, false, "{}", "HTTP/1.1 400 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\nContent-Type: application/json\r\n"
+				    "Content-Length: 2\r\n\r\n{}" },
+		{ 200, false, NULL, "HTTP/1.1 200 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\nContent-Type: application/json\r\n"
+				    "Content-Length: 0\r\n\r\n" },
+		{ 100, false, NULL, "HTTP/1.1 100 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\n\r\n" },
+		/* A deprecated field: the header after Connection, body or not. */
+		{ 204, true, NULL, "HTTP/1.1 204 \r\nServer: Firecracker API\r\n"
+				   "Connection: keep-alive\r\nDeprecation: true\r\n\r\n" },
+		{ 400, true, "{}", "HTTP/1.1 400 \r\nServer: Firecracker API\r\n"
+				   "Connection: keep-alive\r\nDeprecation: true\r\n"
+				   "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" },
+	};
 	char out[512];
-	int n = api_http_format(204, NULL, 0, out, sizeof(out));
-	out[n] = 0;
-	assert_string_equal(out, "HTTP/1.1 204 \r\nServer: Firecracker API\r\n"
-			    "Connection: keep-alive\r\n\r\n");
-	n = api_http_format(400, "{}", 2, out, sizeof(out));
-	out[n] = 0;
-	assert_string_equal(out, "HTTP/1.1 400 \r\nServer: Firecracker API\r\n"
-			    "Connection: keep-alive\r\nContent-Type: application/json\r\n"
-			    "Content-Length: 2\r\n\r\n{}");
-	n = api_http_format(200, NULL, 0, out, sizeof(out));
-	out[n] = 0;
-	assert_non_null(strstr(out, "Content-Length: 0\r\n\r\n"));
-	n = api_http_format(100, NULL, 0, out, sizeof(out));
-	assert_true(n > 0);
-	assert_int_equal(api_http_format(200, out, 400, out, 100), -ENOSPC);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *b = cases[i].body;
+		int n = api_http_format(cases[i].status, cases[i].deprecation, b, b ? strlen(b) : 0,
+					out, sizeof(out));
+		assert_true(n > 0);
+		out[n] = 0;
+		assert_string_equal(out, cases[i].want);
+	}
+	assert_int_equal(api_http_format(200, false, out, 400, out, 100), -ENOSPC);
 	assert_string_equal(api_http_method_name(API_HTTP_DELETE), "DELETE");
 }
 
