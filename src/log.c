@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,11 +53,24 @@ void log_set_format(bool show_level, bool show_origin)
 	log_show_origin = show_origin;
 }
 
+int log_open_output(const char *path)
+{
+	struct stat st;
+	int flags = O_WRONLY;
+	/* A FIFO is opened read-write, as Firecracker opens it: the open needs
+	 * no reader (write-only and non-blocking it fails with ENXIO until one
+	 * comes), and a reader that goes away makes no write fail. */
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+		flags = O_RDWR;
+	int fd = open(path, flags | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
 int log_open(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = log_open_output(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	pthread_mutex_lock(&log_lock);
 	int old = log_fd;
 	log_fd = fd;

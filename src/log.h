@@ -37,8 +37,13 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 void log_set_format(bool show_level, bool show_origin);
-/* Send lines to PATH (opened O_WRONLY|O_APPEND|O_NONBLOCK; a FIFO or a regular
- * file, created if missing). Returns 0 or -errno. Called by the main thread. */
+/* Open PATH for output that must never block ember (the log, the metrics):
+ * O_APPEND | O_NONBLOCK | O_CLOEXEC, created 0600 if missing, write-only,
+ * except a FIFO, opened read-write so that it needs no reader. An fd or
+ * -errno. */
+int log_open_output(const char *path);
+/* Send lines to PATH (log_open_output()). Returns 0 or -errno. Called by the
+ * main thread. */
 int log_open(const char *path);
 /* What log_set_module() accepts, for error messages. */
 #define LOG_MODULE_RULE "a module is \"src\" or \"virtio\", optionally followed by " \

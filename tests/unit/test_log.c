@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* log: the module filter (Firecracker's logger `module`): which names it
- * takes, and which lines it keeps. */
+ * takes, and which lines it keeps; outputs that must never block. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/log.h"
@@ -138,11 +139,51 @@ static void test_module_filter(void **state)
 	assert_true(has(t, "src/vm.c") && has(t, "virtio/net.c"));
 }
 
+/* A FIFO nobody reads yet (an orchestrator makes it, then reads later) is
+ * taken at once, as Firecracker takes it, and a full pipe never blocks: the
+ * output that does not fit is dropped. A reader that comes later gets the
+ * oldest lines. Regular files are still created 0600 and appended to. */
+static void test_output_fifo_without_reader(void **state)
+{
+	char fifo[80], file[80];
+	snprintf(fifo, sizeof(fifo), "%s.fifo", path);
+	snprintf(file, sizeof(file), "%s.new", path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int fd = log_open_output(fifo);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	char buf[4096];
+	memset(buf, 'x', sizeof(buf));
+	ssize_t n;
+	size_t total = 0;
+	while ((n = write(fd, buf, sizeof(buf))) > 0)	/* returns when the pipe is full */
+		total += (size_t)n;
+	assert_int_equal(errno, EAGAIN);
+	assert_true(total >= 4096);
+	assert_int_equal(log_open(fifo), 0);	/* the logger takes it too */
+	assert_int_equal(log_open(path), 0);
+	close(fd);
+	unlink(fifo);
+
+	fd = log_open_output(file);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+			 O_WRONLY | O_APPEND | O_NONBLOCK);
+	close(fd);
+	unlink(file);
+	assert_int_equal(log_open_output("/nonexistent/dir/x"), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_module_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_module_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_fifo_without_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
