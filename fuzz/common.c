@@ -22,6 +22,7 @@ struct evloop;
 int __real_log_open(const char *path);
 int __real_config_drive_open(struct config_drive *d, char *err, size_t errlen);
 int __real_config_boot_validate(const struct config_boot *b, char *err, size_t errlen);
+int __real_config_serial_open(struct config_serial *s, char *err, size_t errlen);
 
 int fuzz_memfd(const char *name, const void *data, size_t len)
 {
@@ -106,6 +107,18 @@ int __wrap_config_drive_open(struct config_drive *d, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	return __real_config_drive_open(d, err, errlen);
+}
+
+/* Only files that exist in the sandbox: serial_out_path would otherwise
+ * create one for every name the fuzzer makes up. */
+int __wrap_config_serial_open(struct config_serial *s, char *err, size_t errlen)
+{
+	if (!fuzz_path_ok(s->out_path) || access(s->out_path, F_OK) < 0) {
+		snprintf(err, errlen, "serial_out_path: cannot open %s: %s (os error %d)",
+			 s->out_path, strerror(ENOENT), ENOENT);
+		return -ENOENT;
+	}
+	return __real_config_serial_open(s, err, errlen);
 }
 
 int __wrap_config_net_open(struct config_net *n, char *err, size_t errlen)

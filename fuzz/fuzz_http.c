@@ -65,11 +65,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static char out[API_HTTP_MAX_BODY + 1024];
 		int status = 100 + (data[0] | data[1] << 8) % 500;
 		size_t blen = size - 2 > API_HTTP_MAX_BODY ? API_HTTP_MAX_BODY : size - 2;
-		int len = api_http_format(status, blen ? buf + 2 : NULL, blen, out, sizeof(out));
+		bool depr = data[0] & 1;
+		int len = api_http_format(status, depr, blen ? buf + 2 : NULL, blen, out,
+					  sizeof(out));
 		if (len < 0 || (size_t)len > sizeof(out))
 			abort();
 		/* And into a buffer too small for it. */
-		len = api_http_format(status, blen ? buf + 2 : NULL, blen, out, blen / 2 + 8);
+		len = api_http_format(status, depr, blen ? buf + 2 : NULL, blen, out, blen / 2 + 8);
 		if (len >= 0 && (size_t)len > blen / 2 + 8)
 			abort();
 	}

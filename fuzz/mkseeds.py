@@ -66,6 +66,13 @@ put("api", "bad_types", api_seq(
     ("P", "/network-interfaces/e", {"iface_id": "e", "host_dev_name": "t", "guest_mac": "zz"}),
     ("P", "/actions", {"action_type": "InstanceStart"}), ("P", "/vsock", {}),
     ("G", "/version", ""), ("P", "/logger", {"module": "x", "level": "Bogus"})))
+put("api", "serial_module", api_seq(
+    ("P", "/serial", {"serial_out_path": SB + "/disk3",
+                      "rate_limiter": {"size": 1024, "one_time_burst": 4096, "refill_time": 100}}),
+    ("G", "/vm/config", ""), ("P", "/serial", {"serial_out_path": None, "rate_limiter": None}),
+    ("P", "/logger", {"module": "virtio::blk"}), ("P", "/logger", {"module": "src/"}),
+    ("P", "/logger", {"module": ""}), ("P", "/boot-source", boot),
+    ("P", "/actions", {"action_type": "InstanceStart"}), ("P", "/serial", {})))
 put("api", "nested", api_seq(("P", "/drives/a", "[" * 200 + "]" * 200),
                              ("P", "/machine-config", '{"vcpu_count":1,"vcpu_count":2}')))
 
@@ -76,6 +83,9 @@ cfg = {"boot-source": boot, "machine-config": machine, "drives": [drive, drive2]
 put("config", "full", json.dumps(cfg, indent=1))
 put("config", "minimal", json.dumps({"boot-source": {"kernel_image_path": SB + "/kernel"}}))
 put("config", "unknown_key", json.dumps({"boot-source": boot, "vsock": {"guest_cid": 3}}))
+put("config", "serial", json.dumps({"boot-source": boot, "logger": {"module": "src/api"},
+                                    "serial": {"serial_out_path": SB + "/disk3",
+                                               "rate_limiter": {"size": 10, "refill_time": 1}}}))
 put("config", "drives_not_array", json.dumps({"boot-source": boot, "drives": drive}))
 
 

@@ -57,6 +57,7 @@ void jail_init(struct jail *j)
 	j->base_parent_fd = -1;
 	j->base_fd = -1;
 	j->exec_dir_fd = -1;
+	j->id_dir_fd = -1;
 	j->devnull_fd = -1;
 	j->status_fd = -1;
 	j->mntns_fd = -1;

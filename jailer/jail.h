@@ -105,7 +105,19 @@ struct jail {
 	bool made_exec_dir;		/* we created <base>/<exec name> */
 	int exec_dir_fd;		/* <base>/<exec name>: holds <id> */
 	bool made_id_dir;
+	int id_dir_fd;			/* <base>/<exec name>/<id> */
+	bool made_root_dir;		/* we created <id>/root */
 	int root_fd;			/* the jail root, also after pivot_root */
+	/* A jail root made beforehand (rootfs.c, jail_make_root): undo removes
+	 * only what we put in it and gives it and its /run back their owner
+	 * and mode. */
+	bool made_run_dir;		/* we created /run in it */
+	struct jail_dir_was {
+		bool valid;
+		mode_t mode;
+		uid_t uid;
+		gid_t gid;
+	} root_was, run_was;
 	int mntns_fd;			/* the host's mount namespace */
 	bool unshared;			/* we left it (step 4) */
 	bool pivoted;			/* step 6 reached pivot_root */
@@ -163,9 +175,13 @@ int jail_close_inherited_fds(struct jail *j, char *err, size_t errlen);
  *    base dir usable, netns file exists, every cgroup controller is mounted
  *    (v1) / available (v2). */
 int jail_validate(struct jail *j, char *err, size_t errlen);
-/* 2. create <base>/<exec name>/<id>/root (the <id> dir must not exist), copy
- *    the exec file in, create /dev, /dev/net, /run (0700, root-owned until
- *    step 8); for a dynamically linked exec file also copy its ELF
+/* 2. create <base>/<exec name>/<id>/root, copy the exec file in, create
+ *    /dev, /dev/net, /run (0700, root-owned until step 8). As with
+ *    Firecracker, <id> and <id>/root may have been made beforehand (Kata
+ *    puts its files and /run there): each must then be a directory that is
+ *    root's and writable by root alone, and so must a /run in it; nothing
+ *    else the jailer creates may be there yet (a jail used before is
+ *    refused). For a dynamically linked exec file also copy its ELF
  *    interpreter and shared libraries (found in step 1, deps.h) to the same
  *    paths in the jail: root-owned, read-only (0444; the interpreter 0555),
  *    parent directories root-owned 0755. Everything below the root is
@@ -179,7 +195,9 @@ int jail_namespaces(struct jail *j, char *err, size_t errlen);
  *    mode 0600, root-owned until step 8; refused if /dev or /dev/net is no
  *    longer the directory step 2 made (e.g. a symlink). */
 int jail_devices(struct jail *j, char *err, size_t errlen);
-/* 6. make mounts private, bind the root on itself, pivot_root, drop the old root. */
+/* 6. make mounts slaves (nothing propagates to the host; host mounts below
+ *    the jail root still reach it, as with Firecracker), bind the root on
+ *    itself with what is mounted below it, pivot_root, drop the old root. */
 int jail_pivot_root(struct jail *j, char *err, size_t errlen);
 /* 7. rlimits; check fds; --daemonize: fork, setsid(), fork again, stdio on
  *    /dev/null (the grandchild goes on; it leads no session, so it can never

@@ -282,9 +282,147 @@ static int jail_open_base(struct jail *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* A directory made beforehand that the jailer works in or hands over must
+ * be as safe as one it made itself: root's and writable by root alone, so
+ * no other user can have changed it or can change it under us. */
+static int jail_check_prepared(int fd, const char *what, struct jail_dir_was *was, char *err,
+			       size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return jail_fail(err, errlen, errno, "stat %s", what);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return jail_fail(err, errlen, 0, "%s was made beforehand but is not root's alone "
+				 "(owner uid %u, mode %04o): it must be owned by root and writable "
+				 "by root only", what, (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777));
+	if (was) {
+		was->valid = true;
+		was->mode = st.st_mode & 07777;
+		was->uid = st.st_uid;
+		was->gid = st.st_gid;
+	}
+	return 0;
+}
+
+/* The entries the jailer creates right below the jail root, besides /run:
+ * the exec file, its pid file (step limits), /dev, the old root of step
+ * pivot_root, and the top directories (or files) of a dynamic exec file's
+ * libraries. Calls fn on each (a name may come twice) until one fails. */
+static int jail_own_entries(struct jail *j, int (*fn)(struct jail *j, const char *name,
+						       char *err, size_t errlen),
+			    char *err, size_t errlen)
+{
+	char pid_name[NAME_MAX + 8], top[NAME_MAX + 1];
+	const char *const fixed[] = { j->exec_name, pid_name, "dev", "old_root" };
+	int ret = 0;
+
+	snprintf(pid_name, sizeof(pid_name), "%s.pid", j->exec_name);
+	for (size_t i = 0; !ret && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		ret = fn(j, fixed[i], err, errlen);
+	for (unsigned i = 0; !ret && j->deps && i < j->deps->n; i++) {
+		const char *p = j->deps->files[i].jail + 1;
+		size_t n = strcspn(p, "/");
+
+		snprintf(top, sizeof(top), "%.*s", (int)(n < NAME_MAX ? n : NAME_MAX), p);
+		ret = fn(j, top, err, errlen);
+	}
+	if (!ret && j->deps && j->deps->need_cache)
+		ret = fn(j, "etc", err, errlen);
+	return ret;
+}
+
+/* jail_own_entries() callbacks: one must not be in a root made beforehand
+ * yet; undo removes them from it again. */
+static int jail_entry_absent(struct jail *j, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstatat(j->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return jail_fail(err, errlen, 0, "%s/%s already exists (a jail used before? "
+				 "remove %.*s)", j->root, name, (int)(strlen(j->root) - 5), j->root);
+	if (errno != ENOENT)
+		return jail_fail(err, errlen, errno, "stat %s/%s", j->root, name);
+	return 0;
+}
+
+static int jail_entry_remove(struct jail *j, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+
+	(void)err, (void)errlen;
+	if (fstatat(j->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (S_ISDIR(st.st_mode))
+		jail_rm_tree(j->root_fd, name);
+	else
+		unlinkat(j->root_fd, name, 0);
+	return 0;
+}
+
+/* The jail root was made beforehand: it must be safe (jail_check_prepared)
+ * and hold nothing the jailer is about to create, except /run, which must
+ * be safe too. Only once all of that holds does undo take them as adopted
+ * (restore them, remove what we add); then both become 0700, as the ones
+ * we make. */
+static int jail_adopt_root(struct jail *j, char *err, size_t errlen)
+{
+	struct jail_dir_was root_was = { 0 }, run_was = { 0 };
+	char what[PATH_MAX + 8];
+	int ret, fd;
+
+	ret = jail_check_prepared(j->root_fd, j->root, &root_was, err, errlen);
+	if (!ret)
+		ret = jail_own_entries(j, jail_entry_absent, err, errlen);
+	if (ret)
+		return ret;
+	fd = jail_open_dir_at(j->root_fd, "run", -1);
+	snprintf(what, sizeof(what), "%s/run", j->root);
+	if (fd < 0 && fd != -ENOENT)
+		return jail_fail_at(err, errlen, fd, "opening", what);
+	if (fd >= 0 && (ret = jail_check_prepared(fd, what, &run_was, err, errlen)) != 0) {
+		close(fd);
+		return ret;
+	}
+	j->root_was = root_was;
+	j->run_was = run_was;
+	j->made_run_dir = fd < 0;
+	if (fd >= 0 && fchmod(fd, 0700) < 0)
+		ret = jail_fail(err, errlen, errno, "chmod %s", what);
+	if (fd >= 0)
+		close(fd);
+	if (!ret && fchmod(j->root_fd, 0700) < 0)
+		ret = jail_fail(err, errlen, errno, "chmod %s", j->root);
+	return ret;
+}
+
+/* <base>/<exec name>/<id>: created here, or taken as it is if it was made
+ * beforehand and is safe. */
+static int jail_open_id_dir(struct jail *j, char *err, size_t errlen)
+{
+	char what[PATH_MAX];
+	int ret;
+
+	/* j->root is this path and "/root" (jail_base_validate) */
+	snprintf(what, sizeof(what), "%.*s", (int)(strlen(j->root) - 5), j->root);
+	if (mkdirat(j->exec_dir_fd, j->a.id, 0755) == 0)
+		j->made_id_dir = true;
+	else if (errno != EEXIST)
+		return jail_fail(err, errlen, errno, "mkdir %s", what);
+	ret = jail_open_dir_at(j->exec_dir_fd, j->a.id, -1);
+	if (ret < 0)
+		return jail_fail_at(err, errlen, ret, "opening", what);
+	j->id_dir_fd = ret;
+	if (!j->made_id_dir)
+		return jail_check_prepared(j->id_dir_fd, what, NULL, err, errlen);
+	if (fchmod(j->id_dir_fd, 0755) < 0)
+		return jail_fail(err, errlen, errno, "chmod %s", what);
+	return 0;
+}
+
 int jail_make_root(struct jail *j, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
 	int ret;
 
 	ret = jail_open_base(j, err, errlen);
@@ -300,32 +438,28 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (j->exec_dir_fd < 0)
 		return jail_fail(err, errlen, errno, "opening %s/%s", j->base, j->exec_name);
+	ret = jail_open_id_dir(j, err, errlen);
+	if (ret)
+		return ret;
 
-	/* <base>/<exec name>/<id>: ours alone; refuse to reuse one. */
-	if (mkdirat(j->exec_dir_fd, j->a.id, 0755) < 0) {
-		if (errno == EEXIST)
-			return jail_fail(err, errlen, 0, "jail directory %s/%s/%s already exists",
-					 j->base, j->exec_name, j->a.id);
-		return jail_fail(err, errlen, errno, "mkdir %s/%s/%s", j->base, j->exec_name,
-				 j->a.id);
-	}
-	j->made_id_dir = true;
-	if (fchmodat(j->exec_dir_fd, j->a.id, 0755, 0) < 0)
-		return jail_fail(err, errlen, errno, "chmod %s/%s/%s", j->base, j->exec_name,
-				 j->a.id);
-	snprintf(path, sizeof(path), "%s/root", j->a.id);
 	/* Firecracker: /, /dev, /dev/net and /run of the jail are 0700 uid:gid.
 	 * They stay root's until step privileges: a process of that uid must
 	 * not be able to swap anything in here for a symlink while we work. */
-	if (mkdirat(j->exec_dir_fd, path, 0700) < 0)
+	if (mkdirat(j->id_dir_fd, "root", 0700) == 0)
+		j->made_root_dir = true;
+	else if (errno != EEXIST)
 		return jail_fail(err, errlen, errno, "mkdir %s", j->root);
-	ret = jail_open_dir_at(j->exec_dir_fd, path, -1);
+	ret = jail_open_dir_at(j->id_dir_fd, "root", -1);
 	if (ret < 0)
 		return jail_fail_at(err, errlen, ret, "opening", j->root);
 	j->root_fd = ret;
-	if (fchmod(j->root_fd, 0700) < 0)
-		return jail_fail(err, errlen, errno, "chmod %s", j->root);
-	ret = jail_copy_exec(j, j->root_fd, err, errlen);
+	ret = 0;
+	if (!j->made_root_dir)
+		ret = jail_adopt_root(j, err, errlen);
+	else if (fchmod(j->root_fd, 0700) < 0)
+		ret = jail_fail(err, errlen, errno, "chmod %s", j->root);
+	if (!ret)
+		ret = jail_copy_exec(j, j->root_fd, err, errlen);
 	if (!ret)
 		ret = jail_mkdir_private(j, "dev", err, errlen);
 	if (!ret)
@@ -374,11 +508,15 @@ int jail_devices(struct jail *j, char *err, size_t errlen)
 
 int jail_pivot_root(struct jail *j, char *err, size_t errlen)
 {
-	/* Nothing we do to mounts may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) < 0)
-		return jail_fail(err, errlen, errno, "making / private");
-	/* pivot_root needs the new root to be a mount point. */
-	if (mount(j->root, j->root, NULL, MS_BIND, NULL) < 0)
+	/* Nothing we do to mounts may propagate back to the host; as with
+	 * Firecracker, what the host mounts below the jail root later (an
+	 * orchestrator's bind-mounted drive) still shows in the jail. */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return jail_fail(err, errlen, errno, "making / a slave mount");
+	/* pivot_root needs the new root to be a mount point; MS_REC keeps
+	 * what was mounted below it beforehand (files an orchestrator
+	 * bind-mounted into a jail it prepared). */
+	if (mount(j->root, j->root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return jail_fail(err, errlen, errno, "bind-mounting %s", j->root);
 	if (chdir(j->root) < 0)
 		return jail_fail(err, errlen, errno, "chdir %s", j->root);
@@ -430,11 +568,43 @@ int jail_hand_over(struct jail *j, char *err, size_t errlen)
 
 /* ---- undo -------------------------------------------------------------- */
 
+/* Give a directory made beforehand its owner and mode back. */
+static void jail_restore_dir(int fd, const struct jail_dir_was *was)
+{
+	if (fd < 0 || !was->valid)
+		return;
+	if (fchown(fd, was->uid, was->gid) < 0 || fchmod(fd, was->mode) < 0)
+		return;
+}
+
+/* A jail root made beforehand: remove only what we created in it. */
+static void jail_unadopt_root(struct jail *j)
+{
+	char none[1];
+	int fd;
+
+	jail_own_entries(j, jail_entry_remove, none, sizeof(none));
+	if (j->made_run_dir) {
+		jail_rm_tree(j->root_fd, "run");
+	} else {
+		fd = openat(j->root_fd, "run", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		jail_restore_dir(fd, &j->run_was);
+		if (fd >= 0)
+			close(fd);
+	}
+	jail_restore_dir(j->root_fd, &j->root_was);
+}
+
 void jail_root_undo(struct jail *j)
 {
 	if (j->made_id_dir && j->exec_dir_fd >= 0)
 		jail_rm_tree(j->exec_dir_fd, j->a.id);
-	j->made_id_dir = false;
+	else if (j->made_root_dir && j->id_dir_fd >= 0)
+		jail_rm_tree(j->id_dir_fd, "root");
+	else if (j->root_fd >= 0 && j->root_was.valid)
+		jail_unadopt_root(j);
+	j->made_id_dir = j->made_root_dir = false;
+	j->root_was.valid = false;
 	if (j->made_exec_dir && j->base_fd >= 0)
 		unlinkat(j->base_fd, j->exec_name, AT_REMOVEDIR);
 	j->made_exec_dir = false;
@@ -446,7 +616,9 @@ void jail_root_undo(struct jail *j)
 		close(j->base_fd);
 	if (j->exec_dir_fd >= 0)
 		close(j->exec_dir_fd);
+	if (j->id_dir_fd >= 0)
+		close(j->id_dir_fd);
 	if (j->root_fd >= 0)
 		close(j->root_fd);
-	j->base_parent_fd = j->base_fd = j->exec_dir_fd = j->root_fd = -1;
+	j->base_parent_fd = j->base_fd = j->exec_dir_fd = j->id_dir_fd = j->root_fd = -1;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite (make test): build (also the sanitizer build and the
 # C helpers), guest images, unit tests (also under ASan+UBSan), API, API
-# abuse, a short fuzzing pass, jailer, first-run and end-to-end tests
+# abuse, a short fuzzing pass, jailer, orchestrator compatibility, first-run
+# and end-to-end tests
 # (tests/README.md has the table). Each suite prints a "<suite>: N passed,
 # N failed" line; this script adds them up and ends with one "N passed,
 # N failed" line. Exit status: 0 only when nothing failed.
@@ -73,6 +74,7 @@ fi
 [ -x tests/abuse/run.sh ] && run_suite abuse tests/abuse/run.sh
 [ -x scripts/fuzz.sh ] && run_suite fuzz scripts/fuzz.sh 10
 [ -x tests/jailer/run.sh ] && run_suite jailer tests/jailer/run.sh
+[ -x tests/compat/run.sh ] && run_suite compat tests/compat/run.sh
 [ -x tests/firstrun/run.sh ] && run_suite firstrun tests/firstrun/run.sh
 [ -x tests/e2e/run.sh ] && run_suite e2e tests/e2e/run.sh
 rm -rf "$log_dir"

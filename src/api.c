@@ -81,14 +81,24 @@ static int api_put_logger(struct api *api, struct json_ctx *c, struct api_req *r
 	return config_json_logger(c, api->cfg, req->body);
 }
 
-static int api_put_machine(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
+/* PUT and PATCH /machine-config: the body is read before the boot rule (a
+ * bad one is a deserialisation error even after boot); from then on a
+ * cpu_template in it, "None" included, marks the response deprecated, as
+ * Firecracker does for the static templates. */
+static int api_machine_check(struct api *api, struct json_ctx *c, struct api_req *req,
+			     cJSON **out)
 {
-	return config_json_machine(c, api->cfg, req->body, false);
+	bool patch = !strcmp(req->mname, "PATCH");
+	int r = config_json_machine_read(c, &api->cfg->machine, req->body, patch, &req->u.machine);
+	if (r == 0 && json_field(req->body, "cpu_template"))
+		req->deprecation = patch ? "PATCH /machine-config: cpu_template field is deprecated."
+					 : "PUT /machine-config: cpu_template field is deprecated.";
+	return r;
 }
 
-static int api_patch_machine(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
+static int api_apply_machine(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
-	return config_json_machine(c, api->cfg, req->body, true);
+	return config_json_machine_apply(c, api->cfg, &req->u.machine);
 }
 
 static int api_put_metrics(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
@@ -99,6 +109,11 @@ static int api_put_metrics(struct api *api, struct json_ctx *c, struct api_req *
 static int api_put_net(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
 	return config_json_net(c, api->cfg, req->body, req->id);
+}
+
+static int api_put_serial(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
+{
+	return config_json_serial(c, api->cfg, req->body);
 }
 
 /* ---- the route table ---- */
@@ -138,14 +153,16 @@ static const struct api_route api_routes[] = {
 	{ API_HTTP_PUT, "drives", NULL, true, API_PRE_BOOT, NULL, api_put_drive, API_PUT(drive) },
 	{ API_HTTP_PUT, "logger", NULL, false, API_PRE_BOOT, NULL, api_put_logger,
 	  API_PUT(logger) },
-	{ API_HTTP_PUT, "machine-config", NULL, false, API_PRE_BOOT, NULL, api_put_machine,
-	  API_PUT(machine_cfg) },
+	{ API_HTTP_PUT, "machine-config", NULL, false, API_PRE_BOOT, api_machine_check,
+	  api_apply_machine, API_PUT(machine_cfg) },
 	{ API_HTTP_PUT, "metrics", NULL, false, API_PRE_BOOT, NULL, api_put_metrics,
 	  API_PUT(metrics) },
 	{ API_HTTP_PUT, "network-interfaces", NULL, true, API_PRE_BOOT, NULL, api_put_net,
 	  API_PUT(network) },
-	{ API_HTTP_PATCH, "machine-config", NULL, false, API_PRE_BOOT, NULL, api_patch_machine,
-	  API_PATCH(machine_cfg) },
+	/* Firecracker has no request counters for /serial. */
+	{ API_HTTP_PUT, "serial", NULL, false, API_PRE_BOOT, NULL, api_put_serial, NULL, NULL },
+	{ API_HTTP_PATCH, "machine-config", NULL, false, API_PRE_BOOT, api_machine_check,
+	  api_apply_machine, API_PATCH(machine_cfg) },
 	{ API_HTTP_PATCH, "drives", NULL, true, API_POST_BOOT, api_patch_drive_check,
 	  api_patch_drive, API_PATCH(drive) },
 	{ API_HTTP_PATCH, "network-interfaces", NULL, true, API_POST_BOOT, api_patch_net_check,
@@ -186,7 +203,6 @@ static const struct { const char *seg; const char *what; } api_unsupported[] = {
 	{ "hotplug", "memory hotplug" },
 	{ "cpu-config", "custom CPU templates" },
 	{ "snapshot", "snapshots" },
-	{ "serial", "serial output configuration" },
 };
 
 static const struct api_route *api_route_find(enum api_http_method m, const char *seg)
@@ -200,9 +216,11 @@ static const struct api_route *api_route_find(enum api_http_method m, const char
 /* Route one request, in Firecracker's order: unsupported features, the
  * method's body rule, the path, its id, the body's JSON, the route's body
  * checks, the boot rule, the handler. Returns 0 (204 unless *out is set
- * for a 200) or -errno with c->err set. */
+ * for a 200) or -errno with c->err set; *deprecation is what the check
+ * step found (NULL: nothing deprecated), whatever the result. */
 static int api_dispatch(struct api *api, struct json_ctx *c, const struct api_http_request *req,
-			const struct api_route *route, const char *segs[2], cJSON **out)
+			const struct api_route *route, const char *segs[2], cJSON **out,
+			const char **deprecation)
 {
 	const struct api_method *meth = &api_methods[req->method];
 	struct api_req ar = { .mname = api_http_method_name(req->method), .seg = segs[0],
@@ -230,6 +248,7 @@ static int api_dispatch(struct api *api, struct json_ctx *c, const struct api_ht
 	}
 	ar.body = body;
 	r = route->check ? route->check(api, c, &ar, out) : 0;
+	*deprecation = ar.deprecation;
 	if (r == 0)
 		r = api_gate(api, c, route->when);
 	if (r == 0)
@@ -305,7 +324,12 @@ void api_handle_request(struct api *api, const struct api_http_request *req,
 	 * the request got: an empty PUT /drives is a failed drive request, GET
 	 * /vm one of /vm/config. */
 	const struct api_route *route = api_route_find(req->method, segs[0]);
-	int r = api_dispatch(api, &c, req, route, segs, &out);
+	const char *deprecation = NULL;
+	int r = api_dispatch(api, &c, req, route, segs, &out, &deprecation);
+	if (deprecation) { /* on the answer, error or not (Firecracker too) */
+		log_warn("%s", deprecation);
+		resp->deprecation = true;
+	}
 	uint64_t *count = route ? route->count : api_methods[req->method].count;
 	uint64_t *fails = route ? route->fails : api_methods[req->method].fails;
 	if (count)

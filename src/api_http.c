@@ -26,8 +26,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define API_HTTP_IN_CAP (API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
+#define API_HTTP_IN_CAP (API_HTTP_MAX_HEADER + api_http_body_max)
 #define API_HTTP_SERVER "Firecracker API" /* clients may look for it */
+
+static size_t api_http_body_max = API_HTTP_MAX_BODY;
+
+int api_http_set_max_body(size_t max)
+{
+	if (max > API_HTTP_MAX_BODY_LIMIT)
+		return -ERANGE;
+	api_http_body_max = max;
+	return 0;
+}
+
+size_t api_http_max_body(void)
+{
+	return api_http_body_max;
+}
 
 const char *api_http_method_name(enum api_http_method m)
 {
@@ -277,9 +292,9 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		/* Other headers (Content-Type, Accept, Host, ...) are ignored. */
 	}
 	*hdr_done = true;
-	if (clen > API_HTTP_MAX_BODY) {
+	if (clen > 0 && (uint64_t)clen > api_http_body_max) {
 		snprintf(err, errlen, "Request payload with size %lld is larger than the limit "
-			 "of %d allowed by server.", (long long)clen, API_HTTP_MAX_BODY);
+			 "of %zu allowed by server.", (long long)clen, api_http_body_max);
 		return -E2BIG;
 	}
 	if (clen > 0) {
@@ -292,17 +307,19 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 	return (int)off;
 }
 
-int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen)
+int api_http_format(int status, bool deprecation, const char *body, size_t body_len, char *out,
+		    size_t outlen)
 {
+	const char *depr = deprecation ? "Deprecation: true\r\n" : "";
 	int n;
 
 	if (status == 204 || status == 100)
 		n = snprintf(out, outlen, "HTTP/1.1 %d \r\nServer: " API_HTTP_SERVER
-			     "\r\nConnection: keep-alive\r\n\r\n", status);
+			     "\r\nConnection: keep-alive\r\n%s\r\n", status, depr);
 	else
 		n = snprintf(out, outlen, "HTTP/1.1 %d \r\nServer: " API_HTTP_SERVER
-			     "\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
-			     "Content-Length: %zu\r\n\r\n", status, body_len);
+			     "\r\nConnection: keep-alive\r\n%sContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n\r\n", status, depr, body_len);
 	if (n < 0 || (size_t)n >= outlen)
 		return -ENOSPC;
 	if (status == 204 || status == 100)
@@ -429,15 +446,15 @@ static int api_http_conn_queue(struct api_http_conn *c, const char *data, size_t
 	return 0;
 }
 
-static int api_http_conn_respond(struct api_http_conn *c, int status, const char *body,
-				 size_t body_len)
+static int api_http_conn_respond(struct api_http_conn *c, int status, bool deprecation,
+				 const char *body, size_t body_len)
 {
 	char stackbuf[512];
 	size_t need = 256 + body_len;
 	char *buf = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
 	if (!buf)
 		return -ENOMEM;
-	int n = api_http_format(status, body, body_len, buf, need);
+	int n = api_http_format(status, deprecation, body, body_len, buf, need);
 	int r = n < 0 ? n : api_http_conn_queue(c, buf, (size_t)n);
 	if (buf != stackbuf)
 		free(buf);
@@ -456,7 +473,7 @@ static void api_http_conn_fail(struct api_http_conn *c, const char *msg)
 		n = (int)strlen(body);
 	metrics_inc(&metrics.api_server.parse_errors);
 	log_ratelimited(LOG_INFO, "API: HTTP framing error: %s", msg);
-	api_http_conn_respond(c, 400, body, (size_t)n);
+	api_http_conn_respond(c, 400, false, body, (size_t)n);
 	c->draining = true;
 	c->bad++;
 	c->in_len = 0;
@@ -478,7 +495,7 @@ static void api_http_conn_process(struct api_http_conn *c)
 		}
 		if (n == 0) {
 			if (hdr_done && req.expect_continue && !c->continue_sent) {
-				api_http_conn_respond(c, 100, NULL, 0);
+				api_http_conn_respond(c, 100, false, NULL, 0);
 				c->continue_sent = true;
 			}
 			if (c->peer_eof) /* the rest of this request will never come */
@@ -487,7 +504,7 @@ static void api_http_conn_process(struct api_http_conn *c)
 		}
 		struct api_http_response resp = { 0 };
 		c->srv->handler(c->srv->opaque, &req, &resp);
-		if (api_http_conn_respond(c, resp.status, resp.body, resp.body_len) < 0)
+		if (api_http_conn_respond(c, resp.status, resp.deprecation, resp.body, resp.body_len) < 0)
 			metrics_inc(&metrics.api_server.sync_response_fails);
 		if (resp.status >= 400 && resp.status < 500)
 			c->bad++;

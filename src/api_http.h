@@ -4,11 +4,13 @@
  *
  * Behaves like Firecracker's micro_http where clients can tell: methods GET,
  * PUT, PATCH, DELETE; HTTP/1.0 and 1.1; Content-Length bodies only, at most
- * API_HTTP_MAX_BODY bytes; request line and each header line at most
+ * api_http_max_body() bytes (API_HTTP_MAX_BODY unless the command line's
+ * --http-api-max-payload-size changed it); request line and each header line at most
  * API_HTTP_MAX_LINE bytes; persistent connections, pipelining, requests in
  * any number of pieces; `Expect: 100-continue`. Responses are
- * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, and
- * Content-Type/Content-Length except for 100 and 204.
+ * "HTTP/1.1 <code> \r\n" with Server and Connection: keep-alive headers, then
+ * "Deprecation: true" when the handler says so, and Content-Type/Content-Length
+ * except for 100 and 204.
  *
  * Framing errors get a 400 with Firecracker's {"error": "..."} body; after
  * one the connection stops reading requests, sends the response, shuts down
@@ -27,7 +29,7 @@
  * keep-alive connection between requests is not timed out.
  *
  * At most API_HTTP_MAX_CONNS connections; each costs its struct and its fd,
- * and holds an input buffer (up to API_HTTP_MAX_HEADER + API_HTTP_MAX_BODY)
+ * and holds an input buffer (up to API_HTTP_MAX_HEADER + api_http_max_body())
  * and an output buffer only while a request or response is in flight. When
  * all slots are taken, a new connection closes, in this order: one that
  * got a framing error (it only waits for its client to close), the one with
@@ -47,7 +49,8 @@
 
 struct evloop;
 
-#define API_HTTP_MAX_BODY    51200  /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
+#define API_HTTP_MAX_BODY    51200  /* default: Firecracker's HTTP_MAX_PAYLOAD_SIZE */
+#define API_HTTP_MAX_BODY_LIMIT (1u << 30) /* the most api_http_set_max_body() takes */
 #define API_HTTP_MAX_LINE    1024   /* request line, each header line (incl. CRLF) */
 #define API_HTTP_MAX_HEADER  16384  /* the whole header block */
 #define API_HTTP_MAX_CONNS   64
@@ -67,13 +70,21 @@ struct api_http_request {
 	bool expect_continue;         /* "Expect: 100-continue" */
 };
 
+/* The body limit of every request parsed from now on, for the whole process
+ * (ember serves one API socket; --http-api-max-payload-size, as
+ * Firecracker's). 0 refuses every body. Returns 0, or -ERANGE above
+ * API_HTTP_MAX_BODY_LIMIT (the limit is then unchanged). */
+int api_http_set_max_body(size_t max);
+size_t api_http_max_body(void);
+
 /* Parse one request at the start of buf[0..len).
  * Returns the number of bytes it takes (> 0) with *req filled (req->body
  * points into buf); 0 if more bytes are needed (then *hdr_done tells whether
  * the header block is complete, for 100-continue); -E2BIG when
- * Content-Length exceeds API_HTTP_MAX_BODY (detected right after the
+ * Content-Length exceeds api_http_max_body() (detected right after the
  * headers); -EINVAL for any other framing error. On error err holds the
- * message for the client. Pure function: safe to call again with more bytes. */
+ * message for the client. Depends only on its arguments and the body limit:
+ * safe to call again with more bytes. */
 int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 		   bool *hdr_done, char *err, size_t errlen);
 
@@ -82,15 +93,18 @@ const char *api_http_method_name(enum api_http_method m);
 
 /* Write a response (status line, headers, body) into out. Returns its
  * length, or -ENOSPC if it does not fit. body may be NULL when body_len is 0.
- * 204 and 100 never carry a body or Content-Length. */
-int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen);
+ * 204 and 100 never carry a body or Content-Length. deprecation adds the
+ * header "Deprecation: true" after Connection (Firecracker's place). */
+int api_http_format(int status, bool deprecation, const char *body, size_t body_len, char *out,
+		    size_t outlen);
 
 /* What the handler answers: status and an optional malloc'd body (JSON)
- * that the server frees. */
+ * that the server frees; deprecation: the request used a deprecated field. */
 struct api_http_response {
 	int status;
 	char *body;
 	size_t body_len;
+	bool deprecation;
 };
 
 /* Called once per complete request, in order, on the main thread. It must

@@ -33,8 +33,12 @@ struct api_req {
 	const char *mname, *seg;      /* method name, first path segment */
 	const char *id;               /* second path segment ("" when none) */
 	const cJSON *body;            /* NULL for methods without a body */
+	const char *deprecation;      /* set by a check step: the request uses a
+				       * deprecated field (log line, and the
+				       * response gets "Deprecation: true") */
 	union {                       /* what a check step found, for its run step */
 		int state;            /* PATCH /vm: 0 Paused, 1 Resumed */
+		struct config_machine machine; /* PUT, PATCH /machine-config */
 		struct {
 			struct config_drive d;
 			bool has_path;

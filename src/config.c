@@ -33,6 +33,14 @@ void config_init(struct vm_config *cfg)
 	cfg->machine.vcpu_count = 1;
 	cfg->machine.mem_size_mib = 128;
 	cfg->machine.huge_pages = CONFIG_HUGE_NONE;
+	cfg->serial.out_fd = -1;
+}
+
+static void config_serial_close(struct config_serial *s)
+{
+	if (s->out_path[0] && s->out_fd >= 0)
+		close(s->out_fd);
+	s->out_fd = -1;
 }
 
 void config_release(struct vm_config *cfg)
@@ -47,6 +55,7 @@ void config_release(struct vm_config *cfg)
 			close(cfg->nets[i].tap_fd);
 		cfg->nets[i].tap_fd = -1;
 	}
+	config_serial_close(&cfg->serial);
 }
 
 /* CONFIG_INSTANCE_ID_RULE spells the limit out. */
@@ -239,6 +248,48 @@ int config_net_find(const struct vm_config *cfg, const char *id)
 		if (strcmp(cfg->nets[i].iface_id, id) == 0)
 			return (int)i;
 	return -1;
+}
+
+int config_serial_open(struct config_serial *s, char *err, size_t errlen)
+{
+	struct stat st;
+	int flags = O_WRONLY | O_APPEND | O_CREAT, fd, e;
+
+	/* A device is never opened: opening one can have effects of its own. */
+	if (stat(s->out_path, &st) == 0) {
+		if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+			goto kind;
+		if (S_ISFIFO(st.st_mode))
+			flags = O_RDWR;
+	}
+	fd = open(s->out_path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "serial_out_path: cannot open %s: %s (os error %d)",
+			 s->out_path, strerror(e), e);
+		return -e;
+	}
+	/* What was opened, should the path have changed since the stat. */
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		goto kind;
+	}
+	s->out_fd = fd;
+	return 0;
+kind:
+	snprintf(err, errlen, "serial_out_path: %s is %s, not a regular file or a FIFO",
+		 s->out_path, config_file_kind(st.st_mode));
+	return -EINVAL;
+}
+
+void config_serial_put(struct vm_config *cfg, const struct config_serial *s)
+{
+	config_serial_close(&cfg->serial);
+	cfg->serial = *s;
+	if (!s->out_path[0])
+		cfg->serial.out_fd = -1;
 }
 
 int config_drive_open(struct config_drive *d, char *err, size_t errlen)

@@ -45,12 +45,24 @@ struct config_boot {
 
 enum config_huge_pages { CONFIG_HUGE_NONE = 0, CONFIG_HUGE_2M };
 
+/* Firecracker's static CPU templates for x86_64 (cpu_template.h). */
+enum config_cpu_template {
+	CONFIG_CPU_TEMPLATE_NONE = 0,
+	CONFIG_CPU_TEMPLATE_C3,
+	CONFIG_CPU_TEMPLATE_T2,
+	CONFIG_CPU_TEMPLATE_T2S,
+	CONFIG_CPU_TEMPLATE_T2CL,
+	CONFIG_CPU_TEMPLATE_T2A,
+	CONFIG_CPU_TEMPLATE_COUNT
+};
+
 struct config_machine {
 	unsigned vcpu_count;          /* 1..LAYOUT_MAX_VCPUS, default 1 */
 	uint64_t mem_size_mib;        /* default 128 */
 	bool smt;                     /* default false */
 	bool track_dirty_pages;       /* accepted, default false */
 	enum config_huge_pages huge_pages;
+	enum config_cpu_template cpu_template; /* default NONE */
 };
 
 enum config_cache_type { CONFIG_CACHE_UNSAFE = 0, CONFIG_CACHE_WRITEBACK };
@@ -85,11 +97,21 @@ struct config_logger {
 	int level;                    /* enum log_level */
 	bool show_level;
 	bool show_log_origin;
+	char module[128];             /* the module filter (log_set_module), "" = none */
 };
 
 struct config_metrics {
 	bool set;
 	char metrics_path[PATH_MAX];
+};
+
+/* PUT /serial (the config file's "serial"): where the guest's serial output
+ * goes, and how fast. */
+struct config_serial {
+	bool set;                     /* configured (GET /vm/config shows it) */
+	char out_path[PATH_MAX];      /* serial_out_path; "" = ember's stdout */
+	struct config_token_bucket rate_limiter; /* bytes; unset = no limit */
+	int out_fd;                   /* out_path opened at PUT time; valid when out_path[0] */
 };
 
 struct vm_config {
@@ -101,6 +123,7 @@ struct vm_config {
 	struct config_net nets[CONFIG_MAX_NETS];
 	struct config_logger logger;
 	struct config_metrics metrics;
+	struct config_serial serial;
 	bool boot_timer;              /* --boot-timer: the 0xC0000000 device */
 };
 
@@ -154,6 +177,19 @@ int config_net_find(const struct vm_config *cfg, const char *id);
  * fd or -errno; a file of another type is -EINVAL with *kind naming what it
  * is ("a FIFO", "a directory", ...), else *kind is NULL. */
 int config_open_file(const char *path, int flags, bool blockdev, const char **kind);
+
+/* Open s->out_path for the guest's serial output into s->out_fd, never
+ * blocking ember: a FIFO is opened read-write (so no reader is needed, and
+ * none leaving makes a write fail), anything else write-only, appending,
+ * created (0600) if missing; O_NONBLOCK stays on, so a full pipe drops
+ * output instead of stalling a vCPU. Only a regular file or a FIFO is
+ * accepted: the type is checked before the open (a device is never opened)
+ * and again on the opened fd. -errno + err naming serial_out_path and the OS
+ * error or the file's type. */
+int config_serial_open(struct config_serial *s, char *err, size_t errlen);
+/* Replace cfg->serial by s (its fd, if any, now owned by cfg); the old fd is
+ * closed. */
+void config_serial_put(struct vm_config *cfg, const struct config_serial *s);
 
 /* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only; a regular
  * file or a block device, see config_open_file) into d->fd.

@@ -60,9 +60,9 @@ static char *config_file_read(const char *path, size_t *len, int *err)
 static int config_file_keys(struct json_ctx *c, const cJSON *root, const char **where)
 {
 	static const char *const keys[] = { "boot-source", "machine-config", "drives",
-		"network-interfaces", "logger", "metrics", NULL };
+		"network-interfaces", "logger", "metrics", "serial", NULL };
 	static const char *const lacks[] = { "balloon", "vsock", "entropy", "mmds-config",
-		"pmem", "memory-hotplug", "cpu-config", "serial", NULL };
+		"pmem", "memory-hotplug", "cpu-config", NULL };
 
 	for (const cJSON *k = root->child; k; k = k->next) {
 		bool ok = false;
@@ -81,7 +81,7 @@ static int config_file_keys(struct json_ctx *c, const cJSON *root, const char **
 		if (!ok)
 			return json_fail(c, "unknown key (ember knows \"boot-source\", "
 					 "\"machine-config\", \"drives\", \"network-interfaces\", "
-					 "\"logger\", \"metrics\")");
+					 "\"logger\", \"metrics\", \"serial\")");
 	}
 	return 0;
 }
@@ -122,7 +122,8 @@ static int config_file_devices(struct json_ctx *c, struct vm_config *cfg, const 
 }
 
 /* The sections in Firecracker's order: logger, metrics, machine, boot,
- * drives, nets. */
+ * drives, nets; then serial (Firecracker's file has no such section: ember
+ * reads PUT /serial's object there). */
 static int config_file_apply(struct json_ctx *c, struct vm_config *cfg, const cJSON *root,
 			     const char **where, char *idx, size_t idxlen)
 {
@@ -144,9 +145,13 @@ static int config_file_apply(struct json_ctx *c, struct vm_config *cfg, const cJ
 	*where = "boot-source";
 	if (!(o = json_field(root, "boot-source")))
 		return json_fail(c, "missing (required)");
-	if ((r = config_json_boot_source(c, cfg, o)) < 0)
+	if ((r = config_json_boot_source(c, cfg, o)) < 0 ||
+	    (r = config_file_devices(c, cfg, root, where, idx, idxlen)) < 0)
 		return r;
-	return config_file_devices(c, cfg, root, where, idx, idxlen);
+	if ((o = json_field(root, "serial")) &&
+	    (*where = "serial", r = config_json_serial(c, cfg, o)) < 0)
+		return r;
+	return 0;
 }
 
 int config_file_load(const char *path, struct vm_config *cfg, char *err, size_t errlen)
@@ -163,9 +168,9 @@ int config_file_load(const char *path, struct vm_config *cfg, char *err, size_t 
 		return ferr;
 	}
 	cJSON *root = json_parse(&c, text, len);
-	free(text);
 	if (!root) {
 		snprintf(err, errlen, "config file %s: %s", path, msg);
+		free(text);
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(root))
@@ -176,5 +181,6 @@ int config_file_load(const char *path, struct vm_config *cfg, char *err, size_t 
 		snprintf(err, errlen, "config file %s: %s%s%s", path, where, where[0] ? ": " : "",
 			 msg);
 	cJSON_Delete(root);
+	free(text);	/* after the tree: errors quote positions in it */
 	return r;
 }

@@ -10,9 +10,10 @@
  * in config.c; this file reads JSON and calls them.
  *
  * May call: json_strict.c, config.c (checks, opening drive files and taps),
- * log.c, metrics.c, cJSON.
+ * cpu_template.c (the templates' names), log.c, metrics.c, cJSON.
  */
 #include "src/config_json.h"
+#include "src/cpu_template.h"
 #include "src/log.h"
 #include "src/metrics.h"
 #include "virtio/blk_uring.h"
@@ -143,21 +144,38 @@ out:
 }
 
 static const char *const config_json_huge_pages[] = { "None", "Transparent", "2M", NULL };
+/* Firecracker's x86_64 variants, in its order (the "expected one of" list). */
 static const char *const config_json_cpu_templates[] = { "C3", "T2", "T2S", "None", "T2CL", "T2A",
-							  "V1N1", NULL };
+							  NULL };
 
-int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch)
+/* cpu_template: an absent or null field keeps *t (in a PUT too, as
+ * Firecracker does), "None" clears it. */
+static int config_json_cpu_template(struct json_ctx *c, const cJSON *obj,
+				    enum config_cpu_template *t)
+{
+	int i = 0, r = json_get_enum(c, obj, "cpu_template", false, config_json_cpu_templates, &i);
+	if (r <= 0)
+		return r;
+	for (int k = 0; k < CONFIG_CPU_TEMPLATE_COUNT; k++)
+		if (!strcmp(cpu_template_name((enum config_cpu_template)k),
+			    config_json_cpu_templates[i]))
+			*t = (enum config_cpu_template)k;
+	return 0;
+}
+
+int config_json_machine_read(struct json_ctx *c, const struct config_machine *cur,
+			     const cJSON *obj, bool patch, struct config_machine *out)
 {
 	static const char *const fields[] = { "vcpu_count", "mem_size_mib", "smt", "cpu_template",
 					      "track_dirty_pages", "huge_pages", NULL };
 	struct config_machine m;
 	uint64_t vcpus = 0, mem = 0;
-	int r, huge = 0, tmpl = 0, nfields = 0;
+	int r, huge = 0, nfields = 0;
 
 	if ((r = json_check_object(c, obj, "MachineConfig", fields)) < 0)
 		return r;
 	if (patch) {
-		m = cfg->machine;
+		m = *cur;
 		/* serde reads null as None: {"vcpu_count": null} is empty too. */
 		for (const cJSON *f = obj->child; f; f = f->next)
 			if (!cJSON_IsNull(f))
@@ -167,6 +185,7 @@ int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 	} else {
 		memset(&m, 0, sizeof(m));
 		m.huge_pages = CONFIG_HUGE_NONE;
+		m.cpu_template = cur->cpu_template;
 	}
 	/* vcpu_count is a u8 in Firecracker: 256 is a type error there. */
 	if ((r = json_get_u64(c, obj, "vcpu_count", !patch, 255, &vcpus)) < 0)
@@ -178,14 +197,9 @@ int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 	if (r)
 		m.mem_size_mib = mem;
 	if ((r = json_get_bool(c, obj, "smt", false, &m.smt)) < 0 ||
-	    (r = json_get_bool(c, obj, "track_dirty_pages", false, &m.track_dirty_pages)) < 0)
+	    (r = json_get_bool(c, obj, "track_dirty_pages", false, &m.track_dirty_pages)) < 0 ||
+	    (r = config_json_cpu_template(c, obj, &m.cpu_template)) < 0)
 		return r;
-	if ((r = json_get_enum(c, obj, "cpu_template", false, config_json_cpu_templates,
-			       &tmpl)) < 0)
-		return r;
-	if (r && strcmp(config_json_cpu_templates[tmpl], "None") != 0)
-		return json_fail(c, "Machine config error: ember does not support CPU templates "
-				 "(cpu_template \"%s\").", config_json_cpu_templates[tmpl]);
 	if ((r = json_get_enum(c, obj, "huge_pages", false, config_json_huge_pages, &huge)) < 0)
 		return r;
 	if (r) {
@@ -194,11 +208,25 @@ int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 					 "huge_pages \"Transparent\" (use \"None\" or \"2M\").");
 		m.huge_pages = huge == 2 ? CONFIG_HUGE_2M : CONFIG_HUGE_NONE;
 	}
-	char verr[JSON_ERR_LEN];
-	if ((r = config_machine_validate(&m, verr, sizeof(verr))) < 0)
-		return json_fail(c, "Machine config error: %s", verr);
-	cfg->machine = m;
+	*out = m;
 	return 0;
+}
+
+int config_json_machine_apply(struct json_ctx *c, struct vm_config *cfg,
+			      const struct config_machine *m)
+{
+	char verr[JSON_ERR_LEN];
+	if (config_machine_validate(m, verr, sizeof(verr)) < 0)
+		return json_fail(c, "Machine config error: %s", verr);
+	cfg->machine = *m;
+	return 0;
+}
+
+int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch)
+{
+	struct config_machine m;
+	int r = config_json_machine_read(c, &cfg->machine, obj, patch, &m);
+	return r < 0 ? r : config_json_machine_apply(c, cfg, &m);
 }
 
 /* io_engine "Async": refused at PUT time, with Firecracker's words, when
@@ -351,10 +379,10 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 	static const char *const fields[] = { "log_path", "level", "show_level",
 					      "show_log_origin", "module", NULL };
 	struct config_logger *l = &cfg->logger;
-	char path[PATH_MAX], level[32];
+	char path[PATH_MAX], level[32], module[sizeof(l->module)];
 	bool show_level = config_json_log_show_level, show_origin = config_json_log_show_origin;
 	enum log_level lvl = log_get_level();
-	int r, has_path, has_level;
+	int r, has_path, has_level, has_module;
 
 	if ((r = json_check_object(c, obj, "LoggerConfig", fields)) < 0 ||
 	    (has_path = r = json_get_str(c, obj, "log_path", false, path, sizeof(path))) < 0 ||
@@ -362,11 +390,19 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 	    (r = json_get_bool(c, obj, "show_level", false, &show_level)) < 0 ||
 	    (r = json_get_bool(c, obj, "show_log_origin", false, &show_origin)) < 0)
 		return r;
-	if (json_field(obj, "module"))
-		return json_fail(c, "Logger error: ember does not support filtering by module.");
 	if (has_level && log_level_parse(level, &lvl) < 0)
 		return json_deser(c, "unknown variant `%s` for field `level`, expected one of "
 				  "`Error`, `Warning`, `Info`, `Debug`, `Trace`, `Off`", level);
+	has_module = r = json_get_str(c, obj, "module", false, module, sizeof(module));
+	if (r < 0 && cJSON_IsString(json_field(obj, "module")))
+		return json_fail(c, "Logger error: module \"%.64s...\" is not one of ember's "
+				 "modules: " LOG_MODULE_RULE ".",
+				 json_field(obj, "module")->valuestring);
+	if (r < 0)
+		return r;
+	if (has_module && !log_module_valid(module))
+		return json_fail(c, "Logger error: module \"%s\" is not one of ember's modules: "
+				 LOG_MODULE_RULE ".", module);
 	if (has_path) {
 		r = log_open(path);
 		if (r < 0)
@@ -374,6 +410,8 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 					 "(os error %d)", path, strerror(-r), -r), r;
 		snprintf(l->log_path, sizeof(l->log_path), "%s", path);
 	}
+	if (has_module)
+		log_set_module(module); /* checked above */
 	log_set_level(lvl);
 	log_set_format(show_level, show_origin);
 	config_json_log_show_level = show_level;
@@ -382,6 +420,8 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 	l->level = (int)lvl;
 	l->show_level = show_level;
 	l->show_log_origin = show_origin;
+	if (has_module)
+		snprintf(l->module, sizeof(l->module), "%s", module);
 	return 0;
 }
 
@@ -408,6 +448,38 @@ int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 	cfg->metrics.set = true;
 	snprintf(cfg->metrics.metrics_path, sizeof(cfg->metrics.metrics_path), "%s", path);
 	return 0;
+}
+
+int config_json_serial(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj)
+{
+	static const char *const fields[] = { "serial_out_path", "rate_limiter", NULL };
+	struct config_serial *sc = malloc(sizeof(*sc));
+	char verr[JSON_ERR_LEN];
+	int r, has_path = 0;
+
+	if (!sc)
+		return json_fail(c, "out of memory");
+	memset(sc, 0, sizeof(*sc));
+	sc->out_fd = -1;
+	if ((r = json_check_object(c, obj, "SerialConfig", fields)) < 0 ||
+	    (has_path = r = json_get_str(c, obj, "serial_out_path", false, sc->out_path,
+					 sizeof(sc->out_path))) < 0 ||
+	    (r = config_json_bucket(c, obj, "rate_limiter", &sc->rate_limiter)) < 0)
+		goto out;
+	if (has_path && !sc->out_path[0]) {
+		r = json_fail(c, "Serial config error: serial_out_path is empty.");
+		goto out;
+	}
+	if (sc->out_path[0] && (r = config_serial_open(sc, verr, sizeof(verr))) < 0) {
+		json_fail(c, "Serial config error: %s", verr);
+		goto out;
+	}
+	sc->set = true;
+	config_serial_put(cfg, sc);
+	r = 0;
+out:
+	free(sc);
+	return r;
 }
 
 /* ---- struct vm_config -> JSON ---- */
@@ -442,6 +514,8 @@ cJSON *config_json_from_machine(const struct config_machine *m)
 	cJSON_AddNumberToObject(o, "vcpu_count", m->vcpu_count);
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)m->mem_size_mib);
 	cJSON_AddBoolToObject(o, "smt", m->smt);
+	if (m->cpu_template != CONFIG_CPU_TEMPLATE_NONE) /* Firecracker omits it then */
+		cJSON_AddStringToObject(o, "cpu_template", cpu_template_name(m->cpu_template));
 	cJSON_AddBoolToObject(o, "track_dirty_pages", m->track_dirty_pages);
 	cJSON_AddStringToObject(o, "huge_pages", m->huge_pages == CONFIG_HUGE_2M ? "2M" : "None");
 	return o;
@@ -513,5 +587,13 @@ cJSON *config_json_from_config(const struct vm_config *cfg)
 	cJSON_AddNullToObject(o, "entropy");
 	cJSON_AddArrayToObject(o, "pmem");
 	cJSON_AddNullToObject(o, "memory-hotplug");
+	if (cfg->serial.set) {
+		/* Only once configured: Firecracker's output has no such key. */
+		cJSON *ser = cJSON_AddObjectToObject(o, "serial");
+		config_json_add_str_or_null(ser, "serial_out_path", cfg->serial.out_path,
+					    cfg->serial.out_path[0]);
+		cJSON_AddItemToObject(ser, "rate_limiter",
+				      config_json_from_bucket(&cfg->serial.rate_limiter));
+	}
 	return o;
 }

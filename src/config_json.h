@@ -2,8 +2,8 @@
 /*
  * config_json.h - Firecracker's JSON objects <-> struct vm_config, in both
  * directions: the objects of PUT /boot-source, /machine-config, /drives,
- * /network-interfaces, /logger, /metrics (and PATCH /machine-config) are
- * the sections of a --config-file too, so the API (api.c) and the loader
+ * /network-interfaces, /logger, /metrics, /serial (and PATCH
+ * /machine-config) are the sections of a --config-file too, so the API (api.c) and the loader
  * (config_file.c) apply them through the same functions; GET
  * /machine-config and GET /vm/config serialise through the others.
  *
@@ -25,10 +25,23 @@
  * (config_boot_validate()). */
 int config_json_boot_source(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj);
 
-/* MachineConfig into cfg->machine. PUT (patch false): vcpu_count and
- * mem_size_mib required, omitted optional fields reset. PATCH: a non-empty
- * subset (nulls do not count), merged with the current values. */
+/* MachineConfig into cfg->machine: config_json_machine_read() then
+ * config_json_machine_apply(). PUT (patch false): vcpu_count and
+ * mem_size_mib required, omitted optional fields reset, except cpu_template,
+ * which an absent or null field leaves as it was ("None" clears it), as in
+ * Firecracker. PATCH: a non-empty subset (nulls do not count), merged with
+ * the current values. */
 int config_json_machine(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj, bool patch);
+/* Its two halves. _read: what deserialising obj finds (Firecracker's serde
+ * errors, "Empty PATCH request.", ember's refusals of what it lacks), as
+ * *out, starting from cur (the current values); cfg is not touched. _apply:
+ * the rules between the fields (config_machine_validate(), "Machine config
+ * error: ..."), then cfg->machine = *m. The API reads before the boot rule
+ * and applies after it. */
+int config_json_machine_read(struct json_ctx *c, const struct config_machine *cur,
+			     const cJSON *obj, bool patch, struct config_machine *out);
+int config_json_machine_apply(struct json_ctx *c, struct vm_config *cfg,
+			      const struct config_machine *m);
 
 /* BlockDeviceConfig: a new drive, or the replacement of the one with its
  * drive_id. path_id is the id of the request path, which drive_id must
@@ -54,6 +67,11 @@ int config_json_logger(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
 int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
 			const char *instance_id);
 
+/* SerialConfig {serial_out_path, rate_limiter (one TokenBucket of bytes)}:
+ * replaces cfg->serial. serial_out_path, when given, is opened here
+ * (config_serial_open()); without it the output goes to stdout. */
+int config_json_serial(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj);
+
 /* The RateLimiterConfig field called name of a PATCH body, merged into rl:
  * an absent bucket stays as it is, one with size 0 or refill_time 0 is
  * removed, any other replaces it. Absent field: rl unchanged. On error rl
@@ -69,7 +87,8 @@ int config_json_resource_id(struct json_ctx *c, const char *id);
 cJSON *config_json_from_machine(const struct config_machine *m);
 
 /* GET /vm/config: every key Firecracker returns, null or [] for what ember
- * lacks (logger and metrics are always null there too). */
+ * lacks (logger and metrics are always null there too), and "serial" once
+ * PUT /serial (or the config file's "serial") configured it. */
 cJSON *config_json_from_config(const struct vm_config *cfg);
 
 #endif

@@ -45,18 +45,32 @@ static void console_first_byte(void *opaque)
 	timeline_mark(TIMELINE_FIRST_SERIAL);
 }
 
-int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus *pio, char *err,
-		  size_t errlen)
+int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus *pio,
+		  const struct config_serial *out, char *err, size_t errlen)
 {
 	c->vm_fd = vm_fd;
 	c->loop = loop;
 	c->drain_timer = -1;
+	c->out_fd = -1;
+	if (out->out_path[0]) {
+		/* The VM's own copy: the config keeps its fd (and may close it). It
+		 * was opened non-blocking (config_serial_open). */
+		c->out_fd = fcntl(out->out_fd, F_DUPFD_CLOEXEC, 3);
+		if (c->out_fd < 0) {
+			int e = errno;
+			snprintf(err, errlen, "serial: serial_out_path %s: dup: %s", out->out_path,
+				 strerror(e));
+			return -e;
+		}
+	} else {
+		/* A full stdout drops guest output rather than stalling a vCPU. */
+		int fl = fcntl(STDOUT_FILENO, F_GETFL);
+		if (fl >= 0)
+			fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
+	}
 	pthread_mutex_init(&c->ring_lock, NULL);
-	/* A full stdout drops guest output rather than stalling a vCPU. */
-	int fl = fcntl(STDOUT_FILENO, F_GETFL);
-	if (fl >= 0)
-		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
-	serial_init(&c->serial, STDOUT_FILENO, console_serial_irq, c);
+	serial_init(&c->serial, c->out_fd >= 0 ? c->out_fd : STDOUT_FILENO, console_serial_irq, c);
+	serial_set_out_limit(&c->serial, &out->rate_limiter);
 	c->serial.on_first_byte = console_first_byte;
 	c->set_up = true;
 	if (bus_register(pio, LAYOUT_SERIAL_PORT, 8, serial_pio, &c->serial) < 0) {
@@ -205,7 +219,10 @@ static void console_watch_stdin(struct console *c)
 
 void console_start(struct console *c)
 {
-	console_watch_stdin(c);
+	/* With serial_out_path the console has no input (Firecracker's rule):
+	 * stdin may be anything, and the terminal is left as it is. */
+	if (c->out_fd < 0)
+		console_watch_stdin(c);
 	if (c->ring && c->drain_timer < 0) {
 		/* The periodic drain; without it the ring is still drained on
 		 * every exit, so a failure here only delays a trailing byte. */
@@ -241,6 +258,9 @@ void console_destroy(struct console *c, bool restore_terminal)
 		console_term_restore();
 	serial_destroy(&c->serial);
 	pthread_mutex_destroy(&c->ring_lock);
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	c->out_fd = -1;
 	c->ring = NULL;
 	c->set_up = false;
 }

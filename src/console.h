@@ -3,8 +3,10 @@
  * console.h - the guest's serial console: the 16550A UART model (serial.c)
  * on COM1, wired to the host. Output goes to ember's stdout, made
  * non-blocking (a full stdout drops guest output rather than stalling a
- * vCPU); input comes from stdin, a terminal being in raw mode while the VM
- * runs; the UART's interrupt drives ISA IRQ 4 with KVM_IRQ_LINE; the guest's
+ * vCPU), or to serial_out_path (PUT /serial; its fd is non-blocking too),
+ * through the optional rate limiter of PUT /serial; input comes from stdin,
+ * a terminal being in raw mode while the VM runs, except with
+ * serial_out_path (as Firecracker: no input then); the UART's interrupt drives ISA IRQ 4 with KVM_IRQ_LINE; the guest's
  * writes to THR are batched in KVM's coalesced port-I/O ring and handed to
  * the UART at every vCPU exit, every CONSOLE_DRAIN_MS and at the end.
  *
@@ -21,6 +23,7 @@
 #include <stdint.h>
 
 #include "src/bus.h"
+#include "src/config.h"
 #include "src/evloop.h"
 #include "src/serial.h"
 
@@ -35,6 +38,7 @@ struct console {
 	int vm_fd;                   /* for KVM_IRQ_LINE */
 	struct evloop *loop;
 	bool stdin_watched;
+	int out_fd;                  /* serial_out_path's copy, -1: stdout */
 	/* KVM's coalesced port I/O ring (the UART's THR writes), in vCPU 0's
 	 * kvm_run mapping: NULL when the host has no KVM_CAP_COALESCED_PIO. */
 	struct kvm_coalesced_mmio_ring *ring;
@@ -43,12 +47,14 @@ struct console {
 	int drain_timer;             /* timerfd on the loop, -1 when none */
 };
 
-/* Make stdout non-blocking, initialise the UART (output to stdout, its IRQ
- * through KVM_IRQ_LINE on vm_fd, the first byte marked in the boot
- * timeline) and register its 8 ports at LAYOUT_SERIAL_PORT on pio. Returns
- * 0 or -EEXIST with one line in err. */
-int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus *pio, char *err,
-		  size_t errlen);
+/* Initialise the UART and register its 8 ports at LAYOUT_SERIAL_PORT on
+ * pio: its output to a copy of out->out_fd when out->out_path is set, else
+ * to stdout, made non-blocking; limited by out->rate_limiter; its IRQ
+ * through KVM_IRQ_LINE on vm_fd; the first byte marked in the boot
+ * timeline. Returns 0 or -errno (no copy of the fd, ports taken) with one
+ * line in err. */
+int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus *pio,
+		  const struct config_serial *out, char *err, size_t errlen);
 
 /* After vCPU 0 exists (the ring is mapped with its kvm_run, run_size bytes
  * at run): make the UART's THR port a coalesced port-I/O zone for the VM's
@@ -60,16 +66,18 @@ bool console_setup_ring(struct console *c, int kvm_fd, struct kvm_run *run, size
 /* Hand the ring's queued THR writes to the UART, in order. Any thread. */
 void console_drain(struct console *c);
 
-/* When the VM starts: put a terminal on stdin in raw mode (restored at
- * exit, whatever path ember leaves by), forward stdin to the UART when it
- * can be polled, and arm the periodic drain of the ring. Nothing here can
+/* When the VM starts: unless the output goes to serial_out_path, put a
+ * terminal on stdin in raw mode (restored at exit, whatever path ember
+ * leaves by) and forward stdin to the UART when it can be polled; arm the
+ * periodic drain of the ring. Nothing here can
  * fail the start: without them the guest gets no input, or a trailing byte
  * comes at the next exit. */
 void console_start(struct console *c);
 
 /* With the vCPUs stopped and vCPU 0's kvm_run still mapped: drain the ring
  * a last time, take the timer and stdin off the loop, restore the terminal
- * when restore_terminal (the VM ran) and free the UART. */
+ * when restore_terminal (the VM ran), free the UART and close the copy of
+ * serial_out_path's fd. */
 void console_destroy(struct console *c, bool restore_terminal);
 
 #endif

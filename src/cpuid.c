@@ -126,6 +126,25 @@ static void cpuid_ext_topo(struct kvm_cpuid_entry2 *e, const struct cpuid_topo *
 	}
 }
 
+enum cpuid_vendor cpuid_vendor(const struct kvm_cpuid2 *cpuid)
+{
+	for (unsigned i = 0; cpuid && i < cpuid->nent && i < CPUID_MAX_ENTRIES; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+		if (e->function != 0)
+			continue;
+		if (e->ebx == CPUID_INTEL_EBX && e->edx == CPUID_INTEL_EDX &&
+		    e->ecx == CPUID_INTEL_ECX)
+			return CPUID_VENDOR_INTEL;
+		if (e->ebx == CPUID_AMD_EBX && e->edx == CPUID_AMD_EDX && e->ecx == CPUID_AMD_ECX)
+			return CPUID_VENDOR_AMD;
+		if (e->ebx == CPUID_HYGON_EBX && e->edx == CPUID_HYGON_EDX &&
+		    e->ecx == CPUID_HYGON_ECX)
+			return CPUID_VENDOR_HYGON;
+		return CPUID_VENDOR_OTHER;
+	}
+	return CPUID_VENDOR_OTHER;
+}
+
 int cpuid_filter(struct kvm_cpuid2 *cpuid, unsigned index, unsigned ncpus, bool smt)
 {
 	if (!cpuid || cpuid->nent > CPUID_MAX_ENTRIES || ncpus < 1 || ncpus > LAYOUT_MAX_VCPUS ||
@@ -136,14 +155,8 @@ int cpuid_filter(struct kvm_cpuid2 *cpuid, unsigned index, unsigned ncpus, bool 
 	t.threads = smt && ncpus > 1 ? 2 : 1;
 	t.thread_bits = cpuid_order(t.threads);
 	t.pkg_bits = t.thread_bits + cpuid_order(ncpus / t.threads);
-	for (unsigned i = 0; i < cpuid->nent; i++) {
-		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-		if (e->function == 0)
-			t.amd = (e->ebx == CPUID_AMD_EBX && e->edx == CPUID_AMD_EDX &&
-				 e->ecx == CPUID_AMD_ECX) ||
-				(e->ebx == CPUID_HYGON_EBX && e->edx == CPUID_HYGON_EDX &&
-				 e->ecx == CPUID_HYGON_ECX);
-	}
+	enum cpuid_vendor vendor = cpuid_vendor(cpuid);
+	t.amd = vendor == CPUID_VENDOR_AMD || vendor == CPUID_VENDOR_HYGON;
 
 	for (unsigned i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];

@@ -36,4 +36,9 @@
  */
 int cpuid_filter(struct kvm_cpuid2 *cpuid, unsigned index, unsigned ncpus, bool smt);
 
+/* The vendor that leaf 0 of cpuid names ("GenuineIntel", "AuthenticAMD",
+ * "HygonGenuine"); CPUID_VENDOR_OTHER for any other string or no leaf 0. */
+enum cpuid_vendor { CPUID_VENDOR_OTHER, CPUID_VENDOR_INTEL, CPUID_VENDOR_AMD, CPUID_VENDOR_HYGON };
+enum cpuid_vendor cpuid_vendor(const struct kvm_cpuid2 *cpuid);
+
 #endif

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * json_strict.c - strict JSON intake for the API and --config-file: UTF-8
- * and RFC 8259 number checks in front of cJSON, floats told from integers,
- * typed field access with serde's error wording.
+ * json_strict.c - strict JSON intake for the API and --config-file: typed
+ * field access with serde's error wording and positions, over a tree that
+ * json_parse() (json_text.c) read as strictly as serde_json reads text.
  *
- * May call: cJSON, utf8.c. Nothing else of ember: it knows neither the API
- * nor struct vm_config.
+ * May call: cJSON, json_text.c. Nothing else of ember: it knows neither the
+ * API nor struct vm_config.
  */
 #include "src/json_strict.h"
-#include "src/utf8.h"
+#include "src/json_text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,11 +19,6 @@
 
 static const char JSON_DESER_PREFIX[] =
 	"An error occurred when deserializing the json body of a request: ";
-
-/* A number node whose literal had a fraction or an exponent ("512.0",
- * "5.12e2"): serde refuses those for integer fields even when the value is
- * whole. A bit of cJSON's type word cJSON itself never uses. */
-#define JSON_NUM_FLOAT (1 << 14)
 
 int json_fail(struct json_ctx *c, const char *fmt, ...)
 {
@@ -45,191 +40,117 @@ int json_deser(struct json_ctx *c, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* ---- the text: one pass over its number tokens ---- */
-
-/* The number tokens of a text in document order: how many there are, and
- * the indices of those written with '.', 'e' or 'E' (rare: the list is
- * usually empty and never allocated). */
-struct json_numbers {
-	size_t count;
-	size_t *floats;
-	size_t nfloats, cap;
-};
-
-static bool json_digit(char ch)
+/* serde's "expected ..." for a list of names: `a`, `a` or `b`, one of ... */
+static void json_expected_list(char *buf, size_t len, const char *const *names)
 {
-	return ch >= '0' && ch <= '9';
-}
-
-/* The characters cJSON hands to strtod. */
-static bool json_number_char(char ch)
-{
-	return json_digit(ch) || ch == '-' || ch == '+' || ch == '.' || ch == 'e' || ch == 'E';
-}
-
-/* Whether s[0..n) is -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool json_number_ok(const char *s, size_t n)
-{
-	size_t j = 0, d;
-
-	if (s[j] == '-')
-		j++;
-	if (j >= n || !json_digit(s[j]))
-		return false;
-	if (s[j] == '0') {
-		j++;
-	} else {
-		while (j < n && json_digit(s[j]))
-			j++;
+	size_t n = 0, off = 0;
+	while (names[n])
+		n++;
+	if (n == 0) {
+		snprintf(buf, len, "there are no fields");
+		return;
 	}
-	if (j < n && s[j] == '.') {
-		d = ++j;
-		while (j < n && json_digit(s[j]))
-			j++;
-		if (j == d)
-			return false;
-	}
-	if (j < n && (s[j] == 'e' || s[j] == 'E')) {
-		j++;
-		if (j < n && (s[j] == '+' || s[j] == '-'))
-			j++;
-		d = j;
-		while (j < n && json_digit(s[j]))
-			j++;
-		if (j == d)
-			return false;
-	}
-	return j == n;
-}
-
-static int json_numbers_add_float(struct json_numbers *nums)
-{
-	if (nums->nfloats == nums->cap) {
-		size_t cap = nums->cap ? nums->cap * 2 : 16;
-		size_t *f = realloc(nums->floats, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		nums->floats = f;
-		nums->cap = cap;
-	}
-	nums->floats[nums->nfloats++] = nums->count;
-	return 0;
-}
-
-/* cJSON reads numbers with strtod, which takes what RFC 8259 (and serde)
- * refuse: leading zeros ("00512", "-01"), "1.", "1.e5". A number token is
- * the longest run of strtod's characters that starts, outside a string,
- * with '-' or a digit. Checks each against the grammar and records it in
- * nums. Returns 0, -EINVAL with *bad = the offset of the first bad token,
- * or -ENOMEM. */
-static int json_scan_numbers(const char *s, size_t len, struct json_numbers *nums, size_t *bad)
-{
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-			continue;
-		}
-		if (ch == '"') {
-			in_str = true;
-			continue;
-		}
-		if (ch != '-' && !json_digit(ch))
-			continue;
-		size_t end = i;
-		bool is_float = false;
-		for (; end < len && json_number_char(s[end]); end++)
-			if (s[end] == '.' || s[end] == 'e' || s[end] == 'E')
-				is_float = true;
-		if (!json_number_ok(s + i, end - i)) {
-			*bad = i;
-			return -EINVAL;
-		}
-		if (is_float && json_numbers_add_float(nums) < 0)
-			return -ENOMEM;
-		nums->count++;
-		i = end - 1;
-	}
-	return 0;
-}
-
-/* Tag the number nodes written as floats. The text parsed as a whole and its
- * number tokens start outside strings, so they are the tree's number nodes
- * in document order; *k counts the nodes seen, *next indexes nums->floats. */
-static void json_mark_floats(cJSON *v, const struct json_numbers *nums, size_t *k, size_t *next)
-{
-	for (; v && *next < nums->nfloats; v = v->next) {
-		if (cJSON_IsNumber(v)) {
-			if (nums->floats[*next] == *k) {
-				v->type |= JSON_NUM_FLOAT;
-				(*next)++;
-			}
-			(*k)++;
-		} else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
-			json_mark_floats(v->child, nums, k, next);
-		}
-	}
-}
-
-cJSON *json_parse(struct json_ctx *c, const char *text, size_t len)
-{
-	struct json_numbers nums = { 0 };
-	const char *end = NULL;
-	cJSON *o = NULL;
-	size_t bad, k = 0, next = 0;
-	int r;
-
-	/* cJSON passes invalid UTF-8 through; Firecracker (serde) refuses it. */
-	bad = utf8_valid_prefix(text, len);
-	if (bad < len) {
-		json_deser(c, "invalid unicode code point at byte %zu", bad);
-		return NULL;
-	}
-	r = json_scan_numbers(text, len, &nums, &bad);
-	if (r == -ENOMEM) {
-		json_fail(c, "out of memory");
-		goto out;
-	}
-	if (r < 0) {
-		json_deser(c, "invalid number at byte %zu", bad);
-		goto out;
-	}
-	o = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (!o) {
-		json_deser(c, "invalid JSON at byte %zu",
-			   end && end >= text ? (size_t)(end - text) : (size_t)0);
-		goto out;
-	}
-	for (; end && end < text + len; end++) {
-		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
-			json_deser(c, "trailing characters at byte %zu", (size_t)(end - text));
-			cJSON_Delete(o);
-			o = NULL;
-			goto out;
-		}
-	}
-	json_mark_floats(o, &nums, &k, &next);
-out:
-	free(nums.floats);
-	return o;
+	off = (size_t)snprintf(buf, len, "expected %s", n > 2 ? "one of " : "");
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s`%s`",
+					i == 0 ? "" : n == 2 ? " or " : ", ", names[i]);
 }
 
 /* ---- typed field access ---- */
 
+/* Whether the integer literal s[0..n) lies beyond u64 (i64 when negative). */
+static bool json_int_wide(const char *s, size_t n)
+{
+	bool neg = n && s[0] == '-';
+	uint64_t v = 0;
+	for (size_t k = neg; k < n; k++) {
+		unsigned dig = (unsigned)(s[k] - '0');
+		if (v > (UINT64_MAX - dig) / 10)
+			return true;
+		v = v * 10 + dig;
+	}
+	return neg && v > (uint64_t)INT64_MAX + 1;
+}
+
+/* serde's name for what the text holds at v ("string \"x\"", "integer `5`",
+ * "floating point `1.5`", "boolean `true`", "null", "sequence", "map"). */
+static void json_unexpected(const struct json_ctx *c, const cJSON *v, char *buf, size_t len)
+{
+	if (cJSON_IsString(v) || (cJSON_IsNumber(v) && !(v->type & JSON_NUM_FLOAT))) {
+		/* The literal as written: serde quotes strings, and integers
+		 * keep every digit. */
+		size_t a = json_start(v), n = c->text ? json_last(c, v) + 1 - a : 0;
+		const char *kind = cJSON_IsString(v) ? "string " : "integer `";
+		if (!c->text) {
+			snprintf(buf, len, "%s", cJSON_IsString(v) ? "string" : "integer");
+			return;
+		}
+		if (cJSON_IsNumber(v) && json_int_wide(c->text + a, n))
+			goto floating; /* serde_json reads it as a float */
+		snprintf(buf, len, "%s%.*s%s", kind, n > 80 ? 80 : (int)n, c->text + a,
+			 cJSON_IsString(v) ? (n > 80 ? "...\"" : "") : "`");
+		return;
+	}
+	if (cJSON_IsNumber(v)) {
+floating:;
+		/* Display of an f64 keeps a decimal point: `512.0`. */
+		double d = v->valuedouble;
+		char num[400];
+		if (d == floor(d) && !isinf(d)) {
+			snprintf(num, sizeof(num), "%.0f.0", d);
+		} else {
+			for (int prec = 1; prec <= 17; prec++) {
+				snprintf(num, sizeof(num), "%.*g", prec, d);
+				if (strtod(num, NULL) == d)
+					break;
+			}
+		}
+		snprintf(buf, len, "floating point `%s`", num);
+		return;
+	}
+	if (cJSON_IsBool(v))
+		snprintf(buf, len, "boolean `%s`", cJSON_IsTrue(v) ? "true" : "false");
+	else if (cJSON_IsArray(v))
+		snprintf(buf, len, "sequence");
+	else if (cJSON_IsObject(v))
+		snprintf(buf, len, "map");
+	else
+		snprintf(buf, len, "null");
+}
+
+/* Where serde reports a wrong value: containers where they open, the rest
+ * where they end. */
+static size_t json_value_pos(const struct json_ctx *c, const cJSON *v)
+{
+	return cJSON_IsArray(v) || cJSON_IsObject(v) ? json_start(v) : json_last(c, v);
+}
+
+/* "invalid type: <what v is>, expected <expected> at line L column C
+ * (field `name`)" */
+static int json_invalid(struct json_ctx *c, const cJSON *v, const char *kind, const char *name,
+			const char *expected)
+{
+	char what[448], field[96] = "";
+	json_unexpected(c, v, what, sizeof(what));
+	if (name)
+		snprintf(field, sizeof(field), " (field `%.64s`)", name);
+	return json_deser_at(c, json_value_pos(c, v), field, "invalid %s: %s, expected %s", kind,
+			     what, expected);
+}
+
 int json_check_object(struct json_ctx *c, const cJSON *obj, const char *what,
 		      const char *const *allowed)
 {
-	if (!cJSON_IsObject(obj))
-		return json_deser(c, "invalid type: expected struct %s", what);
+	char expected[512];
+	if (!cJSON_IsObject(obj)) {
+		snprintf(expected, sizeof(expected), "struct %s", what);
+		return json_invalid(c, obj, "type", NULL, expected);
+	}
 	for (const cJSON *f = obj->child; f; f = f->next) {
 		for (const cJSON *g = obj->child; g != f; g = g->next)
 			if (strcmp(g->string, f->string) == 0)
-				return json_deser(c, "duplicate field `%s`", f->string);
+				return json_deser_at(c, json_key_last(c, f), "",
+						     "duplicate field `%.64s`", f->string);
 		if (!allowed)
 			continue;
 		bool ok = false;
@@ -237,13 +158,9 @@ int json_check_object(struct json_ctx *c, const cJSON *obj, const char *what,
 			if (strcmp(*a, f->string) == 0)
 				ok = true;
 		if (!ok) {
-			char list[512] = "";
-			size_t off = 0;
-			for (const char *const *a = allowed; *a && off < sizeof(list); a++)
-				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`",
-							a == allowed ? "" : ", ", *a);
-			return json_deser(c, "unknown field `%s`, expected one of %s", f->string,
-					  list);
+			json_expected_list(expected, sizeof(expected), allowed);
+			return json_deser_at(c, json_key_last(c, f), "", "unknown field `%.64s`, %s",
+					     f->string, expected);
 		}
 	}
 	return 0;
@@ -255,40 +172,23 @@ const cJSON *json_field(const cJSON *obj, const char *name)
 	return f && !cJSON_IsNull(f) ? f : NULL;
 }
 
-static const char *json_type_name(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "string";
-	if (cJSON_IsBool(v))
-		return "boolean";
-	if (cJSON_IsNumber(v))
-		return "number";
-	if (cJSON_IsArray(v))
-		return "sequence";
-	if (cJSON_IsObject(v))
-		return "map";
-	return "null";
-}
-
-static int json_missing(struct json_ctx *c, const cJSON *obj, const char *name)
-{
-	if (cJSON_GetObjectItemCaseSensitive(obj, name)) /* present but null */
-		return json_deser(c, "invalid type: null for field `%s`", name);
-	return json_deser(c, "missing field `%s`", name);
-}
-
 /* The field behind a typed getter: 1 with *f set when it is there and is(f)
  * holds, 0 when it is absent or null and not required, else -EINVAL with
- * serde's "missing field" or "invalid type ... expected <expected>". */
+ * serde's "missing field" (where the object closes) or "invalid type". */
 static int json_typed(struct json_ctx *c, const cJSON *obj, const char *name, bool required,
 		      cJSON_bool (*is)(const cJSON *), const char *expected, const cJSON **f)
 {
 	*f = json_field(obj, name);
-	if (!*f)
-		return required ? json_missing(c, obj, name) : 0;
+	if (!*f) {
+		if (!required)
+			return 0;
+		const cJSON *null = cJSON_GetObjectItemCaseSensitive(obj, name);
+		if (null)
+			return json_invalid(c, null, "type", name, expected);
+		return json_deser_at(c, json_last(c, obj), "", "missing field `%s`", name);
+	}
 	if (!is(*f))
-		return json_deser(c, "invalid type: %s for field `%s`, expected %s",
-				  json_type_name(*f), name, expected);
+		return json_invalid(c, *f, "type", name, expected);
 	return 1;
 }
 
@@ -316,55 +216,78 @@ int json_get_bool(struct json_ctx *c, const cJSON *obj, const char *name, bool r
 	return 1;
 }
 
+/* serde's name of the unsigned type whose maximum is max. */
+static const char *json_uint_name(uint64_t max, char *buf, size_t len)
+{
+	if (max == UINT8_MAX)
+		return "u8";
+	if (max == UINT16_MAX)
+		return "u16";
+	if (max == UINT32_MAX)
+		return "u32";
+	if (max == UINT64_MAX)
+		return "u64";
+	snprintf(buf, len, "an integer at most %llu", (unsigned long long)max);
+	return buf;
+}
+
 int json_get_u64(struct json_ctx *c, const cJSON *obj, const char *name, bool required,
 		 uint64_t max, uint64_t *out)
 {
+	char tbuf[48];
+	const char *type = json_uint_name(max, tbuf, sizeof(tbuf));
 	const cJSON *f;
-	int r = json_typed(c, obj, name, required, cJSON_IsNumber, "an integer", &f);
+	int r = json_typed(c, obj, name, required, cJSON_IsNumber, type, &f);
 	if (r <= 0)
 		return r;
-	double d = f->valuedouble;
-	if (f->type & JSON_NUM_FLOAT) {
-		/* serde: "floating point `512.0`" (Display keeps a decimal point) */
-		char num[64];
-		snprintf(num, sizeof(num), "%.17g", d);
-		if (!strpbrk(num, ".eEin"))
-			strcat(num, ".0");
-		return json_deser(c, "invalid type: floating point `%s` for field `%s`, expected "
-				  "an integer", num, name);
+	/* serde_json: a literal with a fraction or an exponent, or an integer
+	 * beyond u64 (i64 when negative), is a float: the wrong type for an
+	 * integer field; a negative or too large integer is the right type
+	 * with a wrong value. The digits are read exactly, not the double
+	 * (which rounds above 2^53). */
+	bool neg = false, wide = false;
+	uint64_t v = 0;
+	if (!(f->type & JSON_NUM_FLOAT) && c->text) {
+		size_t a = json_start(f), e = json_last(c, f);
+		neg = c->text[a] == '-';
+		for (size_t k = a + neg; k <= e && k < c->len; k++) {
+			unsigned dig = (unsigned)(c->text[k] - '0');
+			if (v > (UINT64_MAX - dig) / 10)
+				wide = true;
+			v = v * 10 + dig;
+		}
+		if (neg && v > (uint64_t)INT64_MAX + 1)
+			wide = true;
+	} else if (!(f->type & JSON_NUM_FLOAT)) {
+		double d = f->valuedouble; /* a tree not from json_parse() */
+		neg = d < 0;
+		wide = d >= 18446744073709551616.0 || d != floor(d);
+		v = wide || neg ? 0 : (uint64_t)d;
 	}
-	if (d < 0 || d != floor(d))
-		return json_deser(c, "invalid value: %g for field `%s`, expected a non-negative "
-				  "integer", d, name);
-	if (d > (double)max)
-		return json_deser(c, "invalid value: %g for field `%s`, expected at most %llu",
-				  d, name, (unsigned long long)max);
-	*out = d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d;
+	if ((f->type & JSON_NUM_FLOAT) || wide)
+		return json_invalid(c, f, "type", name, type);
+	if ((neg && v) || v > max)
+		return json_invalid(c, f, "value", name, type);
+	*out = v;
 	return 1;
 }
 
 int json_get_enum(struct json_ctx *c, const cJSON *obj, const char *name, bool required,
 		  const char *const *names, int *out)
 {
-	char v[64];
-	int r = json_get_str(c, obj, name, required, v, sizeof(v));
-	if (r <= 0) {
-		if (r < 0 && cJSON_IsString(json_field(obj, name)))
-			goto unknown; /* too long: cannot be a variant */
+	const cJSON *f;
+	int r = json_typed(c, obj, name, required, cJSON_IsString, "variant identifier", &f);
+	if (r <= 0)
 		return r;
-	}
 	for (int i = 0; names[i]; i++) {
-		if (strcmp(names[i], v) == 0) {
+		if (strcmp(names[i], f->valuestring) == 0) {
 			*out = i;
 			return 1;
 		}
 	}
-unknown:;
-	char list[256] = "";
-	size_t off = 0;
-	for (int i = 0; names[i] && off < sizeof(list); i++)
-		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`",
-					i ? ", " : "", names[i]);
-	return json_deser(c, "unknown variant `%.64s` for field `%s`, expected one of %s",
-			  json_field(obj, name)->valuestring, name, list);
+	char expected[256], field[96];
+	json_expected_list(expected, sizeof(expected), names);
+	snprintf(field, sizeof(field), " (field `%.64s`)", name);
+	return json_deser_at(c, json_last(c, f), field, "unknown variant `%.64s`, %s",
+			     f->valuestring, expected);
 }

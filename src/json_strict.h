@@ -4,7 +4,9 @@
  * for API request bodies and --config-file: text that is UTF-8 and whose
  * numbers follow RFC 8259, typed fields (integers written as floats are
  * floats), unknown and duplicate fields refused. Errors are worded like
- * serde's ("missing field `x`", "unknown field `x`, expected one of ...").
+ * serde_json's, position included ("missing field `x` at line 1 column 21",
+ * "unknown field `x`, expected one of ..."); where ember names the field
+ * serde does not, it adds " (field `x`)" after serde's whole sentence.
  *
  * Everything writes one line into the caller's json_ctx and returns -EINVAL
  * (or -ENOMEM); nothing here knows the API or struct vm_config.
@@ -27,6 +29,11 @@ struct json_ctx {
 	bool file;
 	char *err;
 	size_t errlen;
+	/* Set by json_parse(): the text the tree came from, for the
+	 * positions of later errors; the caller keeps it alive as long as
+	 * the tree. */
+	const char *text;
+	size_t len;
 };
 
 /* Write the formatted line into c->err as it is. Returns -EINVAL. */
@@ -36,13 +43,15 @@ int json_fail(struct json_ctx *c, const char *fmt, ...) __attribute__((format(pr
  * prefix (unless c->file) and followed by '.'. Returns -EINVAL. */
 int json_deser(struct json_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Parse text[0..len) as one JSON value followed only by whitespace. Checked
- * in this order, each a deserialization error naming the byte offset: UTF-8
- * (RFC 3629), every number token against RFC 8259's grammar (cJSON's strtod
- * would take "00512", "1." or "0x10"), the JSON syntax, trailing characters.
- * Number nodes written with a fraction or an exponent are remembered as
- * floats for json_get_u64(). Returns the tree (cJSON_Delete() it) or NULL
- * with c->err set. */
+/* Parse text[0..len) as one JSON value followed only by whitespace: RFC
+ * 8259's grammar (numbers too: cJSON's strtod would take "00512", "1." or
+ * "0x10"), UTF-8 strings (RFC 3629), paired surrogates, at most 128 levels
+ * deep; the first error is serde_json's ("expected `,` or `}` at line 1
+ * column 9", "EOF while parsing an object", "trailing characters"...).
+ * Every node remembers where its value starts (errors about it name that
+ * position) and number nodes written with a fraction or an exponent are
+ * remembered as floats for json_get_u64(). Returns the tree (cJSON_Delete()
+ * it) or NULL with c->err set. */
 cJSON *json_parse(struct json_ctx *c, const char *text, size_t len);
 
 /* obj must be an object (else "invalid type: expected struct <what>") with

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ static bool log_show_level = true;
 static bool log_show_origin;
 static char log_id[65] = "anonymous-instance";
 static __thread char log_thread[16] = "main";
+static char log_module[128];  /* the module filter, "" for none; under log_lock */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const log_names[] = { "OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
@@ -51,11 +53,24 @@ void log_set_format(bool show_level, bool show_origin)
 	log_show_origin = show_origin;
 }
 
+int log_open_output(const char *path)
+{
+	struct stat st;
+	int flags = O_WRONLY;
+	/* A FIFO is opened read-write, as Firecracker opens it: the open needs
+	 * no reader (write-only and non-blocking it fails with ENXIO until one
+	 * comes), and a reader that goes away makes no write fail. */
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+		flags = O_RDWR;
+	int fd = open(path, flags | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
 int log_open(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = log_open_output(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	pthread_mutex_lock(&log_lock);
 	int old = log_fd;
 	log_fd = fd;
@@ -63,6 +78,74 @@ int log_open(const char *path)
 	if (old > 2)
 		close(old);
 	return 0;
+}
+
+/* module with "::" read as "/" into m (sizeof(log_module) bytes), when it
+ * follows LOG_MODULE_RULE. 0 or -EINVAL. */
+static int log_module_normalise(const char *module, char *m)
+{
+	size_t n = 0, dir;
+
+	/* "::" (a Rust module path's separator) is read as "/". */
+	for (const char *p = module; *p; p++) {
+		if (n + 1 == sizeof(log_module))
+			return -EINVAL;
+		m[n++] = *p == ':' && p[1] == ':' ? (p++, '/') : *p;
+	}
+	m[n] = '\0';
+	/* "", or a top directory of ember's code, then the start of a file name. */
+	if (!strncmp(m, "src", 3))
+		dir = 3;
+	else if (!strncmp(m, "virtio", 6))
+		dir = 6;
+	else if (n == 0)
+		dir = 0;
+	else
+		return -EINVAL;
+	if (m[dir] == '/')
+		dir++;
+	else if (m[dir] != '\0')
+		return -EINVAL;
+	for (size_t i = dir; i < n; i++)
+		if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9') || m[i] == '_'))
+			return -EINVAL;
+	return 0;
+}
+
+bool log_module_valid(const char *module)
+{
+	char m[sizeof(log_module)];
+	return log_module_normalise(module, m) == 0;
+}
+
+int log_set_module(const char *module)
+{
+	char m[sizeof(log_module)];
+	if (log_module_normalise(module, m) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&log_lock);
+	memcpy(log_module, m, sizeof(log_module));
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+/* Does the line from source file `file` pass the module filter? Its module
+ * is its last two path components without the extension ("src/vm"), so the
+ * build directory does not matter. Called with log_lock held. */
+static bool log_module_passes(const char *file)
+{
+	size_t flen = strlen(log_module);
+	if (!flen)
+		return true;
+	const char *last = strrchr(file, '/'), *start = file;
+	if (last) {
+		for (const char *p = file; p < last; p++)
+			if (*p == '/')
+				start = p + 1;
+	}
+	const char *dot = strrchr(last ? last : file, '.');
+	size_t mlen = dot ? (size_t)(dot - start) : strlen(start);
+	return mlen >= flen && !memcmp(start, log_module, flen);
 }
 
 void log_set_thread_name(const char *name)
@@ -131,8 +214,10 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 			   (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1);
 	buf[pos++] = '\n';
 	pthread_mutex_lock(&log_lock);
-	ssize_t w = write(log_fd, buf, pos);
-	(void)w; /* a full FIFO drops the line rather than blocking a vCPU */
+	if (log_module_passes(file)) {
+		ssize_t w = write(log_fd, buf, pos);
+		(void)w; /* a full FIFO drops the line rather than blocking a vCPU */
+	}
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -13,6 +13,13 @@
  * UTF-8 too, byte by byte). So a line is always one line of printable ASCII
  * and the original bytes can be read back. The message part is cut at 1023
  * bytes before escaping and the whole line at 2047.
+ *
+ * A line's module is the source file it comes from, as its path in the
+ * repository without the extension: "src/api_http", "virtio/blk". With a
+ * module filter set (log_set_module(), Firecracker's logger `module`), only
+ * lines whose module starts with the filter are written, whatever their
+ * level: "virtio" keeps the virtio devices' lines, "src/api" those of
+ * src/api.c, src/api_http.c and src/api_vm.c.
  */
 #ifndef EMBER_LOG_H
 #define EMBER_LOG_H
@@ -30,9 +37,26 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 void log_set_format(bool show_level, bool show_origin);
-/* Send lines to PATH (opened O_WRONLY|O_APPEND|O_NONBLOCK; a FIFO or a regular
- * file, created if missing). Returns 0 or -errno. Called by the main thread. */
+/* Open PATH for output that must never block ember (the log, the metrics):
+ * O_APPEND | O_NONBLOCK | O_CLOEXEC, created 0600 if missing, write-only,
+ * except a FIFO, opened read-write so that it needs no reader. An fd or
+ * -errno. */
+int log_open_output(const char *path);
+/* Send lines to PATH (log_open_output()). Returns 0 or -errno. Called by the
+ * main thread. */
 int log_open(const char *path);
+/* What log_set_module() accepts, for error messages. */
+#define LOG_MODULE_RULE "a module is \"src\" or \"virtio\", optionally followed by " \
+	"\"/\" and the start of a file name without \".c\" (\"src/api\", " \
+	"\"virtio/blk\"; \"::\" may stand for \"/\"), or \"\" for all"
+/* Keep only the lines whose module starts with module (see above): "" for
+ * every line (the default); "::" is read as "/" (Firecracker's module paths
+ * are Rust's). Returns 0, or -EINVAL when module cannot name any of ember's
+ * modules (LOG_MODULE_RULE) and the filter is unchanged. Any thread. */
+int log_set_module(const char *module);
+/* Would log_set_module(module) accept it? Changes nothing. */
+bool log_module_valid(const char *module);
+
 /* Name the calling thread in log lines ("main", "vcpu0", ...). */
 void log_set_thread_name(const char *name);
 

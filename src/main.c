@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "src/api.h"
+#include "src/api_http.h"
 #include "src/config.h"
 #include "src/config_file.h"
 #include "src/evloop.h"
@@ -28,7 +29,7 @@
 #define EXIT_GENERIC     1
 #define EXIT_BAD_ARGS    153
 
-#define DEFAULT_API_SOCK "/run/ember.socket"
+#define DEFAULT_API_SOCK "/run/firecracker.socket" /* Firecracker's */
 
 struct opts {
 	const char *api_sock;
@@ -36,11 +37,14 @@ struct opts {
 	const char *config_file;
 	const char *log_path;
 	const char *level;
+	const char *module;
 	const char *metrics_path;
 	const char *seccomp_filter;
+	const char *mmds_size_limit;	/* accepted; ember has no MMDS */
 	bool no_api, no_seccomp, boot_timer, show_level, show_origin;
 	bool api_sock_set;
 	unsigned long long start_time_us;
+	unsigned long long max_payload;	/* --http-api-max-payload-size */
 };
 
 static void usage(FILE *f)
@@ -54,12 +58,17 @@ static void usage(FILE *f)
 		"  --no-api                 no API socket (needs --config-file)\n"
 		"  --log-path PATH          log to a file or FIFO\n"
 		"  --level LEVEL            Error, Warning, Info (default), Debug, Trace, Off\n"
+		"  --module MODULE          log only the lines of ember's modules starting with\n"
+		"                           MODULE (\"src/api\", \"virtio\", \"virtio/blk\", ...)\n"
 		"  --show-level             print the level in log lines\n"
 		"  --show-log-origin        print file:line in log lines\n"
 		"  --metrics-path PATH      metrics as JSON lines\n"
 		"  --boot-timer             log guest boot time when the guest writes 123 at 0xC0000000\n"
 		"  --no-seccomp             disable seccomp filters (debugging only)\n"
 		"  --seccomp-filter FILE    load seccomp filters from FILE (see docs/production.md)\n"
+		"  --http-api-max-payload-size N  largest API request body in bytes (default 51200)\n"
+		"  --mmds-size-limit N      accepted as Firecracker's; no effect (ember has no MMDS)\n"
+		"  --enable-pci             refused: ember has no PCI (its devices are virtio-mmio)\n"
 		"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N   set by the jailer\n"
 		"  --version                print the version\n"
 		"  --help                   this text\n");
@@ -71,6 +80,20 @@ static int bad_arg(const char *fmt, const char *a)
 	fprintf(stderr, fmt, a);
 	fprintf(stderr, " (try --help)\n");
 	return -1;
+}
+
+/* A non-negative decimal number (Firecracker's u64/usize values). */
+static int parse_number(const char *flag, const char *val, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(val, &end, 10);
+	if (errno || *end || val[0] < '0' || val[0] > '9') {
+		fprintf(stderr, "ember: %s: '%s' is not a number (try --help)\n", flag, val);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -91,7 +114,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		name[nl] = 0;
 		static const char *const flags[] = {
 			"--no-api", "--no-seccomp", "--boot-timer", "--show-level",
-			"--show-log-origin", "--help", "--version",
+			"--show-log-origin", "--help", "--version", "--enable-pci",
 		};
 		bool is_flag = false;
 		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
@@ -118,16 +141,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--config-file")) o->config_file = val;
 		else if (!strcmp(name, "--log-path")) o->log_path = val;
 		else if (!strcmp(name, "--level")) o->level = val;
+		else if (!strcmp(name, "--module")) o->module = val;
 		else if (!strcmp(name, "--metrics-path")) o->metrics_path = val;
 		else if (!strcmp(name, "--seccomp-filter")) o->seccomp_filter = val;
 		else if (!strcmp(name, "--start-time-us")) {
-			char *end;
-			errno = 0;
-			o->start_time_us = strtoull(val, &end, 10);
-			if (errno || *end || !*val)
-				return bad_arg("--start-time-us: '%s' is not a number", val);
-		} else if (!strcmp(name, "--start-time-cpu-us") || !strcmp(name, "--parent-cpu-time-us") ||
-			   !strcmp(name, "--http-api-max-payload-size") || !strcmp(name, "--module")) {
+			if (parse_number(name, val, &o->start_time_us) < 0)
+				return -1;
+		} else if (!strcmp(name, "--http-api-max-payload-size")) {
+			if (parse_number(name, val, &o->max_payload) < 0)
+				return -1;
+			if (o->max_payload > API_HTTP_MAX_BODY_LIMIT) {
+				fprintf(stderr, "ember: --http-api-max-payload-size %s: more than ember's "
+					"limit of %u bytes (try --help)\n", val, API_HTTP_MAX_BODY_LIMIT);
+				return -1;
+			}
+		} else if (!strcmp(name, "--mmds-size-limit")) {
+			unsigned long long n;
+			if (parse_number(name, val, &n) < 0)
+				return -1;
+			o->mmds_size_limit = val;
+		} else if (!strcmp(name, "--enable-pci")) {
+			return bad_arg("%s: ember has no PCI; its devices are virtio-mmio only",
+				       "--enable-pci");
+		} else if (!strcmp(name, "--start-time-cpu-us") || !strcmp(name, "--parent-cpu-time-us")) {
 			/* accepted for Firecracker compatibility; not used */
 		} else {
 			return bad_arg("unknown option '%s'", name);
@@ -157,10 +193,15 @@ static void on_signal(void *opaque, uint32_t events)
 	evloop_stop(g_loop, EXIT_OK);
 }
 
-/* --level, --log-path, --metrics-path. EXIT_OK, or the exit status after
- * printing why. */
+/* --level, --module, --log-path, --metrics-path. EXIT_OK, or the exit status
+ * after printing why. */
 static int setup_output(const struct opts *o)
 {
+	if (o->module && log_set_module(o->module) < 0) {
+		fprintf(stderr, "ember: --module '%s' is not one of ember's modules: "
+			LOG_MODULE_RULE "\n", o->module);
+		return EXIT_BAD_ARGS;
+	}
 	if (o->level) {
 		enum log_level lvl;
 		if (log_level_parse(o->level, &lvl) < 0) {
@@ -291,7 +332,7 @@ static int start(const struct opts *o, struct vm_config *cfg, struct api **api, 
 int main(int argc, char **argv)
 {
 	static struct vm_config cfg;
-	struct opts o = { .api_sock = DEFAULT_API_SOCK };
+	struct opts o = { .api_sock = DEFAULT_API_SOCK, .max_payload = API_HTTP_MAX_BODY };
 	struct api *api = NULL;
 	struct vm *vm = NULL;
 	int status;
@@ -310,6 +351,9 @@ int main(int argc, char **argv)
 	if ((status = setup_output(&o)) != EXIT_OK || (status = setup_seccomp(&o)) != EXIT_OK ||
 	    (status = setup_loop()) != EXIT_OK)
 		return status;
+	if (o.mmds_size_limit)
+		log_warn("--mmds-size-limit %s has no effect: ember has no MMDS", o.mmds_size_limit);
+	api_http_set_max_body((size_t)o.max_payload); /* checked in parse_args */
 
 	status = start(&o, &cfg, &api, &vm);
 	bool ran = status == EXIT_OK;

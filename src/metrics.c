@@ -26,9 +26,9 @@ int metrics_open(const char *path)
 {
 	if (metrics_fd >= 0)
 		return -EALREADY;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = log_open_output(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	metrics_fd = fd;
 	return 0;
 }

@@ -43,7 +43,8 @@ struct evloop;
 #define METRICS_VCPU(X) X(exit_io_in) X(exit_io_out) X(exit_mmio_read) \
 	X(exit_mmio_write) X(exit_hlt) X(exit_shutdown) X(failures)
 #define METRICS_UART(X) X(read_count) X(write_count) X(read_bytes) X(write_bytes) \
-	X(missed_read_count) X(missed_write_count) X(error_count) X(flush_count)
+	X(missed_read_count) X(missed_write_count) X(error_count) X(flush_count) \
+	X(rate_limiter_dropped_bytes)
 #define METRICS_I8042(X) X(reset_count) X(read_count) X(write_count) \
 	X(missed_read_count) X(missed_write_count) X(error_count)
 #define METRICS_BLOCK(X) X(activate_fails) X(cfg_fails) X(event_fails) \

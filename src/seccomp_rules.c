@@ -77,11 +77,11 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "vm/device teardown"),
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices_entry_open (InstanceStart), "
 		 "devices_update_drive (PATCH /drives, through vm_update_drive): the running device's own copy of a drive "
-		 "or tap fd"),
+		 "or tap fd; console_setup (InstanceStart): the UART's copy of serial_out_path's fd"),
 	/* config_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
 	 * initrd, and PATCH /drives once the VM runs): the file type of what was
 	 * opened, then O_NONBLOCK off again */
-	ALLOW(newfstatat, "config_open_file: file type; InstanceStart: kernel and initrd sizes "
+	ALLOW(newfstatat, "config_open_file, config_serial_open: file type; InstanceStart: kernel and initrd sizes "
 	      "(x86_load_kernel, guest_mem_load_file); glibc >= 2.33 makes stat and fstat "
 	      "newfstatat"),
 	ALLOW(fstat, "the same with glibc < 2.33; the sanitizer runtime's internal fstat"),
@@ -175,8 +175,8 @@ static const struct sc_rule seccomp_main_running_rules[] = {
  * (SECCOMP_THREAD_MAIN_RUNNING), and none of these work any more.
  */
 static const struct sc_rule seccomp_main_boot_rules[] = {
-	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics (created "
-	      "if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
+	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics, /serial "
+	      "(created if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
 	      "(vm_load_kernel), /dev/kvm (kvm_open)"),
 	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
@@ -233,7 +233,9 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	      "(coalesced port I/O) for the VM's life"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
 	IOCTL(KVM_SET_CPUID2, "x86_cpu_setup: filtered CPUID"),
-	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs"),
+	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs; a CPU template's MSRs"),
+	IOCTL(KVM_GET_MSRS, "x86_cpu_set_template_msrs: an MSR a CPU template (T2S, T2CL) "
+	      "rewrites, as KVM set it for the vCPU"),
 	IOCTL(KVM_SET_REGS, "x86_cpu_setup: boot registers (vCPU 0)"),
 	IOCTL(KVM_GET_SREGS, "x86_cpu_setup: the segments x86_boot_regs starts from"),
 	IOCTL(KVM_SET_SREGS, "x86_cpu_setup: boot segments, paging (vCPU 0)"),
@@ -266,7 +268,8 @@ static const struct sc_rule seccomp_vcpu_rules[] = {
 	ALLOW(rt_sigreturn, "vcpu: return from the kick signal handler"),
 	ALLOW(restart_syscall, "the kernel's restart of a timed wait interrupted by a stop "
 	      "signal (ember's own waits on this thread have no timeout)"),
-	ALLOW(clock_gettime, "log timestamps, boot timer (the vDSO's syscall fallback)"),
+	ALLOW(clock_gettime, "log timestamps, boot timer, the serial output's rate limiter (the "
+	      "vDSO's syscall fallback)"),
 	ALLOW(gettimeofday, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's clock"),
 	ALLOW(gettid, "ASan/UBSan builds (make SAN=1): the sanitizer runtime's thread ids"),
 	ALLOW(getpid, "ASan/UBSan builds (make SAN=1): reports"),

@@ -56,6 +56,13 @@ void serial_destroy(struct serial *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+void serial_set_out_limit(struct serial *s, const struct config_token_bucket *b)
+{
+	pthread_mutex_lock(&s->lock);
+	ratelimit_bucket_init(&s->out_limit, b, ratelimit_now_ns());
+	pthread_mutex_unlock(&s->lock);
+}
+
 static uint8_t serial_iir(const struct serial *s)
 {
 	uint8_t fifo = (s->fcr & FCR_FIFO_ENABLE) ? IIR_FIFO : 0;
@@ -94,14 +101,26 @@ static void serial_rx_push(struct serial *s, uint8_t b)
 }
 
 /* Write the gathered output: one write() per call into the model, not one
- * per byte. stdout is non-blocking: what does not fit is dropped and counted,
- * the vCPU never waits. */
+ * per byte. The rate limiter first: the bytes its bucket covers go out in
+ * order, the rest of the batch is dropped (as if each byte had asked the
+ * bucket for one token). Then the output, non-blocking: what does not fit
+ * (a full stdout or pipe) is dropped and counted, the vCPU never waits. */
 static void serial_flush(struct serial *s)
 {
 	size_t n = s->olen;
 	if (n == 0)
 		return;
 	s->olen = 0;
+	if (s->out_limit.on) {
+		size_t ok = (size_t)ratelimit_bucket_take(&s->out_limit, n, ratelimit_now_ns());
+		if (ok < n) {
+			s->tx_limited += n - ok;
+			metrics_add(&metrics.uart.rate_limiter_dropped_bytes, n - ok);
+		}
+		n = ok;
+		if (n == 0)
+			return;
+	}
 	ssize_t w;
 	do {
 		w = write(s->out_fd, s->obuf, n);

@@ -5,7 +5,8 @@
  * Register accesses come from vCPU threads (serial_pio), input from the main
  * thread (serial_input). One lock serialises both. Output bytes go to out_fd
  * (non-blocking: when it is full, bytes are dropped and counted, the vCPU never
- * blocks). The interrupt line is modelled as a level (high while IIR reports
+ * blocks), through an optional token bucket of bytes (serial_set_out_limit:
+ * what exceeds it is dropped and counted too, never delayed). The interrupt line is modelled as a level (high while IIR reports
  * an interrupt); every change of it goes out through the irq callback
  * (KVM_IRQ_LINE on ISA IRQ 4 in the VMM, a counter in tests).
  */
@@ -16,6 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "src/config.h"
+#include "virtio/ratelimit.h"
 
 #define SERIAL_RX_BUF 4096
 
@@ -33,6 +37,8 @@ struct serial {
 	void (*on_first_byte)(void *opaque); /* timeline hook, may be NULL */
 	bool saw_output;
 	uint64_t tx_bytes, tx_dropped, rx_bytes;
+	struct ratelimit_bucket out_limit; /* off: no limit */
+	uint64_t tx_limited;            /* bytes the bucket dropped */
 	/* Output gathered during one call and written once before it returns. */
 	uint8_t obuf[256];
 	size_t olen;
@@ -40,6 +46,12 @@ struct serial {
 
 void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool level), void *opaque);
 void serial_destroy(struct serial *s);
+
+/* Limit the output to the bucket b (bytes; unset, size 0 or refill_time 0:
+ * no limit). Bytes beyond it are dropped, counted in tx_limited and in the
+ * uart metric rate_limiter_dropped_bytes; the bucket starts full. Call
+ * before the vCPUs run. */
+void serial_set_out_limit(struct serial *s, const struct config_token_bucket *b);
 
 /* Bus handler for the 8 ports at 0x3f8 (offset 0..7, len 1; wider accesses are
  * split byte by byte). */

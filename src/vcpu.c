@@ -327,7 +327,9 @@ void vcpu_stop_request(struct vcpu_shared *sh)
 
 void vcpu_stop_all(struct vcpu *vcpus, unsigned n)
 {
-	if (!n)
+	/* vCPUs are created in order: without vCPU 0 none was made (a build
+	 * that failed before them), none runs, and there is no shared state. */
+	if (!n || !vcpus[0].shared)
 		return;
 	vcpu_stop_request(vcpus[0].shared);
 	for (unsigned i = 0; i < n; i++) {

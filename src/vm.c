@@ -19,6 +19,7 @@
 
 #include "src/acpi.h"
 #include "src/console.h"
+#include "src/cpu_template.h"
 #include "src/devices.h"
 #include "src/guest_mem.h"
 #include "src/i8042.h"
@@ -204,7 +205,8 @@ static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err
 	int r = kvm_irqfd_new(&vm->kvm, LAYOUT_I8042_IRQ, &vm->i8042_irqfd, err, errlen);
 	if (r < 0)
 		return r;
-	r = console_setup(&vm->console, vm->kvm.vm_fd, vm->loop, &vm->pio, err, errlen);
+	r = console_setup(&vm->console, vm->kvm.vm_fd, vm->loop, &vm->pio, &cfg->serial, err,
+			  errlen);
 	if (r < 0)
 		return r;
 	i8042_init(&vm->i8042, vm_i8042_irq, vm_on_i8042_reset, vm);
@@ -311,13 +313,13 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 	struct kvm_cpuid2 *supported = x86_cpu_supported_cpuid(vm->kvm.kvm_fd, err, errlen);
 	if (!supported)
 		return -EINVAL;
-	int r = 0;
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
+	int r = cpu_template_check(cfg->machine.cpu_template, supported, err, errlen);
+	for (unsigned i = 0; r == 0 && i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		r = vcpu_create(v, vm->kvm.kvm_fd, vm->kvm.vm_fd, i, &vm->vshared, err, errlen);
 		if (r < 0)
 			break;
-		r = x86_cpu_setup(v, supported, vm->nvcpus, cfg->machine.smt, &vm->kernel, err,
+		r = x86_cpu_setup(v, supported, vm->nvcpus, &cfg->machine, &vm->kernel, err,
 				  errlen);
 		if (r < 0) {
 			vcpu_destroy(v);

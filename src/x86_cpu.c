@@ -3,7 +3,8 @@
  * x86_cpu.c - an x86 vCPU's boot state through KVM (see x86_cpu.h): CPUID,
  * MSRs, FPU, LAPIC and the boot registers, one function each. Layer 3 (KVM
  * glue): it issues the vCPU ioctls of the build and KVM_GET_SUPPORTED_CPUID;
- * the values come from the layer-2 models cpuid.c and x86_boot.c.
+ * the values come from the layer-2 models cpuid.c, cpu_template.c and
+ * x86_boot.c.
  */
 #include "src/x86_cpu.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "src/cpu_template.h"
 #include "src/cpuid.h"
 
 #define MSR_IA32_TSC            0x10
@@ -53,7 +55,8 @@ struct kvm_cpuid2 *x86_cpu_supported_cpuid(int kvm_fd, char *err, size_t errlen)
 }
 
 static int x86_cpu_set_cpuid(const struct vcpu *v, const struct kvm_cpuid2 *supported,
-			     unsigned nvcpus, bool smt, char *err, size_t errlen)
+			     unsigned nvcpus, const struct config_machine *machine, char *err,
+			     size_t errlen)
 {
 	size_t csz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	struct kvm_cpuid2 *cpuid = malloc(csz);
@@ -62,7 +65,9 @@ static int x86_cpu_set_cpuid(const struct vcpu *v, const struct kvm_cpuid2 *supp
 		return -ENOMEM;
 	}
 	memcpy(cpuid, supported, csz);
-	int r = cpuid_filter(cpuid, v->index, nvcpus, smt);
+	int r = cpuid_filter(cpuid, v->index, nvcpus, machine->smt);
+	if (r == 0)
+		cpu_template_apply_cpuid(machine->cpu_template, cpuid);
 	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
 		r = -errno;
 	free(cpuid);
@@ -102,6 +107,40 @@ static int x86_cpu_set_msrs(const struct vcpu *v, char *err, size_t errlen)
 	if (r < 0)
 		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", v->index, strerror(-r));
 	return r;
+}
+
+/* The CPU template's MSR rules: each MSR as KVM has it for this vCPU (set
+ * from the host when the vCPU was made), rewritten. After KVM_SET_CPUID2:
+ * KVM accepts IA32_ARCH_CAPABILITIES only when the CPUID has it. */
+static int x86_cpu_set_template_msrs(const struct vcpu *v, enum config_cpu_template t,
+				     char *err, size_t errlen)
+{
+	const struct cpu_template_msr *rules;
+	size_t n = cpu_template_msrs(t, &rules);
+	for (size_t i = 0; i < n; i++) {
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e;
+		} m;
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = 1;
+		m.e.index = rules[i].index;
+		const char *op = "KVM_GET_MSRS";
+		int r = ioctl(v->fd, KVM_GET_MSRS, &m);
+		if (r == 1) {
+			m.e.data = cpu_template_msr_value(&rules[i], m.e.data);
+			op = "KVM_SET_MSRS";
+			r = ioctl(v->fd, KVM_SET_MSRS, &m);
+		}
+		if (r != 1) {
+			/* r == 0: KVM does not have this MSR (or refused the value) */
+			snprintf(err, errlen, "vCPU %u: CPU template %s: %s of MSR %#x: %s",
+				 v->index, cpu_template_name(t), op, rules[i].index,
+				 r < 0 ? strerror(errno) : "not supported by KVM on this host");
+			return r < 0 ? -errno : -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int x86_cpu_set_fpu(const struct vcpu *v, char *err, size_t errlen)
@@ -160,11 +199,14 @@ static int x86_cpu_set_boot_regs(const struct vcpu *v, const struct x86_kernel *
 }
 
 int x86_cpu_setup(const struct vcpu *v, const struct kvm_cpuid2 *supported, unsigned nvcpus,
-		  bool smt, const struct x86_kernel *kernel, char *err, size_t errlen)
+		  const struct config_machine *machine, const struct x86_kernel *kernel,
+		  char *err, size_t errlen)
 {
-	int r = x86_cpu_set_cpuid(v, supported, nvcpus, smt, err, errlen);
+	int r = x86_cpu_set_cpuid(v, supported, nvcpus, machine, err, errlen);
 	if (r == 0)
 		r = x86_cpu_set_msrs(v, err, errlen);
+	if (r == 0)
+		r = x86_cpu_set_template_msrs(v, machine->cpu_template, err, errlen);
 	if (r == 0)
 		r = x86_cpu_set_fpu(v, err, errlen);
 	if (r == 0)

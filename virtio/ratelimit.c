@@ -168,3 +168,20 @@ void ratelimit_timer_ack(struct ratelimit *rl)
 	(void)r;
 	rl->armed = false;
 }
+
+void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct config_token_bucket *c,
+			   uint64_t now_ns)
+{
+	bucket_set(b, c, now_ns);
+}
+
+uint64_t ratelimit_bucket_take(struct ratelimit_bucket *b, uint64_t n, uint64_t now_ns)
+{
+	if (!b->on)
+		return n;
+	bucket_refill(b, now_ns);
+	uint64_t have = b->budget > 0 ? (uint64_t)b->budget : 0;
+	uint64_t granted = n < have ? n : have;
+	b->budget -= (int64_t)granted;
+	return granted;
+}

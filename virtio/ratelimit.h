@@ -63,4 +63,14 @@ void ratelimit_timer_ack(struct ratelimit *rl);
 
 uint64_t ratelimit_now_ns(void);
 
+/* One bucket on its own, for a device that drops what exceeds it instead
+ * of waiting (the serial console's output): no timer, no debt.
+ * ratelimit_bucket_init() sets b from c (off when c is unset, or its size or
+ * refill time is 0); ratelimit_bucket_take() refills b up to now_ns, then
+ * grants up to n tokens, as many as b holds, and returns how many it
+ * granted (n when b is off). Caller serialises. */
+void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct config_token_bucket *c,
+			   uint64_t now_ns);
+uint64_t ratelimit_bucket_take(struct ratelimit_bucket *b, uint64_t n, uint64_t now_ns);
+
 #endif

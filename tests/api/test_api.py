@@ -9,6 +9,7 @@ Post-boot tests need /dev/kvm plus EMBER_KERNEL (and optionally
 EMBER_ROOTFS) in the environment; otherwise they are skipped (said loudly)."""
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -122,6 +123,50 @@ def test_machine_config(e):
 
 @test
 @with_ember
+def test_cpu_template(e):
+    # Firecracker's x86_64 static templates are accepted and shown; a request
+    # whose body has cpu_template (even "None") answers with
+    # "Deprecation: true", right after Connection, errors included.
+    for name in ("C3", "T2", "T2S", "T2CL", "T2A", "None"):
+        r = api(e, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256,
+                                              "cpu_template": name})
+        expect(r, 204)
+        assert r.headers.get("deprecation") == "true", r.headers
+        j = api(e, "GET", "/machine-config").json()
+        assert j.get("cpu_template") == (None if name == "None" else name), j
+    raw = Raw(e.sock)
+    raw.send(request_bytes("PATCH", "/machine-config", '{"cpu_template": "T2A"}'))
+    raw.send(request_bytes("PATCH", "/machine-config", '{"cpu_template": 1}'))
+    ok, bad = raw.recv(2)
+    assert ok.status == 204 and list(ok.headers.items()) == [
+        ("server", "Firecracker API"), ("connection", "keep-alive"), ("deprecation", "true")], ok.headers
+    assert bad.status == 400 and list(bad.headers) == [
+        "server", "connection", "content-type", "content-length"], bad.headers
+    r = api(e, "GET", "/machine-config")
+    assert "deprecation" not in r.headers, r.headers
+    assert list(r.json()) == ["vcpu_count", "mem_size_mib", "smt", "cpu_template",
+                              "track_dirty_pages", "huge_pages"], r.json()
+    # A PUT without it keeps the template (Firecracker does too); no header.
+    r = api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128})
+    expect(r, 204)
+    assert "deprecation" not in r.headers, r.headers
+    assert api(e, "GET", "/vm/config").json()["machine-config"]["cpu_template"] == "T2A"
+    r = api(e, "PUT", "/machine-config", {"vcpu_count": 0, "mem_size_mib": 128,
+                                          "cpu_template": "T2"})
+    expect(r, 400, "Machine config error: The number of vCPUs")
+    assert r.headers.get("deprecation") == "true", r.headers
+    for bad in ("V1N1", "t2a", "Milan"):
+        r = api(e, "PATCH", "/machine-config", {"cpu_template": bad})
+        expect(r, 400, "An error occurred when deserializing the json body of a request: "
+               f"unknown variant `{bad}`, expected one of `C3`, `T2`, `T2S`, `None`, `T2CL`, "
+               "`T2A` at line 1 column ")
+        assert "(field `cpu_template`)." in r.fault(), r.fault()
+        assert "deprecation" not in r.headers, r.headers
+    assert api(e, "GET", "/machine-config").json()["cpu_template"] == "T2A"
+
+
+@test
+@with_ember
 def test_boot_source(e):
     expect(api(e, "PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}), 400,
            "Boot source error: The kernel file cannot be opened: kernel_image_path /nonexistent/vmlinux: No such file or directory (os error 2)")
@@ -223,7 +268,7 @@ def test_drive_io_engine_async(e):
         drives = api(e, "GET", "/vm/config").json()["drives"]
         assert [(x["drive_id"], x["io_engine"]) for x in drives] == [("data", "Async"), ("sync", "Sync")], drives
         expect(api(e, "PUT", "/drives/data", dict(body, io_engine="async")), 400,
-               "unknown variant `async` for field `io_engine`, expected one of `Sync`, `Async`")
+               "unknown variant `async`, expected `Sync` or `Async`")
     finally:
         os.unlink(d)
 
@@ -319,6 +364,78 @@ def test_logger(e):
 
 @test
 @with_ember
+def test_logger_module(e):
+    log = tmpfile()
+    try:
+        expect(api(e, "PUT", "/logger", {"module": "vmm::builder"}), 400,
+               'Logger error: module "vmm::builder" is not one of ember\'s modules')
+        expect(api(e, "PUT", "/logger", {"module": "src/api.c"}), 400, "not one of ember's modules")
+        # "src::api" is "src/api": src/api.c (the request lines), api_http.c
+        # and api_vm.c; the Debug level does not bring the other modules in.
+        expect(api(e, "PUT", "/logger", {"log_path": log, "level": "Debug", "module": "src::api",
+                                         "show_log_origin": True}), 204)
+        api(e, "GET", "/machine-config")
+        expect(api(e, "PUT", "/logger", {"module": "virtio"}), 204)
+        api(e, "GET", "/version")  # filtered out: no virtio line comes of it
+        expect(api(e, "PUT", "/logger", {"module": ""}), 204)
+        api(e, "GET", "/vm/config")
+        time.sleep(0.05)
+        text = open(log).read()
+        assert 'request on "/machine-config"' in text, text
+        assert 'request on "/version"' not in text, text
+        assert 'request on "/vm/config"' in text, text
+        filtered = text.split('request on "/vm/config"')[0].splitlines()[:-1]
+        assert filtered and all(re.search(r" \[api(_http|_vm)?\.c:\d+\] ", x) for x in filtered), text
+    finally:
+        os.unlink(log)
+    # The same rule for --module; a bad one is a command-line error (153).
+    p = subprocess.run([EMBER, "--module", "vmm", "--api-sock", e.sock + ".2"],
+                       capture_output=True, timeout=10)
+    assert p.returncode == 153 and b"--module 'vmm' is not one of ember's modules" in p.stderr, p
+
+
+@test
+@with_ember
+def test_serial(e):
+    d = tempfile.mkdtemp(prefix="ember-api-")
+    out, fifo = os.path.join(d, "console.log"), os.path.join(d, "console.fifo")
+    os.mkfifo(fifo)
+    try:
+        assert "serial" not in api(e, "GET", "/vm/config").json()
+        expect(api(e, "PUT", "/serial", {}), 204)
+        assert api(e, "GET", "/vm/config").json()["serial"] == \
+            {"serial_out_path": None, "rate_limiter": None}
+        bucket = {"size": 1024, "one_time_burst": 65536, "refill_time": 1000}
+        expect(api(e, "PUT", "/serial", {"serial_out_path": out, "rate_limiter": bucket}), 204)
+        assert os.path.isfile(out)  # created at PUT time
+        assert api(e, "GET", "/vm/config").json()["serial"] == \
+            {"serial_out_path": out, "rate_limiter": bucket}
+        # A FIFO nobody reads: accepted at once, ember keeps serving.
+        expect(api(e, "PUT", "/serial", {"serial_out_path": fifo}), 204)
+        expect(api(e, "GET", "/"), 200)
+        for body, fault in [
+                ({"serial_out_path": d}, f"Serial config error: serial_out_path: {d} is a directory, "
+                                         "not a regular file or a FIFO"),
+                ({"serial_out_path": "/dev/null"}, "/dev/null is a character device"),
+                ({"serial_out_path": "/nonexistent/x"}, "cannot open /nonexistent/x: No such file"),
+                ({"serial_out_path": ""}, "serial_out_path is empty"),
+                ({"rate_limiter": {"bandwidth": bucket}}, "missing field `size`"),
+                ({"rate_limiter": {"size": 1}}, "missing field `refill_time`"),
+                ({"serial_in_path": out}, "unknown field `serial_in_path`")]:
+            expect(api(e, "PUT", "/serial", body), 400, fault)
+        # Nothing changed by the refusals.
+        assert api(e, "GET", "/vm/config").json()["serial"] == \
+            {"serial_out_path": fifo, "rate_limiter": None}
+        expect(api(e, "GET", "/serial"), 400, "Invalid request method and/or path: GET serial.")
+    finally:
+        for f in (out, fifo):
+            if os.path.exists(f):
+                os.unlink(f)
+        os.rmdir(d)
+
+
+@test
+@with_ember
 def test_metrics(e):
     m = tmpfile()
     try:
@@ -357,7 +474,7 @@ def test_actions_pre_boot(e):
 @with_ember
 def test_unsupported_and_unknown(e):
     for p in ["/vsock", "/balloon", "/entropy", "/mmds", "/mmds/config", "/pmem/p0",
-              "/hotplug/memory", "/cpu-config", "/snapshot/create", "/snapshot/load", "/serial"]:
+              "/hotplug/memory", "/cpu-config", "/snapshot/create", "/snapshot/load"]:
         expect(api(e, "PUT", p, {}), 400, "ember does not support")
     expect(api(e, "GET", "/balloon"), 400, "ember does not support")
     expect(api(e, "GET", "/nope"), 400, "Invalid request method and/or path: GET nope.")
@@ -587,6 +704,43 @@ def test_payload_limit(e):
                        capture_output=True, timeout=15)
     assert b"HTTP/1.1 400" in p.stdout and b"larger than the limit" in p.stdout, p
     expect(api(e, "GET", "/"), 200)
+
+
+@test
+def test_payload_limit_flag():
+    # --http-api-max-payload-size moves the limit both ways, with
+    # Firecracker's 400 naming the new limit; bad values exit with 153.
+    def put(e, size):   # a valid body padded to size bytes
+        body = b'{"vcpu_count":1,"mem_size_mib":64}'
+        c = Raw(e.sock)
+        c.send(request_bytes("PUT", "/machine-config", body + b" " * (size - len(body))))
+        r = c.recv(1, timeout=5)[0]
+        c.close()
+        return r
+    e = start(["--http-api-max-payload-size", "100"])
+    try:
+        assert put(e, 100).status == 204
+        r = put(e, 101)
+        assert r.status == 400 and r.body == (
+            '{ "error": "Request payload with size 101 is larger than the limit of 100 '
+            'allowed by server.\nAll previous unanswered requests will be dropped." }'), r
+        expect(api(e, "GET", "/"), 200)   # GET has no body
+    finally:
+        e.stop()
+    e = start(["--http-api-max-payload-size", "200000"])
+    try:
+        assert put(e, 150000).status == 204     # three times the default
+        big = json.dumps({"vcpu_count": 1, "mem_size_mib": 64, "pad": "x" * 60000})
+        r = api(e, "PUT", "/machine-config", big)   # through curl: unknown field, not size
+        expect(r, 400, "unknown field `pad`")
+        assert put(e, 200001).status == 400
+    finally:
+        e.stop()
+    for bad, msg in [("abc", b"'abc' is not a number"), ("-1", b"'-1' is not a number"),
+                     ("1073741825", b"more than ember's limit of 1073741824 bytes")]:
+        p = subprocess.run([EMBER, "--api-sock", "/nonexistent/x.sock",
+                            "--http-api-max-payload-size", bad], capture_output=True, timeout=10)
+        assert p.returncode == 153 and msg in p.stderr, p
 
 
 @test

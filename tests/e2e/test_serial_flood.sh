@@ -51,6 +51,9 @@ for flood_attempt in 1 2 3; do
 		tr -d "\r" <"$out" | tail -n 25 | cut -c1-160 >&2
 		echo "--- ember stderr" >&2
 		tail -n 10 "$T/err$cpus" >&2
+		# Whether the guest wrote at all (bytes the UART took) tells a
+		# guest that died before its console from output that got lost.
+		echo "--- uart metrics: $(grep -o '"uart":{[^}]*}' "$T/metrics$cpus.json" 2>/dev/null | tail -n 1)" >&2
 	}
 	# A flood takes about 30 s in the emulated host, well under 1 s on KVM.
 	if ! wait_for_line "$out" 'FLOOD-END' "$(e2e_secs 15)" "$pid"; then

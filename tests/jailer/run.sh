@@ -363,17 +363,89 @@ expect_fail "not executable, --daemonize (the daemon fails, the jailer undoes)" 
 expect_fail "not executable, --daemonize --new-pid-ns" "privileges: /jailer-probe is not executable" \
 	"$JAILER" --id x --exec-file "$T/noexec/jailer-probe" --uid $U --gid $G \
 	--chroot-base-dir "$BASE" --parent-cgroup $CGP $CG --daemonize --new-pid-ns
-# jail dir already present: refused, and the existing directory is kept
-mkdir -p "$BASE/jailer-probe/dup"
-"$JAILER" --id dup --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
-	>"$T/o" 2>"$T/e"
-rc=$?
-if [ $rc != 0 ] && [ "$(wc -l <"$T/e")" = 1 ] && grep -q '^ember-jailer: chroot: jail directory .*/dup already exists$' "$T/e" &&
-   [ -d "$BASE/jailer-probe/dup" ] && [ -z "$(ls -A "$BASE/jailer-probe/dup")" ]; then
-	ok "jail dir already present -> $(cat "$T/e")"
+# ---- a jail made beforehand (Firecracker's jailer takes one; Kata makes one) -
+# Kata's layout: <id>/root/run, its files bind-mounted or created in <id>/root,
+# the root bind-mounted on itself as a shared mount, all root's and 0750.
+P=$BASE/jailer-probe/prep
+prep_jail() {
+	rm -rf "$BASE"; mkdir -p "$P/root/run"; chmod 0750 "$P" "$P/root" "$P/root/run"
+	echo underlying >"$P/root/vmlinux"; : >"$P/root/drive_0"; mkfifo "$P/root/logs.fifo"
+}
+prep_state() { (cd "$P" && find . -printf '%p %U:%G %m %y\n' | sort); }
+echo host-kernel >"$T/kernel-src"; echo hotplugged >"$T/drive-src"
+prep_jail
+mount --bind "$P/root" "$P/root" && mount --make-shared "$P/root" &&
+	mount --bind "$T/kernel-src" "$P/root/vmlinux" || bad "prepared: cannot set up Kata's mounts"
+"$JAILER" --id prep --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	>"$T/out9" 2>"$T/err9" </dev/null &
+pid=$!; PIDS="$PIDS $pid"
+if wait_ready "$T/out9"; then
+	ok "prepared: the jailer takes a jail made beforehand"
+	check "prepared: the orchestrator's files are in the jail next to the jailer's" \
+		test "$(sed -n 's/^root: //p' "$T/out9" | tr ' ' '\n' | sort | xargs)" = \
+		"dev drive_0 jailer-probe jailer-probe.pid logs.fifo run vmlinux"
+	check "prepared: a file bind-mounted into it beforehand shows in the jail" \
+		test "$(cat /proc/$pid/root/vmlinux)" = host-kernel
+	mount --bind "$T/drive-src" "$P/root/drive_0"
+	check "prepared: a file bind-mounted into it later shows in the jail (hot-plug)" \
+		test "$(cat /proc/$pid/root/drive_0)" = hotplugged
+	check "prepared: / and /run handed to $U:$G, 0700" \
+		test "$(stat -c '%u:%g %a' "$P/root" "$P/root/run" | xargs)" = "$U:$G 700 $U:$G 700"
+	kill -9 $pid; wait $pid 2>/dev/null
 else
-	bad "jail dir already present: rc $rc, $(cat "$T/e"), $(find "$BASE" | xargs)"
+	bad "prepared: probe did not start: $(cat "$T/err9")"
 fi
+umount "$P/root/drive_0" 2>/dev/null; umount "$P/root/vmlinux" 2>/dev/null; umount "$P/root" 2>/dev/null
+# ... and used once, it is refused: its root now belongs to the VM's uid
+"$JAILER" --id prep --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	-- --exit >"$T/o" 2>"$T/e" </dev/null
+rc=$?
+check "prepared: the same jail used again is refused (one line)" \
+	bash -c "[ $rc = 1 ] && [ \$(wc -l <'$T/e') = 1 ] && grep -q \"^ember-jailer: chroot: $P/root was made beforehand but is not root's alone (owner uid $U, mode 0700)\" '$T/e'"
+
+# refused, with one line, leaving what was there as it was; a failure after
+# pivot_root removes only what the jailer added and restores owner and mode
+expect_prep_fail() {	# NAME ERROR-REGEX SETUP-COMMAND [JAILER ARGS...]
+	local name=$1 re=$2 setup=$3 before rc; shift 3
+	prep_jail; eval "$setup"; before=$(prep_state)
+	timeout -k 5 60 "$JAILER" --id prep --exec-file "$PROBE" --uid $U --gid $G \
+		--chroot-base-dir "$BASE" "$@" -- --exit >"$T/o" 2>"$T/e" </dev/null
+	rc=$?
+	if [ $rc != 1 ] || [ "$(wc -l <"$T/e")" != 1 ] || ! grep -qE "^ember-jailer: $re" "$T/e"; then
+		bad "prepared, $name: rc $rc, $(cat "$T/e")"
+	elif [ "$(prep_state)" != "$before" ]; then
+		bad "prepared, $name: changed: $(diff <(echo "$before") <(prep_state) | xargs)"
+	else
+		ok "prepared, $name -> $(cat "$T/e")"
+	fi
+}
+R=".*/base/jailer-probe/prep"
+expect_prep_fail "a step after pivot_root fails" "limits: setrlimit\(RLIMIT_NOFILE" : \
+	--resource-limit no-file=99999999999
+expect_prep_fail "<id> owned by the jail's uid" \
+	"chroot: $R was made beforehand but is not root's alone \(owner uid $U, mode 0750\)" \
+	'chown $U "$P"'
+expect_prep_fail "root group-writable" \
+	"chroot: $R/root was made beforehand but is not root's alone \(owner uid 0, mode 0770\)" \
+	'chmod 0770 "$P/root"'
+expect_prep_fail "/run owned by the jail's uid" \
+	"chroot: $R/root/run was made beforehand but is not root's alone \(owner uid $U" \
+	'chown $U "$P/root/run"'
+expect_prep_fail "/run a symlink" "chroot: opening $R/root/run: a symlink on the way, not followed" \
+	'rmdir "$P/root/run"; ln -s /etc "$P/root/run"'
+expect_prep_fail "root a symlink" "chroot: opening $R/root: a symlink on the way, not followed" \
+	'mv "$P/root" "$P/real"; ln -s real "$P/root"'
+expect_prep_fail "/dev already there" "chroot: $R/root/dev already exists \(a jail used before\? remove $R\)" \
+	'mkdir "$P/root/dev"'
+expect_prep_fail "the exec file already there" "chroot: $R/root/jailer-probe already exists" \
+	'cp "$PROBE" "$P/root/"'
+# an empty <id> made beforehand gets its root as usual, removed on failure
+prep_jail; rm -rf "$P/root"
+timeout -k 5 60 "$JAILER" --id prep --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+	--resource-limit no-file=99999999999 -- --exit >"$T/o" 2>"$T/e" </dev/null
+rc=$?
+check "prepared: an empty <id> keeps no root after a failure" \
+	bash -c "[ $rc = 1 ] && [ -d '$P' ] && [ -z \"\$(ls -A '$P')\" ]"
 rm -rf "$BASE"
 
 # ---- an attacker with the jail's uid swaps a path of the jail for a symlink -

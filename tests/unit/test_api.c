@@ -67,6 +67,7 @@ static struct vm_config cfg;
 static struct api *api;
 static struct evloop *loop;
 static char kernel[64], disk[64], body[8192];
+static bool deprecated;      /* the last answer had "Deprecation: true" */
 
 static int setup(void **state)
 {
@@ -87,6 +88,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	log_set_module("");
 	api_destroy(api);
 	config_release(&cfg);
 	evloop_destroy(loop);
@@ -108,6 +110,7 @@ static int req(enum api_http_method m, const char *path, const char *b)
 		r.body_len = strlen(b);
 	}
 	api_handle_request(api, &r, &resp);
+	deprecated = resp.deprecation;
 	body[0] = 0;
 	if (resp.body) {
 		assert_true(resp.body_len < sizeof(body));
@@ -188,7 +191,7 @@ static void test_unsupported(void **state)
 {
 	const char *paths[] = { "/vsock", "/balloon", "/balloon/statistics", "/entropy", "/mmds",
 		"/mmds/config", "/pmem/p0", "/hotplug/memory", "/cpu-config", "/snapshot/create",
-		"/snapshot/load", "/serial" };
+		"/snapshot/load" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		assert_int_equal(PUT(paths[i], "{}"), 400);
 		FAULT_HAS("ember does not support");
@@ -247,23 +250,23 @@ static void test_machine_config(void **state)
 		assert_int_equal(PATCH("/machine-config", b), 400);
 	}
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\": 00512}"), 400);
-	FAULT_HAS("invalid number at byte 17");
+	FAULT_HAS("invalid number at line 1 column 19.");
 	assert_int_equal(cfg.machine.mem_size_mib, 1024);
 	/* ... but fine numbers, and digits inside strings, are untouched. */
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-1.5e-3}"), 400);
-	FAULT_HAS("invalid type: floating point `-0.0015` for field `mem_size_mib`");
+	FAULT_HAS("invalid type: floating point `-0.0015`, expected u64 at line 1 column 23 (field `mem_size_mib`).");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-0.25E+1}"), 400);
 	FAULT_HAS("floating point `-2.5`");
 	/* A whole value written as a float is still a float to serde. */
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":512.0}"), 400);
-	FAULT_HAS("invalid type: floating point `512.0` for field `mem_size_mib`, expected an integer");
+	FAULT_HAS("invalid type: floating point `512.0`, expected u64 at line 1 column 21 (field `mem_size_mib`).");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":5.12e2}"), 400);
 	FAULT_HAS("floating point `512.0`");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":512E0}"), 400);
 	/* Tagging follows document order: the float is the second number. */
 	assert_int_equal(PUT("/machine-config", "{\"cpu_template\":\"1.5\",\"vcpu_count\":2,"
 			     "\"mem_size_mib\":1e3}"), 400);
-	FAULT_HAS("floating point `1000.0` for field `mem_size_mib`");
+	FAULT_HAS("floating point `1000.0`, expected u64 at line 1 column 55 (field `mem_size_mib`)");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":-0}"), 400);
 	FAULT_HAS("The memory size (MiB) is either 0");
 	assert_int_equal(PATCH("/machine-config", "{\"mem_size_mib\":10,\"vcpu_count\":0}"), 400);
@@ -275,9 +278,9 @@ static void test_machine_config(void **state)
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":4,\"mem_size_mib\":1024}"), 204);
 	/* Errors. */
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":2}"), 400);
-	FAULT_HAS("missing field `mem_size_mib`");
+	FAULT_HAS("missing field `mem_size_mib` at line 1 column 16.");
 	assert_int_equal(PUT("/machine-config", "{\"mem_size_mib\":2}"), 400);
-	FAULT_HAS("missing field `vcpu_count`");
+	FAULT_HAS("missing field `vcpu_count` at line 1 column 18.");
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":0,\"mem_size_mib\":128}"), 400);
 	FAULT_HAS("The number of vCPUs must be greater than 0");
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":33,\"mem_size_mib\":128}"), 400);
@@ -285,7 +288,7 @@ static void test_machine_config(void **state)
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1.5,\"mem_size_mib\":128}"), 400);
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":-1,\"mem_size_mib\":128}"), 400);
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":\"2\",\"mem_size_mib\":128}"), 400);
-	FAULT_HAS("invalid type: string for field `vcpu_count`");
+	FAULT_HAS("invalid type: string \\\"2\\\", expected u8 at line 1 column 17 (field `vcpu_count`).");
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":0}"), 400);
 	FAULT_HAS("The memory size (MiB) is either 0");
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
@@ -297,13 +300,109 @@ static void test_machine_config(void **state)
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
 			     "\"huge_pages\":\"1G\"}"), 400);
 	FAULT_HAS("unknown variant `1G`");
+	/* V1N1 is Firecracker's aarch64 template: an unknown variant on x86_64. */
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
-			     "\"cpu_template\":\"T2\"}"), 400);
-	FAULT_HAS("CPU templates");
+			     "\"cpu_template\":\"V1N1\"}"), 400);
+	FAULT_HAS("unknown variant `V1N1`, expected one of `C3`, `T2`, `T2S`, `None`, `T2CL`, "
+		  "`T2A` at line 1 column 56 (field `cpu_template`).");
 	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
 			     "\"bogus\":true}"), 400);
 	FAULT_HAS("unknown field `bogus`, expected one of `vcpu_count`");
 	assert_int_equal(cfg.machine.mem_size_mib, 1024); /* nothing changed */
+}
+
+/* A refused PUT or PATCH /machine-config: its fault, and whether the
+ * answer carries "Deprecation: true"; the template stays T2A. */
+struct depr_case {
+	bool patch;
+	const char *body, *fault;
+	bool deprecated;
+};
+
+static void check_depr_cases(const struct depr_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(c[i].patch ? PATCH("/machine-config", c[i].body)
+				 : PUT("/machine-config", c[i].body), 400);
+		FAULT_HAS(c[i].fault);
+		if (deprecated != c[i].deprecated)
+			fail_msg("%s: Deprecation header %d, want %d", c[i].body, deprecated,
+				 c[i].deprecated);
+		assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	}
+}
+
+/* Static CPU templates: the values, what PUT and PATCH keep, GET, and the
+ * Deprecation header (on any answer to a body that deserialised with a
+ * cpu_template, "None" included; never otherwise). */
+static void test_cpu_template(void **state)
+{
+	static const struct { const char *name; enum config_cpu_template t; } all[] = {
+		{ "C3", CONFIG_CPU_TEMPLATE_C3 }, { "T2", CONFIG_CPU_TEMPLATE_T2 },
+		{ "T2S", CONFIG_CPU_TEMPLATE_T2S }, { "T2CL", CONFIG_CPU_TEMPLATE_T2CL },
+		{ "T2A", CONFIG_CPU_TEMPLATE_T2A }, { "None", CONFIG_CPU_TEMPLATE_NONE },
+	};
+	char b[256], want[256];
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		snprintf(b, sizeof(b), "{\"vcpu_count\":2,\"mem_size_mib\":256,"
+			 "\"cpu_template\":\"%s\"}", all[i].name);
+		assert_int_equal(PUT("/machine-config", b), 204);
+		assert_true(deprecated);
+		assert_int_equal(cfg.machine.cpu_template, all[i].t);
+		assert_int_equal(GET("/machine-config"), 200);
+		assert_false(deprecated);
+		if (all[i].t == CONFIG_CPU_TEMPLATE_NONE)
+			snprintf(want, sizeof(want), "\"smt\":false,\"track_dirty_pages\"");
+		else
+			snprintf(want, sizeof(want), "\"smt\":false,\"cpu_template\":\"%s\","
+				 "\"track_dirty_pages\"", all[i].name);
+		if (!strstr(body, want))
+			fail_msg("'%s' not in %s", want, body);
+	}
+	/* A PUT without it (or with null) keeps the template; no header. */
+	assert_int_equal(PATCH("/machine-config", "{\"cpu_template\":\"T2A\"}"), 204);
+	assert_true(deprecated);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128}"), 204);
+	assert_false(deprecated);
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			     "\"cpu_template\":null}"), 204);
+	assert_false(deprecated);
+	assert_int_equal(PATCH("/machine-config", "{\"vcpu_count\":2}"), 204);
+	assert_false(deprecated);
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"cpu_template\":\"T2A\""));
+	/* Refused values: not deserialised, so no header; nothing changes. */
+	static const char *const bad[] = { "t2", "V1N1", "T2a", "", "none", "C3 " };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(b, sizeof(b), "{\"cpu_template\":\"%s\"}", bad[i]);
+		assert_int_equal(PATCH("/machine-config", b), 400);
+		FAULT_HAS("An error occurred when deserializing the json body of a request: "
+			  "unknown variant `");
+		assert_false(deprecated);
+	}
+	/* Each: its answer, and whether it carries the header. */
+	static const struct depr_case before_boot[] = {
+		{ true, "{\"cpu_template\":2}", "invalid type", false },
+		{ true, "{\"cpu_template\":\"T2\",\"x\":1}", "unknown field `x`", false },
+		{ true, "{\"cpu_template\":null}", "Empty PATCH request.", false },
+		/* deserialised, then refused by the rules */
+		{ false, "{\"vcpu_count\":0,\"mem_size_mib\":128,\"cpu_template\":\"T2\"}",
+		  "Machine config error: The number of vCPUs", true },
+	}, after_boot[] = {
+		{ true, "{\"cpu_template\":\"None\"}",
+		  "The requested operation is not supported after starting the microVM.", true },
+		{ false, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"cpu_template\":\"C3\"}",
+		  "not supported after starting", true },
+		/* a bad body is still a deserialisation error after boot */
+		{ true, "{\"cpu_template\":\"X\"}", "unknown variant `X`", false },
+	};
+	check_depr_cases(before_boot, sizeof(before_boot) / sizeof(before_boot[0]));
+	assert_int_equal(cfg.machine.vcpu_count, 2);
+	boot();
+	check_depr_cases(after_boot, sizeof(after_boot) / sizeof(after_boot[0]));
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
 }
 
 static void test_boot_source(void **state)
@@ -401,7 +500,7 @@ static void test_drives(void **state)
 	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"path_on_host\":\"%s\","
 		 "\"is_root_device\":false,\"io_engine\":\"async\"}", disk);
 	assert_int_equal(PUT("/drives/d1", b), 400);
-	FAULT_HAS("unknown variant `async` for field `io_engine`, expected one of `Sync`, `Async`");
+	FAULT_HAS("unknown variant `async`, expected `Sync` or `Async` at line 1 column");
 	snprintf(b, sizeof(b), "{\"drive_id\":\"d1\",\"is_root_device\":false,"
 		 "\"socket\":\"/tmp/vhost.sock\"}");
 	assert_int_equal(PUT("/drives/d1", b), 400);
@@ -461,6 +560,78 @@ static void test_network_interfaces(void **state)
 	FAULT_HAS("not supported before starting");
 }
 
+static void test_serial(void **state)
+{
+	char dir[] = "/tmp/ember-test-serial-XXXXXX", b[1024];
+	assert_non_null(mkdtemp(dir));
+
+	/* Not configured: GET /vm/config has no "serial" key (as Firecracker). */
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_null(strstr(body, "\"serial\""));
+	/* {} is stdout without a limit. */
+	assert_int_equal(PUT("/serial", "{}"), 204);
+	assert_true(cfg.serial.set);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"serial\":{\"serial_out_path\":null,\"rate_limiter\":null}"));
+
+	/* A file and a bucket of bytes: opened at PUT time, shown by GET. */
+	snprintf(b, sizeof(b), "{\"serial_out_path\":\"%s/out\",\"rate_limiter\":{\"size\":100,"
+		 "\"refill_time\":1000}}", dir);
+	assert_int_equal(PUT("/serial", b), 204);
+	assert_true(cfg.serial.out_fd >= 0);
+	assert_true(cfg.serial.rate_limiter.set);
+	assert_int_equal(cfg.serial.rate_limiter.size, 100);
+	int fd = cfg.serial.out_fd;
+	assert_int_equal(GET("/vm/config"), 200);
+	snprintf(b, sizeof(b), "\"serial\":{\"serial_out_path\":\"%s/out\",\"rate_limiter\":"
+		 "{\"size\":100,\"one_time_burst\":null,\"refill_time\":1000}}", dir);
+	if (!strstr(body, b))
+		fail_msg("%s not in %s", b, body);
+
+	/* Refused, and the configuration stays as it was. */
+	static const struct { const char *body, *fault; } bad[] = {
+		{ "{\"x\":1}", "unknown field `x`" },
+		{ "{\"serial_out_path\":5}", "invalid type" },
+		{ "{\"serial_out_path\":\"\"}", "Serial config error: serial_out_path is empty." },
+		{ "{\"serial_out_path\":\"/nonexistent/dir/out\"}",
+		  "Serial config error: serial_out_path: cannot open /nonexistent/dir/out: No such "
+		  "file or directory (os error 2)" },
+		{ "{\"serial_out_path\":\"/dev/null\"}",
+		  "Serial config error: serial_out_path: /dev/null is a character device, not a "
+		  "regular file or a FIFO" },
+		{ "{\"rate_limiter\":{\"size\":10}}", "missing field `refill_time`" },
+		/* One bucket, not the {bandwidth, ops} of drives and interfaces. */
+		{ "{\"rate_limiter\":{\"bandwidth\":{\"size\":10,\"refill_time\":10}}}",
+		  "missing field `size`" },
+		{ "{\"rate_limiter\":5}", "invalid type" },
+		{ "[]", "invalid type" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(PUT("/serial", bad[i].body), 400);
+		FAULT_HAS(bad[i].fault);
+		assert_int_equal(cfg.serial.out_fd, fd);
+		assert_true(cfg.serial.rate_limiter.set);
+	}
+	/* A bucket with size 0 is no limit; nulls are absent fields. A new PUT
+	 * replaces the old configuration and closes its file. */
+	assert_int_equal(PUT("/serial", "{\"serial_out_path\":null,\"rate_limiter\":{\"size\":0,"
+			     "\"refill_time\":100}}"), 204);
+	assert_false(cfg.serial.rate_limiter.set);
+	assert_int_equal(cfg.serial.out_path[0], '\0');
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"serial\":{\"serial_out_path\":null,\"rate_limiter\":null}"));
+	/* Pre-boot only. */
+	boot();
+	assert_int_equal(PUT("/serial", "{}"), 400);
+	FAULT_HAS("The requested operation is not supported after starting the microVM.");
+	assert_int_equal(GET("/serial"), 400);
+	FAULT_HAS("Invalid request method and/or path: GET serial.");
+	snprintf(b, sizeof(b), "%s/out", dir);
+	unlink(b);
+	rmdir(dir);
+}
+
 static void test_logger_metrics(void **state)
 {
 	char path[] = "/tmp/ember-test-log-XXXXXX";
@@ -468,8 +639,22 @@ static void test_logger_metrics(void **state)
 	char b[512];
 	assert_int_equal(PUT("/logger", "{\"level\":\"Loud\"}"), 400);
 	FAULT_HAS("unknown variant `Loud`");
-	assert_int_equal(PUT("/logger", "{\"module\":\"x\"}"), 400);
-	FAULT_HAS("module");
+	/* module: one of ember's modules (Firecracker's Rust paths name none). */
+	assert_int_equal(PUT("/logger", "{\"module\":\"vmm::builder\"}"), 400);
+	FAULT_HAS("Logger error: module \\\"vmm::builder\\\" is not one of ember's modules: "
+		  "a module is");
+	assert_int_equal(PUT("/logger", "{\"module\":5}"), 400);
+	FAULT_HAS("invalid type");
+	/* All or nothing: a bad module does not open (create) the log_path. */
+	snprintf(b, sizeof(b), "{\"log_path\":\"%s.new\",\"module\":\"src/vm.c\"}", path);
+	assert_int_equal(PUT("/logger", b), 400);
+	snprintf(b, sizeof(b), "%s.new", path);
+	assert_int_equal(access(b, F_OK), -1);
+	assert_int_equal(PUT("/logger", "{\"module\":\"virtio::blk\"}"), 204);
+	assert_string_equal(cfg.logger.module, "virtio::blk");
+	assert_int_equal(PUT("/logger", "{\"level\":\"Off\"}"), 204); /* absent: kept */
+	assert_string_equal(cfg.logger.module, "virtio::blk");
+	assert_int_equal(PUT("/logger", "{\"module\":\"\"}"), 204);
 	assert_int_equal(PUT("/logger", "{\"log_path\":\"/nonexistent/dir/log\"}"), 400);
 	FAULT_HAS("Logger error");
 	snprintf(b, sizeof(b), "{\"log_path\":\"%s\",\"level\":\"warn\",\"show_level\":true,"
@@ -648,6 +833,7 @@ static const struct route_case {
 	  &metrics.put_api_requests.machine_cfg_fails },
 	{ API_HTTP_PUT, "/metrics", "{\"metrics_path\":\"%s\"}", 204, NULL, 400, API_AFTER,
 	  &metrics.put_api_requests.metrics_count, &metrics.put_api_requests.metrics_fails },
+	{ API_HTTP_PUT, "/serial", "{}", 204, NULL, 400, API_AFTER, NULL, NULL },
 	{ API_HTTP_PUT, "/network-interfaces/eth0",
 	  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"\"}", 400,
 	  "Network interface error: host_dev_name", 400, API_AFTER,
@@ -713,7 +899,7 @@ static void test_route_methods(void **state)
 {
 	static const char *const paths[] = { "/", "/version", "/machine-config", "/vm/config",
 		"/actions", "/boot-source", "/drives/d1", "/logger", "/metrics",
-		"/network-interfaces/eth0", "/vm", "/nope" };
+		"/network-interfaces/eth0", "/vm", "/serial", "/nope" };
 	static const enum api_http_method methods[] = { API_HTTP_GET, API_HTTP_PUT,
 							API_HTTP_PATCH, API_HTTP_DELETE };
 	size_t n = sizeof(route_cases) / sizeof(route_cases[0]);
@@ -754,6 +940,81 @@ static void test_route_methods(void **state)
 /* The order of the checks: body rules of the method, then the path, its id,
  * the JSON, then (post-boot routes) the body's fields before the boot rule,
  * and (pre-boot routes) the boot rule before the body's fields. */
+/* serde_json's wording and position (line, and the column of the byte it
+ * stopped at) for every kind of bad body: tools match these texts. Where
+ * ember names a field serde does not, its words come after serde's whole
+ * sentence. */
+static void test_serde_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body, *want;
+	} cases[] = {
+		{ "{\"vcpu_count\": 2, ", "EOF while parsing an object at line 1 column 18." },
+		{ "[1, 2", "EOF while parsing a list at line 1 column 5." },
+		{ "{\"a\": \"x", "EOF while parsing a string at line 1 column 8." },
+		{ "{\"vcpu_count\": 2,}", "trailing comma at line 1 column 18." },
+		{ "[1,]", "trailing comma at line 1 column 4." },
+		{ "{\"vcpu_count\" 2}", "expected `:` at line 1 column 15." },
+		{ "{\"vcpu_count\": 2 3}", "expected `,` or `}` at line 1 column 18." },
+		{ "[1 2]", "expected `,` or `]` at line 1 column 4." },
+		{ "{1: 2}", "key must be a string at line 1 column 2." },
+		{ "{\"smt\": tru}", "expected ident at line 1 column 12." },
+		{ "{\"smt\": x}", "expected value at line 1 column 9." },
+		{ "{} x", "trailing characters at line 1 column 4." },
+		{ "{\"a\": 01}", "invalid number at line 1 column 8." },
+		{ "{\"a\": 1.}", "invalid number at line 1 column 9." },
+		{ "{\"a\": -}", "invalid number at line 1 column 8." },
+		{ "{\"a\": 1e999}", "number out of range at line 1 column 11." },
+		{ "{\"a\": \"\\q\"}", "invalid escape at line 1 column 9." },
+		{ "{\"a\": \"\t\"}", "control character (\\\\u0000-\\\\u001F) found while parsing a string "
+				 "at line 1 column 8." },
+		{ "{\"a\": \"\\udc00\"}", "lone leading surrogate in hex escape at line 1 column 13." },
+		{ "{\"a\": \"\\ud800x\"}", "unexpected end of hex escape at line 1 column 14." },
+		{ "{\"a\": \"\xc3\x28\"}", "invalid unicode code point at line 1 column 10." },
+		/* Positions count lines; a missing field is reported where its
+		 * object closes. */
+		{ "{\n  \"vcpu_count\": 2\n}", "missing field `mem_size_mib` at line 3 column 1." },
+		{ "{\n  \"vcpu_count\": 2,\n  \"mem_size_mib\": 128,\n  \"smt\": 1\n}",
+		  "invalid type: integer `1`, expected a boolean at line 4 column 10 (field `smt`)." },
+		{ "{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"bogus\": 1}",
+		  "unknown field `bogus`, expected one of `vcpu_count`, `mem_size_mib`" },
+		{ "{\"vcpu_count\": 2, \"vcpu_count\": 2, \"mem_size_mib\": 1}",
+		  "duplicate field `vcpu_count` at line 1 column 30." },
+		/* Numbers as serde_json reads them: integers that fit 64 bits are
+		 * integers (a wrong value), the rest are floats (a wrong type). */
+		{ "{\"vcpu_count\": 256, \"mem_size_mib\": 1}",
+		  "invalid value: integer `256`, expected u8 at line 1 column 18 (field `vcpu_count`)." },
+		{ "{\"vcpu_count\": -1, \"mem_size_mib\": 1}",
+		  "invalid value: integer `-1`, expected u8 at line 1 column 17" },
+		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 18446744073709551616}",
+		  "invalid type: floating point `18446744073709551616.0`, expected u64 at line 1 column 54" },
+		{ "{\"vcpu_count\": 1, \"mem_size_mib\": null}",
+		  "invalid type: null, expected u64 at line 1 column 38 (field `mem_size_mib`)." },
+		{ "[]", "invalid type: sequence, expected struct MachineConfig at line 1 column 1." },
+		{ "{\"vcpu_count\": 1, \"mem_size_mib\": 1, \"huge_pages\": \"1G\"}",
+		  "unknown variant `1G`, expected one of `None`, `Transparent`, `2M` at line 1 column 55 "
+		  "(field `huge_pages`)." },
+	};
+	char nested[300];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (PUT("/machine-config", cases[i].body) != 400)
+			fail_msg("accepted %s", cases[i].body);
+		FAULT_HAS("An error occurred when deserializing the json body of a request: ");
+		FAULT_HAS(cases[i].want);
+	}
+	/* Two variants: "expected `a` or `b`". */
+	assert_int_equal(PATCH("/vm", "{\"state\": \"Stopped\"}"), 400);
+	FAULT_HAS("unknown variant `Stopped`, expected `Paused` or `Resumed` at line 1 column 19");
+	/* serde_json's nesting limit. */
+	memset(nested, '[', 129);
+	memset(nested + 129, ']', 129);
+	nested[258] = 0;
+	assert_int_equal(PUT("/machine-config", nested), 400);
+	FAULT_HAS("recursion limit exceeded at line 1 column 129.");
+	assert_int_equal(cfg.machine.mem_size_mib, 128); /* nothing changed */
+}
+
 static void test_route_order(void **state)
 {
 	assert_int_equal(req(API_HTTP_PUT, "/nope", NULL), 400);
@@ -765,7 +1026,7 @@ static void test_route_order(void **state)
 	assert_int_equal(req(API_HTTP_DELETE, "/drives/", NULL), 400);
 	FAULT_HAS("The ID cannot be empty.");
 	assert_int_equal(PATCH("/drives/d1", "{\"drive_id\":"), 400);
-	FAULT_HAS("invalid JSON at byte");
+	FAULT_HAS("EOF while parsing a value at line 1 column 12.");
 	/* Post-boot routes check the body first. */
 	assert_int_equal(PATCH("/vm", "{\"state\":\"Stopped\"}"), 400);
 	FAULT_HAS("unknown variant `Stopped`");
@@ -811,12 +1072,14 @@ static void test_config_file(void **state)
 		 "{\"boot-source\":{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0\"},"
 		 "\"drives\":[{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false},"
 		 "{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\",\"is_root_device\":true}],"
-		 "\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":256},"
+		 "\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":256,"
+		 "\"cpu_template\":\"T2CL\"},"
 		 "\"network-interfaces\":[],\"balloon\":null,\"logger\":{\"level\":\"Off\"}}",
 		 kernel, disk, disk);
 	assert_int_equal(load(json, err, sizeof(err)), 0);
 	assert_true(cfg.boot.set);
 	assert_int_equal(cfg.machine.vcpu_count, 2);
+	assert_int_equal(cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2CL);
 	assert_int_equal(cfg.ndrives, 2);
 	assert_string_equal(cfg.drives[0].drive_id, "rootfs");
 	assert_true(cfg.drives[0].fd >= 0);
@@ -839,8 +1102,28 @@ static void test_config_file(void **state)
 	assert_int_equal(load(json, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "drives[1]: missing field `is_root_device`"));
 	assert_int_equal(load("{\"boot-source\":", err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "invalid JSON"));
+	assert_non_null(strstr(err, "EOF while parsing a value at line 1 column 15."));
 	assert_int_equal(load("[]", err, sizeof(err)), -EINVAL);
+	/* "serial" takes PUT /serial's object; null is no section. */
+	char out[] = "/tmp/ember-test-serial-XXXXXX";
+	close(mkstemp(out));
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"serial\":{\"serial_out_path\":\"%s\",\"rate_limiter\":{\"size\":4096,"
+		 "\"one_time_burst\":65536,\"refill_time\":1000}}}", kernel, out);
+	assert_int_equal(load(json, err, sizeof(err)), 0);
+	assert_true(cfg.serial.set);
+	assert_true(cfg.serial.out_fd >= 0);
+	assert_int_equal(cfg.serial.rate_limiter.one_time_burst, 65536);
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"serial\":null}", kernel);
+	assert_int_equal(load(json, err, sizeof(err)), 0);
+	assert_false(cfg.serial.set);
+	snprintf(json, sizeof(json), "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+		 "\"serial\":{\"serial_out_path\":\"/dev/null\"}}", kernel);
+	assert_int_equal(load(json, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "serial: Serial config error: serial_out_path: /dev/null is "
+			       "a character device"));
+	unlink(out);
 	assert_int_equal(config_file_load("/nonexistent.json", &cfg, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent.json"));
 }
@@ -852,13 +1135,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_routing_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsupported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_interfaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions_and_post_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serde_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
 	};

@@ -293,24 +293,79 @@ static void test_body_limit(void **state)
 	free(buf);
 }
 
+/* --http-api-max-payload-size: the limit moves, Firecracker's message
+ * names it, and it cannot go past API_HTTP_MAX_BODY_LIMIT. */
+static void test_body_limit_configurable(void **state)
+{
+	static const char body[] = "{\"vcpu_count\": 1}";	/* 17 bytes */
+	char buf[256];
+	struct parsed *p;
+	size_t n;
+
+	assert_int_equal(api_http_max_body(), API_HTTP_MAX_BODY);
+	assert_int_equal(api_http_set_max_body(17), 0);
+	n = (size_t)snprintf(buf, sizeof(buf), "PUT /x HTTP/1.1\r\nContent-Length: 17\r\n\r\n%s",
+			     body);
+	p = parse(buf, n);
+	assert_int_equal(p->r, (int)n);
+	assert_int_equal(p->req.body_len, 17);
+	p = parse_str("PUT /x HTTP/1.1\r\nContent-Length: 18\r\n\r\n");
+	assert_int_equal(p->r, -E2BIG);
+	assert_string_equal(p->err, "Request payload with size 18 is larger than the limit "
+			    "of 17 allowed by server.");
+	/* Larger than the default. */
+	assert_int_equal(api_http_set_max_body(100000), 0);
+	p = parse_str("PUT /x HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+	assert_int_equal(p->r, 0); /* the body is still to come */
+	p = parse_str("PUT /x HTTP/1.1\r\nContent-Length: 100001\r\n\r\n");
+	assert_int_equal(p->r, -E2BIG);
+	/* 0: no body at all, but Content-Length: 0 is no body. */
+	assert_int_equal(api_http_set_max_body(0), 0);
+	p = parse_str("PUT /x HTTP/1.1\r\nContent-Length: 1\r\n\r\n");
+	assert_int_equal(p->r, -E2BIG);
+	p = parse_str("PUT /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+	assert_true(p->r > 0);
+	/* Past ember's own limit: refused, the limit stays. */
+	assert_int_equal(api_http_set_max_body(API_HTTP_MAX_BODY_LIMIT), 0);
+	assert_int_equal(api_http_set_max_body((size_t)API_HTTP_MAX_BODY_LIMIT + 1), -ERANGE);
+	assert_int_equal(api_http_max_body(), API_HTTP_MAX_BODY_LIMIT);
+	assert_int_equal(api_http_set_max_body(API_HTTP_MAX_BODY), 0);
+}
+
 static void test_format(void **state)
 {
+	static const struct {
+		int status;
+		bool deprecation;
+		const char *body, *want;
+	} cases[] = {
+		{ 204, false, NULL, "HTTP/1.1 204 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\n\r\n" },
+		{ 400, false, "{}", "HTTP/1.1 400 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\nContent-Type: application/json\r\n"
+				    "Content-Length: 2\r\n\r\n{}" },
+		{ 200, false, NULL, "HTTP/1.1 200 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\nContent-Type: application/json\r\n"
+				    "Content-Length: 0\r\n\r\n" },
+		{ 100, false, NULL, "HTTP/1.1 100 \r\nServer: Firecracker API\r\n"
+				    "Connection: keep-alive\r\n\r\n" },
+		/* A deprecated field: the header after Connection, body or not. */
+		{ 204, true, NULL, "HTTP/1.1 204 \r\nServer: Firecracker API\r\n"
+				   "Connection: keep-alive\r\nDeprecation: true\r\n\r\n" },
+		{ 400, true, "{}", "HTTP/1.1 400 \r\nServer: Firecracker API\r\n"
+				   "Connection: keep-alive\r\nDeprecation: true\r\n"
+				   "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" },
+	};
 	char out[512];
-	int n = api_http_format(204, NULL, 0, out, sizeof(out));
-	out[n] = 0;
-	assert_string_equal(out, "HTTP/1.1 204 \r\nServer: Firecracker API\r\n"
-			    "Connection: keep-alive\r\n\r\n");
-	n = api_http_format(400, "{}", 2, out, sizeof(out));
-	out[n] = 0;
-	assert_string_equal(out, "HTTP/1.1 400 \r\nServer: Firecracker API\r\n"
-			    "Connection: keep-alive\r\nContent-Type: application/json\r\n"
-			    "Content-Length: 2\r\n\r\n{}");
-	n = api_http_format(200, NULL, 0, out, sizeof(out));
-	out[n] = 0;
-	assert_non_null(strstr(out, "Content-Length: 0\r\n\r\n"));
-	n = api_http_format(100, NULL, 0, out, sizeof(out));
-	assert_true(n > 0);
-	assert_int_equal(api_http_format(200, out, 400, out, 100), -ENOSPC);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *b = cases[i].body;
+		int n = api_http_format(cases[i].status, cases[i].deprecation, b, b ? strlen(b) : 0,
+					out, sizeof(out));
+		assert_true(n > 0);
+		out[n] = 0;
+		assert_string_equal(out, cases[i].want);
+	}
+	assert_int_equal(api_http_format(200, false, out, 400, out, 100), -ENOSPC);
 	assert_string_equal(api_http_method_name(API_HTTP_DELETE), "DELETE");
 }
 
@@ -685,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_header_block_limit),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_body_limit_configurable),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_server_idle_timeout),

@@ -285,6 +285,80 @@ static void test_fifo_refused(void **state)
 	free(b);
 }
 
+/* serial_out_path: a regular file (created, appended to) or a FIFO (no
+ * reader needed), non-blocking and close-on-exec; anything else refused
+ * without opening it, naming the path; a replacement closes the old fd. */
+static void test_serial_out(void **state)
+{
+	char dir[] = "/tmp/ember-test-serial-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct config_serial s = { .set = true, .out_fd = -1 };
+	char want[256];
+
+	/* Missing: created, 0600. */
+	snprintf(s.out_path, sizeof(s.out_path), "%s/console.log", dir);
+	assert_int_equal(config_serial_open(&s, err, sizeof(err)), 0);
+	struct stat st;
+	assert_int_equal(fstat(s.out_fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	int fl = fcntl(s.out_fd, F_GETFL);
+	assert_int_equal(fl & (O_ACCMODE | O_APPEND | O_NONBLOCK), O_WRONLY | O_APPEND | O_NONBLOCK);
+	assert_true(fcntl(s.out_fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(write(s.out_fd, "one\n", 4), 4);
+	config_serial_put(&cfg, &s);
+	assert_int_equal(cfg.serial.out_fd, s.out_fd);
+	/* Existing: appended to, and the replaced fd is closed. */
+	int old = cfg.serial.out_fd;
+	s.out_fd = -1;
+	assert_int_equal(config_serial_open(&s, err, sizeof(err)), 0);
+	assert_int_equal(write(s.out_fd, "two\n", 4), 4);
+	config_serial_put(&cfg, &s);
+	assert_int_equal(fcntl(old, F_GETFD), -1);
+	char buf[16] = { 0 };
+	int rfd = open(s.out_path, O_RDONLY);
+	assert_int_equal(read(rfd, buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "one\ntwo\n");
+	close(rfd);
+	unlink(s.out_path);
+
+	/* A FIFO without a reader: opened at once, read-write. */
+	snprintf(s.out_path, sizeof(s.out_path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(s.out_path, 0600), 0);
+	alarm(20);
+	s.out_fd = -1;
+	assert_int_equal(config_serial_open(&s, err, sizeof(err)), 0);
+	alarm(0);
+	assert_int_equal(fcntl(s.out_fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDWR | O_NONBLOCK);
+	/* Back to stdout: the FIFO's fd is closed. */
+	config_serial_put(&cfg, &s);
+	old = cfg.serial.out_fd;
+	struct config_serial none = { .set = true, .out_fd = -1 };
+	config_serial_put(&cfg, &none);
+	assert_int_equal(fcntl(old, F_GETFD), -1);
+	assert_int_equal(cfg.serial.out_fd, -1);
+	unlink(s.out_path);
+
+	/* Refused, naming the path: a directory, a device, a missing directory. */
+	s.out_fd = -1;
+	snprintf(s.out_path, sizeof(s.out_path), "%s", dir);
+	assert_int_equal(config_serial_open(&s, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "serial_out_path: %s is a directory, not a regular file or "
+		 "a FIFO", dir);
+	assert_string_equal(err, want);
+	snprintf(s.out_path, sizeof(s.out_path), "/dev/null");
+	assert_int_equal(config_serial_open(&s, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "serial_out_path: /dev/null is a character device, not a "
+			    "regular file or a FIFO");
+	snprintf(s.out_path, sizeof(s.out_path), "%s/no/such/file", dir);
+	assert_int_equal(config_serial_open(&s, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "serial_out_path: cannot open %s/no/such/file: No such file "
+		 "or directory (os error 2)", dir);
+	assert_string_equal(err, want);
+	assert_int_equal(s.out_fd, -1);
+	rmdir(dir);
+}
+
 static void test_nets(void **state)
 {
 	struct config_net n;
@@ -341,6 +415,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,6 +93,34 @@ static void test_one_time_burst(void **state)
 	ratelimit_destroy(&rl);
 }
 
+/* A bucket on its own (the serial console's): it grants what it holds and
+ * never lends, so what it refuses is the caller's to drop. */
+static void test_bucket_take(void **state)
+{
+	struct config_token_bucket c = { true, 100, 50, 1000 };  /* 100 B/s + 50 once */
+	struct ratelimit_bucket b;
+	uint64_t t0 = 1000 * MS;
+	ratelimit_bucket_init(&b, &c, t0);
+	assert_true(b.on);
+	assert_int_equal(ratelimit_bucket_take(&b, 120, t0), 120);
+	assert_int_equal(ratelimit_bucket_take(&b, 40, t0), 30);   /* 30 left of 150 */
+	assert_int_equal(b.budget, 0);                              /* no debt */
+	assert_int_equal(ratelimit_bucket_take(&b, 10, t0), 0);
+	/* 0.5 ms is half a token: nothing yet, but it counts towards the next. */
+	assert_int_equal(ratelimit_bucket_take(&b, 1, t0 + MS / 2), 0);
+	assert_int_equal(ratelimit_bucket_take(&b, 1, t0 + 10 * MS), 1);
+	/* A long pause refills to size, not to the burst. */
+	assert_int_equal(ratelimit_bucket_take(&b, 1000, t0 + 60000 * MS), 100);
+	/* Off (unset, size 0 or refill 0): everything passes. */
+	c.refill_time_ms = 0;
+	ratelimit_bucket_init(&b, &c, t0);
+	assert_false(b.on);
+	assert_int_equal(ratelimit_bucket_take(&b, 1ULL << 40, t0), 1ULL << 40);
+	memset(&c, 0, sizeof(c));
+	ratelimit_bucket_init(&b, &c, t0);
+	assert_int_equal(ratelimit_bucket_take(&b, 7, t0), 7);
+}
+
 static void test_ops_bucket(void **state)
 {
 	struct config_rate_limiter c;
@@ -188,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_refill),
 		cmocka_unit_test(test_debt),
 		cmocka_unit_test(test_one_time_burst),
+		cmocka_unit_test(test_bucket_take),
 		cmocka_unit_test(test_ops_bucket),
 		cmocka_unit_test(test_timerfd_wakes),
 		cmocka_unit_test(test_update_rearms),

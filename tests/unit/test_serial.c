@@ -8,7 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
+#include "src/config.h"
+#include "src/metrics.h"
 #include "src/serial.h"
 
 static int irqs;
@@ -189,6 +195,88 @@ static void test_serial_queued_writes(void **state)
 	close(p[1]);
 }
 
+/* PUT /serial's rate_limiter: output beyond the bucket is dropped and
+ * counted, in order (the bytes the bucket covers go out first), and the
+ * guest sees the same THR as ever: nothing waits. */
+static void test_serial_rate_limit(void **state)
+{
+	(void)state;
+	int p[2];
+	struct serial s;
+	serial_on_pipe(&s, p);
+	/* 10 bytes, refilled over a day: no refill during the test. */
+	struct config_token_bucket b = { true, 10, 0, 86400000 };
+	serial_set_out_limit(&s, &b);
+	uint64_t m0 = metrics.uart.rate_limiter_dropped_bytes;
+	wr(&s, 1, 0x02);                            /* THRE interrupts on */
+	assert_int_equal(rd(&s, 2) & 0x0f, 0x02);
+	serial_write_thr(&s, (const uint8_t *)"0123456789abcdefghijklmno", 25);
+	assert_true(line);                          /* the THRE interrupt still comes */
+	wr(&s, 0, 'X');                             /* a port write: dropped too */
+	assert_int_equal(s.tx_bytes, 26);
+	assert_int_equal(s.tx_limited, 16);
+	assert_int_equal(metrics.uart.rate_limiter_dropped_bytes - m0, 16);
+	assert_int_equal(s.tx_dropped, 0);          /* not a full output */
+	char buf[64] = { 0 };
+	assert_int_equal(read(p[0], buf, sizeof(buf)), 10);
+	assert_string_equal(buf, "0123456789");
+	/* No limit again (size 0 disables a bucket): everything passes. */
+	b.size = 0;
+	serial_set_out_limit(&s, &b);
+	serial_write_thr(&s, (const uint8_t *)"free", 4);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(read(p[0], buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "free");
+	assert_int_equal(s.tx_limited, 16);
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* serial_out_path is a FIFO nobody reads: opening it does not wait for a
+ * reader, and output never blocks: the pipe fills, then every further byte
+ * is dropped and counted (uart.missed_write_count). A reader that comes
+ * later gets the output from the start, as much as the pipe held. */
+static void test_serial_fifo_without_reader(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ember-test-serial-XXXXXX", err[256];
+	assert_non_null(mkdtemp(dir));
+	struct config_serial sc = { .set = true, .out_fd = -1 };
+	snprintf(sc.out_path, sizeof(sc.out_path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(sc.out_path, 0600), 0);
+	alarm(30);                                  /* a blocking open or write fails the test */
+	assert_int_equal(config_serial_open(&sc, err, sizeof(err)), 0);
+	struct serial s;
+	irqs = 0;
+	line = false;
+	serial_init(&s, sc.out_fd, serial_line, NULL);
+	uint64_t m0 = metrics.uart.missed_write_count;
+	uint8_t chunk[256];
+	size_t total = 0;
+	for (int i = 0; i < 1024; i++) {            /* 256 KiB, more than a pipe holds */
+		memset(chunk, 'a' + i % 26, sizeof(chunk));
+		serial_write_thr(&s, chunk, sizeof(chunk));
+		total += sizeof(chunk);
+	}
+	int cap = fcntl(sc.out_fd, F_GETPIPE_SZ);
+	assert_true(cap > 0 && (size_t)cap < total);
+	assert_int_equal(s.tx_dropped, total - (size_t)cap);
+	assert_int_equal(metrics.uart.missed_write_count - m0, total - (size_t)cap);
+	/* The reader sees the first bytes, in order. */
+	int rfd = open(sc.out_path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	assert_int_equal(read(rfd, chunk, sizeof(chunk)), sizeof(chunk));
+	assert_int_equal(chunk[0], 'a');
+	assert_int_equal(chunk[255], 'a');
+	alarm(0);
+	serial_destroy(&s);
+	close(rfd);
+	close(sc.out_fd);
+	unlink(sc.out_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_serial_input),
 		cmocka_unit_test(test_serial_probe),
 		cmocka_unit_test(test_serial_queued_writes),
+		cmocka_unit_test(test_serial_rate_limit),
+		cmocka_unit_test(test_serial_fifo_without_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
