@@ -92,12 +92,24 @@ else
 	[ -x build/ember ] || { say "build/ember missing (make)"; exit 1; }
 	set -- build/ember --no-api --config-file "$cfg"
 fi
-if [ -n "$netns" ]; then
-	ip netns exec "$netns" "$@"
-else
+[ -n "$netns" ] && set -- ip netns exec "$netns" "$@"
+case " $args " in
+*" ember.script="*)
+	# The guest's tour ends with EMBER-SCRIPT-EXIT=<its status> on the
+	# console, and the VM's own exit status is 0 whatever that was: the
+	# console says whether every device worked.
+	{ "$@"; echo $? >"$demo/rc"; } | tee "$demo/console.log"
+	rc=$(cat "$demo/rc" 2>/dev/null || echo 1)
+	if [ "$rc" = 0 ] && ! tr -d '\r' <"$demo/console.log" | grep -qx 'EMBER-SCRIPT-EXIT=0'; then
+		say "the guest's device tour did not end with EMBER-SCRIPT-EXIT=0 (console: $demo/console.log)"
+		rc=1
+	fi
+	;;
+*)
 	"$@"
-fi
-rc=$?
+	rc=$?
+	;;
+esac
 if out=$(debugfs -R 'cat /from-guest.txt' "$disk" 2>/dev/null) && [ -n "$out" ]; then
 	echo "demo: the guest left on its virtio-blk disk ($disk): $out"
 fi

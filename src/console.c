@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus 
 	c->loop = loop;
 	c->drain_timer = -1;
 	c->out_fd = -1;
+	c->stdout_flags = -1;
 	if (out->out_path[0]) {
 		/* The VM's own copy: the config keeps its fd (and may close it). It
 		 * was opened non-blocking (config_serial_open). */
@@ -63,10 +65,12 @@ int console_setup(struct console *c, int vm_fd, struct evloop *loop, struct bus 
 			return -e;
 		}
 	} else {
-		/* A full stdout drops guest output rather than stalling a vCPU. */
-		int fl = fcntl(STDOUT_FILENO, F_GETFL);
-		if (fl >= 0)
-			fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
+		/* A slow stdout never stalls a vCPU: the UART keeps what it does
+		 * not take yet (serial.h). The flags are put back at the end:
+		 * the open file is shared with whoever started ember. */
+		c->stdout_flags = fcntl(STDOUT_FILENO, F_GETFL);
+		if (c->stdout_flags >= 0)
+			fcntl(STDOUT_FILENO, F_SETFL, c->stdout_flags | O_NONBLOCK);
 	}
 	pthread_mutex_init(&c->ring_lock, NULL);
 	serial_init(&c->serial, c->out_fd >= 0 ? c->out_fd : STDOUT_FILENO, console_serial_irq, c);
@@ -132,6 +136,7 @@ static void console_drain_tick(void *opaque, uint32_t events)
 	ssize_t r = read(c->drain_timer, &n, sizeof(n));
 	(void)r;
 	console_drain(c);
+	serial_output_flush(&c->serial);
 }
 
 bool console_setup_ring(struct console *c, int kvm_fd, struct kvm_run *run, size_t run_size)
@@ -223,9 +228,11 @@ void console_start(struct console *c)
 	 * stdin may be anything, and the terminal is left as it is. */
 	if (c->out_fd < 0)
 		console_watch_stdin(c);
-	if (c->ring && c->drain_timer < 0) {
-		/* The periodic drain; without it the ring is still drained on
-		 * every exit, so a failure here only delays a trailing byte. */
+	if (c->drain_timer < 0) {
+		/* The periodic drain of the ring and of the UART's backlog;
+		 * without it the ring is still drained on every exit and the
+		 * backlog by the next output, so a failure here only delays
+		 * trailing bytes. */
 		c->drain_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		struct itimerspec its = {
 			.it_interval = { .tv_nsec = CONSOLE_DRAIN_MS * 1000000L },
@@ -240,12 +247,39 @@ void console_start(struct console *c)
 	}
 }
 
+/* The UART's backlog at the end: waits while the output takes it, at most
+ * CONSOLE_FLUSH_MS in all and CONSOLE_STALL_MS without progress (a pipe
+ * nobody reads costs that much and no more). */
+static void console_flush_out(struct console *c)
+{
+	int fd = c->out_fd >= 0 ? c->out_fd : STDOUT_FILENO;
+	uint64_t start = timeline_now_ns(), progress = start;
+	size_t left = serial_output_flush(&c->serial);
+	while (left) {
+		uint64_t now = timeline_now_ns();
+		if (now - start >= CONSOLE_FLUSH_MS * 1000000ull ||
+		    now - progress >= CONSOLE_STALL_MS * 1000000ull)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct timespec ts = { .tv_nsec = 10 * 1000000L };
+		ppoll(&p, 1, &ts, NULL);
+		size_t now_left = serial_output_flush(&c->serial);
+		if (now_left < left)
+			progress = timeline_now_ns();
+		left = now_left;
+	}
+	if (left)
+		log_warn("serial: the output did not take the guest's last %zu bytes", left);
+}
+
 void console_destroy(struct console *c, bool restore_terminal)
 {
 	if (!c->set_up)
 		return;
-	/* The guest's last batched console bytes, before the ring goes away. */
+	/* The guest's last batched console bytes, before the ring goes away,
+	 * then what a slow consumer has not taken yet. */
 	console_drain(c);
+	console_flush_out(c);
 	if (c->drain_timer >= 0) {
 		evloop_del(c->loop, c->drain_timer);
 		close(c->drain_timer);
@@ -261,6 +295,9 @@ void console_destroy(struct console *c, bool restore_terminal)
 	if (c->out_fd >= 0)
 		close(c->out_fd);
 	c->out_fd = -1;
+	if (c->stdout_flags >= 0)
+		fcntl(STDOUT_FILENO, F_SETFL, c->stdout_flags);
+	c->stdout_flags = -1;
 	c->ring = NULL;
 	c->set_up = false;
 }

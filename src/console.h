@@ -2,13 +2,15 @@
 /*
  * console.h - the guest's serial console: the 16550A UART model (serial.c)
  * on COM1, wired to the host. Output goes to ember's stdout, made
- * non-blocking (a full stdout drops guest output rather than stalling a
- * vCPU), or to serial_out_path (PUT /serial; its fd is non-blocking too),
+ * non-blocking (a slow stdout never stalls a vCPU; its flags are restored at
+ * the end), or to serial_out_path (PUT /serial; its fd is non-blocking too),
  * through the optional rate limiter of PUT /serial; input comes from stdin,
  * a terminal being in raw mode while the VM runs, except with
  * serial_out_path (as Firecracker: no input then); the UART's interrupt drives ISA IRQ 4 with KVM_IRQ_LINE; the guest's
  * writes to THR are batched in KVM's coalesced port-I/O ring and handed to
- * the UART at every vCPU exit, every CONSOLE_DRAIN_MS and at the end.
+ * the UART at every vCPU exit, every CONSOLE_DRAIN_MS and at the end. Output
+ * the host has not taken yet waits in the UART's backlog, written out every
+ * CONSOLE_DRAIN_MS and, at the end, for up to CONSOLE_FLUSH_MS.
  *
  * Main thread, except console_drain() (any thread; vCPU threads call it
  * through vcpu_shared.pre_exit) and the UART's own accesses.
@@ -29,6 +31,10 @@
 
 /* How often the main loop drains the coalesced ring (ms). */
 #define CONSOLE_DRAIN_MS 100
+/* At the end, how long the output may take to accept the UART's backlog:
+ * in all, and without taking a byte (ms). */
+#define CONSOLE_FLUSH_MS 5000
+#define CONSOLE_STALL_MS 500
 
 /* Zeroed (calloc) before console_setup(); console_destroy() of a zeroed
  * console does nothing. */
@@ -39,6 +45,7 @@ struct console {
 	struct evloop *loop;
 	bool stdin_watched;
 	int out_fd;                  /* serial_out_path's copy, -1: stdout */
+	int stdout_flags;            /* stdout's file flags before, -1: untouched */
 	/* KVM's coalesced port I/O ring (the UART's THR writes), in vCPU 0's
 	 * kvm_run mapping: NULL when the host has no KVM_CAP_COALESCED_PIO. */
 	struct kvm_coalesced_mmio_ring *ring;

@@ -92,6 +92,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 		 "stdout and stdin"),
 	/* event loop and API socket */
 	ALLOW(epoll_wait, "evloop_run"),
+	ALLOW(ppoll, "console_destroy (vm teardown): waits, a few seconds at most, for a slow "
+	      "stdout or serial_out_path to take the guest's last console output"),
 	ALLOW(epoll_ctl, "evloop_add/mod/del; net: rx watch on and off"),
 	ALLOW(accept4, "api_http: new API connections"),
 	ALLOW(recvfrom, "api_http: recv() on API connections"),

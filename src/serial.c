@@ -8,6 +8,7 @@
 #include "src/metrics.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,10 +50,14 @@ void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool le
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
 	s->dll = 12; /* 9600 baud, the power-on divisor */
+	if (out_fd >= 0)
+		s->backlog = malloc(SERIAL_BACKLOG); /* NULL: no backlog, drops */
 }
 
 void serial_destroy(struct serial *s)
 {
+	free(s->backlog);
+	s->backlog = NULL;
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -100,11 +105,55 @@ static void serial_rx_push(struct serial *s, uint8_t b)
 	s->rx_len++;
 }
 
+/* Bytes out_fd did not take: counted, gone. */
+static void serial_drop(struct serial *s, size_t n)
+{
+	s->tx_dropped += n;
+	metrics_add(&metrics.uart.missed_write_count, n);
+}
+
+/* One non-blocking write: the bytes out_fd took (counted), 0 when it is full.
+ * Any other error drops n (a closed pipe, a device gone) and returns n, so
+ * the caller moves on. */
+static size_t serial_write_out(struct serial *s, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+	do {
+		w = write(s->out_fd, p, n);
+	} while (w < 0 && errno == EINTR);
+	if (w > 0) {
+		metrics_add(&metrics.uart.write_count, (uint64_t)w);
+		return (size_t)w;
+	}
+	if (w < 0 && errno != EAGAIN) {
+		serial_drop(s, n);
+		return n;
+	}
+	return 0;
+}
+
+/* The backlog's oldest bytes first, in as many writes as its ring needs. */
+static void serial_write_backlog(struct serial *s)
+{
+	while (s->bl_len) {
+		size_t run = SERIAL_BACKLOG - s->bl_head;
+		if (run > s->bl_len)
+			run = s->bl_len;
+		size_t done = serial_write_out(s, s->backlog + s->bl_head, run);
+		if (done == 0)
+			return;
+		s->bl_head = (s->bl_head + done) % SERIAL_BACKLOG;
+		s->bl_len -= done;
+	}
+	s->bl_head = 0;
+}
+
 /* Write the gathered output: one write() per call into the model, not one
  * per byte. The rate limiter first: the bytes its bucket covers go out in
  * order, the rest of the batch is dropped (as if each byte had asked the
- * bucket for one token). Then the output, non-blocking: what does not fit
- * (a full stdout or pipe) is dropped and counted, the vCPU never waits. */
+ * bucket for one token). Then the output, non-blocking, behind whatever the
+ * backlog still holds: what out_fd does not take joins the backlog, what
+ * does not fit there is dropped and counted; the vCPU never waits. */
 static void serial_flush(struct serial *s)
 {
 	size_t n = s->olen;
@@ -121,17 +170,29 @@ static void serial_flush(struct serial *s)
 		if (n == 0)
 			return;
 	}
-	ssize_t w;
-	do {
-		w = write(s->out_fd, s->obuf, n);
-	} while (w < 0 && errno == EINTR);
-	size_t done = w > 0 ? (size_t)w : 0;
-	if (done)
-		metrics_add(&metrics.uart.write_count, done);
-	if (done < n) {
-		s->tx_dropped += n - done;
-		metrics_add(&metrics.uart.missed_write_count, n - done);
+	const uint8_t *p = s->obuf;
+	serial_write_backlog(s);
+	if (s->bl_len == 0) {
+		size_t done = serial_write_out(s, p, n);
+		p += done;
+		n -= done;
 	}
+	size_t room = s->backlog ? SERIAL_BACKLOG - s->bl_len : 0;
+	size_t keep = n < room ? n : room;
+	for (size_t i = 0; i < keep; i++)
+		s->backlog[(s->bl_head + s->bl_len + i) % SERIAL_BACKLOG] = p[i];
+	s->bl_len += keep;
+	if (n > keep)
+		serial_drop(s, n - keep);
+}
+
+size_t serial_output_flush(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	serial_write_backlog(s);
+	size_t left = s->bl_len;
+	pthread_mutex_unlock(&s->lock);
+	return left;
 }
 
 static void serial_tx(struct serial *s, uint8_t b)

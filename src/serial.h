@@ -3,11 +3,16 @@
  * serial.h - 8250/16550A UART model (COM1).
  *
  * Register accesses come from vCPU threads (serial_pio), input from the main
- * thread (serial_input). One lock serialises both. Output bytes go to out_fd
- * (non-blocking: when it is full, bytes are dropped and counted, the vCPU never
- * blocks), through an optional token bucket of bytes (serial_set_out_limit:
- * what exceeds it is dropped and counted too, never delayed). The interrupt line is modelled as a level (high while IIR reports
- * an interrupt); every change of it goes out through the irq callback
+ * thread (serial_input). One lock serialises both. Output bytes go to out_fd,
+ * non-blocking: what it does not take at once waits in a backlog of
+ * SERIAL_BACKLOG bytes, written out first by the next output and by
+ * serial_output_flush (the VMM's periodic tick and its teardown), so a slow
+ * terminal or pipe loses nothing and the vCPU never waits; only what does not
+ * fit in the backlog is dropped and counted. An optional token bucket of
+ * bytes (serial_set_out_limit) comes first: what exceeds it is dropped and
+ * counted too, never delayed. The interrupt line is modelled as a level (high
+ * while IIR reports an interrupt); every change of it goes out through the irq
+ * callback
  * (KVM_IRQ_LINE on ISA IRQ 4 in the VMM, a counter in tests).
  */
 #ifndef EMBER_SERIAL_H
@@ -22,6 +27,9 @@
 #include "virtio/ratelimit.h"
 
 #define SERIAL_RX_BUF 4096
+/* Output out_fd has not taken yet (bytes; allocated at serial_init, its
+ * pages touched only when a consumer falls behind). */
+#define SERIAL_BACKLOG (256 * 1024)
 
 struct serial {
 	pthread_mutex_t lock;
@@ -42,6 +50,9 @@ struct serial {
 	/* Output gathered during one call and written once before it returns. */
 	uint8_t obuf[256];
 	size_t olen;
+	/* Ring of output out_fd has not taken yet (NULL: none, drop instead). */
+	uint8_t *backlog;
+	size_t bl_head, bl_len;
 };
 
 void serial_init(struct serial *s, int out_fd, void (*irq)(void *opaque, bool level), void *opaque);
@@ -66,6 +77,10 @@ void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
  * the register state it was made in; only the interrupt it raises is later.
  */
 void serial_write_thr(struct serial *s, const uint8_t *bytes, size_t n);
+
+/* Write what the backlog holds, as much as out_fd takes now (never blocks).
+ * Returns the bytes still waiting. Any thread. */
+size_t serial_output_flush(struct serial *s);
 
 /* Queue host input for the guest. Returns how many bytes were taken (less
  * than len when the buffer is full). */

@@ -234,9 +234,10 @@ static void test_serial_rate_limit(void **state)
 }
 
 /* serial_out_path is a FIFO nobody reads: opening it does not wait for a
- * reader, and output never blocks: the pipe fills, then every further byte
- * is dropped and counted (uart.missed_write_count). A reader that comes
- * later gets the output from the start, as much as the pipe held. */
+ * reader, and output never blocks: the pipe fills, then the UART's backlog,
+ * then every further byte is dropped and counted (uart.missed_write_count).
+ * A reader that comes later gets the output from the start, in order: what
+ * the pipe held, then the backlog as serial_output_flush writes it. */
 static void test_serial_fifo_without_reader(void **state)
 {
 	(void)state;
@@ -254,21 +255,37 @@ static void test_serial_fifo_without_reader(void **state)
 	uint64_t m0 = metrics.uart.missed_write_count;
 	uint8_t chunk[256];
 	size_t total = 0;
-	for (int i = 0; i < 1024; i++) {            /* 256 KiB, more than a pipe holds */
-		memset(chunk, 'a' + i % 26, sizeof(chunk));
+	for (int i = 0; i < 2048; i++) {            /* 512 KiB: more than the pipe and backlog */
+		memset(chunk, i % 251, sizeof(chunk));
 		serial_write_thr(&s, chunk, sizeof(chunk));
 		total += sizeof(chunk);
 	}
 	int cap = fcntl(sc.out_fd, F_GETPIPE_SZ);
-	assert_true(cap > 0 && (size_t)cap < total);
-	assert_int_equal(s.tx_dropped, total - (size_t)cap);
-	assert_int_equal(metrics.uart.missed_write_count - m0, total - (size_t)cap);
-	/* The reader sees the first bytes, in order. */
+	size_t kept = (size_t)cap + SERIAL_BACKLOG;
+	assert_true(cap > 0 && cap % 256 == 0 && kept < total);
+	assert_int_equal(s.tx_dropped, total - kept);
+	assert_int_equal(metrics.uart.missed_write_count - m0, total - kept);
+	assert_int_equal(serial_output_flush(&s), SERIAL_BACKLOG);  /* the pipe is still full */
+	/* The reader: every kept byte, in order, the backlog's after the pipe's. */
 	int rfd = open(sc.out_path, O_RDONLY | O_NONBLOCK);
 	assert_true(rfd >= 0);
-	assert_int_equal(read(rfd, chunk, sizeof(chunk)), sizeof(chunk));
-	assert_int_equal(chunk[0], 'a');
-	assert_int_equal(chunk[255], 'a');
+	size_t got = 0;
+	for (int idle = 0; got < kept && idle < 3;) {
+		ssize_t r = read(rfd, chunk, sizeof(chunk));
+		if (r < 0) {
+			assert_int_equal(errno, EAGAIN);
+			serial_output_flush(&s);
+			idle++;
+			continue;
+		}
+		idle = 0;
+		assert_int_equal(r, sizeof(chunk));         /* whole chunks: writes are 256-byte aligned */
+		assert_int_equal(chunk[0], (got / 256) % 251);
+		assert_int_equal(chunk[255], (got / 256) % 251);
+		got += (size_t)r;
+	}
+	assert_int_equal(got, kept);
+	assert_int_equal(serial_output_flush(&s), 0);
 	alarm(0);
 	serial_destroy(&s);
 	close(rfd);
