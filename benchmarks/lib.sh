@@ -70,9 +70,13 @@ bench_script_arg() {
 	printf 'ember.sh=%s' "$(printf '%s\n' "$1" | base64 -w0)"
 }
 
-# The script line that prints the guest's own uptime (seconds since its
-# kernel started) as EMBER-UPTIME=<s>, the first thing the script does.
-BENCH_UPTIME_CMD='read up _ </proc/uptime; echo "EMBER-UPTIME=$up"'
+# The script line that prints the guest's own uptime as EMBER-UPTIME=<s>, the
+# first thing the script does, then the kernel's "sched_clock: Marking stable"
+# line as EMBER-SCHED-CLOCK: /proc/uptime does not count the time the guest's
+# clock lost before it switched to kvm-clock (it counts jiffies until then,
+# and there are no ticks before the local APIC timer runs, nor for ticks the
+# guest took late); that line says how much (report.py).
+BENCH_UPTIME_CMD='read up _ </proc/uptime; echo "EMBER-UPTIME=$up"; echo "EMBER-SCHED-CLOCK: $(dmesg | grep "sched_clock: Marking stable")"'
 
 # The guest's last words before the reset (pr_emerg: printed even with quiet).
 BENCH_END_MARKER='reboot: Restarting system'

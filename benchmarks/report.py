@@ -98,6 +98,22 @@ def parse_uptime(text):
     return float(m.group(1)) * 1000.0 if m else None
 
 
+def parse_guest_clock(text):
+    """The guest's kernel time at its script (ms, by kvm-clock): EMBER-UPTIME
+    plus what its clock lost before switching to kvm-clock. /proc/uptime
+    starts at the kernel's sched_clock (kvm-clock) reading but then counts
+    jiffies until the clocksource switch: nothing before the first timer tick
+    (the local APIC setup), nothing for ticks taken late. The kernel's
+    "sched_clock: Marking stable (gtod, gtod_offset)->(raw, offset)" line,
+    printed after the switch, has both clocks at one tick: raw - gtod is what
+    the uptime misses. None when either line is missing."""
+    up = parse_uptime(text)
+    m = re.search(r"EMBER-SCHED-CLOCK: .*Marking stable \((-?\d+), (-?\d+)\)->\((-?\d+), (-?\d+)\)", text)
+    if up is None or not m:
+        return None
+    return up + (int(m.group(3)) - int(m.group(1))) / 1e6
+
+
 def boot_summary(out):
     recs = load(out, "boot.jsonl")
     res = {}
@@ -114,6 +130,7 @@ def boot_summary(out):
                  "exit_ms": stats([ms(r["exit_us"]) for r in ok if r["status"] == 0]),
                  "cpu_ms": stats([(r["utime_us"] + r["stime_us"]) / 1000.0 for r in ok]),
                  "guest_uptime_ms": stats([parse_uptime(read_log(out, r.get("log"))) for r in ok]),
+                 "guest_clock_ms": stats([parse_guest_clock(read_log(out, r.get("log"))) for r in ok]),
                  "statuses": sorted({r["status"] for r in vr})}
             if vmm == "ember":
                 tls = [parse_timeline(read_log(out, r.get("log"))) for r in ok]
@@ -142,6 +159,8 @@ def boot_summary(out):
         entry["paired_ratio"] = stats(pr)
         eu, qu = entry["ember"]["guest_uptime_ms"], entry["qemu"]["guest_uptime_ms"]
         entry["uptime_ratio"] = eu["median"] / qu["median"] if eu and qu else None
+        ec, qc = entry["ember"]["guest_clock_ms"], entry["qemu"]["guest_clock_ms"]
+        entry["clock_ratio"] = ec["median"] / qc["median"] if ec and qc else None
         res[k + (f"/{c}" if c else "")] = entry
     return res
 
@@ -318,6 +337,16 @@ def targets(R):
         else:
             t.append({"target": f"boot ({boot_name(k)}), process start -> userspace <= 0.75x QEMU microvm",
                       "verdict": verdict(r <= 0.75), "value": f"{r:.2f}x"})
+    # The guest kernel's own boot time, ember <= QEMU microvm: by its uptime
+    # (the figure first asked for) and by its kernel clock (what it really took).
+    for k, e in R["boot"].items():
+        for key, rkey, what in (("guest_uptime_ms", "uptime_ratio", "guest uptime"),
+                                ("guest_clock_ms", "clock_ratio", "guest kernel clock (kvm-clock)")):
+            r, es, qs = e.get(rkey), e["ember"].get(key), e["qemu"].get(key)
+            if r is not None:
+                t.append({"target": f"boot ({boot_name(k)}), {what} at its script <= QEMU microvm",
+                          "verdict": verdict(r <= 1.0),
+                          "value": f"{r:.2f}x ({es['median']:.0f} vs {qs['median']:.0f} ms)"})
     vm = [e for k, e in R["boot"].items() if k.partition("/")[0] == "vmlinux"]
     vs = vm[0].get("ember", {}).get("vmm_share_ms") if vm else None
     if vs:
@@ -423,17 +452,23 @@ def md_report(R):
             ph = e["ember"].get("phases_ms", {})
             L.append(f"| {boot_name(k)} | " + " | ".join(fmt(ph.get(p), 2) for p in PHASES[2:]) + " |")
         L.append("")
-        L.append("The guest's own uptime when its script starts (/proc/uptime, read first thing by "
-                 "the script /init runs: the guest kernel's boot, without the VMM's start-up), "
-                 "and ember's exit after the guest's reset (ms, median [min–max]):")
+        L.append("The guest's own time when its script starts (read first thing by the script /init "
+                 "runs: the guest kernel's boot, without the VMM's start-up): its /proc/uptime, and "
+                 "its kernel clock (kvm-clock), which also counts what the uptime misses (the time "
+                 "before its first timer tick and the ticks it took late, up to its switch to "
+                 "kvm-clock: benchmarks/README.md); and ember's exit after the guest's reset "
+                 "(ms, median [min–max]):")
         L.append("")
         L.append("| kernel | ember: guest uptime | QEMU microvm: guest uptime | ratio (medians) | "
+                 "ember: guest kernel clock | QEMU microvm: guest kernel clock | ratio (medians) | "
                  "ember: \"reboot: Restarting system\" → exit |")
-        L.append("|---|---|---|---|---|")
+        L.append("|---|---|---|---|---|---|---|---|")
         for k, e in R["boot"].items():
-            ur = e.get("uptime_ratio")
+            ur, cr = e.get("uptime_ratio"), e.get("clock_ratio")
             L.append(f"| {boot_name(k)} | {cell(e['ember'].get('guest_uptime_ms'))} | "
                      f"{cell(e['qemu'].get('guest_uptime_ms'))} | {fmt(ur, 2) + 'x' if ur else '—'} | "
+                     f"{cell(e['ember'].get('guest_clock_ms'))} | "
+                     f"{cell(e['qemu'].get('guest_clock_ms'))} | {fmt(cr, 2) + 'x' if cr else '—'} | "
                      f"{cell(e['ember'].get('reboot_to_exit_ms'))} |")
         L.append("")
     if R["startup"]:

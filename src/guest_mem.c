@@ -55,6 +55,7 @@ int guest_mem_init(struct guest_mem *mem, uint64_t mem_size)
 	/* Guest RAM must not end up in a core dump of the VMM. */
 	madvise(p, mem_size, MADV_DONTDUMP);
 	guest_mem_split(mem, p, mem_size);
+	mem->untouched = true;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #ifndef EMBER_GUEST_MEM_H
 #define EMBER_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,12 @@ struct guest_mem_region {
 struct guest_mem {
 	uint8_t *base;          /* the whole mapping */
 	uint64_t total;         /* bytes of RAM */
+	/* Every byte reads as zero and no host page exists yet: a mapping
+	 * guest_mem_init just made. Whoever writes RAM before the kernel is
+	 * loaded must clear it (the loader then zeroes the kernel's bss itself;
+	 * while it is set, the loader neither writes nor reads the bss: see
+	 * x86_load_kernel). */
+	bool untouched;
 	unsigned nregions;
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
 };

@@ -164,6 +164,7 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 	char lerr[256];
 	int r = x86_load_kernel(&vm->mem, kfd, &vm->kernel, lerr, sizeof(lerr));
 	close(kfd);
+	vm->mem.untouched = false; /* the kernel is in it now */
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", cfg->boot.kernel_path, lerr);
 		return r;

@@ -122,21 +122,6 @@ static int x86_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Zero guest memory without dirtying pages that are already zero: fresh
- * guest RAM reads as the kernel's shared zero page, and a memset there
- * would allocate the whole bss in the VMM's RSS before the guest needs it. */
-static void x86_zero(uint8_t *p, uint64_t len)
-{
-	static const uint8_t zero[256];
-	while (len) {
-		uint64_t n = len < sizeof(zero) ? len : sizeof(zero);
-		if (memcmp(p, zero, n) != 0)
-			memset(p, 0, n);
-		p += n;
-		len -= n;
-	}
-}
-
 static int x86_file_size(int fd, uint64_t *size)
 {
 	struct stat st;
@@ -306,7 +291,16 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		if (rc)
 			return x86_fail(err, errlen, rc, "kernel: reading ELF segment %u: %s", i,
 					rc == -EINVAL ? "file truncated" : strerror(-rc));
-		x86_zero(dst + p->p_filesz, p->p_memsz - p->p_filesz);
+		/*
+		 * The bss. RAM that guest_mem_init just mapped is zero already,
+		 * and it must not even be read: reading an untouched 2 MiB of
+		 * it maps the host's huge zero page there, and the guest's
+		 * first write (its own clear_bss) then splits that into 4 KiB
+		 * pages, each faulting in on its own (with nested paging, an
+		 * exit per page instead of one per 2 MiB).
+		 */
+		if (!mem->untouched)
+			memset(dst + p->p_filesz, 0, p->p_memsz - p->p_filesz);
 	}
 
 	memset(k, 0, sizeof(*k));

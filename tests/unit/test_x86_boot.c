@@ -128,6 +128,7 @@ static void test_elf_valid(void **state)
 	elf_build(&im, 0);
 	/* Junk where the bss goes: the loader must zero it. */
 	memset(guest_mem_ptr(&m, ELF_DATA_PA, 0x3000), 0xee, 0x3000);
+	m.untouched = false;
 	assert_int_equal(load_buf(&m, im.b, sizeof(im.b), &k), 0);
 	assert_int_equal(k.mode, X86_ENTRY_LINUX64);
 	assert_false(k.is_bzimage);
@@ -143,6 +144,41 @@ static void test_elf_valid(void **state)
 		assert_int_equal(d[i], 0xcd);
 	for (int i = 0x800; i < 0x3000; i++)
 		assert_int_equal(d[i], 0);
+	guest_mem_free(&m);
+}
+
+/* RAM guest_mem_init just mapped: the bss is left alone, neither written nor
+ * read (a read would map the host's zero page, and the guest's first write
+ * would then split a huge page into 4 KiB ones): the 2 MiB that holds only
+ * bss has no page after the load, and reads as zero. */
+static void test_elf_bss_untouched(void **state)
+{
+	struct guest_mem m;
+	struct elf_img im;
+	struct x86_kernel k;
+	ram(&m, 128 * MiB);
+	assert_true(m.untouched);
+	elf_build(&im, 0);
+	ph(&im, 1)->p_memsz = 4 * MiB; /* bss up to ELF_DATA_PA + 4 MiB */
+	assert_int_equal(load_buf(&m, im.b, sizeof(im.b), &k), 0);
+	const uint64_t only_bss = ELF_TEXT_PA + 2 * MiB;
+	uint8_t *p = guest_mem_ptr(&m, only_bss, 2 * MiB);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t npages = (size_t)(2 * MiB) / (size_t)page;
+	unsigned char *vec = calloc(npages, 1);
+	assert_non_null(vec);
+	assert_int_equal(mincore(p, 2 * MiB, vec), 0);
+	for (size_t i = 0; i < npages; i++)
+		if (vec[i] & 1)
+			fail_msg("bss page %zu at %#llx is resident after the load", i,
+				 (unsigned long long)(only_bss + i * (size_t)page));
+	free(vec);
+	const uint8_t *d = guest_mem_ptr(&m, ELF_DATA_PA, 4 * MiB);
+	for (uint64_t i = 0; i < 0x800; i++)
+		assert_int_equal(d[i], 0xcd);
+	for (uint64_t i = 0x800; i < 4 * MiB; i++)
+		if (d[i])
+			fail_msg("bss byte at %#llx is %#x", (unsigned long long)(ELF_DATA_PA + i), d[i]);
 	guest_mem_free(&m);
 }
 
@@ -862,6 +898,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_elf_valid),
+		cmocka_unit_test(test_elf_bss_untouched),
 		cmocka_unit_test(test_elf_pvh),
 		cmocka_unit_test(test_elf_truncated),
 		cmocka_unit_test(test_elf_outside_ram),
