@@ -48,9 +48,10 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 # The precompiled built-in seccomp filters (as in the top Makefile; this file
 # is also used on its own by scripts/fuzz.sh, so it makes its own copy).
-FUZZ_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c
+FUZZ_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c \
+		 src/util.c
 $(FUZZ_BUILD)/seccomp-gen: $(FUZZ_GEN_SRCS) src/seccomp.h src/seccomp_int.h src/log.h \
-		src/vcpu.h src/bus.h
+		src/vcpu.h src/bus.h src/util.h
 	@mkdir -p $(dir $@)
 	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote . \
 		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \

@@ -7,6 +7,7 @@
  * prefixes, which api.c adds).
  */
 #include "src/config.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,50 +104,10 @@ int config_machine_validate(const struct config_machine *m, char *err, size_t er
 	return 0;
 }
 
-static const char *config_file_kind(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFIFO: return "a FIFO";
-	case S_IFDIR: return "a directory";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	case S_IFSOCK: return "a socket";
-	default: return "not a regular file";
-	}
-}
-
-int config_open_file(const char *path, int flags, bool blockdev, const char **kind)
-{
-	int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
-	int r;
-
-	*kind = NULL;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto err;
-	}
-	if (!S_ISREG(st.st_mode) && !(blockdev && S_ISBLK(st.st_mode))) {
-		*kind = config_file_kind(st.st_mode);
-		r = -EINVAL;
-		goto err;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		r = -errno;
-		goto err;
-	}
-	return fd;
-err:
-	close(fd);
-	return r;
-}
-
 /* Open and close a file to report errors at configuration time. */
 static int config_check_readable(const char *path, const char **kind)
 {
-	int fd = config_open_file(path, O_RDONLY, false, kind);
+	int fd = util_open_file(path, O_RDONLY, false, kind);
 	if (fd < 0)
 		return fd;
 	close(fd);
@@ -244,7 +205,7 @@ int config_net_find(const struct vm_config *cfg, const char *id)
 int config_drive_open(struct config_drive *d, char *err, size_t errlen)
 {
 	const char *kind;
-	int fd = config_open_file(d->path_on_host, d->is_read_only ? O_RDONLY : O_RDWR, true, &kind);
+	int fd = util_open_file(d->path_on_host, d->is_read_only ? O_RDONLY : O_RDWR, true, &kind);
 	if (fd < 0 && kind) {
 		snprintf(err, errlen, "path_on_host: %s is %s, not a regular file or a block device",
 			 d->path_on_host, kind);

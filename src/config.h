@@ -146,16 +146,8 @@ void config_mac_format(const uint8_t mac[6], char out[18]);
 int config_drive_find(const struct vm_config *cfg, const char *id);
 int config_net_find(const struct vm_config *cfg, const char *id);
 
-/* Open path (flags: O_RDONLY or O_RDWR) without blocking on it: a FIFO with
- * no writer would hold the main thread (API, devices, signals) forever. The
- * open is O_NONBLOCK | O_NOCTTY | O_CLOEXEC; the file must then be a regular
- * file, or with blockdev a block device; O_NONBLOCK is cleared. Returns the
- * fd or -errno; a file of another type is -EINVAL with *kind naming what it
- * is ("a FIFO", "a directory", ...), else *kind is NULL. */
-int config_open_file(const char *path, int flags, bool blockdev, const char **kind);
-
 /* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only; a regular
- * file or a block device, see config_open_file) into d->fd.
+ * file or a block device, see util_open_file) into d->fd.
  * -errno + err naming path_on_host and the OS error or the file's type. */
 int config_drive_open(struct config_drive *d, char *err, size_t errlen);
 /* The rule between d and the other drives of cfg (the one with d's

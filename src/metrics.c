@@ -3,6 +3,7 @@
 #include "src/evloop.h"
 #include "src/log.h"
 #include "src/timeline.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,12 +101,9 @@ int metrics_format(char *buf, size_t len, bool consume)
 {
 	struct metrics_buf b = { .p = buf, .len = len };
 	struct metrics_snap snap = { .n = 0 };
-	struct timespec ts;
 	bool first;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	metrics_put(&b, "{\"utc_timestamp_ms\":%" PRIu64,
-		    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	metrics_put(&b, "{\"utc_timestamp_ms\":%" PRIu64, util_clock_ns(CLOCK_REALTIME) / 1000000);
 	if (metrics_id[0])
 		metrics_put(&b, ",\"id\":\"%s\"", metrics_id);
 

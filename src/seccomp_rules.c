@@ -69,16 +69,16 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices_entry_open (InstanceStart), "
 		 "devices_update_drive (PATCH /drives, through vm_update_drive): the running device's own copy of a drive "
 		 "or tap fd"),
-	/* config_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
+	/* util_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
 	 * initrd, and PATCH /drives once the VM runs): the file type of what was
 	 * opened, then O_NONBLOCK off again */
-	ALLOW(newfstatat, "config_open_file: file type; InstanceStart: kernel and initrd sizes "
+	ALLOW(newfstatat, "util_open_file: file type; InstanceStart: kernel and initrd sizes "
 	      "(x86_load_kernel, guest_mem_load_file); glibc >= 2.33 makes stat and fstat "
 	      "newfstatat"),
 	ALLOW(fstat, "the same with glibc < 2.33; the sanitizer runtime's internal fstat"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "config_open_file; console_setup, "
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "util_open_file; console_setup, "
 		 "console_watch_stdin: O_NONBLOCK on stdout and stdin"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "config_open_file: O_NONBLOCK off once the "
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "util_open_file: O_NONBLOCK off once the "
 		 "file type is known; console_setup, console_watch_stdin: O_NONBLOCK on "
 		 "stdout and stdin"),
 	/* event loop and API socket */

@@ -2,6 +2,7 @@
 #include "virtio/blk.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -136,33 +137,6 @@ void blk_destroy(struct blk_dev *b)
 	free(b);
 }
 
-/* Move the whole vector; a short transfer continues where it stopped.
- * EOF before the end (file shrank under us) is an I/O error. */
-static int blk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write)
-{
-	while (n > 0) {
-		ssize_t k = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		off += (uint64_t)k;
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
-	}
-	return 0;
-}
-
 static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t bytes)
 {
 	return sector <= b->capacity && bytes / BLK_SECTOR <= b->capacity - sector;
@@ -173,7 +147,8 @@ static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t byte
  * counted, and the request then ends with VIRTIO_BLK_S_IOERR. */
 static bool blk_transfer(struct blk_dev *b, int n, uint64_t sector, uint64_t len, bool write)
 {
-	int r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, write);
+	/* EOF before the end (the file shrank under us) is an I/O error. */
+	int r = util_rwv_full(b->fd, b->data, n, sector * BLK_SECTOR, write);
 	if (r) {
 		b->stats.io_errors++;
 		metrics_inc(&metrics.block.io_errors);

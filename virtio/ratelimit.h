@@ -61,6 +61,4 @@ int ratelimit_fd(const struct ratelimit *rl);
 /* Drain the timerfd after it fired; the limiter is disarmed. */
 void ratelimit_timer_ack(struct ratelimit *rl);
 
-uint64_t ratelimit_now_ns(void);
-
 #endif
