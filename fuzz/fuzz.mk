@@ -29,7 +29,7 @@ FUZZ_BINS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 # Calls the API harnesses divert (fuzz/common.c): no files created or
 # opened outside the sandbox directory, no tap devices, no metrics thread.
 FUZZ_WRAP     := -Wl,--wrap=log_open,--wrap=metrics_open,--wrap=metrics_start \
-		 -Wl,--wrap=config_drive_open,--wrap=config_net_open,--wrap=config_boot_validate
+		 -Wl,--wrap=blk_file_open,--wrap=tap_open,--wrap=config_boot_validate
 
 .PHONY: fuzz-build fuzz-run fuzz-ci
 .SECONDARY: $(FUZZ_BUILD)/obj/fuzz/common.o $(FUZZ_BUILD)/obj/fuzz/vq_fake.o

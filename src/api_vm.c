@@ -154,7 +154,7 @@ int api_patch_drive(struct api *api, struct json_ctx *c, struct api_req *req, cJ
 	merged.fd = -1;
 	if (req->u.drive.has_path) {
 		snprintf(merged.path_on_host, sizeof(merged.path_on_host), "%s", d->path_on_host);
-		if ((r = config_drive_open(&merged, verr, sizeof(verr))) < 0)
+		if ((r = config_json_drive_open(&merged, verr, sizeof(verr))) < 0)
 			return json_fail(c, "Drive update error: %s", verr), r;
 	}
 	r = vm_update_drive(api->vm, &merged, verr, sizeof(verr));

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * config.c - defaults, rules and device-file opening for struct vm_config:
- * the one home of the rules on its values (ids, machine, boot source, one
- * root drive, unique taps and MACs), whoever fills it.
+ * config.c - defaults and rules for struct vm_config: the one home of the
+ * rules on its values (ids, machine, boot source, one root drive, unique
+ * taps and MACs), whoever fills it. It opens no drive file and no tap
+ * (virtio/blk_file.c and virtio/tap.c do, called by config_json.c); only
+ * config_boot_validate() opens and closes the kernel and initrd to check
+ * them, as Firecracker does at PUT /boot-source.
  * Error texts follow Firecracker's where it has one (without its "... error:"
  * prefixes, which api.c adds).
  */
@@ -11,12 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Slots at and past ndrives/nnets are unused and never read, so they need no
@@ -202,26 +201,6 @@ int config_net_find(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
-int config_drive_open(struct config_drive *d, char *err, size_t errlen)
-{
-	const char *kind;
-	int fd = util_open_file(d->path_on_host, d->is_read_only ? O_RDONLY : O_RDWR, true, &kind);
-	if (fd < 0 && kind) {
-		snprintf(err, errlen, "path_on_host: %s is %s, not a regular file or a block device",
-			 d->path_on_host, kind);
-		return fd;
-	}
-	if (fd < 0) {
-		int e = -fd;
-		snprintf(err, errlen, "path_on_host: cannot open %s%s: %s (os error %d)",
-			 d->path_on_host, d->is_read_only ? " read-only" : " read-write",
-			 strerror(e), e);
-		return -e;
-	}
-	d->fd = fd;
-	return 0;
-}
-
 int config_drive_check(const struct vm_config *cfg, const struct config_drive *d,
 		       char *err, size_t errlen)
 {
@@ -271,45 +250,6 @@ int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		cfg->drives[cfg->ndrives] = *d;
 	}
 	cfg->ndrives++;
-	return 0;
-}
-
-int config_net_open(struct config_net *n, char *err, size_t errlen)
-{
-	struct ifreq ifr;
-	int fd, e;
-
-	if (!n->host_dev_name[0] || strlen(n->host_dev_name) >= IFNAMSIZ) {
-		snprintf(err, errlen, "host_dev_name: invalid tap name '%s'", n->host_dev_name);
-		return -EINVAL;
-	}
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "host_dev_name: cannot open /dev/net/tun for %s: %s (os error %d)",
-			 n->host_dev_name, strerror(e), e);
-		return -e;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->host_dev_name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		e = errno;
-		close(fd);
-		snprintf(err, errlen, "host_dev_name: cannot open tap device %s (TUNSETIFF): "
-			 "%s (os error %d)", n->host_dev_name, strerror(e), e);
-		return -e;
-	}
-	/* With CAP_NET_ADMIN, TUNSETIFF creates a missing tap on the fly. The
-	 * user named an existing (persistent) device: a tap that only exists
-	 * because we just made it is the "does not exist" error, and closing
-	 * our fd removes it again. */
-	if (ioctl(fd, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_PERSIST)) {
-		close(fd);
-		snprintf(err, errlen, "host_dev_name: tap device %s does not exist", n->host_dev_name);
-		return -ENODEV;
-	}
-	n->tap_fd = fd;
 	return 0;
 }
 

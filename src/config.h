@@ -146,10 +146,6 @@ void config_mac_format(const uint8_t mac[6], char out[18]);
 int config_drive_find(const struct vm_config *cfg, const char *id);
 int config_net_find(const struct vm_config *cfg, const char *id);
 
-/* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only; a regular
- * file or a block device, see util_open_file) into d->fd.
- * -errno + err naming path_on_host and the OS error or the file's type. */
-int config_drive_open(struct config_drive *d, char *err, size_t errlen);
 /* The rule between d and the other drives of cfg (the one with d's
  * drive_id is the one d replaces), cheap enough to check before d's file is
  * opened: at most one is_root_device. -EINVAL + err "A root block device
@@ -165,9 +161,6 @@ int config_drive_check(const struct vm_config *cfg, const struct config_drive *d
 int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		     char *err, size_t errlen);
 
-/* Open /dev/net/tun as host_dev_name with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
- * (non-blocking) into n->tap_fd. -errno + err naming host_dev_name. */
-int config_net_open(struct config_net *n, char *err, size_t errlen);
 /* The rules between n and the other ifaces of cfg (the one with n's
  * iface_id is the one n replaces), checked before n's tap is opened: per
  * other iface, host_dev_name, then guest_mac (when both have one), must

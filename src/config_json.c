@@ -15,6 +15,9 @@
 #include "src/config_json.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
+#include "virtio/blk_file.h"
+#include "virtio/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,12 +242,22 @@ int config_json_drive(struct json_ctx *c, struct vm_config *cfg, const cJSON *ob
 		return r;
 	/* The cheap rules before opening the file. */
 	if ((r = config_drive_check(cfg, &d, verr, sizeof(verr))) < 0 ||
-	    (r = config_drive_open(&d, verr, sizeof(verr))) < 0)
+	    (r = config_json_drive_open(&d, verr, sizeof(verr))) < 0)
 		return json_fail(c, "Drive config error: %s", verr), r;
 	if ((r = config_drive_put(cfg, &d, verr, sizeof(verr))) < 0) {
 		close(d.fd);
 		return json_fail(c, "Drive config error: %s", verr), r;
 	}
+	return 0;
+}
+
+int config_json_drive_open(struct config_drive *d, char *err, size_t errlen)
+{
+	char why[JSON_ERR_LEN];
+	int fd = blk_file_open(d->path_on_host, d->is_read_only, why, sizeof(why));
+	if (fd < 0)
+		return util_err(err, errlen, fd, "path_on_host: %s", why);
+	d->fd = fd;
 	return 0;
 }
 
@@ -267,8 +280,10 @@ static int config_json_net_tap(struct json_ctx *c, const struct vm_config *cfg,
 				  n->host_dev_name, strerror(e));
 			return -e;
 		}
-	} else if ((r = config_net_open(n, verr, sizeof(verr))) < 0) {
-		return json_fail(c, "Network interface error: %s", verr), r;
+	} else if ((r = tap_open(n->host_dev_name, verr, sizeof(verr))) < 0) {
+		return json_fail(c, "Network interface error: host_dev_name: %s", verr), r;
+	} else {
+		n->tap_fd = r;
 	}
 	return 0;
 }

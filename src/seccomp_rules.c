@@ -220,8 +220,8 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	IOCTL(KVM_GET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
 	IOCTL(KVM_SET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
 	/* ioctls: tap (PUT /network-interfaces, device creation) */
-	IOCTL(TUNSETIFF, "config_net_open (PUT /network-interfaces): attach to the named tap"),
-	IOCTL(TUNGETIFF, "config_net_open: refuse a tap that TUNSETIFF only just created "
+	IOCTL(TUNSETIFF, "tap_open (PUT /network-interfaces): attach to the named tap"),
+	IOCTL(TUNGETIFF, "tap_open: refuse a tap that TUNSETIFF only just created "
 	      "(no IFF_PERSIST: it did not exist)"),
 	IOCTL(TUNSETVNETHDRSZ, "devices_add_net (InstanceStart): virtio_net_hdr_v1 size"),
 	/* ioctls: terminal (serial console on stdin) */

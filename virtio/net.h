@@ -82,7 +82,7 @@ struct net_dev {
 };
 
 /* Build a device over p->tap_fd (whose vnet header length must already be
- * 12: tap_open does it). rx_watch(opaque, on) asks the glue to (un)watch the
+ * NET_HDR_LEN: the glue sets it with tap_set_vnet_hdr_len). rx_watch(opaque, on) asks the glue to (un)watch the
  * tap fd for EPOLLIN; the device assumes it starts watched. Returns 0 or
  * -errno with one line in err; on error p->tap_fd is NOT closed. */
 int net_create(const struct net_params *p, const struct guest_mem *mem,

@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "src/config.h"
+#include "src/config_json.h"
 #include "src/evloop.h"
 #include "src/i8042.h"
 #include "src/log.h"
@@ -302,12 +303,12 @@ static void child_running(void)
 	/* PATCH /drives: a new backing file, read-only or read-write */
 	snprintf(d.path_on_host, sizeof(d.path_on_host), "%s", run_drive);
 	d.is_read_only = true;
-	CHECK(config_drive_open(&d, buf, sizeof(buf)) == 0);
+	CHECK(config_json_drive_open(&d, buf, sizeof(buf)) == 0);
 	CHECK(lseek(d.fd, 0, SEEK_END) == 4096);
 	CHECK((fd = fcntl(d.fd, F_DUPFD_CLOEXEC, 3)) >= 0);
 	CHECK(close(d.fd) == 0);
 	d.is_read_only = false;
-	CHECK(config_drive_open(&d, buf, sizeof(buf)) == 0);
+	CHECK(config_json_drive_open(&d, buf, sizeof(buf)) == 0);
 	CHECK((fd2 = fcntl(d.fd, F_DUPFD_CLOEXEC, 3)) >= 0);
 	/* blk I/O on it */
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
