@@ -16,24 +16,13 @@
 #include <stdint.h>
 
 #include "src/layout.h"
+#include "virtio/ratelimit.h"   /* struct ratelimit_config: a device's limiter */
 
 #define CONFIG_ID_MAX        64    /* drive/iface/instance ids: config_id_check() */
 #define CONFIG_MAX_DRIVES    16
 #define CONFIG_MAX_NETS      8
 #define CONFIG_MAX_MEM_MIB   (1024ULL * 1024ULL) /* 1 TiB */
 #define CONFIG_IFNAME_MAX    16    /* IFNAMSIZ incl. NUL */
-
-struct config_token_bucket {
-	bool set;
-	uint64_t size;             /* tokens (bytes or ops) */
-	uint64_t one_time_burst;   /* extra initial tokens, 0 = none */
-	uint64_t refill_time_ms;   /* time to refill `size` tokens */
-};
-
-struct config_rate_limiter {
-	struct config_token_bucket bandwidth;
-	struct config_token_bucket ops;
-};
 
 struct config_boot {
 	bool set;
@@ -63,7 +52,7 @@ struct config_drive {
 	bool is_read_only;
 	char partuuid[64];            /* "" = none */
 	enum config_cache_type cache_type;
-	struct config_rate_limiter rate_limiter;
+	struct ratelimit_config rate_limiter;
 	int fd;                       /* opened at PUT time, -1 if not */
 };
 
@@ -72,8 +61,8 @@ struct config_net {
 	char host_dev_name[CONFIG_IFNAME_MAX];
 	bool has_guest_mac;
 	uint8_t guest_mac[6];
-	struct config_rate_limiter rx_rate_limiter;
-	struct config_rate_limiter tx_rate_limiter;
+	struct ratelimit_config rx_rate_limiter;
+	struct ratelimit_config tx_rate_limiter;
 	unsigned mtu;                 /* 0 = not set (the device default) */
 	int tap_fd;                   /* opened at PUT time, -1 if not */
 };

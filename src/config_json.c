@@ -40,7 +40,7 @@ int config_json_resource_id(struct json_ctx *c, const char *id)
 
 /* TokenBucket: unknown fields are accepted (Firecracker does not deny them). */
 static int config_json_bucket(struct json_ctx *c, const cJSON *obj, const char *name,
-			      struct config_token_bucket *b)
+			      struct ratelimit_bucket_config *b)
 {
 	const cJSON *f = json_field(obj, name);
 	uint64_t size = 0, refill = 0, burst = 0;
@@ -65,7 +65,7 @@ static int config_json_bucket(struct json_ctx *c, const cJSON *obj, const char *
 }
 
 static int config_json_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
-			       struct config_rate_limiter *rl)
+			       struct ratelimit_config *rl)
 {
 	const cJSON *f = json_field(obj, name);
 	int r;
@@ -81,10 +81,10 @@ static int config_json_limiter(struct json_ctx *c, const cJSON *obj, const char 
 }
 
 int config_json_patch_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
-			      struct config_rate_limiter *rl)
+			      struct ratelimit_config *rl)
 {
 	const cJSON *f = json_field(obj, name);
-	struct config_token_bucket b;
+	struct ratelimit_bucket_config b;
 	int r;
 
 	if (!f)
@@ -407,7 +407,7 @@ int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *
 
 /* ---- struct vm_config -> JSON ---- */
 
-static cJSON *config_json_from_bucket(const struct config_token_bucket *b)
+static cJSON *config_json_from_bucket(const struct ratelimit_bucket_config *b)
 {
 	if (!b->set)
 		return cJSON_CreateNull();
@@ -421,7 +421,7 @@ static cJSON *config_json_from_bucket(const struct config_token_bucket *b)
 	return o;
 }
 
-static cJSON *config_json_from_limiter(const struct config_rate_limiter *rl)
+static cJSON *config_json_from_limiter(const struct ratelimit_config *rl)
 {
 	if (!rl->bandwidth.set && !rl->ops.set)
 		return cJSON_CreateNull();

@@ -64,7 +64,7 @@ int config_json_metrics(struct json_ctx *c, struct vm_config *cfg, const cJSON *
  * removed, any other replaces it. Absent field: rl unchanged. On error rl
  * may hold the first bucket. */
 int config_json_patch_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
-			      struct config_rate_limiter *rl);
+			      struct ratelimit_config *rl);
 
 /* A resource id (drive_id, iface_id, path id): config_id_check() with
  * CONFIG_ID_RESOURCE, its text in c->err. 0 or -EINVAL. */

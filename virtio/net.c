@@ -2,7 +2,6 @@
 #include "virtio/net.h"
 #include "virtio/tap.h"
 #include "src/log.h"
-#include "src/metrics.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -125,7 +124,6 @@ static void net_rx_locked(struct net_dev *n)
 		}
 		if (!ratelimit_ready(&n->rx_rl)) {
 			n->stats.rx_throttled++;
-			metrics_inc(&metrics.net.rx_rate_limiter_throttled);
 			net_watch(n, false);   /* the limiter's timer resumes us */
 			break;
 		}
@@ -160,7 +158,6 @@ static void net_rx_locked(struct net_dev *n)
 					break;
 				}
 				n->stats.rx_malformed++;
-				metrics_inc(&metrics.net.rx_fails);
 				log_ratelimited(LOG_WARN, "virtio-net %s: bad receive buffer %u",
 						n->name, c.head);
 				virtq_add_used(q, c.head, 0);
@@ -203,7 +200,7 @@ static void net_rx_locked(struct net_dev *n)
 				net_watch(n, true);    /* wait for the next frame */
 				break;
 			}
-			metrics_inc(&metrics.net.tap_read_fails);
+			n->stats.tap_read_fails++;
 			log_ratelimited(LOG_ERROR, "virtio-net %s: tap read: %s", n->name, strerror(e));
 			net_watch(n, false);
 			break;
@@ -230,8 +227,6 @@ static void net_rx_locked(struct net_dev *n)
 		iov_copy_to(n->rx_iov, niov, 10, &nb, 2);
 		added = true;
 		n->stats.rx_packets++;
-		metrics_inc(&metrics.net.rx_packets_count);
-		metrics_add(&metrics.net.rx_bytes_count, (uint64_t)len - NET_HDR_LEN);
 		n->stats.rx_bytes += (uint64_t)len - NET_HDR_LEN;
 		ratelimit_charge(&n->rx_rl, (uint64_t)len - NET_HDR_LEN, 1);
 		virtq_publish_used(q);
@@ -259,7 +254,6 @@ static void net_tx_locked(struct net_dev *n)
 		}
 		if (!ratelimit_ready(&n->tx_rl)) {
 			n->stats.tx_throttled++;
-			metrics_inc(&metrics.net.tx_rate_limiter_throttled);
 			break;
 		}
 		struct virtq_chain c;
@@ -273,7 +267,6 @@ static void net_tx_locked(struct net_dev *n)
 		if (r < 0 || c.nin || c.out_len <= NET_HDR_LEN || c.out_len > NET_RX_MAX_GSO) {
 			/* 5.1.6.2: transmit buffers are device-readable only. */
 			n->stats.tx_malformed++;
-			metrics_inc(&metrics.net.tx_fails);
 			log_ratelimited(LOG_WARN, "virtio-net %s: bad transmit chain %u", n->name, c.head);
 		} else {
 			ssize_t k;
@@ -282,14 +275,11 @@ static void net_tx_locked(struct net_dev *n)
 			while (k < 0 && errno == EINTR);
 			if (k < 0) {
 				n->stats.tx_dropped++;
-				metrics_inc(&metrics.net.tap_write_fails);
 				if (errno != EAGAIN)
 					log_ratelimited(LOG_WARN, "virtio-net %s: tap write: %s",
 							n->name, strerror(errno));
 			} else {
 				n->stats.tx_packets++;
-				metrics_inc(&metrics.net.tx_packets_count);
-				metrics_add(&metrics.net.tx_bytes_count, c.out_len - NET_HDR_LEN);
 				n->stats.tx_bytes += c.out_len - NET_HDR_LEN;
 			}
 			ratelimit_charge(&n->tx_rl, c.out_len - NET_HDR_LEN, 1);
@@ -307,13 +297,13 @@ static void net_notify(struct virtio_dev *d, unsigned qi)
 	struct net_dev *n = to_net(d);
 	pthread_mutex_lock(&d->lock);
 	if (qi == NET_RXQ) {
-		metrics_inc(&metrics.net.rx_queue_event_count);
+		n->stats.rx_queue_events++;
 		/* New receive buffers: watch the tap again and take what waits. */
 		if (virtio_dev_running(d))
 			net_watch(n, true);
 		net_rx_locked(n);
 	} else if (qi == NET_TXQ) {
-		metrics_inc(&metrics.net.tx_queue_event_count);
+		n->stats.tx_queue_events++;
 		net_tx_locked(n);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -334,7 +324,7 @@ int net_create(const struct net_params *p, const struct guest_mem *mem,
 	       void (*rx_watch)(void *opaque, bool on), void *opaque,
 	       struct net_dev **out, char *err, size_t errlen)
 {
-	static const struct config_rate_limiter none;
+	static const struct ratelimit_config none;
 	struct net_dev *n = calloc(1, sizeof(*n));
 	int r;
 	if (!n) {
@@ -381,6 +371,13 @@ void net_destroy(struct net_dev *n)
 	free(n);
 }
 
+void net_get_stats(struct net_dev *n, struct net_stats *out)
+{
+	pthread_mutex_lock(&n->vdev.lock);
+	*out = n->stats;
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
 void net_tap_event(struct net_dev *n, uint32_t events)
 {
 	pthread_mutex_lock(&n->vdev.lock);
@@ -406,8 +403,8 @@ void net_tx_ratelimit_event(struct net_dev *n)
 	pthread_mutex_unlock(&n->vdev.lock);
 }
 
-int net_update(struct net_dev *n, const struct config_rate_limiter *rx,
-	       const struct config_rate_limiter *tx)
+int net_update(struct net_dev *n, const struct ratelimit_config *rx,
+	       const struct ratelimit_config *tx)
 {
 	pthread_mutex_lock(&n->vdev.lock);
 	if (rx)

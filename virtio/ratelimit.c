@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void bucket_set(struct ratelimit_bucket *b, const struct config_token_bucket *c, uint64_t now)
+static void bucket_set(struct ratelimit_bucket *b, const struct ratelimit_bucket_config *c, uint64_t now)
 {
 	memset(b, 0, sizeof(*b));
 	if (!c->set || c->size == 0 || c->refill_time_ms == 0)
@@ -56,7 +56,7 @@ static uint64_t bucket_wait(const struct ratelimit_bucket *b)
 	return ns > (unsigned __int128)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)ns;
 }
 
-int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg)
+int ratelimit_init(struct ratelimit *rl, const struct ratelimit_config *cfg)
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -66,7 +66,7 @@ int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg)
 	return 0;
 }
 
-void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cfg)
+void ratelimit_update(struct ratelimit *rl, const struct ratelimit_config *cfg)
 {
 	uint64_t now = util_now_ns();
 	bucket_set(&rl->bw, &cfg->bandwidth, now);

@@ -271,7 +271,7 @@ static void run_i8042_reset(void *opaque)
 static void child_running(void)
 {
 	struct sigaction sa = { .sa_handler = run_kick_handler };
-	struct config_rate_limiter none = { 0 }, limited = {
+	struct ratelimit_config none = { 0 }, limited = {
 		.bandwidth = { .set = true, .size = 4096, .refill_time_ms = 1000 } };
 	struct config_drive d = { .fd = -1 };
 	struct ratelimit rl;
