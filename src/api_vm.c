@@ -10,7 +10,6 @@
  */
 #include "src/api_vm.h"
 #include "src/config_json.h"
-#include "src/devices.h"
 #include "src/metrics.h"
 #include "src/timeline.h"
 #include "src/util.h"
