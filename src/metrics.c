@@ -19,9 +19,6 @@
 
 struct metrics metrics;
 
-/* The longest line metrics_flush() writes, newline included. */
-#define METRICS_LINE_MAX 32768
-
 static int metrics_fd = -1;
 static int metrics_timer_fd = -1;
 static struct evloop *metrics_loop;
@@ -363,8 +360,7 @@ int metrics_format(char *buf, size_t len, bool consume)
 
 int metrics_flush(void)
 {
-	/* Main thread only. Room for the groups and 19 devices' objects. */
-	static char buf[METRICS_LINE_MAX];
+	static char buf[METRICS_LINE_MAX];  /* main thread only */
 
 	if (metrics_fd < 0)
 		return 0;

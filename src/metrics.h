@@ -32,6 +32,10 @@
 struct evloop;
 
 #define METRICS_PERIOD_MS 60000
+/* The longest line metrics_flush() writes, newline included: every group
+ * and the objects of the most devices a VM has (LAYOUT_MAX_VIRTIO_DEVS),
+ * with 64-character ids and 20-digit values. */
+#define METRICS_LINE_MAX 32768
 
 /* Counter groups: X(name). Adding a field here adds it to the struct and to
  * the JSON line; the group name is the JSON key. */

@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "src/layout.h"
 #include "src/metrics.h"
 
 struct fake {
@@ -213,6 +214,29 @@ static void test_many_devices(void **state)
 	cJSON_Delete(j);
 }
 
+/* The longest line: LAYOUT_MAX_VIRTIO_DEVS devices with the longest ids
+ * and 20-digit values fit in what metrics_flush() has. */
+static void test_longest_line(void **state)
+{
+	static char buf[METRICS_LINE_MAX];
+	struct fake f[LAYOUT_MAX_VIRTIO_DEVS];
+	for (unsigned i = 0; i < LAYOUT_MAX_VIRTIO_DEVS; i++) {
+		char id[METRICS_DEV_ID_MAX + 1];
+		memset(id, 'a', METRICS_DEV_ID_MAX);
+		snprintf(id + METRICS_DEV_ID_MAX - 2, 3, "%02u", i);
+		f[i].kind = METRICS_DEV_NET;
+		memset(&f[i].c, 0xff, sizeof(f[i].c));   /* UINT64_MAX everywhere */
+		assert_int_equal(metrics_dev_add(METRICS_DEV_NET, id, fake_read, &f[i]), 0);
+	}
+	int n = metrics_format(buf, sizeof(buf) - 1, false);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\"tx_bytes_count\":18446744073709551615"));
+	for (unsigned i = 0; i < LAYOUT_MAX_VIRTIO_DEVS; i++)
+		metrics_dev_remove(&f[i]);
+	cJSON_Delete(line(true));
+	cJSON_Delete(line(true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_removed_devices),
 		cmocka_unit_test(test_bad_ids),
 		cmocka_unit_test(test_many_devices),
+		cmocka_unit_test(test_longest_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
