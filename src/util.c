@@ -110,33 +110,6 @@ err:
 	return r;
 }
 
-/* ---- clocks ---- */
-
-uint64_t util_clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t util_clock_us(clockid_t clk)
-{
-	return util_clock_ns(clk) / 1000;
-}
-
-uint64_t util_now_ns(void)
-{
-	return util_clock_ns(CLOCK_MONOTONIC);
-}
-
-struct timespec util_timespec(uint64_t ns)
-{
-	return (struct timespec){
-		.tv_sec = (time_t)(ns / 1000000000ULL),
-		.tv_nsec = (long)(ns % 1000000000ULL),
-	};
-}
-
 /* ---- checksums ---- */
 
 uint8_t util_checksum8(const void *buf, size_t len)
