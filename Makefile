@@ -68,9 +68,10 @@ $(BUILD)/libjailer.a: $(JAIL_OBJS)
 # (the lists of src/seccomp_rules.c through the rule compiler), so ember loads
 # them without libseccomp work. seccomp_gen.c is the generator's main(), not
 # part of ember.
-SECCOMP_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c
+SECCOMP_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c \
+		    src/util.c
 $(BUILD)/seccomp-gen: $(SECCOMP_GEN_SRCS) src/seccomp.h src/seccomp_int.h src/log.h src/vcpu.h \
-		src/bus.h
+		src/bus.h src/util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SECCOMP_GEN_SRCS) $(LDLIBS)
 

@@ -6,6 +6,8 @@
 #include "fuzz/common.h"
 #include "src/config.h"
 #include "src/log.h"
+#include "virtio/blk_file.h"
+#include "virtio/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +22,7 @@
 struct evloop;
 
 int __real_log_open(const char *path);
-int __real_config_drive_open(struct config_drive *d, char *err, size_t errlen);
+int __real_blk_file_open(const char *path, bool read_only, char *err, size_t errlen);
 int __real_config_boot_validate(const struct config_boot *b, char *err, size_t errlen);
 int __real_config_serial_open(struct config_serial *s, char *err, size_t errlen);
 
@@ -99,14 +101,14 @@ int __wrap_metrics_start(struct evloop *loop)
 	return 0;
 }
 
-int __wrap_config_drive_open(struct config_drive *d, char *err, size_t errlen)
+int __wrap_blk_file_open(const char *path, bool read_only, char *err, size_t errlen)
 {
-	if (!fuzz_path_ok(d->path_on_host)) {
-		snprintf(err, errlen, "path_on_host: cannot open %s: %s (os error %d)",
-			 d->path_on_host, strerror(ENOENT), ENOENT);
+	if (!fuzz_path_ok(path)) {
+		snprintf(err, errlen, "cannot open %s: %s (os error %d)", path, strerror(ENOENT),
+			 ENOENT);
 		return -ENOENT;
 	}
-	return __real_config_drive_open(d, err, errlen);
+	return __real_blk_file_open(path, read_only, err, errlen);
 }
 
 /* Only files that exist in the sandbox: serial_out_path would otherwise
@@ -121,17 +123,16 @@ int __wrap_config_serial_open(struct config_serial *s, char *err, size_t errlen)
 	return __real_config_serial_open(s, err, errlen);
 }
 
-int __wrap_config_net_open(struct config_net *n, char *err, size_t errlen)
+int __wrap_tap_open(const char *ifname, char *err, size_t errlen)
 {
-	if (!n->host_dev_name[0] || strlen(n->host_dev_name) >= CONFIG_IFNAME_MAX) {
-		snprintf(err, errlen, "host_dev_name: invalid tap name '%s'", n->host_dev_name);
+	if (!ifname[0] || strlen(ifname) >= CONFIG_IFNAME_MAX) {
+		snprintf(err, errlen, "invalid tap name '%s'", ifname);
 		return -EINVAL;
 	}
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		abort();
-	n->tap_fd = fd;
-	return 0;
+	return fd;
 }
 
 int __wrap_config_boot_validate(const struct config_boot *b, char *err, size_t errlen)

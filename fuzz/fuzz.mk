@@ -29,7 +29,7 @@ FUZZ_BINS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 # Calls the API harnesses divert (fuzz/common.c): no files created or
 # opened outside the sandbox directory, no tap devices, no metrics thread.
 FUZZ_WRAP     := -Wl,--wrap=log_open,--wrap=metrics_open,--wrap=metrics_start \
-		 -Wl,--wrap=config_drive_open,--wrap=config_net_open,--wrap=config_boot_validate \
+		 -Wl,--wrap=blk_file_open,--wrap=tap_open,--wrap=config_boot_validate \
 		 -Wl,--wrap=config_serial_open
 
 .PHONY: fuzz-build fuzz-run fuzz-ci
@@ -49,9 +49,10 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 # The precompiled built-in seccomp filters (as in the top Makefile; this file
 # is also used on its own by scripts/fuzz.sh, so it makes its own copy).
-FUZZ_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c
+FUZZ_GEN_SRCS := src/seccomp_gen.c src/seccomp_rules.c src/seccomp_compile.c src/log.c \
+		 src/util.c
 $(FUZZ_BUILD)/seccomp-gen: $(FUZZ_GEN_SRCS) src/seccomp.h src/seccomp_int.h src/log.h \
-		src/vcpu.h src/bus.h
+		src/vcpu.h src/bus.h src/util.h
 	@mkdir -p $(dir $@)
 	cc -std=gnu11 -D_GNU_SOURCE -O1 -pthread -iquote . \
 		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \

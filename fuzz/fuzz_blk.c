@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd = fuzz_memfd("disk", NULL, 0);
 	if (ftruncate(fd, (off_t)dsize) < 0)
 		abort();
-	struct config_rate_limiter rl = {
+	struct ratelimit_config rl = {
 		.bandwidth = { .set = true, .size = 4096, .refill_time_ms = 100 },
 		.ops = { .set = true, .size = 2, .refill_time_ms = 100, .one_time_burst = 1 },
 	};

@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram + ilen, 0, RAM_SIZE - ilen);
 	guest_mem_init_from(&mem, ram, RAM_SIZE);
 
-	struct config_rate_limiter rl = {
+	struct ratelimit_config rl = {
 		.bandwidth = { .set = true, .size = 3000, .refill_time_ms = 100 },
 		.ops = { .set = true, .size = 2, .refill_time_ms = 100 },
 	};

@@ -11,6 +11,7 @@
  */
 #include "src/acpi.h"
 #include "src/layout.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -138,15 +139,6 @@ _Static_assert(LAYOUT_MAX_VIRTIO_DEVS <= 1000, "virtio device names have three d
 _Static_assert(LAYOUT_ACPI_TABLES_START >= LAYOUT_EBDA_START + 0x400, "ACPI tables overlap the MP table");
 _Static_assert(LAYOUT_RSDP_ADDR + sizeof(struct acpi_rsdp) <= LAYOUT_HIMEM_START, "RSDP below 1 MiB");
 
-/* The byte that makes the sum of buf[0..len) zero (5.2.6 Checksum). */
-static uint8_t acpi_checksum(const uint8_t *buf, size_t len)
-{
-	uint8_t sum = 0;
-	for (size_t i = 0; i < len; i++)
-		sum += buf[i];
-	return (uint8_t)-sum;
-}
-
 static void acpi_header_init(struct acpi_header *h, const char sig[4], uint32_t len, uint8_t rev,
 			     const char table_id[8])
 {
@@ -166,7 +158,7 @@ static void acpi_table_finish(void *table)
 {
 	struct acpi_header *h = table;
 	h->checksum = 0;
-	h->checksum = acpi_checksum(table, h->length);
+	h->checksum = util_checksum8(table, h->length);
 }
 
 /* ---- AML (chapter 20) ---------------------------------------------------- */
@@ -541,8 +533,8 @@ int acpi_setup(const struct guest_mem *mem, unsigned ncpus, const struct acpi_mm
 	rsdp.revision = 2;
 	rsdp.length = sizeof(rsdp);
 	rsdp.xsdt_address = xsdt_gpa;
-	rsdp.checksum = acpi_checksum((const uint8_t *)&rsdp, 20);
-	rsdp.extended_checksum = acpi_checksum((const uint8_t *)&rsdp, sizeof(rsdp));
+	rsdp.checksum = util_checksum8(&rsdp, 20);
+	rsdp.extended_checksum = util_checksum8(&rsdp, sizeof(rsdp));
 
 	rc = acpi_put(mem, dsdt_gpa, dsdt.buf, dsdt_len);
 	rc = rc ? rc : acpi_put(mem, fadt_gpa, &fadt, sizeof(fadt));

@@ -19,6 +19,7 @@
 #include "src/metrics.h"
 #include "src/timeline.h"
 #include "src/utf8.h"
+#include "src/util.h"
 #include "src/vm.h"
 
 #include <errno.h>
@@ -379,9 +380,9 @@ struct api *api_create(struct evloop *loop, const char *sock_path, const char *i
 		uint64_t start = timeline_get(TIMELINE_PROCESS_START);
 		if (start)
 			metrics_store(&metrics.api_server.process_startup_time_us,
-				      (timeline_now_ns() - start) / 1000);
+				      (util_now_ns() - start) / 1000);
 		metrics_store(&metrics.api_server.process_startup_time_cpu_us,
-			      api_now_us(CLOCK_PROCESS_CPUTIME_ID));
+			      util_clock_us(CLOCK_PROCESS_CPUTIME_ID));
 	}
 	return api;
 }

@@ -10,6 +10,7 @@
 #include "src/evloop.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -365,13 +366,6 @@ struct api_http_server {
 	uint64_t idle_ns, evict_ns;
 };
 
-static uint64_t api_http_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Busy: a request half read, a response not yet sent, or an error answer
  * waiting for the client to close. Only busy connections time out; an idle
  * keep-alive connection may stay open (it can still be evicted). */
@@ -509,7 +503,7 @@ static void api_http_conn_process(struct api_http_conn *c)
 		if (resp.status >= 400 && resp.status < 500)
 			c->bad++;
 		free(resp.body);
-		c->last_done_ns = api_http_now();
+		c->last_done_ns = util_now_ns();
 		c->continue_sent = false;
 		memmove(c->in, c->in + n, c->in_len - (size_t)n);
 		c->in_len -= (size_t)n;
@@ -533,7 +527,7 @@ static int api_http_conn_flush(struct api_http_conn *c)
 		memmove(c->out, c->out + w, c->out_len - (size_t)w);
 		c->out_len -= (size_t)w;
 		if (w > 0)
-			c->last_progress_ns = api_http_now();
+			c->last_progress_ns = util_now_ns();
 	}
 	api_http_conn_trim(c);
 	if (c->draining && !c->wr_shut) {
@@ -584,7 +578,7 @@ static void api_http_conn_read(struct api_http_conn *c)
 			c->peer_eof = true;
 			return;
 		}
-		c->last_progress_ns = api_http_now();
+		c->last_progress_ns = util_now_ns();
 		if (!c->draining) {
 			c->in_len += (size_t)r;
 			/* Parse as we go, so a pipelining client cannot fill the
@@ -613,10 +607,8 @@ static void api_http_timer_update(struct api_http_server *srv)
 		return;
 	struct itimerspec its = { 0 };
 	/* it_value 0 disarms; an absolute time in the past fires at once. */
-	if (next) {
-		its.it_value.tv_sec = (time_t)(next / 1000000000ull);
-		its.it_value.tv_nsec = (long)(next % 1000000000ull);
-	}
+	if (next)
+		its.it_value = util_timespec(next);
 	if (timerfd_settime(srv->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
 		log_warn("API: timerfd_settime: %s", strerror(errno));
 		return;
@@ -635,7 +627,7 @@ static void api_http_on_timer(void *opaque, uint32_t events)
 	if (read(srv->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("API: timerfd read: %s", strerror(errno));
 	srv->timer_ns = 0; /* one-shot: it fired */
-	uint64_t now = api_http_now();
+	uint64_t now = util_now_ns();
 	struct api_http_conn *c = srv->conns, *next;
 	for (; c; c = next) {
 		next = c->next;
@@ -741,7 +733,7 @@ static void api_http_accept(void *opaque, uint32_t events)
 			api_http_timer_update(srv); /* evictions may have changed it */
 			return;
 		}
-		uint64_t now = api_http_now();
+		uint64_t now = util_now_ns();
 		struct api_http_conn *victim = NULL;
 		if (srv->nconns >= API_HTTP_MAX_CONNS &&
 		    (victim = api_http_victim(srv, now)) != NULL) {

@@ -10,9 +10,9 @@
  */
 #include "src/api_vm.h"
 #include "src/config_json.h"
-#include "src/devices.h"
 #include "src/metrics.h"
 #include "src/timeline.h"
+#include "src/util.h"
 #include "src/vm.h"
 
 #include <errno.h>
@@ -34,13 +34,6 @@ int api_gate(const struct api *api, struct json_ctx *c, enum api_when when)
 	return 0;
 }
 
-uint64_t api_now_us(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int api_instance_start(struct api *api, struct json_ctx *c)
 {
 	char verr[JSON_ERR_LEN] = "";
@@ -50,7 +43,7 @@ static int api_instance_start(struct api *api, struct json_ctx *c)
 	if (!api->cfg->boot.set)
 		return json_fail(c, "Start microvm error: Cannot start microvm without kernel "
 				 "configuration.");
-	uint64_t t0 = api_now_us(CLOCK_MONOTONIC);
+	uint64_t t0 = util_clock_us(CLOCK_MONOTONIC);
 	timeline_mark(TIMELINE_INSTANCE_START);
 	r = vm_create(api->cfg, api->loop, &vm, verr, sizeof(verr));
 	if (r == 0) {
@@ -64,7 +57,7 @@ static int api_instance_start(struct api *api, struct json_ctx *c)
 		return json_fail(c, "Start microvm error: %s", verr[0] ? verr : strerror(-r)), r;
 	api->vm = vm;
 	api->owns_vm = true;
-	metrics_store(&metrics.latencies_us.instance_start, api_now_us(CLOCK_MONOTONIC) - t0);
+	metrics_store(&metrics.latencies_us.instance_start, util_clock_us(CLOCK_MONOTONIC) - t0);
 	metrics_start(api->loop);
 	return 0;
 }
@@ -112,13 +105,13 @@ int api_patch_vm_check(struct api *api, struct json_ctx *c, struct api_req *req,
 int api_patch_vm(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
 	bool pause = req->u.state == 0;
-	uint64_t t0 = api_now_us(CLOCK_MONOTONIC);
+	uint64_t t0 = util_clock_us(CLOCK_MONOTONIC);
 	int r = pause ? vm_pause(api->vm) : vm_resume(api->vm);
 
 	if (r < 0)
 		return json_fail(c, "%s error: %s", pause ? "Pause" : "Resume", strerror(-r)), r;
 	metrics_store(pause ? &metrics.latencies_us.pause_vm : &metrics.latencies_us.resume_vm,
-		      api_now_us(CLOCK_MONOTONIC) - t0);
+		      util_clock_us(CLOCK_MONOTONIC) - t0);
 	return 0;
 }
 
@@ -160,7 +153,7 @@ int api_patch_drive(struct api *api, struct json_ctx *c, struct api_req *req, cJ
 	merged.fd = -1;
 	if (req->u.drive.has_path) {
 		snprintf(merged.path_on_host, sizeof(merged.path_on_host), "%s", d->path_on_host);
-		if ((r = config_drive_open(&merged, verr, sizeof(verr))) < 0)
+		if ((r = config_json_drive_open(&merged, verr, sizeof(verr))) < 0)
 			return json_fail(c, "Drive update error: %s", verr), r;
 	}
 	r = vm_update_drive(api->vm, &merged, verr, sizeof(verr));

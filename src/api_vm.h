@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "src/api.h"
 #include "src/config.h"
@@ -59,9 +58,6 @@ typedef int api_step(struct api *api, struct json_ctx *c, struct api_req *req, c
 /* The boot rule: 0, or -EINVAL with Firecracker's "The requested operation
  * is not supported after (before) starting the microVM." in c->err. */
 int api_gate(const struct api *api, struct json_ctx *c, enum api_when when);
-
-/* clk's time in microseconds. */
-uint64_t api_now_us(clockid_t clk);
 
 /* PUT /actions: InstanceStart (pre-boot), SendCtrlAltDel and FlushMetrics
  * (post-boot); each action applies its own boot rule. */

@@ -1,21 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * config.c - defaults, rules and device-file opening for struct vm_config:
- * the one home of the rules on its values (ids, machine, boot source, one
- * root drive, unique taps and MACs), whoever fills it.
+ * config.c - defaults and rules for struct vm_config: the one home of the
+ * rules on its values (ids, machine, boot source, one root drive, unique
+ * taps and MACs), whoever fills it. It opens no drive file and no tap
+ * (virtio/blk_file.c and virtio/tap.c do, called by config_json.c); only
+ * config_boot_validate() opens and closes the kernel and initrd to check
+ * them, as Firecracker does at PUT /boot-source, and config_serial_open()
+ * opens serial_out_path (through util_open_output()) for PUT /serial.
  * Error texts follow Firecracker's where it has one (without its "... error:"
  * prefixes, which api.c adds).
  */
 #include "src/config.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Slots at and past ndrives/nnets are unused and never read, so they need no
@@ -112,50 +113,10 @@ int config_machine_validate(const struct config_machine *m, char *err, size_t er
 	return 0;
 }
 
-static const char *config_file_kind(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFIFO: return "a FIFO";
-	case S_IFDIR: return "a directory";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	case S_IFSOCK: return "a socket";
-	default: return "not a regular file";
-	}
-}
-
-int config_open_file(const char *path, int flags, bool blockdev, const char **kind)
-{
-	int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
-	int r;
-
-	*kind = NULL;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto err;
-	}
-	if (!S_ISREG(st.st_mode) && !(blockdev && S_ISBLK(st.st_mode))) {
-		*kind = config_file_kind(st.st_mode);
-		r = -EINVAL;
-		goto err;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		r = -errno;
-		goto err;
-	}
-	return fd;
-err:
-	close(fd);
-	return r;
-}
-
 /* Open and close a file to report errors at configuration time. */
 static int config_check_readable(const char *path, const char **kind)
 {
-	int fd = config_open_file(path, O_RDONLY, false, kind);
+	int fd = util_open_file(path, O_RDONLY, false, kind);
 	if (fd < 0)
 		return fd;
 	close(fd);
@@ -252,36 +213,17 @@ int config_net_find(const struct vm_config *cfg, const char *id)
 
 int config_serial_open(struct config_serial *s, char *err, size_t errlen)
 {
-	struct stat st;
-	int flags = O_WRONLY | O_APPEND | O_CREAT, fd, e;
+	const char *kind;
+	int fd = util_open_output(s->out_path, &kind);
 
-	/* A device is never opened: opening one can have effects of its own. */
-	if (stat(s->out_path, &st) == 0) {
-		if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
-			goto kind;
-		if (S_ISFIFO(st.st_mode))
-			flags = O_RDWR;
-	}
-	fd = open(s->out_path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "serial_out_path: cannot open %s: %s (os error %d)",
-			 s->out_path, strerror(e), e);
-		return -e;
-	}
-	/* What was opened, should the path have changed since the stat. */
-	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-		close(fd);
-		goto kind;
-	}
+	if (fd < 0 && kind)
+		return util_err(err, errlen, fd, "serial_out_path: %s is %s, not a regular file or a FIFO",
+				s->out_path, kind);
+	if (fd < 0)
+		return util_err(err, errlen, fd, "serial_out_path: cannot open %s: %s (os error %d)",
+				s->out_path, strerror(-fd), -fd);
 	s->out_fd = fd;
 	return 0;
-kind:
-	snprintf(err, errlen, "serial_out_path: %s is %s, not a regular file or a FIFO",
-		 s->out_path, config_file_kind(st.st_mode));
-	return -EINVAL;
 }
 
 void config_serial_put(struct vm_config *cfg, const struct config_serial *s)
@@ -290,26 +232,6 @@ void config_serial_put(struct vm_config *cfg, const struct config_serial *s)
 	cfg->serial = *s;
 	if (!s->out_path[0])
 		cfg->serial.out_fd = -1;
-}
-
-int config_drive_open(struct config_drive *d, char *err, size_t errlen)
-{
-	const char *kind;
-	int fd = config_open_file(d->path_on_host, d->is_read_only ? O_RDONLY : O_RDWR, true, &kind);
-	if (fd < 0 && kind) {
-		snprintf(err, errlen, "path_on_host: %s is %s, not a regular file or a block device",
-			 d->path_on_host, kind);
-		return fd;
-	}
-	if (fd < 0) {
-		int e = -fd;
-		snprintf(err, errlen, "path_on_host: cannot open %s%s: %s (os error %d)",
-			 d->path_on_host, d->is_read_only ? " read-only" : " read-write",
-			 strerror(e), e);
-		return -e;
-	}
-	d->fd = fd;
-	return 0;
 }
 
 int config_drive_check(const struct vm_config *cfg, const struct config_drive *d,
@@ -361,45 +283,6 @@ int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		cfg->drives[cfg->ndrives] = *d;
 	}
 	cfg->ndrives++;
-	return 0;
-}
-
-int config_net_open(struct config_net *n, char *err, size_t errlen)
-{
-	struct ifreq ifr;
-	int fd, e;
-
-	if (!n->host_dev_name[0] || strlen(n->host_dev_name) >= IFNAMSIZ) {
-		snprintf(err, errlen, "host_dev_name: invalid tap name '%s'", n->host_dev_name);
-		return -EINVAL;
-	}
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "host_dev_name: cannot open /dev/net/tun for %s: %s (os error %d)",
-			 n->host_dev_name, strerror(e), e);
-		return -e;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->host_dev_name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		e = errno;
-		close(fd);
-		snprintf(err, errlen, "host_dev_name: cannot open tap device %s (TUNSETIFF): "
-			 "%s (os error %d)", n->host_dev_name, strerror(e), e);
-		return -e;
-	}
-	/* With CAP_NET_ADMIN, TUNSETIFF creates a missing tap on the fly. The
-	 * user named an existing (persistent) device: a tap that only exists
-	 * because we just made it is the "does not exist" error, and closing
-	 * our fd removes it again. */
-	if (ioctl(fd, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_PERSIST)) {
-		close(fd);
-		snprintf(err, errlen, "host_dev_name: tap device %s does not exist", n->host_dev_name);
-		return -ENODEV;
-	}
-	n->tap_fd = fd;
 	return 0;
 }
 

@@ -16,24 +16,13 @@
 #include <stdint.h>
 
 #include "src/layout.h"
+#include "virtio/ratelimit.h"   /* struct ratelimit_config: a device's limiter */
 
 #define CONFIG_ID_MAX        64    /* drive/iface/instance ids: config_id_check() */
 #define CONFIG_MAX_DRIVES    16
 #define CONFIG_MAX_NETS      8
 #define CONFIG_MAX_MEM_MIB   (1024ULL * 1024ULL) /* 1 TiB */
 #define CONFIG_IFNAME_MAX    16    /* IFNAMSIZ incl. NUL */
-
-struct config_token_bucket {
-	bool set;
-	uint64_t size;             /* tokens (bytes or ops) */
-	uint64_t one_time_burst;   /* extra initial tokens, 0 = none */
-	uint64_t refill_time_ms;   /* time to refill `size` tokens */
-};
-
-struct config_rate_limiter {
-	struct config_token_bucket bandwidth;
-	struct config_token_bucket ops;
-};
 
 struct config_boot {
 	bool set;
@@ -75,7 +64,7 @@ struct config_drive {
 	bool is_read_only;
 	char partuuid[64];            /* "" = none */
 	enum config_cache_type cache_type;
-	struct config_rate_limiter rate_limiter;
+	struct ratelimit_config rate_limiter;
 	enum config_io_engine io_engine;  /* Async: checked at PUT time (blk_uring_probe) */
 	int fd;                       /* opened at PUT time, -1 if not */
 };
@@ -85,8 +74,8 @@ struct config_net {
 	char host_dev_name[CONFIG_IFNAME_MAX];
 	bool has_guest_mac;
 	uint8_t guest_mac[6];
-	struct config_rate_limiter rx_rate_limiter;
-	struct config_rate_limiter tx_rate_limiter;
+	struct ratelimit_config rx_rate_limiter;
+	struct ratelimit_config tx_rate_limiter;
 	unsigned mtu;                 /* 0 = not set (the device default) */
 	int tap_fd;                   /* opened at PUT time, -1 if not */
 };
@@ -110,7 +99,7 @@ struct config_metrics {
 struct config_serial {
 	bool set;                     /* configured (GET /vm/config shows it) */
 	char out_path[PATH_MAX];      /* serial_out_path; "" = ember's stdout */
-	struct config_token_bucket rate_limiter; /* bytes; unset = no limit */
+	struct ratelimit_bucket_config rate_limiter; /* bytes; unset = no limit */
 	int out_fd;                   /* out_path opened at PUT time; valid when out_path[0] */
 };
 
@@ -170,31 +159,17 @@ void config_mac_format(const uint8_t mac[6], char out[18]);
 int config_drive_find(const struct vm_config *cfg, const char *id);
 int config_net_find(const struct vm_config *cfg, const char *id);
 
-/* Open path (flags: O_RDONLY or O_RDWR) without blocking on it: a FIFO with
- * no writer would hold the main thread (API, devices, signals) forever. The
- * open is O_NONBLOCK | O_NOCTTY | O_CLOEXEC; the file must then be a regular
- * file, or with blockdev a block device; O_NONBLOCK is cleared. Returns the
- * fd or -errno; a file of another type is -EINVAL with *kind naming what it
- * is ("a FIFO", "a directory", ...), else *kind is NULL. */
-int config_open_file(const char *path, int flags, bool blockdev, const char **kind);
-
-/* Open s->out_path for the guest's serial output into s->out_fd, never
- * blocking ember: a FIFO is opened read-write (so no reader is needed, and
- * none leaving makes a write fail), anything else write-only, appending,
- * created (0600) if missing; O_NONBLOCK stays on, so a full pipe drops
- * output instead of stalling a vCPU. Only a regular file or a FIFO is
- * accepted: the type is checked before the open (a device is never opened)
- * and again on the opened fd. -errno + err naming serial_out_path and the OS
+/* Open s->out_path for the guest's serial output into s->out_fd with
+ * util_open_output(): never blocking ember (a FIFO read-write, anything else
+ * write-only, appending, created 0600; O_NONBLOCK stays on, so a full pipe
+ * drops output instead of stalling a vCPU), a regular file or a FIFO only,
+ * a device never opened. -errno + err naming serial_out_path and the OS
  * error or the file's type. */
 int config_serial_open(struct config_serial *s, char *err, size_t errlen);
 /* Replace cfg->serial by s (its fd, if any, now owned by cfg); the old fd is
  * closed. */
 void config_serial_put(struct vm_config *cfg, const struct config_serial *s);
 
-/* Open d->path_on_host (O_RDWR, or O_RDONLY when is_read_only; a regular
- * file or a block device, see config_open_file) into d->fd.
- * -errno + err naming path_on_host and the OS error or the file's type. */
-int config_drive_open(struct config_drive *d, char *err, size_t errlen);
 /* The rule between d and the other drives of cfg (the one with d's
  * drive_id is the one d replaces), cheap enough to check before d's file is
  * opened: at most one is_root_device. -EINVAL + err "A root block device
@@ -210,9 +185,6 @@ int config_drive_check(const struct vm_config *cfg, const struct config_drive *d
 int config_drive_put(struct vm_config *cfg, const struct config_drive *d,
 		     char *err, size_t errlen);
 
-/* Open /dev/net/tun as host_dev_name with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
- * (non-blocking) into n->tap_fd. -errno + err naming host_dev_name. */
-int config_net_open(struct config_net *n, char *err, size_t errlen);
 /* The rules between n and the other ifaces of cfg (the one with n's
  * iface_id is the one n replaces), checked before n's tap is opened: per
  * other iface, host_dev_name, then guest_mac (when both have one), must

@@ -16,7 +16,10 @@
 #include "src/cpu_template.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
+#include "virtio/blk_file.h"
 #include "virtio/blk_uring.h"
+#include "virtio/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +42,7 @@ int config_json_resource_id(struct json_ctx *c, const char *id)
 
 /* TokenBucket: unknown fields are accepted (Firecracker does not deny them). */
 static int config_json_bucket(struct json_ctx *c, const cJSON *obj, const char *name,
-			      struct config_token_bucket *b)
+			      struct ratelimit_bucket_config *b)
 {
 	const cJSON *f = json_field(obj, name);
 	uint64_t size = 0, refill = 0, burst = 0;
@@ -64,7 +67,7 @@ static int config_json_bucket(struct json_ctx *c, const cJSON *obj, const char *
 }
 
 static int config_json_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
-			       struct config_rate_limiter *rl)
+			       struct ratelimit_config *rl)
 {
 	const cJSON *f = json_field(obj, name);
 	int r;
@@ -80,10 +83,10 @@ static int config_json_limiter(struct json_ctx *c, const cJSON *obj, const char 
 }
 
 int config_json_patch_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
-			      struct config_rate_limiter *rl)
+			      struct ratelimit_config *rl)
 {
 	const cJSON *f = json_field(obj, name);
-	struct config_token_bucket b;
+	struct ratelimit_bucket_config b;
 	int r;
 
 	if (!f)
@@ -287,12 +290,22 @@ int config_json_drive(struct json_ctx *c, struct vm_config *cfg, const cJSON *ob
 		return r;
 	/* The cheap rules before opening the file. */
 	if ((r = config_drive_check(cfg, &d, verr, sizeof(verr))) < 0 ||
-	    (r = config_drive_open(&d, verr, sizeof(verr))) < 0)
+	    (r = config_json_drive_open(&d, verr, sizeof(verr))) < 0)
 		return json_fail(c, "Drive config error: %s", verr), r;
 	if ((r = config_drive_put(cfg, &d, verr, sizeof(verr))) < 0) {
 		close(d.fd);
 		return json_fail(c, "Drive config error: %s", verr), r;
 	}
+	return 0;
+}
+
+int config_json_drive_open(struct config_drive *d, char *err, size_t errlen)
+{
+	char why[JSON_ERR_LEN];
+	int fd = blk_file_open(d->path_on_host, d->is_read_only, why, sizeof(why));
+	if (fd < 0)
+		return util_err(err, errlen, fd, "path_on_host: %s", why);
+	d->fd = fd;
 	return 0;
 }
 
@@ -315,8 +328,10 @@ static int config_json_net_tap(struct json_ctx *c, const struct vm_config *cfg,
 				  n->host_dev_name, strerror(e));
 			return -e;
 		}
-	} else if ((r = config_net_open(n, verr, sizeof(verr))) < 0) {
-		return json_fail(c, "Network interface error: %s", verr), r;
+	} else if ((r = tap_open(n->host_dev_name, verr, sizeof(verr))) < 0) {
+		return json_fail(c, "Network interface error: host_dev_name: %s", verr), r;
+	} else {
+		n->tap_fd = r;
 	}
 	return 0;
 }
@@ -484,7 +499,7 @@ out:
 
 /* ---- struct vm_config -> JSON ---- */
 
-static cJSON *config_json_from_bucket(const struct config_token_bucket *b)
+static cJSON *config_json_from_bucket(const struct ratelimit_bucket_config *b)
 {
 	if (!b->set)
 		return cJSON_CreateNull();
@@ -498,7 +513,7 @@ static cJSON *config_json_from_bucket(const struct config_token_bucket *b)
 	return o;
 }
 
-static cJSON *config_json_from_limiter(const struct config_rate_limiter *rl)
+static cJSON *config_json_from_limiter(const struct ratelimit_config *rl)
 {
 	if (!rl->bandwidth.set && !rl->ops.set)
 		return cJSON_CreateNull();

@@ -46,13 +46,18 @@ int config_json_machine_apply(struct json_ctx *c, struct vm_config *cfg,
 /* BlockDeviceConfig: a new drive, or the replacement of the one with its
  * drive_id. path_id is the id of the request path, which drive_id must
  * equal (NULL: from a config file, no path). The file is opened here
- * (config_drive_open()) after the cheap rules passed. */
+ * (config_json_drive_open()) after the cheap rules passed. */
 int config_json_drive(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
 		      const char *path_id);
 
+/* Open d->path_on_host as d's backing file (blk_file_open(): O_RDWR, or
+ * O_RDONLY when is_read_only) into d->fd; PUT and PATCH /drives.
+ * -errno with err "path_on_host: <why>". */
+int config_json_drive_open(struct config_drive *d, char *err, size_t errlen);
+
 /* NetworkInterfaceConfig: a new interface, or the replacement of the one
  * with its iface_id; path_id as for config_json_drive(). The tap is opened
- * here, or, when the replaced interface keeps its host_dev_name, its fd is
+ * here (tap_open()), or, when the replaced interface keeps its host_dev_name, its fd is
  * duplicated (a tap is attached to one fd at a time). */
 int config_json_net(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
 		    const char *path_id);
@@ -77,7 +82,7 @@ int config_json_serial(struct json_ctx *c, struct vm_config *cfg, const cJSON *o
  * removed, any other replaces it. Absent field: rl unchanged. On error rl
  * may hold the first bucket. */
 int config_json_patch_limiter(struct json_ctx *c, const cJSON *obj, const char *name,
-			      struct config_rate_limiter *rl);
+			      struct ratelimit_config *rl);
 
 /* A resource id (drive_id, iface_id, path id): config_id_check() with
  * CONFIG_ID_RESOURCE, its text in c->err. 0 or -EINVAL. */

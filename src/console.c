@@ -23,6 +23,7 @@
 #include "src/layout.h"
 #include "src/log.h"
 #include "src/timeline.h"
+#include "src/util.h"
 
 /* The UART's INTR level drives ISA IRQ 4 directly (KVM_IRQ_LINE), from the
  * thread that changed it: a vCPU thread in its port I/O exit (the interrupt is
@@ -253,10 +254,10 @@ void console_start(struct console *c)
 static void console_flush_out(struct console *c)
 {
 	int fd = c->out_fd >= 0 ? c->out_fd : STDOUT_FILENO;
-	uint64_t start = timeline_now_ns(), progress = start;
+	uint64_t start = util_now_ns(), progress = start;
 	size_t left = serial_output_flush(&c->serial);
 	while (left) {
-		uint64_t now = timeline_now_ns();
+		uint64_t now = util_now_ns();
 		if (now - start >= CONSOLE_FLUSH_MS * 1000000ull ||
 		    now - progress >= CONSOLE_STALL_MS * 1000000ull)
 			break;
@@ -265,7 +266,7 @@ static void console_flush_out(struct console *c)
 		ppoll(&p, 1, &ts, NULL);
 		size_t now_left = serial_output_flush(&c->serial);
 		if (now_left < left)
-			progress = timeline_now_ns();
+			progress = util_now_ns();
 		left = now_left;
 	}
 	if (left)

@@ -11,6 +11,8 @@
 #include "virtio/blk.h"
 #include "src/layout.h"
 #include "src/log.h"
+#include "src/metrics.h"
+#include "src/util.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
@@ -24,6 +26,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+
+/* A device's log name and its metrics key hold its whole id. */
+_Static_assert(CONFIG_ID_MAX <= VIRTIO_DEV_NAME_MAX, "ids fit the devices' names");
+_Static_assert(CONFIG_ID_MAX <= METRICS_DEV_ID_MAX, "ids fit the metrics keys");
 
 #define DEVICES_MAX_QUEUES 2
 /* Fds a device adds to the loop: its queue eventfds, plus the blk limiter's
@@ -58,7 +64,8 @@ struct devices_entry {
 	struct devices_queue q[DEVICES_MAX_QUEUES];
 	int watched[DEVICES_MAX_WATCHED];   /* fds added to the loop */
 	unsigned nwatched;
-	struct config_rate_limiter rl[2];   /* current limiters: blk [0], net rx [0] tx [1] */
+	struct ratelimit_config rl[2];   /* current limiters: blk [0], net rx [0] tx [1] */
+	bool metrics;                       /* registered with metrics_dev_add() */
 };
 
 struct devices {
@@ -143,6 +150,59 @@ static void devices_rx_watch(void *opaque, bool on)
 		log_error("net %s: watching the tap: %s", e->id, strerror(-r));
 }
 
+/* metrics_dev_read_fn: a block device's counters under Firecracker's names. */
+static void devices_blk_metrics(void *opaque, union metrics_dev_counters *out)
+{
+	struct devices_entry *e = opaque;
+	struct blk_stats s;
+	blk_get_stats(e->blk, &s);
+	out->block = (struct metrics_block){
+		.invalid_reqs_count = s.invalid_reqs,
+		.queue_event_count = s.queue_events,
+		.read_count = s.read_count,
+		.read_bytes = s.read_bytes,
+		.write_count = s.write_count,
+		.write_bytes = s.write_bytes,
+		.flush_count = s.flush_count,
+		.io_errors = s.io_errors,
+		.rate_limiter_throttled_events = s.throttled,
+	};
+}
+
+/* metrics_dev_read_fn: a network device's counters under Firecracker's names. */
+static void devices_net_metrics(void *opaque, union metrics_dev_counters *out)
+{
+	struct devices_entry *e = opaque;
+	struct net_stats s;
+	net_get_stats(e->net, &s);
+	out->net = (struct metrics_net){
+		.rx_queue_event_count = s.rx_queue_events,
+		.rx_packets_count = s.rx_packets,
+		.rx_bytes_count = s.rx_bytes,
+		.rx_fails = s.rx_malformed,
+		.tx_queue_event_count = s.tx_queue_events,
+		.tx_packets_count = s.tx_packets,
+		.tx_bytes_count = s.tx_bytes,
+		.tx_fails = s.tx_malformed,
+		.tap_read_fails = s.tap_read_fails,
+		.tap_write_fails = s.tx_dropped,
+		.rx_rate_limiter_throttled = s.rx_throttled,
+		.tx_rate_limiter_throttled = s.tx_throttled,
+	};
+}
+
+/* Report e's counters in the metrics lines from now on. */
+static int devices_metrics_add(struct devices_entry *e, char *err, size_t errlen)
+{
+	int r = e->kind == DEVICES_BLK ?
+		metrics_dev_add(METRICS_DEV_BLOCK, e->id, devices_blk_metrics, e) :
+		metrics_dev_add(METRICS_DEV_NET, e->id, devices_net_metrics, e);
+	if (r)
+		return util_err(err, errlen, r, "%s: metrics: %s", e->id, strerror(-r));
+	e->metrics = true;
+	return 0;
+}
+
 static int devices_watch(struct devices_entry *e, int fd, uint32_t events, evloop_cb cb,
 			 void *opaque, char *err, size_t errlen)
 {
@@ -189,6 +249,8 @@ static void devices_entry_free(struct devices_entry *e)
 	}
 	if (e->irqfd >= 0)
 		close(e->irqfd);
+	if (e->metrics)
+		metrics_dev_remove(e);
 	blk_destroy(e->blk);
 	net_destroy(e->net);
 	free(e);
@@ -332,6 +394,8 @@ static int devices_add_drive(struct devices *d, const struct config_drive *c, ch
 				  err, errlen);
 	if (r == 0 && blk_io_fd(e->blk) >= 0)
 		r = devices_watch(e, blk_io_fd(e->blk), EPOLLIN, devices_blk_io, e, err, errlen);
+	if (r == 0)
+		r = devices_metrics_add(e, err, errlen);
 	return r;
 }
 
@@ -378,6 +442,8 @@ static int devices_add_net(struct devices *d, const struct config_net *c, char *
 	if (r == 0)
 		r = devices_watch(e, ratelimit_fd(&e->net->tx_rl), EPOLLIN, devices_net_tx_timer,
 				  e, err, errlen);
+	if (r == 0)
+		r = devices_metrics_add(e, err, errlen);
 	return r;
 }
 
@@ -486,8 +552,8 @@ struct devices_place devices_place(const struct devices *d, unsigned i)
 	};
 }
 
-static bool devices_bucket_eq(const struct config_token_bucket *a,
-			      const struct config_token_bucket *b)
+static bool devices_bucket_eq(const struct ratelimit_bucket_config *a,
+			      const struct ratelimit_bucket_config *b)
 {
 	if (!a->set || !b->set)
 		return a->set == b->set;
@@ -495,7 +561,7 @@ static bool devices_bucket_eq(const struct config_token_bucket *a,
 	       a->refill_time_ms == b->refill_time_ms;
 }
 
-static bool devices_rl_eq(const struct config_rate_limiter *a, const struct config_rate_limiter *b)
+static bool devices_rl_eq(const struct ratelimit_config *a, const struct ratelimit_config *b)
 {
 	return devices_bucket_eq(&a->bandwidth, &b->bandwidth) && devices_bucket_eq(&a->ops, &b->ops);
 }

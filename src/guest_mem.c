@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/guest_mem.h"
 #include "src/layout.h"
+#include "src/util.h"
 
 #include <stdbool.h>
 
@@ -109,24 +110,6 @@ uint64_t guest_mem_low_end(const struct guest_mem *mem)
 	return mem->nregions ? mem->regions[0].size : 0;
 }
 
-static int guest_mem_pread(int fd, uint8_t *dst, uint64_t off, uint64_t len)
-{
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EINVAL; /* the file ended early */
-		dst += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint64_t off,
 			uint64_t len)
 {
@@ -140,5 +123,5 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 		return -errno;
 	if (off + len < off || (uint64_t)st.st_size < off + len)
 		return -EINVAL;
-	return guest_mem_pread(fd, dst, off, len);
+	return util_pread_full(fd, dst, len, off);
 }

@@ -9,6 +9,7 @@
  */
 #include "src/json_strict.h"
 #include "src/json_text.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,7 +25,7 @@ int json_fail(struct json_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->err, c->errlen, fmt, ap);
+	util_verr(c->err, c->errlen, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
@@ -34,7 +35,7 @@ int json_deser(struct json_ctx *c, const char *fmt, ...)
 	char msg[JSON_ERR_LEN];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	util_verr(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(c->err, c->errlen, "%s%s.", c->file ? "" : JSON_DESER_PREFIX, msg);
 	return -EINVAL;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "src/log.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -223,9 +224,7 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 
 bool log_ratelimit_ok(uint64_t *window_start_ns, unsigned *count, unsigned burst)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	uint64_t now = util_now_ns();
 	/* Unlocked on purpose: a lost update only lets one extra line through. */
 	if (now - __atomic_load_n(window_start_ns, __ATOMIC_RELAXED) > 1000000000ULL) {
 		__atomic_store_n(window_start_ns, now, __ATOMIC_RELAXED);

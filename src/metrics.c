@@ -3,12 +3,14 @@
 #include "src/evloop.h"
 #include "src/log.h"
 #include "src/timeline.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -96,16 +98,192 @@ static void metrics_stored(struct metrics_buf *b, bool *first, const char *name,
 	*first = false;
 }
 
+/* ---- per-device counters (block and net) ---- */
+
+#define METRICS_NAME_(name) #name,
+static const char *const metrics_block_names[] = { METRICS_BLOCK(METRICS_NAME_) };
+static const char *const metrics_net_names[] = { METRICS_NET(METRICS_NAME_) };
+#undef METRICS_NAME_
+/* Room for the counters of either kind. */
+#define METRICS_DEV_N (sizeof(union metrics_dev_counters) / sizeof(uint64_t))
+
+static const struct {
+	const char *key;              /* the group's key and the prefix of a device's */
+	const char *const *names;
+	unsigned n;
+} metrics_dev_groups[] = {
+	[METRICS_DEV_BLOCK] = { "block", metrics_block_names,
+				sizeof(metrics_block_names) / sizeof(metrics_block_names[0]) },
+	[METRICS_DEV_NET] = { "net", metrics_net_names,
+			      sizeof(metrics_net_names) / sizeof(metrics_net_names[0]) },
+};
+
+/* One registered device, or the counts of a removed one that no line has
+ * reported yet. Main thread only. */
+struct metrics_dev {
+	enum metrics_dev_kind kind;
+	char id[METRICS_DEV_ID_MAX + 1];
+	metrics_dev_read_fn *read;    /* NULL once the device is removed */
+	void *opaque;
+	uint64_t base[METRICS_DEV_N];     /* counts of the removed devices of this id */
+	uint64_t reported[METRICS_DEV_N]; /* the totals the last consumed line reported */
+	uint64_t now[METRICS_DEV_N];      /* the totals of the line being formatted */
+};
+
+static struct metrics_dev *metrics_devs;
+static unsigned metrics_ndevs, metrics_devs_cap;
+
+/* A device's counters in the order of its group's names. */
+static void metrics_dev_values(enum metrics_dev_kind kind, const union metrics_dev_counters *c,
+			       uint64_t *v)
+{
+	unsigned i = 0;
+#define METRICS_BLOCK_V_(name) v[i++] = c->block.name;
+#define METRICS_NET_V_(name) v[i++] = c->net.name;
+	if (kind == METRICS_DEV_BLOCK) {
+		METRICS_BLOCK(METRICS_BLOCK_V_)
+	} else {
+		METRICS_NET(METRICS_NET_V_)
+	}
+#undef METRICS_BLOCK_V_
+#undef METRICS_NET_V_
+}
+
+/* d's totals into v (not one of d's arrays): the removed devices' counts
+ * plus the live device's. */
+static void metrics_dev_total(const struct metrics_dev *d, uint64_t *v)
+{
+	union metrics_dev_counters c;
+	memset(&c, 0, sizeof(c));
+	memset(v, 0, METRICS_DEV_N * sizeof(v[0]));
+	if (d->read)
+		d->read(d->opaque, &c);
+	metrics_dev_values(d->kind, &c, v);
+	for (unsigned i = 0; i < METRICS_DEV_N; i++)
+		v[i] += d->base[i];
+}
+
+static void metrics_dev_drop(unsigned i)
+{
+	memmove(&metrics_devs[i], &metrics_devs[i + 1],
+		(metrics_ndevs - i - 1) * sizeof(metrics_devs[0]));
+	metrics_ndevs--;
+}
+
+/* Ids go into JSON keys unescaped: only these characters. */
+static bool metrics_dev_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > METRICS_DEV_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+int metrics_dev_add(enum metrics_dev_kind kind, const char *id, metrics_dev_read_fn *read,
+		    void *opaque)
+{
+	if (!metrics_dev_id_ok(id) || (kind != METRICS_DEV_BLOCK && kind != METRICS_DEV_NET))
+		return -EINVAL;
+	for (unsigned i = 0; i < metrics_ndevs; i++) {
+		struct metrics_dev *d = &metrics_devs[i];
+		if (!d->read && d->kind == kind && strcmp(d->id, id) == 0) {
+			d->read = read;
+			d->opaque = opaque;
+			return 0;
+		}
+	}
+	/* Removed devices with nothing left to report make room first. */
+	for (unsigned i = metrics_ndevs; i-- > 0;) {
+		const struct metrics_dev *d = &metrics_devs[i];
+		if (!d->read && memcmp(d->base, d->reported, sizeof(d->base)) == 0)
+			metrics_dev_drop(i);
+	}
+	if (metrics_ndevs == metrics_devs_cap) {
+		unsigned cap = metrics_devs_cap ? 2 * metrics_devs_cap : 8;
+		struct metrics_dev *p = realloc(metrics_devs, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		metrics_devs = p;
+		metrics_devs_cap = cap;
+	}
+	struct metrics_dev *d = &metrics_devs[metrics_ndevs++];
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->read = read;
+	d->opaque = opaque;
+	return 0;
+}
+
+void metrics_dev_remove(void *opaque)
+{
+	for (unsigned i = 0; i < metrics_ndevs; i++) {
+		struct metrics_dev *d = &metrics_devs[i];
+		if (!d->read || d->opaque != opaque)
+			continue;
+		uint64_t total[METRICS_DEV_N];
+		metrics_dev_total(d, total);
+		memcpy(d->base, total, sizeof(d->base));
+		d->read = NULL;
+		d->opaque = NULL;
+		return;
+	}
+}
+
+/* The objects of one kind: one per device ("block_<id>"), then their sum
+ * ("block"); every value the change since the last consumed line. */
+static void metrics_dev_put(struct metrics_buf *b, enum metrics_dev_kind kind)
+{
+	const char *key = metrics_dev_groups[kind].key;
+	const char *const *names = metrics_dev_groups[kind].names;
+	unsigned n = metrics_dev_groups[kind].n;
+	uint64_t sum[METRICS_DEV_N] = { 0 };
+
+	for (unsigned i = 0; i < metrics_ndevs; i++) {
+		const struct metrics_dev *d = &metrics_devs[i];
+		if (d->kind != kind)
+			continue;
+		metrics_put(b, ",\"%s_%s\":{", key, d->id);
+		for (unsigned k = 0; k < n; k++) {
+			uint64_t delta = d->now[k] >= d->reported[k] ? d->now[k] - d->reported[k] : 0;
+			sum[k] += delta;
+			metrics_put(b, "%s\"%s\":%" PRIu64, k ? "," : "", names[k], delta);
+		}
+		metrics_put(b, "}");
+	}
+	metrics_put(b, ",\"%s\":{", key);
+	for (unsigned k = 0; k < n; k++)
+		metrics_put(b, "%s\"%s\":%" PRIu64, k ? "," : "", names[k], sum[k]);
+	metrics_put(b, "}");
+}
+
+/* A line was written: what it reported is the new starting point; removed
+ * devices are now fully reported. */
+static void metrics_dev_consume(void)
+{
+	for (unsigned i = metrics_ndevs; i-- > 0;) {
+		struct metrics_dev *d = &metrics_devs[i];
+		memcpy(d->reported, d->now, sizeof(d->reported));
+		if (!d->read)
+			metrics_dev_drop(i);
+	}
+}
+
 int metrics_format(char *buf, size_t len, bool consume)
 {
 	struct metrics_buf b = { .p = buf, .len = len };
 	struct metrics_snap snap = { .n = 0 };
-	struct timespec ts;
 	bool first;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	metrics_put(&b, "{\"utc_timestamp_ms\":%" PRIu64,
-		    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	for (unsigned i = 0; i < metrics_ndevs; i++)
+		metrics_dev_total(&metrics_devs[i], metrics_devs[i].now);
+	metrics_put(&b, "{\"utc_timestamp_ms\":%" PRIu64, util_clock_ns(CLOCK_REALTIME) / 1000000);
 	if (metrics_id[0])
 		metrics_put(&b, ",\"id\":\"%s\"", metrics_id);
 
@@ -135,12 +313,8 @@ int metrics_format(char *buf, size_t len, bool consume)
 #define GRP i8042
 	OPEN("i8042") METRICS_I8042(C) CLOSE
 #undef GRP
-#define GRP block
-	OPEN("block") METRICS_BLOCK(C) CLOSE
-#undef GRP
-#define GRP net
-	OPEN("net") METRICS_NET(C) CLOSE
-#undef GRP
+	metrics_dev_put(&b, METRICS_DEV_BLOCK);
+	metrics_dev_put(&b, METRICS_DEV_NET);
 #define GRP logger
 	OPEN("logger") METRICS_LOGGER(C) CLOSE
 #undef GRP
@@ -176,15 +350,17 @@ int metrics_format(char *buf, size_t len, bool consume)
 	metrics_put(&b, "}");
 	if (b.full)
 		return -ENOSPC;
-	if (consume)
+	if (consume) {
 		for (unsigned i = 0; i < snap.n; i++)
 			__atomic_sub_fetch(snap.ptr[i], snap.val[i], __ATOMIC_RELAXED);
+		metrics_dev_consume();
+	}
 	return (int)b.off;
 }
 
 int metrics_flush(void)
 {
-	char buf[8192];
+	static char buf[METRICS_LINE_MAX];  /* main thread only */
 
 	if (metrics_fd < 0)
 		return 0;

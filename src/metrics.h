@@ -6,10 +6,16 @@
  * One global `metrics` struct of uint64_t fields. Any thread may bump a
  * counter with metrics_inc()/metrics_add() (relaxed atomics, no locks), e.g.
  *     metrics_inc(&metrics.vcpu.exit_io_in);
- *     metrics_add(&metrics.block.read_bytes, len);
+ *     metrics_add(&metrics.uart.write_bytes, len);
  * Counters report the delta since the previous line (as Firecracker's
  * SharedIncMetric); "store" values (startup time, boot timer, latencies) keep
  * their value (SharedStoreMetric) and are set with metrics_store().
+ *
+ * The block and net groups are not in that struct: each virtio device keeps
+ * its own counters, and the glue registers the device here
+ * (metrics_dev_add()) with a function that reads them. A line has one object
+ * per device ("block_<drive_id>", "net_<iface_id>") and, as "block" and
+ * "net", their sum; each value is again the change since the previous line.
  *
  * The output file is set once per process (--metrics-path or PUT /metrics).
  * Lines are written on metrics_flush() (FlushMetrics, exit) and every 60 s
@@ -26,6 +32,10 @@
 struct evloop;
 
 #define METRICS_PERIOD_MS 60000
+/* The longest line metrics_flush() writes, newline included: every group
+ * and the objects of the most devices a VM has (LAYOUT_MAX_VIRTIO_DEVS),
+ * with 64-character ids and 20-digit values. */
+#define METRICS_LINE_MAX 32768
 
 /* Counter groups: X(name). Adding a field here adds it to the struct and to
  * the JSON line; the group name is the JSON key. */
@@ -80,8 +90,6 @@ struct metrics {
 	struct { METRICS_VCPU(METRICS_FIELD_) } vcpu;
 	struct { METRICS_UART(METRICS_FIELD_) } uart;
 	struct { METRICS_I8042(METRICS_FIELD_) } i8042;
-	struct { METRICS_BLOCK(METRICS_FIELD_) } block;
-	struct { METRICS_NET(METRICS_FIELD_) } net;
 	struct { METRICS_LOGGER(METRICS_FIELD_) } logger;
 	struct { METRICS_SECCOMP(METRICS_FIELD_) } seccomp;
 	struct { METRICS_VMM(METRICS_FIELD_) } vmm;
@@ -110,6 +118,38 @@ static inline uint64_t metrics_load(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
+
+/* One device's counters, since the device was created. */
+struct metrics_block { METRICS_BLOCK(METRICS_FIELD_) };
+struct metrics_net { METRICS_NET(METRICS_FIELD_) };
+
+enum metrics_dev_kind { METRICS_DEV_BLOCK, METRICS_DEV_NET };
+
+union metrics_dev_counters {
+	struct metrics_block block;   /* METRICS_DEV_BLOCK */
+	struct metrics_net net;       /* METRICS_DEV_NET */
+};
+
+/* Fill the member of *out (zeroed) that matches the device's kind with its
+ * counters since it was created; they never go down. Called by
+ * metrics_format() on its thread (main), so it takes the device's lock. */
+typedef void metrics_dev_read_fn(void *opaque, union metrics_dev_counters *out);
+
+/* The longest device id metrics_dev_add() takes. */
+#define METRICS_DEV_ID_MAX 64
+
+/* Report the device `opaque` as "block_<id>" / "net_<id>" and in the sum
+ * (main thread). id: 1..METRICS_DEV_ID_MAX letters, digits, '_' or '-' (a
+ * drive_id or iface_id), copied. A device with the kind and id of a removed
+ * one whose last counts are not written yet carries them on. Returns 0,
+ * -EINVAL for a bad id, -ENOMEM. */
+int metrics_dev_add(enum metrics_dev_kind kind, const char *id, metrics_dev_read_fn *read,
+		    void *opaque);
+/* The device `opaque` goes away (main thread): its counters are read one
+ * last time, and the next line still has its object, with what no line has
+ * reported yet (the last line at exit has every device). Unknown opaque:
+ * nothing happens. */
+void metrics_dev_remove(void *opaque);
 
 /* Point the metrics at PATH (opened O_WRONLY|O_CREAT|O_APPEND|O_NONBLOCK,
  * mode 0600; a file or a FIFO). Allowed once per process: a second call gives

@@ -11,6 +11,7 @@
  */
 #include "src/mptable.h"
 #include "src/layout.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -88,15 +89,6 @@ _Static_assert(sizeof(struct mp_cpu) == 20 && sizeof(struct mp_bus) == 8 &&
 _Static_assert(MP_MAX_SIZE <= 0x400, "MP table does not fit in the last KiB of base memory");
 _Static_assert(LAYOUT_MAX_VCPUS < MP_ALL_LAPICS, "APIC ids must not collide with broadcast");
 
-/* The byte that makes the sum of buf[0..len) zero. */
-static uint8_t mptable_checksum(const uint8_t *buf, size_t len)
-{
-	uint8_t sum = 0;
-	for (size_t i = 0; i < len; i++)
-		sum += buf[i];
-	return (uint8_t)-sum;
-}
-
 int mptable_setup(const struct guest_mem *mem, unsigned ncpus)
 {
 	uint8_t buf[MP_MAX_SIZE];
@@ -146,11 +138,11 @@ int mptable_setup(const struct guest_mem *mem, unsigned ncpus)
 	cfg.entry_count = count;
 	memcpy(buf + sizeof(fps), &cfg, sizeof(cfg));
 	buf[sizeof(fps) + offsetof(struct mp_config, checksum)] =
-		mptable_checksum(buf + sizeof(fps), cfg.length);
+		util_checksum8(buf + sizeof(fps), cfg.length);
 
 	fps.config = (uint32_t)(LAYOUT_EBDA_START + sizeof(fps));
 	memcpy(buf, &fps, sizeof(fps));
-	buf[offsetof(struct mp_fps, checksum)] = mptable_checksum(buf, sizeof(fps));
+	buf[offsetof(struct mp_fps, checksum)] = util_checksum8(buf, sizeof(fps));
 
 	return guest_mem_write(mem, LAYOUT_EBDA_START, buf, off);
 }

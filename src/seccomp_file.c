@@ -6,11 +6,11 @@
  * that starts with the file's name. The one user of cJSON besides api.c.
  */
 #include "src/seccomp_int.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +23,8 @@
 #define SC_MAX_RULES 2048
 #define SC_MAX_FILE  (1 << 20)
 
-static int sc_bad(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int sc_bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* A bad file: one line into err, -EINVAL. */
+#define sc_bad(err, errlen, ...) util_err(err, errlen, -EINVAL, __VA_ARGS__)
 
 /* A string from the file, fit for a one-line message: at most 48 bytes,
  * control characters and non-ASCII bytes shown as '?'. */

@@ -78,16 +78,16 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, "devices_entry_open (InstanceStart), "
 		 "devices_update_drive (PATCH /drives, through vm_update_drive): the running device's own copy of a drive "
 		 "or tap fd; console_setup (InstanceStart): the UART's copy of serial_out_path's fd"),
-	/* config_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
+	/* util_open_file (PUT /boot-source, /drives, InstanceStart's kernel and
 	 * initrd, and PATCH /drives once the VM runs): the file type of what was
 	 * opened, then O_NONBLOCK off again */
-	ALLOW(newfstatat, "config_open_file, config_serial_open: file type; InstanceStart: kernel and initrd sizes "
+	ALLOW(newfstatat, "util_open_file, util_open_output (PUT /serial): file type; InstanceStart: kernel and initrd sizes "
 	      "(x86_load_kernel, guest_mem_load_file); glibc >= 2.33 makes stat and fstat "
 	      "newfstatat"),
 	ALLOW(fstat, "the same with glibc < 2.33; the sanitizer runtime's internal fstat"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "config_open_file; console_setup, "
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, "util_open_file; console_setup, "
 		 "console_watch_stdin: O_NONBLOCK on stdout and stdin"),
-	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "config_open_file: O_NONBLOCK off once the "
+	ALLOW_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFL, "util_open_file: O_NONBLOCK off once the "
 		 "file type is known; console_setup, console_watch_stdin: O_NONBLOCK on "
 		 "stdout and stdin"),
 	/* event loop and API socket */
@@ -245,8 +245,8 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	IOCTL(KVM_GET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
 	IOCTL(KVM_SET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
 	/* ioctls: tap (PUT /network-interfaces, device creation) */
-	IOCTL(TUNSETIFF, "config_net_open (PUT /network-interfaces): attach to the named tap"),
-	IOCTL(TUNGETIFF, "config_net_open: refuse a tap that TUNSETIFF only just created "
+	IOCTL(TUNSETIFF, "tap_open (PUT /network-interfaces): attach to the named tap"),
+	IOCTL(TUNGETIFF, "tap_open: refuse a tap that TUNSETIFF only just created "
 	      "(no IFF_PERSIST: it did not exist)"),
 	IOCTL(TUNSETVNETHDRSZ, "devices_add_net (InstanceStart): virtio_net_hdr_v1 size"),
 	/* ioctls: terminal (serial console on stdin) */

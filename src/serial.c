@@ -6,6 +6,7 @@
  */
 #include "src/serial.h"
 #include "src/metrics.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -61,10 +62,10 @@ void serial_destroy(struct serial *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
-void serial_set_out_limit(struct serial *s, const struct config_token_bucket *b)
+void serial_set_out_limit(struct serial *s, const struct ratelimit_bucket_config *b)
 {
 	pthread_mutex_lock(&s->lock);
-	ratelimit_bucket_init(&s->out_limit, b, ratelimit_now_ns());
+	ratelimit_bucket_init(&s->out_limit, b, util_now_ns());
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -161,7 +162,7 @@ static void serial_flush(struct serial *s)
 		return;
 	s->olen = 0;
 	if (s->out_limit.on) {
-		size_t ok = (size_t)ratelimit_bucket_take(&s->out_limit, n, ratelimit_now_ns());
+		size_t ok = (size_t)ratelimit_bucket_take(&s->out_limit, n, util_now_ns());
 		if (ok < n) {
 			s->tx_limited += n - ok;
 			metrics_add(&metrics.uart.rate_limiter_dropped_bytes, n - ok);

@@ -62,7 +62,7 @@ void serial_destroy(struct serial *s);
  * no limit). Bytes beyond it are dropped, counted in tx_limited and in the
  * uart metric rate_limiter_dropped_bytes; the bucket starts full. Call
  * before the vCPUs run. */
-void serial_set_out_limit(struct serial *s, const struct config_token_bucket *b);
+void serial_set_out_limit(struct serial *s, const struct ratelimit_bucket_config *b);
 
 /* Bus handler for the 8 ports at 0x3f8 (offset 0..7, len 1; wider accesses are
  * split byte by byte). */

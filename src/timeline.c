@@ -2,9 +2,9 @@
 #include "src/timeline.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
 
 #include <stdio.h>
-#include <time.h>
 
 static uint64_t timeline_ns[TIMELINE_NPHASES];
 static uint64_t timeline_build_cpu_ns;
@@ -14,26 +14,14 @@ static const char *const timeline_names[TIMELINE_NPHASES] = {
 	"first_kvm_run", "first_serial_byte", "guest_userspace",
 };
 
-static uint64_t timeline_clock(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t timeline_now_ns(void)
-{
-	return timeline_clock(CLOCK_MONOTONIC);
-}
-
 void timeline_mark(enum timeline_phase p)
 {
 	uint64_t expected = 0;
-	uint64_t now = timeline_now_ns();
+	uint64_t now = util_now_ns();
 	__atomic_compare_exchange_n(&timeline_ns[p], &expected, now, false,
 				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	if (p == TIMELINE_BUILD_START)
-		timeline_build_cpu_ns = timeline_clock(CLOCK_PROCESS_CPUTIME_ID);
+		timeline_build_cpu_ns = util_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 void timeline_set(enum timeline_phase p, uint64_t ns)
@@ -76,7 +64,7 @@ void timeline_log_boot_time(void)
 	if (!start || !end)
 		return;
 	uint64_t us = (end - start) / 1000;
-	uint64_t cpu_us = (timeline_clock(CLOCK_PROCESS_CPUTIME_ID) - timeline_build_cpu_ns) / 1000;
+	uint64_t cpu_us = (util_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - timeline_build_cpu_ns) / 1000;
 	metrics_store(&metrics.boot.guest_boot_time_us, us);
 	metrics_store(&metrics.boot.guest_boot_cpu_time_us, cpu_us);
 	metrics_inc(&metrics.boot.boot_timer_writes);

@@ -32,7 +32,6 @@ void timeline_set(enum timeline_phase p, uint64_t ns);
 /* 0 when not reached. */
 uint64_t timeline_get(enum timeline_phase p);
 const char *timeline_name(enum timeline_phase p);
-uint64_t timeline_now_ns(void);
 /* "process_start=0us api_ready=812us ..." offsets from process start, only
  * phases reached. Returns the length written (snprintf semantics). */
 int timeline_format(char *buf, size_t len);

@@ -2,6 +2,7 @@
 #include "src/vcpu.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -290,13 +291,7 @@ void vcpu_pause_all(struct vcpu *vcpus, unsigned n)
 			vcpu_kick(&vcpus[i]);
 		pthread_mutex_lock(&sh->lock);
 		/* Wait briefly; re-kick covers a signal that landed just before KVM_RUN. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = util_timespec(util_clock_ns(CLOCK_REALTIME) + 20000000ULL);
 		if (sh->parked < sh->running)
 			pthread_cond_timedwait(&sh->cond, &sh->lock, &ts);
 		bool done = sh->parked >= sh->running;
@@ -338,13 +333,8 @@ void vcpu_stop_all(struct vcpu *vcpus, unsigned n)
 		/* Kick until the thread is gone: it may be between checks. */
 		for (;;) {
 			vcpu_kick(&vcpus[i]);
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 10 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = util_timespec(util_clock_ns(CLOCK_REALTIME) +
+							   10000000ULL);
 			if (pthread_timedjoin_np(vcpus[i].thread, NULL, &ts) == 0)
 				break;
 		}

@@ -29,6 +29,7 @@
 #include "src/mptable.h"
 #include "src/seccomp.h"
 #include "src/timeline.h"
+#include "src/util.h"
 #include "src/vcpu.h"
 #include "src/x86_boot.h"
 #include "src/x86_cpu.h"
@@ -66,7 +67,7 @@ static void vm_request_exit(struct vm *vm, int status, const char *why)
 	if (!__atomic_compare_exchange_n(&vm->exiting, &expected, 1, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
-	vm->exit_req_ns = timeline_now_ns();
+	vm->exit_req_ns = util_now_ns();
 	/* The guest is done: the vCPU that asked (a reset, a fatal exit) goes
 	 * no further, instead of running the guest's reboot loop on a CPU the
 	 * teardown needs until the main thread kicks it. */
@@ -156,7 +157,7 @@ static void vm_open_error(const char *field, const char *path, int r, const char
 static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	const char *kind;
-	int kfd = config_open_file(cfg->boot.kernel_path, O_RDONLY, false, &kind);
+	int kfd = util_open_file(cfg->boot.kernel_path, O_RDONLY, false, &kind);
 	if (kfd < 0) {
 		vm_open_error("kernel_image_path", cfg->boot.kernel_path, kfd, kind, err, errlen);
 		return kfd;
@@ -170,7 +171,7 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, char *err,
 		return r;
 	}
 	if (cfg->boot.initrd_path[0]) {
-		int ifd = config_open_file(cfg->boot.initrd_path, O_RDONLY, false, &kind);
+		int ifd = util_open_file(cfg->boot.initrd_path, O_RDONLY, false, &kind);
 		if (ifd < 0) {
 			vm_open_error("initrd_path", cfg->boot.initrd_path, ifd, kind, err, errlen);
 			return ifd;
@@ -411,9 +412,9 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	uint64_t step_us[VM_NSTEPS] = { 0 };
 	int r = 0;
 	for (unsigned i = 0; i < VM_NSTEPS && r == 0; i++) {
-		uint64_t t0 = timeline_now_ns();
+		uint64_t t0 = util_now_ns();
 		r = vm_steps[i].run(vm, cfg, err, errlen);
-		step_us[i] = (timeline_now_ns() - t0) / 1000;
+		step_us[i] = (util_now_ns() - t0) / 1000;
 	}
 	if (r < 0) {
 		vm_destroy(vm);
@@ -534,11 +535,11 @@ void vm_destroy(struct vm *vm)
 	static const char *const names[] = { "destroy", "vcpus_stopped", "devices_closed",
 					     "memory_freed", "vm_closed" };
 	uint64_t t[5];
-	t[0] = timeline_now_ns();
+	t[0] = util_now_ns();
 	if (vm->vshared_init) {
 		vcpu_stop_all(vm->vcpus, vm->nvcpus);
 	}
-	t[1] = timeline_now_ns();
+	t[1] = util_now_ns();
 	/* Before vCPU 0's kvm_run, which holds the UART's ring, is unmapped:
 	 * the guest's last batched console bytes. A VM that never ran leaves
 	 * the terminal to the exit handler. */
@@ -554,11 +555,11 @@ void vm_destroy(struct vm *vm)
 		i8042_destroy(&vm->i8042);
 	if (vm->i8042_irqfd >= 0)
 		close(vm->i8042_irqfd);
-	t[2] = timeline_now_ns();
+	t[2] = util_now_ns();
 	guest_mem_free(&vm->mem);
-	t[3] = timeline_now_ns();
+	t[3] = util_now_ns();
 	kvm_machine_close(&vm->kvm);
-	t[4] = timeline_now_ns();
+	t[4] = util_now_ns();
 	vm_log_exit_timeline(vm, t, names, 5);
 	free(vm);
 }

@@ -15,11 +15,11 @@
  */
 #include "src/x86_boot.h"
 #include "src/layout.h"
+#include "src/util.h"
 
 #include <asm/bootparam.h>
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,42 +85,9 @@ struct x86_e820 {
 	uint32_t type;
 };
 
-__attribute__((format(printf, 4, 5)))
-static int x86_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static uint16_t x86_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t x86_le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t x86_le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
-/* Read exactly len bytes at off. Returns 0, -EINVAL when the file ends early
- * (it shrank under us or lied), or -errno. */
-static int x86_pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EINVAL;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 static int x86_file_size(int fd, uint64_t *size)
 {
@@ -178,33 +145,33 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 	int rc;
 
 	if (plen < EI_NIDENT || (probe[EI_CLASS] == ELFCLASS64 && plen < sizeof(eh)))
-		return x86_fail(err, errlen, -EINVAL, "kernel: ELF header truncated (file is %llu bytes)",
+		return util_err(err, errlen, -EINVAL, "kernel: ELF header truncated (file is %llu bytes)",
 				(unsigned long long)fsize);
 	if (probe[EI_CLASS] != ELFCLASS64)
-		return x86_fail(err, errlen, -ENOEXEC,
+		return util_err(err, errlen, -ENOEXEC,
 				"kernel: ELF class %u is not ELF64 (a 32-bit kernel cannot be booted)",
 				probe[EI_CLASS]);
 	memcpy(&eh, probe, sizeof(eh));
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
-		return x86_fail(err, errlen, -ENOEXEC, "kernel: ELF is not little-endian x86_64 (machine %u)",
+		return util_err(err, errlen, -ENOEXEC, "kernel: ELF is not little-endian x86_64 (machine %u)",
 				eh.e_machine);
 	if (eh.e_type != ET_EXEC)
-		return x86_fail(err, errlen, -ENOEXEC, "kernel: ELF type %u is not an executable vmlinux",
+		return util_err(err, errlen, -ENOEXEC, "kernel: ELF type %u is not an executable vmlinux",
 				eh.e_type);
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return x86_fail(err, errlen, -EINVAL, "kernel: ELF program header size %u (expected %zu)",
+		return util_err(err, errlen, -EINVAL, "kernel: ELF program header size %u (expected %zu)",
 				eh.e_phentsize, sizeof(Elf64_Phdr));
 	if (eh.e_phnum == 0 || eh.e_phnum > X86_ELF_MAX_PHDRS)
-		return x86_fail(err, errlen, -EINVAL, "kernel: ELF has %u program headers (1..%u allowed)",
+		return util_err(err, errlen, -EINVAL, "kernel: ELF has %u program headers (1..%u allowed)",
 				eh.e_phnum, X86_ELF_MAX_PHDRS);
 	uint64_t phlen = (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
 	if (eh.e_phoff > fsize || phlen > fsize - eh.e_phoff)
-		return x86_fail(err, errlen, -EINVAL,
+		return util_err(err, errlen, -EINVAL,
 				"kernel: ELF program headers at offset %#llx (%u entries) are past the end of the %llu-byte file",
 				(unsigned long long)eh.e_phoff, eh.e_phnum, (unsigned long long)fsize);
-	rc = x86_pread_full(fd, ph, phlen, eh.e_phoff);
+	rc = util_pread_full(fd, ph, phlen, eh.e_phoff);
 	if (rc)
-		return x86_fail(err, errlen, rc, "kernel: reading ELF program headers: %s", strerror(-rc));
+		return util_err(err, errlen, rc, "kernel: reading ELF program headers: %s", strerror(-rc));
 
 	/* Pass 1: validate every PT_LOAD before writing any guest byte. */
 	unsigned nload = 0;
@@ -214,16 +181,16 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		if (p->p_type != PT_LOAD || p->p_memsz == 0)
 			continue;
 		if (p->p_filesz > p->p_memsz)
-			return x86_fail(err, errlen, -EINVAL,
+			return util_err(err, errlen, -EINVAL,
 					"kernel: ELF segment %u file size %#llx exceeds its memory size %#llx", i,
 					(unsigned long long)p->p_filesz, (unsigned long long)p->p_memsz);
 		if (p->p_offset > fsize || p->p_filesz > fsize - p->p_offset)
-			return x86_fail(err, errlen, -EINVAL,
+			return util_err(err, errlen, -EINVAL,
 					"kernel: ELF segment %u data at offset %#llx (size %#llx) is past the end of the %llu-byte file",
 					i, (unsigned long long)p->p_offset, (unsigned long long)p->p_filesz,
 					(unsigned long long)fsize);
 		if (p->p_paddr < LAYOUT_HIMEM_START || !guest_mem_ptr(mem, p->p_paddr, p->p_memsz))
-			return x86_fail(err, errlen, -EINVAL,
+			return util_err(err, errlen, -EINVAL,
 					"kernel: ELF segment %u at %#llx (size %#llx) is outside guest memory [%#llx, %#llx)",
 					i, (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz,
 					(unsigned long long)LAYOUT_HIMEM_START,
@@ -234,7 +201,7 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 				continue;
 			/* Both ranges are inside RAM, so the ends do not overflow. */
 			if (p->p_paddr < q->p_paddr + q->p_memsz && q->p_paddr < p->p_paddr + p->p_memsz)
-				return x86_fail(err, errlen, -EINVAL,
+				return util_err(err, errlen, -EINVAL,
 						"kernel: ELF segments %u and %u overlap at %#llx", j, i,
 						(unsigned long long)p->p_paddr);
 		}
@@ -245,7 +212,7 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 			hi = p->p_paddr + p->p_memsz;
 	}
 	if (!nload)
-		return x86_fail(err, errlen, -EINVAL, "kernel: ELF has no loadable segment");
+		return util_err(err, errlen, -EINVAL, "kernel: ELF has no loadable segment");
 
 	/* Xen PVH entry note (Linux arch/x86/platform/pvh/head.S). */
 	uint64_t pvh_entry = 0;
@@ -256,18 +223,18 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 			continue;
 		if (p->p_filesz > X86_ELF_MAX_NOTES || p->p_offset > fsize ||
 		    p->p_filesz > fsize - p->p_offset)
-			return x86_fail(err, errlen, -EINVAL,
+			return util_err(err, errlen, -EINVAL,
 					"kernel: ELF note segment %u at offset %#llx (size %#llx) is past the end of the file or too big",
 					i, (unsigned long long)p->p_offset, (unsigned long long)p->p_filesz);
 		uint8_t *buf = malloc(p->p_filesz);
 		if (!buf)
-			return x86_fail(err, errlen, -ENOMEM, "kernel: out of memory for ELF notes");
-		rc = x86_pread_full(fd, buf, p->p_filesz, p->p_offset);
+			return util_err(err, errlen, -ENOMEM, "kernel: out of memory for ELF notes");
+		rc = util_pread_full(fd, buf, p->p_filesz, p->p_offset);
 		if (!rc)
 			rc = x86_elf_find_pvh(buf, p->p_filesz, p->p_align == 8 ? 8 : 4, &pvh_entry, &pvh);
 		free(buf);
 		if (rc)
-			return x86_fail(err, errlen, rc, "kernel: ELF note segment %u is malformed or unreadable", i);
+			return util_err(err, errlen, rc, "kernel: ELF note segment %u is malformed or unreadable", i);
 	}
 
 	uint64_t entry = pvh ? pvh_entry : eh.e_entry;
@@ -277,7 +244,7 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		    entry - ph[i].p_paddr < ph[i].p_memsz)
 			inside = true;
 	if (!inside)
-		return x86_fail(err, errlen, -EINVAL, "kernel: ELF %s entry point %#llx is not inside a loaded segment",
+		return util_err(err, errlen, -EINVAL, "kernel: ELF %s entry point %#llx is not inside a loaded segment",
 				pvh ? "PVH" : "64-bit", (unsigned long long)entry);
 
 	/* Pass 2: copy file bytes, zero the rest (bss). */
@@ -289,7 +256,7 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 		/* Copied, never mapped from the file (guest_mem.h says why). */
 		rc = guest_mem_load_file(mem, p->p_paddr, fd, p->p_offset, p->p_filesz);
 		if (rc)
-			return x86_fail(err, errlen, rc, "kernel: reading ELF segment %u: %s", i,
+			return util_err(err, errlen, rc, "kernel: reading ELF segment %u: %s", i,
 					rc == -EINVAL ? "file truncated" : strerror(-rc));
 		/*
 		 * The bss. RAM that guest_mem_init just mapped is zero already,
@@ -320,39 +287,39 @@ static int x86_load_bzimage(const struct guest_mem *mem, int fd, uint64_t fsize,
 {
 	uint16_t ver = x86_le16(b + 0x206);
 	if (ver < X86_BZ_MIN_PROTOCOL)
-		return x86_fail(err, errlen, -ENOEXEC,
+		return util_err(err, errlen, -ENOEXEC,
 				"kernel: bzImage boot protocol %u.%02u is older than 2.12 (no 64-bit entry)",
 				ver >> 8, ver & 0xff);
 	/* The setup header ends at 0x202 + the jump offset byte at 0x201. */
 	size_t hdr_end = 0x202 + (size_t)b[0x201];
 	if (hdr_end < X86_BZ_HDR_MIN_END || hdr_end > plen)
-		return x86_fail(err, errlen, -EINVAL,
+		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage setup header ends at %#zx (protocol %u.%02u needs %#x, file has %zu bytes)",
 				hdr_end, ver >> 8, ver & 0xff, X86_BZ_HDR_MIN_END, plen);
 	if (x86_le16(b + 0x1fe) != X86_BOOT_FLAG)
-		return x86_fail(err, errlen, -ENOEXEC, "kernel: bzImage boot_flag is %#x, not 0xaa55",
+		return util_err(err, errlen, -ENOEXEC, "kernel: bzImage boot_flag is %#x, not 0xaa55",
 				x86_le16(b + 0x1fe));
 	if (!(b[0x211] & LOADED_HIGH))
-		return x86_fail(err, errlen, -ENOEXEC, "kernel: zImage (not LOADED_HIGH) is not supported");
+		return util_err(err, errlen, -ENOEXEC, "kernel: zImage (not LOADED_HIGH) is not supported");
 	if (!(x86_le16(b + 0x236) & XLF_KERNEL_64))
-		return x86_fail(err, errlen, -ENOEXEC,
+		return util_err(err, errlen, -ENOEXEC,
 				"kernel: bzImage has no 64-bit entry point (XLF_KERNEL_64 clear)");
 
 	unsigned setup_sects = b[0x1f1] ? b[0x1f1] : 4;	/* 0 means 4 (boot.rst) */
 	uint64_t code_off = (uint64_t)(setup_sects + 1) * 512;
 	uint64_t code_len = (uint64_t)x86_le32(b + 0x1f4) * 16;
 	if (code_off >= fsize)
-		return x86_fail(err, errlen, -EINVAL,
+		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage setup_sects %u puts the kernel at offset %#llx, past the end of the %llu-byte file",
 				setup_sects, (unsigned long long)code_off, (unsigned long long)fsize);
 	if (code_len == 0 || code_len > fsize - code_off)
-		return x86_fail(err, errlen, -EINVAL,
+		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage truncated: syssize says %llu bytes of kernel at offset %#llx, the file has %llu",
 				(unsigned long long)code_len, (unsigned long long)code_off,
 				(unsigned long long)(fsize - code_off));
 	uint8_t *dst = guest_mem_ptr(mem, LAYOUT_HIMEM_START, code_len);
 	if (!dst)
-		return x86_fail(err, errlen, -EINVAL,
+		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage at %#llx (size %#llx) is outside guest memory (low RAM ends at %#llx)",
 				(unsigned long long)LAYOUT_HIMEM_START, (unsigned long long)code_len,
 				(unsigned long long)guest_mem_low_end(mem));
@@ -365,14 +332,14 @@ static int x86_load_bzimage(const struct guest_mem *mem, int fd, uint64_t fsize,
 	uint64_t run = pref > LAYOUT_HIMEM_START ? pref : LAYOUT_HIMEM_START;
 	uint64_t low_end = guest_mem_low_end(mem);
 	if (run > low_end || init_size > low_end - run)
-		return x86_fail(err, errlen, -EINVAL,
+		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage needs %#llx bytes at %#llx to decompress (init_size) but low RAM ends at %#llx",
 				(unsigned long long)init_size, (unsigned long long)run,
 				(unsigned long long)low_end);
 
-	int rc = x86_pread_full(fd, dst, code_len, code_off);
+	int rc = util_pread_full(fd, dst, code_len, code_off);
 	if (rc)
-		return x86_fail(err, errlen, rc, "kernel: reading bzImage: %s",
+		return util_err(err, errlen, rc, "kernel: reading bzImage: %s",
 				rc == -EINVAL ? "file truncated" : strerror(-rc));
 
 	memset(k, 0, sizeof(*k));
@@ -399,18 +366,18 @@ int x86_load_kernel(const struct guest_mem *mem, int fd, struct x86_kernel *k, c
 	uint64_t fsize = 0;
 	int rc = x86_file_size(fd, &fsize);
 	if (rc)
-		return x86_fail(err, errlen, rc, "kernel: fstat: %s", strerror(-rc));
+		return util_err(err, errlen, rc, "kernel: fstat: %s", strerror(-rc));
 	size_t plen = fsize < sizeof(probe) ? (size_t)fsize : sizeof(probe);
-	rc = x86_pread_full(fd, probe, plen, 0);
+	rc = util_pread_full(fd, probe, plen, 0);
 	if (rc)
-		return x86_fail(err, errlen, rc, "kernel: reading header: %s",
+		return util_err(err, errlen, rc, "kernel: reading header: %s",
 				rc == -EINVAL ? "file truncated" : strerror(-rc));
 
 	if (plen >= SELFMAG && !memcmp(probe, ELFMAG, SELFMAG))
 		return x86_load_elf(mem, fd, fsize, probe, plen, k, err, errlen);
 	if (plen >= 0x206 && x86_le32(probe + 0x202) == X86_HDRS_MAGIC)
 		return x86_load_bzimage(mem, fd, fsize, probe, plen, k, err, errlen);
-	return x86_fail(err, errlen, -ENOEXEC, "kernel: not an ELF vmlinux or bzImage (bad magic)");
+	return util_err(err, errlen, -ENOEXEC, "kernel: not an ELF vmlinux or bzImage (bad magic)");
 }
 
 /* ---- initrd --------------------------------------------------------------- */
@@ -421,24 +388,24 @@ int x86_load_initrd(const struct guest_mem *mem, int fd, const struct x86_kernel
 	uint64_t fsize = 0;
 	int rc = x86_file_size(fd, &fsize);
 	if (rc)
-		return x86_fail(err, errlen, rc, "initrd: fstat: %s", strerror(-rc));
+		return util_err(err, errlen, rc, "initrd: fstat: %s", strerror(-rc));
 	if (fsize == 0)
-		return x86_fail(err, errlen, -EINVAL, "initrd: file is empty");
+		return util_err(err, errlen, -EINVAL, "initrd: file is empty");
 	uint64_t low_end = guest_mem_low_end(mem);
 	/* Top of low RAM, start aligned down to a page (boot.rst suggests the
 	 * highest address; the PVH module has no alignment rule). */
 	if (fsize > low_end || ((low_end - fsize) & ~0xfffULL) < k->kernel_end)
-		return x86_fail(err, errlen, -ENOMEM,
+		return util_err(err, errlen, -ENOMEM,
 				"initrd: %llu bytes do not fit between the kernel end %#llx and the end of low RAM %#llx",
 				(unsigned long long)fsize, (unsigned long long)k->kernel_end,
 				(unsigned long long)low_end);
 	uint64_t at = (low_end - fsize) & ~0xfffULL;
 	rc = guest_mem_load_file(mem, at, fd, 0, fsize);
 	if (rc == -EFAULT)
-		return x86_fail(err, errlen, -ENOMEM, "initrd: %#llx (size %llu) is outside guest memory",
+		return util_err(err, errlen, -ENOMEM, "initrd: %#llx (size %llu) is outside guest memory",
 				(unsigned long long)at, (unsigned long long)fsize);
 	if (rc)
-		return x86_fail(err, errlen, rc, "initrd: reading %llu bytes: %s", (unsigned long long)fsize,
+		return util_err(err, errlen, rc, "initrd: reading %llu bytes: %s", (unsigned long long)fsize,
 				rc == -EINVAL ? "file shrank" : strerror(-rc));
 	*gpa = at;
 	*size = fsize;
@@ -586,14 +553,14 @@ int x86_setup_boot(const struct guest_mem *mem, const struct x86_kernel *k, cons
 	if (k->cmdline_max && k->cmdline_max < limit)
 		limit = k->cmdline_max;	/* 0: no kernel-specific limit */
 	if (len > limit)
-		return x86_fail(err, errlen, -EINVAL, "boot: kernel command line is %zu bytes, the limit is %llu",
+		return util_err(err, errlen, -EINVAL, "boot: kernel command line is %zu bytes, the limit is %llu",
 				len, (unsigned long long)limit);
 	if (low_end <= LAYOUT_HIMEM_START)
-		return x86_fail(err, errlen, -EINVAL, "boot: guest RAM ends at %#llx, below the kernel at %#llx",
+		return util_err(err, errlen, -EINVAL, "boot: guest RAM ends at %#llx, below the kernel at %#llx",
 				(unsigned long long)low_end, (unsigned long long)LAYOUT_HIMEM_START);
 	if (initrd_size && (!guest_mem_ptr(mem, initrd_gpa, initrd_size) ||
 			    initrd_gpa + initrd_size > LAYOUT_MMIO_GAP_START))
-		return x86_fail(err, errlen, -EINVAL, "boot: initrd at %#llx (size %llu) is outside low RAM",
+		return util_err(err, errlen, -EINVAL, "boot: initrd at %#llx (size %llu) is outside low RAM",
 				(unsigned long long)initrd_gpa, (unsigned long long)initrd_size);
 	if (!initrd_size)
 		initrd_gpa = 0;
@@ -606,7 +573,7 @@ int x86_setup_boot(const struct guest_mem *mem, const struct x86_kernel *k, cons
 	else if (!rc)
 		rc = x86_write_zero_page(mem, k, len, initrd_gpa, initrd_size, e, ne);
 	if (rc)
-		return x86_fail(err, errlen, rc, "boot: writing boot tables below %#llx failed (guest RAM too small?)",
+		return util_err(err, errlen, rc, "boot: writing boot tables below %#llx failed (guest RAM too small?)",
 				(unsigned long long)LAYOUT_HIMEM_START);
 	return 0;
 }

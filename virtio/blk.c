@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "virtio/blk.h"
 #include "src/log.h"
-#include "src/metrics.h"
+#include "src/util.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -70,10 +70,15 @@ static void blk_reset(struct virtio_dev *d)
 	to_blk(d)->gen++;
 }
 
+static void blk_process_locked(struct blk_dev *b);
+
 static void blk_notify(struct virtio_dev *d, unsigned q)
 {
-	metrics_inc(&metrics.block.queue_event_count);
-	blk_process(to_blk(d));
+	struct blk_dev *b = to_blk(d);
+	pthread_mutex_lock(&b->vdev.lock);
+	b->stats.queue_events++;
+	blk_process_locked(b);
+	pthread_mutex_unlock(&b->vdev.lock);
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -111,7 +116,7 @@ int blk_create(const struct blk_params *p, const struct guest_mem *mem, struct b
 			 p->drive_id, strerror(-r));
 		goto err_free;
 	}
-	static const struct config_rate_limiter none;
+	static const struct ratelimit_config none;
 	r = ratelimit_init(&b->rl, p->rate_limiter ? p->rate_limiter : &none);
 	if (r) {
 		snprintf(err, errlen, "drive %s: timerfd_create: %s", p->drive_id, strerror(-r));
@@ -159,36 +164,16 @@ void blk_destroy(struct blk_dev *b)
 	free(b);
 }
 
-/* Move the whole vector; a short transfer continues where it stopped.
- * EOF before the end (file shrank under us) is an I/O error. */
-static int blk_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write)
-{
-	while (n > 0) {
-		ssize_t k = write ? pwritev(fd, iov, n, (off_t)off) : preadv(fd, iov, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		off += (uint64_t)k;
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
-	}
-	return 0;
-}
-
 static bool blk_range_ok(const struct blk_dev *b, uint64_t sector, uint64_t bytes)
 {
 	return sector <= b->capacity && bytes / BLK_SECTOR <= b->capacity - sector;
+}
+
+void blk_get_stats(struct blk_dev *b, struct blk_stats *out)
+{
+	pthread_mutex_lock(&b->vdev.lock);
+	*out = b->stats;
+	pthread_mutex_unlock(&b->vdev.lock);
 }
 
 /* Count a read or write of len bytes at sector that ended with r (0 or
@@ -198,7 +183,6 @@ static bool blk_account(struct blk_dev *b, uint64_t sector, uint64_t len, bool w
 {
 	if (r) {
 		b->stats.io_errors++;
-		metrics_inc(&metrics.block.io_errors);
 		log_ratelimited(LOG_ERROR, "virtio-blk %s: %s of %llu bytes at sector %llu: %s",
 				b->name, write ? "write" : "read", (unsigned long long)len,
 				(unsigned long long)sector, strerror(-r));
@@ -207,13 +191,9 @@ static bool blk_account(struct blk_dev *b, uint64_t sector, uint64_t len, bool w
 	if (write) {
 		b->stats.write_count++;
 		b->stats.write_bytes += len;
-		metrics_inc(&metrics.block.write_count);
-		metrics_add(&metrics.block.write_bytes, len);
 	} else {
 		b->stats.read_count++;
 		b->stats.read_bytes += len;
-		metrics_inc(&metrics.block.read_count);
-		metrics_add(&metrics.block.read_bytes, len);
 	}
 	return true;
 }
@@ -222,7 +202,8 @@ static bool blk_account(struct blk_dev *b, uint64_t sector, uint64_t len, bool w
  * file at sector, synchronously (io_engine Sync). */
 static bool blk_transfer(struct blk_dev *b, int n, uint64_t sector, uint64_t len, bool write)
 {
-	int r = blk_rw(b->fd, b->data, n, sector * BLK_SECTOR, write);
+	/* EOF before the end (the file shrank under us) is an I/O error. */
+	int r = util_rwv_full(b->fd, b->data, n, sector * BLK_SECTOR, write);
 	return blk_account(b, sector, len, write, r);
 }
 
@@ -242,7 +223,6 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 	if (c->nin == 0 || c->out_len < sizeof(hdr) ||
 	    iov_copy_from(iov, c->nout, 0, hdr, sizeof(hdr))) {
 		b->stats.invalid_reqs++;
-		metrics_inc(&metrics.block.invalid_reqs_count);
 		log_ratelimited(LOG_WARN, "virtio-blk %s: malformed request (out %llu in %llu)",
 				b->name, (unsigned long long)c->out_len, (unsigned long long)c->in_len);
 		return 0;
@@ -277,7 +257,6 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		if (b->read_only) {
 			log_ratelimited(LOG_WARN, "virtio-blk %s: write to a read-only drive", b->name);
 			b->stats.invalid_reqs++;
-			metrics_inc(&metrics.block.invalid_reqs_count);
 			break;
 		}
 		if (in_data || out_data % BLK_SECTOR || !blk_range_ok(b, sector, out_data))
@@ -294,12 +273,10 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		b->stats.flush_count++;
-		metrics_inc(&metrics.block.flush_count);
 		if (b->uring)
 			return blk_async(b, c, status_p, type, 0, 0, 0);
 		if (b->writeback && fdatasync(b->fd) < 0) {
 			b->stats.io_errors++;
-			metrics_inc(&metrics.block.io_errors);
 			log_ratelimited(LOG_ERROR, "virtio-blk %s: fdatasync: %s", b->name, strerror(errno));
 			break;
 		}
@@ -321,7 +298,6 @@ static uint32_t blk_handle(struct blk_dev *b, const struct virtq_chain *c, uint6
 	return used;
 invalid:
 	b->stats.invalid_reqs++;
-	metrics_inc(&metrics.block.invalid_reqs_count);
 	log_ratelimited(LOG_WARN, "virtio-blk %s: invalid request type %u sector %llu "
 			"(out %llu in %llu, capacity %llu)", b->name, type,
 			(unsigned long long)sector, (unsigned long long)c->out_len,
@@ -346,7 +322,6 @@ static void blk_process_locked(struct blk_dev *b)
 			break;     /* a completion brings us back */
 		if (!ratelimit_ready(&b->rl)) {
 			b->stats.throttled++;
-			metrics_inc(&metrics.block.rate_limiter_throttled_events);
 			break;     /* the timerfd brings us back */
 		}
 		struct virtq_chain c;
@@ -363,7 +338,6 @@ static void blk_process_locked(struct blk_dev *b)
 			used = blk_handle(b, &c, &bytes);
 		} else {
 			b->stats.invalid_reqs++;
-			metrics_inc(&metrics.block.invalid_reqs_count);
 			log_ratelimited(LOG_WARN, "virtio-blk %s: malformed descriptor chain %u",
 					b->name, c.head);
 		}
@@ -397,7 +371,7 @@ void blk_ratelimit_event(struct blk_dev *b)
 	pthread_mutex_unlock(&b->vdev.lock);
 }
 
-int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *rl,
+int blk_update(struct blk_dev *b, int new_fd, const struct ratelimit_config *rl,
 	       char *err, size_t errlen)
 {
 	uint64_t cap = 0;
@@ -510,7 +484,6 @@ static void blk_async_done(void *opaque, unsigned slot, int64_t res)
 		ok = res >= 0;
 		if (!ok) {
 			b->stats.io_errors++;
-			metrics_inc(&metrics.block.io_errors);
 			log_ratelimited(LOG_ERROR, "virtio-blk %s: fdatasync: %s", b->name,
 					strerror((int)-res));
 		}

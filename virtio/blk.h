@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "src/config.h"
 #include "virtio/blk_uring.h"
 #include "virtio/queue.h"
 #include "virtio/ratelimit.h"
@@ -48,14 +47,15 @@ struct blk_params {
 	int fd;                       /* the blk device owns it on success */
 	bool read_only;
 	bool writeback;               /* cache_type Writeback: FLUSH -> fdatasync */
-	const struct config_rate_limiter *rate_limiter;  /* NULL = none */
+	const struct ratelimit_config *rate_limiter;  /* NULL = none */
 	bool async;                   /* io_engine Async: the io_uring engine */
 };
 
-struct blk_stats {                     /* under the device lock */
+struct blk_stats {                     /* under the device lock; only grow */
 	uint64_t read_count, write_count, flush_count;
 	uint64_t read_bytes, write_bytes;
 	uint64_t invalid_reqs, io_errors, throttled;
+	uint64_t queue_events;               /* ops->notify calls (guest kicks) */
 };
 
 struct blk_dev {
@@ -65,7 +65,7 @@ struct blk_dev {
 	uint64_t capacity;            /* sectors */
 	bool read_only, writeback;
 	char id[BLK_ID_BYTES];        /* GET_ID bytes, NUL-padded, maybe unterminated */
-	char name[CONFIG_ID_MAX + 1]; /* drive_id for logs */
+	char name[VIRTIO_DEV_NAME_MAX + 1]; /* drive_id for logs */
 	struct ratelimit rl;
 	struct blk_stats stats;
 	struct iovec iov[VIRTQ_MAX_SIZE];
@@ -83,14 +83,17 @@ int blk_create(const struct blk_params *p, const struct guest_mem *mem, struct b
 	       char *err, size_t errlen);
 void blk_destroy(struct blk_dev *b);
 
-/* Serve the queue (main thread; same as ops->notify(&b->vdev, 0)). */
+/* Serve the queue (main thread; ops->notify(&b->vdev, 0) does the same and
+ * counts a queue event). */
 void blk_process(struct blk_dev *b);
+/* A copy of the counters, taken under the device lock (any thread). */
+void blk_get_stats(struct blk_dev *b, struct blk_stats *out);
 /* The rate limiter's timerfd fired (main thread): drain it and serve. */
 void blk_ratelimit_event(struct blk_dev *b);
 /* PATCH /drives: new_fd >= 0 replaces the backing file (ownership taken; the
  * guest gets a config-change interrupt with the new capacity); rl != NULL
  * replaces the rate limiter. Returns 0 or -errno with err. */
-int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *rl,
+int blk_update(struct blk_dev *b, int new_fd, const struct ratelimit_config *rl,
 	       char *err, size_t errlen);
 
 /* io_engine Async. The engine's completion eventfd, to watch for EPOLLIN

@@ -2,7 +2,6 @@
 #include "virtio/net.h"
 #include "virtio/tap.h"
 #include "src/log.h"
-#include "src/metrics.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -101,145 +100,205 @@ static void net_watch(struct net_dev *n, bool on)
 		n->rx_watch(n->watch_opaque, on);
 }
 
-/* Receive frames from the tap while the guest has buffers. Lock held. */
-static void net_rx_locked(struct net_dev *n)
+/* One wake-up of the receive path (lock held): the queue, what the driver
+ * acked, and the buffers gathered for the next frame. */
+struct net_rx {
+	struct virtq *q;
+	bool mrg;                /* VIRTIO_NET_F_MRG_RXBUF: a frame may span chains */
+	uint64_t need;           /* buffer space the largest frame needs */
+	unsigned popped;         /* chains taken in this wake-up, good or bad */
+	bool added;              /* used entries to publish and signal at the end */
+	/* The next frame's buffers: rx_chains[0..nch), rx_iov[0..niov). */
+	unsigned nch, niov;
+	uint64_t cap;            /* writable bytes in them */
+	bool empty;              /* the ring ran out while gathering */
+};
+
+/* Receive buffer space needed before reading a frame from the tap. */
+static uint64_t net_rx_need(const struct net_dev *n)
 {
-	struct virtq *q = &n->vqs[NET_RXQ];
-	bool added = false;
-	bool mrg = virtio_dev_acked(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
 	bool gso = virtio_dev_acked(&n->vdev, VIRTIO_NET_F_GUEST_TSO4) ||
 		   virtio_dev_acked(&n->vdev, VIRTIO_NET_F_GUEST_TSO6) ||
 		   virtio_dev_acked(&n->vdev, VIRTIO_NET_F_GUEST_UFO);
-	uint64_t need = gso ? NET_RX_MAX_GSO : NET_RX_MAX_PLAIN;
+	return gso ? NET_RX_MAX_GSO : NET_RX_MAX_PLAIN;
+}
 
-	if (!virtio_dev_running(&n->vdev) || !q->active || q->broken) {
+/* May another frame be taken now? Not past the budget (the queue is
+ * requeued) nor while the rx limiter is empty (its timer resumes us). */
+static bool net_rx_may_take(struct net_dev *n, const struct net_rx *rx)
+{
+	if (rx->popped >= VIRTIO_QUEUE_BUDGET) {
+		virtio_dev_requeue(&n->vdev, NET_RXQ);
+		return false;
+	}
+	if (!ratelimit_ready(&n->rx_rl)) {
+		n->stats.rx_throttled++;
+		net_watch(n, false);
+		return false;
+	}
+	return true;
+}
+
+/* A malformed or wrong-direction chain first in line: hand it back empty. */
+static void net_rx_bad_chain(struct net_dev *n, struct net_rx *rx, uint16_t head)
+{
+	n->stats.rx_malformed++;
+	log_ratelimited(LOG_WARN, "virtio-net %s: bad receive buffer %u", n->name, head);
+	virtq_add_used(rx->q, head, 0);
+	rx->added = true;
+}
+
+/* Gather the next frame's buffers: one chain, or with MRG_RXBUF enough
+ * chains to hold the largest frame (5.1.6.4). False: stop receiving (the
+ * queue is corrupt, or the budget ran out on bad chains). */
+static bool net_rx_gather(struct net_dev *n, struct net_rx *rx)
+{
+	struct virtq *q = rx->q;
+
+	rx->nch = rx->niov = 0;
+	rx->cap = 0;
+	rx->empty = false;
+	while (rx->cap < rx->need) {
+		struct virtq_chain c;
+		int r = virtq_pop(q, &c, n->rx_iov + rx->niov, VIRTQ_MAX_SIZE - rx->niov);
+		if (r == 0) {
+			rx->empty = true;
+			break;
+		}
+		rx->popped++;
+		if (r == -EIO) {
+			virtio_dev_needs_reset(&n->vdev, "receive queue corrupt");
+			virtq_unpop(q, rx->nch);
+			return false;
+		}
+		if (r == -ENOBUFS && rx->nch) {
+			virtq_unpop(q, 1);
+			break;
+		}
+		if (r < 0 || c.nout || c.in_len < (rx->nch ? 1 : NET_HDR_LEN)) {
+			/* A bad chain behind good ones ends the frame's buffers;
+			 * it goes back with the unused tail. */
+			if (rx->nch) {
+				virtq_unpop(q, 1);
+				break;
+			}
+			net_rx_bad_chain(n, rx, c.head);
+			if (rx->popped >= VIRTIO_QUEUE_BUDGET) {
+				virtio_dev_requeue(&n->vdev, NET_RXQ);
+				return false;
+			}
+			continue;
+		}
+		n->rx_chains[rx->nch].head = c.head;
+		n->rx_chains[rx->nch].cap = c.in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)c.in_len;
+		rx->nch++;
+		rx->niov += c.nin;
+		rx->cap += c.in_len;
+		if (!rx->mrg || rx->niov == VIRTQ_MAX_SIZE)
+			break;
+	}
+	return true;
+}
+
+/* Is there room for a frame in the gathered buffers? If not, they go back
+ * and the tap is left alone until the driver adds buffers: the pop asked
+ * for that kick (EVENT_IDX). */
+static bool net_rx_have_room(struct net_dev *n, struct net_rx *rx)
+{
+	/* With MRG_RXBUF, wait for a full frame's room while the ring can
+	 * still give more. */
+	bool short_of_room = rx->mrg && rx->cap < rx->need && rx->empty && rx->nch < rx->q->num;
+	if (rx->nch && !short_of_room)
+		return true;
+	virtq_unpop(rx->q, rx->nch);
+	n->stats.no_rx_buffers++;
+	net_watch(n, false);
+	return false;
+}
+
+enum net_rx_read { NET_RX_FRAME, NET_RX_AGAIN, NET_RX_STOP };
+
+/* Read one frame from the tap into the gathered buffers. FRAME: *len
+ * bytes, header included. AGAIN: nothing read (EINTR, a runt), buffers
+ * given back, try again. STOP: the tap is empty (watch it) or failed. */
+static enum net_rx_read net_rx_read(struct net_dev *n, struct net_rx *rx, size_t *len)
+{
+	ssize_t k = readv(n->tap, n->rx_iov, (int)rx->niov);
+	if (k < 0) {
+		int e = errno;
+		virtq_unpop(rx->q, rx->nch);
+		if (e == EINTR)
+			return NET_RX_AGAIN;
+		if (e == EAGAIN || e == EWOULDBLOCK) {
+			net_watch(n, true);    /* wait for the next frame */
+			return NET_RX_STOP;
+		}
+		n->stats.tap_read_fails++;
+		log_ratelimited(LOG_ERROR, "virtio-net %s: tap read: %s", n->name, strerror(e));
+		net_watch(n, false);
+		return NET_RX_STOP;
+	}
+	if ((size_t)k < NET_HDR_LEN) {
+		/* No frame (a tap never does this): give the buffers back. */
+		virtq_unpop(rx->q, rx->nch);
+		return NET_RX_AGAIN;
+	}
+	*len = (size_t)k;
+	return NET_RX_FRAME;
+}
+
+/* Complete the chains a frame of len bytes filled, in order; give the
+ * rest back; set num_buffers; count and charge it. */
+static void net_rx_deliver(struct net_dev *n, struct net_rx *rx, size_t len)
+{
+	struct virtq *q = rx->q;
+	uint64_t left = (uint64_t)len;
+	unsigned used = 0;
+
+	if ((uint64_t)len >= rx->cap && rx->cap < rx->need)
+		n->stats.rx_truncated++;
+	while (used < rx->nch && left) {
+		uint32_t k = left < n->rx_chains[used].cap ? (uint32_t)left : n->rx_chains[used].cap;
+		virtq_add_used(q, n->rx_chains[used].head, k);
+		left -= k;
+		used++;
+	}
+	virtq_unpop(q, rx->nch - used);
+	/* virtio_net_hdr_v1.num_buffers (5.1.6.4.1; 1 without MRG_RXBUF). */
+	uint16_t nb = htole16((uint16_t)used);
+	iov_copy_to(n->rx_iov, rx->niov, 10, &nb, 2);
+	rx->added = true;
+	n->stats.rx_packets++;
+	n->stats.rx_bytes += (uint64_t)len - NET_HDR_LEN;
+	ratelimit_charge(&n->rx_rl, (uint64_t)len - NET_HDR_LEN, 1);
+	virtq_publish_used(q);
+}
+
+/* Receive frames from the tap while the guest has buffers. Lock held. */
+static void net_rx_locked(struct net_dev *n)
+{
+	struct net_rx rx = { .q = &n->vqs[NET_RXQ] };
+
+	if (!virtio_dev_running(&n->vdev) || !rx.q->active || rx.q->broken) {
 		net_watch(n, false);   /* a kick after DRIVER_OK turns it back on */
 		return;
 	}
 	net_apply_offload(n);
-	unsigned popped = 0;           /* chains taken, good or bad */
-	for (;;) {
-		if (popped >= VIRTIO_QUEUE_BUDGET) {
-			virtio_dev_requeue(&n->vdev, NET_RXQ);
+	rx.mrg = virtio_dev_acked(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
+	rx.need = net_rx_need(n);
+	while (net_rx_may_take(n, &rx)) {
+		if (!net_rx_gather(n, &rx) || !net_rx_have_room(n, &rx))
 			break;
-		}
-		if (!ratelimit_ready(&n->rx_rl)) {
-			n->stats.rx_throttled++;
-			metrics_inc(&metrics.net.rx_rate_limiter_throttled);
-			net_watch(n, false);   /* the limiter's timer resumes us */
+		size_t len;
+		enum net_rx_read got = net_rx_read(n, &rx, &len);
+		if (got == NET_RX_STOP)
 			break;
-		}
-		/* Gather buffers: one chain, or with MRG_RXBUF enough chains to
-		 * hold the largest frame (5.1.6.4). */
-		unsigned nch = 0, niov = 0;
-		uint64_t cap = 0;
-		bool empty = false;
-		while (cap < need) {
-			struct virtq_chain c;
-			int r = virtq_pop(q, &c, n->rx_iov + niov, VIRTQ_MAX_SIZE - niov);
-			if (r == 0) {
-				empty = true;
-				break;
-			}
-			popped++;
-			if (r == -EIO) {
-				virtio_dev_needs_reset(&n->vdev, "receive queue corrupt");
-				virtq_unpop(q, nch);
-				goto out;
-			}
-			if (r == -ENOBUFS && nch) {
-				virtq_unpop(q, 1);
-				break;
-			}
-			if (r < 0 || c.nout || c.in_len < (nch ? 1 : NET_HDR_LEN)) {
-				/* Malformed or wrong-direction buffer: hand it back
-				 * empty, but only when it is first in line (the
-				 * unused tail is given back by unpop below). */
-				if (nch) {
-					virtq_unpop(q, 1);
-					break;
-				}
-				n->stats.rx_malformed++;
-				metrics_inc(&metrics.net.rx_fails);
-				log_ratelimited(LOG_WARN, "virtio-net %s: bad receive buffer %u",
-						n->name, c.head);
-				virtq_add_used(q, c.head, 0);
-				added = true;
-				if (popped >= VIRTIO_QUEUE_BUDGET) {
-					virtio_dev_requeue(&n->vdev, NET_RXQ);
-					goto out;
-				}
-				continue;
-			}
-			n->rx_chains[nch].head = c.head;
-			n->rx_chains[nch].cap = c.in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)c.in_len;
-			nch++;
-			niov += c.nin;
-			cap += c.in_len;
-			if (!mrg || niov == VIRTQ_MAX_SIZE)
-				break;
-		}
-		if (nch == 0) {
-			/* No buffers: the pop above asked for a kick (EVENT_IDX). */
-			n->stats.no_rx_buffers++;
-			net_watch(n, false);
-			break;
-		}
-		if (mrg && cap < need && empty && nch < q->num) {
-			/* Not enough room for a full frame yet: wait for the
-			 * driver to add more (avail_event already asks for it). */
-			virtq_unpop(q, nch);
-			n->stats.no_rx_buffers++;
-			net_watch(n, false);
-			break;
-		}
-		ssize_t len = readv(n->tap, n->rx_iov, (int)niov);
-		if (len < 0) {
-			int e = errno;
-			virtq_unpop(q, nch);
-			if (e == EINTR)
-				continue;
-			if (e == EAGAIN || e == EWOULDBLOCK) {
-				net_watch(n, true);    /* wait for the next frame */
-				break;
-			}
-			metrics_inc(&metrics.net.tap_read_fails);
-			log_ratelimited(LOG_ERROR, "virtio-net %s: tap read: %s", n->name, strerror(e));
-			net_watch(n, false);
-			break;
-		}
-		if ((size_t)len < NET_HDR_LEN) {
-			/* No frame (a tap never does this): give the buffers back. */
-			virtq_unpop(q, nch);
-			continue;
-		}
-		if ((uint64_t)len >= cap && cap < need)
-			n->stats.rx_truncated++;
-		/* Split the frame over the chains in order; count them. */
-		uint64_t left = (uint64_t)len;
-		unsigned used = 0;
-		while (used < nch && left) {
-			uint32_t k = left < n->rx_chains[used].cap ? (uint32_t)left : n->rx_chains[used].cap;
-			virtq_add_used(q, n->rx_chains[used].head, k);
-			left -= k;
-			used++;
-		}
-		virtq_unpop(q, nch - used);
-		/* virtio_net_hdr_v1.num_buffers (5.1.6.4.1; 1 without MRG_RXBUF). */
-		uint16_t nb = htole16((uint16_t)used);
-		iov_copy_to(n->rx_iov, niov, 10, &nb, 2);
-		added = true;
-		n->stats.rx_packets++;
-		metrics_inc(&metrics.net.rx_packets_count);
-		metrics_add(&metrics.net.rx_bytes_count, (uint64_t)len - NET_HDR_LEN);
-		n->stats.rx_bytes += (uint64_t)len - NET_HDR_LEN;
-		ratelimit_charge(&n->rx_rl, (uint64_t)len - NET_HDR_LEN, 1);
-		virtq_publish_used(q);
+		if (got == NET_RX_FRAME)
+			net_rx_deliver(n, &rx, len);
 	}
-out:
-	if (added) {
-		virtq_publish_used(q);
-		virtio_dev_signal_used(&n->vdev, q);
+	if (rx.added) {
+		virtq_publish_used(rx.q);
+		virtio_dev_signal_used(&n->vdev, rx.q);
 	}
 }
 
@@ -259,7 +318,6 @@ static void net_tx_locked(struct net_dev *n)
 		}
 		if (!ratelimit_ready(&n->tx_rl)) {
 			n->stats.tx_throttled++;
-			metrics_inc(&metrics.net.tx_rate_limiter_throttled);
 			break;
 		}
 		struct virtq_chain c;
@@ -273,7 +331,6 @@ static void net_tx_locked(struct net_dev *n)
 		if (r < 0 || c.nin || c.out_len <= NET_HDR_LEN || c.out_len > NET_RX_MAX_GSO) {
 			/* 5.1.6.2: transmit buffers are device-readable only. */
 			n->stats.tx_malformed++;
-			metrics_inc(&metrics.net.tx_fails);
 			log_ratelimited(LOG_WARN, "virtio-net %s: bad transmit chain %u", n->name, c.head);
 		} else {
 			ssize_t k;
@@ -282,14 +339,11 @@ static void net_tx_locked(struct net_dev *n)
 			while (k < 0 && errno == EINTR);
 			if (k < 0) {
 				n->stats.tx_dropped++;
-				metrics_inc(&metrics.net.tap_write_fails);
 				if (errno != EAGAIN)
 					log_ratelimited(LOG_WARN, "virtio-net %s: tap write: %s",
 							n->name, strerror(errno));
 			} else {
 				n->stats.tx_packets++;
-				metrics_inc(&metrics.net.tx_packets_count);
-				metrics_add(&metrics.net.tx_bytes_count, c.out_len - NET_HDR_LEN);
 				n->stats.tx_bytes += c.out_len - NET_HDR_LEN;
 			}
 			ratelimit_charge(&n->tx_rl, c.out_len - NET_HDR_LEN, 1);
@@ -307,13 +361,13 @@ static void net_notify(struct virtio_dev *d, unsigned qi)
 	struct net_dev *n = to_net(d);
 	pthread_mutex_lock(&d->lock);
 	if (qi == NET_RXQ) {
-		metrics_inc(&metrics.net.rx_queue_event_count);
+		n->stats.rx_queue_events++;
 		/* New receive buffers: watch the tap again and take what waits. */
 		if (virtio_dev_running(d))
 			net_watch(n, true);
 		net_rx_locked(n);
 	} else if (qi == NET_TXQ) {
-		metrics_inc(&metrics.net.tx_queue_event_count);
+		n->stats.tx_queue_events++;
 		net_tx_locked(n);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -334,7 +388,7 @@ int net_create(const struct net_params *p, const struct guest_mem *mem,
 	       void (*rx_watch)(void *opaque, bool on), void *opaque,
 	       struct net_dev **out, char *err, size_t errlen)
 {
-	static const struct config_rate_limiter none;
+	static const struct ratelimit_config none;
 	struct net_dev *n = calloc(1, sizeof(*n));
 	int r;
 	if (!n) {
@@ -381,6 +435,13 @@ void net_destroy(struct net_dev *n)
 	free(n);
 }
 
+void net_get_stats(struct net_dev *n, struct net_stats *out)
+{
+	pthread_mutex_lock(&n->vdev.lock);
+	*out = n->stats;
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
 void net_tap_event(struct net_dev *n, uint32_t events)
 {
 	pthread_mutex_lock(&n->vdev.lock);
@@ -406,8 +467,8 @@ void net_tx_ratelimit_event(struct net_dev *n)
 	pthread_mutex_unlock(&n->vdev.lock);
 }
 
-int net_update(struct net_dev *n, const struct config_rate_limiter *rx,
-	       const struct config_rate_limiter *tx)
+int net_update(struct net_dev *n, const struct ratelimit_config *rx,
+	       const struct ratelimit_config *tx)
 {
 	pthread_mutex_lock(&n->vdev.lock);
 	if (rx)

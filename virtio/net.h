@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "src/config.h"
 #include "virtio/queue.h"
 #include "virtio/ratelimit.h"
 #include "virtio/virtio.h"
@@ -47,14 +46,16 @@ struct net_params {
 	int tap_fd;                  /* owned by the device on success */
 	bool has_mac;
 	uint8_t mac[6];
-	const struct config_rate_limiter *rx_rate_limiter;  /* NULL = none */
-	const struct config_rate_limiter *tx_rate_limiter;
+	const struct ratelimit_config *rx_rate_limiter;  /* NULL = none */
+	const struct ratelimit_config *tx_rate_limiter;
 };
 
-struct net_stats {                    /* under the device lock */
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+struct net_stats {                    /* under the device lock; only grow */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;   /* bytes: without the header */
 	uint64_t rx_truncated, tx_dropped, tx_malformed, rx_malformed;
 	uint64_t rx_throttled, tx_throttled, no_rx_buffers;
+	uint64_t rx_queue_events, tx_queue_events;   /* ops->notify calls per queue */
+	uint64_t tap_read_fails;             /* tap reads that failed (not EAGAIN) */
 };
 
 struct net_rx_chain {
@@ -66,7 +67,7 @@ struct net_dev {
 	struct virtio_dev vdev;      /* first: ops receive &vdev */
 	struct virtq vqs[2];
 	int tap;
-	char name[CONFIG_ID_MAX + 1];
+	char name[VIRTIO_DEV_NAME_MAX + 1];
 	bool has_mac;
 	uint8_t mac[6];
 	struct ratelimit rx_rl, tx_rl;
@@ -82,7 +83,7 @@ struct net_dev {
 };
 
 /* Build a device over p->tap_fd (whose vnet header length must already be
- * 12: tap_open does it). rx_watch(opaque, on) asks the glue to (un)watch the
+ * NET_HDR_LEN: the glue sets it with tap_set_vnet_hdr_len). rx_watch(opaque, on) asks the glue to (un)watch the
  * tap fd for EPOLLIN; the device assumes it starts watched. Returns 0 or
  * -errno with one line in err; on error p->tap_fd is NOT closed. */
 int net_create(const struct net_params *p, const struct guest_mem *mem,
@@ -90,13 +91,16 @@ int net_create(const struct net_params *p, const struct guest_mem *mem,
 	       struct net_dev **out, char *err, size_t errlen);
 void net_destroy(struct net_dev *n);
 
+/* A copy of the counters, taken under the device lock (any thread). */
+void net_get_stats(struct net_dev *n, struct net_stats *out);
+
 /* The tap fd is readable (or errored). */
 void net_tap_event(struct net_dev *n, uint32_t events);
 /* A limiter's timerfd fired: drain it and resume that direction. */
 void net_rx_ratelimit_event(struct net_dev *n);
 void net_tx_ratelimit_event(struct net_dev *n);
 /* PATCH /network-interfaces: replace limiters (NULL = keep). Returns 0. */
-int net_update(struct net_dev *n, const struct config_rate_limiter *rx,
-	       const struct config_rate_limiter *tx);
+int net_update(struct net_dev *n, const struct ratelimit_config *rx,
+	       const struct ratelimit_config *tx);
 
 #endif

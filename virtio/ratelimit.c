@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "virtio/ratelimit.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -7,14 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t ratelimit_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void bucket_set(struct ratelimit_bucket *b, const struct config_token_bucket *c, uint64_t now)
+static void bucket_set(struct ratelimit_bucket *b, const struct ratelimit_bucket_config *c, uint64_t now)
 {
 	memset(b, 0, sizeof(*b));
 	if (!c->set || c->size == 0 || c->refill_time_ms == 0)
@@ -62,7 +56,7 @@ static uint64_t bucket_wait(const struct ratelimit_bucket *b)
 	return ns > (unsigned __int128)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)ns;
 }
 
-int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg)
+int ratelimit_init(struct ratelimit *rl, const struct ratelimit_config *cfg)
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -72,9 +66,9 @@ int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg)
 	return 0;
 }
 
-void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cfg)
+void ratelimit_update(struct ratelimit *rl, const struct ratelimit_config *cfg)
 {
-	uint64_t now = ratelimit_now_ns();
+	uint64_t now = util_now_ns();
 	bucket_set(&rl->bw, &cfg->bandwidth, now);
 	bucket_set(&rl->ops, &cfg->ops, now);
 	/* A pending wakeup was computed for the old buckets (maybe far away):
@@ -115,8 +109,7 @@ bool ratelimit_ready_at(struct ratelimit *rl, uint64_t now_ns)
 		return true;
 	if (!rl->armed && rl->timerfd >= 0) {
 		struct itimerspec its = { 0 };
-		its.it_value.tv_sec = (time_t)(wait / 1000000000ULL);
-		its.it_value.tv_nsec = (long)(wait % 1000000000ULL);
+		its.it_value = util_timespec(wait);
 		if (timerfd_settime(rl->timerfd, 0, &its, NULL) == 0)
 			rl->armed = true;
 	}
@@ -125,7 +118,7 @@ bool ratelimit_ready_at(struct ratelimit *rl, uint64_t now_ns)
 
 bool ratelimit_ready(struct ratelimit *rl)
 {
-	return ratelimit_ready_at(rl, ratelimit_now_ns());
+	return ratelimit_ready_at(rl, util_now_ns());
 }
 
 static void bucket_take(struct ratelimit_bucket *b, uint64_t n)
@@ -153,7 +146,7 @@ void ratelimit_charge_at(struct ratelimit *rl, uint64_t bytes, uint64_t ops, uin
 
 void ratelimit_charge(struct ratelimit *rl, uint64_t bytes, uint64_t ops)
 {
-	ratelimit_charge_at(rl, bytes, ops, ratelimit_now_ns());
+	ratelimit_charge_at(rl, bytes, ops, util_now_ns());
 }
 
 int ratelimit_fd(const struct ratelimit *rl)
@@ -169,7 +162,7 @@ void ratelimit_timer_ack(struct ratelimit *rl)
 	rl->armed = false;
 }
 
-void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct config_token_bucket *c,
+void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct ratelimit_bucket_config *c,
 			   uint64_t now_ns)
 {
 	bucket_set(b, c, now_ns);

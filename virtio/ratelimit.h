@@ -20,7 +20,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "src/config.h"
+/* A limiter as configured (Firecracker's RateLimiter object): what
+ * ratelimit_init() and ratelimit_update() take. The config layer embeds it
+ * (struct config_drive, struct config_net). */
+struct ratelimit_bucket_config {
+	bool set;
+	uint64_t size;             /* tokens (bytes or ops) */
+	uint64_t one_time_burst;   /* extra initial tokens, 0 = none */
+	uint64_t refill_time_ms;   /* time to refill `size` tokens */
+};
+
+struct ratelimit_config {
+	struct ratelimit_bucket_config bandwidth;
+	struct ratelimit_bucket_config ops;
+};
 
 struct ratelimit_bucket {
 	bool on;
@@ -38,10 +51,10 @@ struct ratelimit {
 
 /* Set up from cfg and create the timerfd (CLOCK_MONOTONIC, nonblocking).
  * Returns 0 or -errno. */
-int ratelimit_init(struct ratelimit *rl, const struct config_rate_limiter *cfg);
+int ratelimit_init(struct ratelimit *rl, const struct ratelimit_config *cfg);
 /* Replace the buckets (PATCH): new buckets start full; a pending timer is
  * disarmed (the caller retries its queue, which re-arms it if needed). */
-void ratelimit_update(struct ratelimit *rl, const struct config_rate_limiter *cfg);
+void ratelimit_update(struct ratelimit *rl, const struct ratelimit_config *cfg);
 void ratelimit_destroy(struct ratelimit *rl);
 
 /* True when no bucket is set. */
@@ -61,15 +74,13 @@ int ratelimit_fd(const struct ratelimit *rl);
 /* Drain the timerfd after it fired; the limiter is disarmed. */
 void ratelimit_timer_ack(struct ratelimit *rl);
 
-uint64_t ratelimit_now_ns(void);
-
 /* One bucket on its own, for a device that drops what exceeds it instead
  * of waiting (the serial console's output): no timer, no debt.
  * ratelimit_bucket_init() sets b from c (off when c is unset, or its size or
  * refill time is 0); ratelimit_bucket_take() refills b up to now_ns, then
  * grants up to n tokens, as many as b holds, and returns how many it
  * granted (n when b is off). Caller serialises. */
-void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct config_token_bucket *c,
+void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct ratelimit_bucket_config *c,
 			   uint64_t now_ns);
 uint64_t ratelimit_bucket_take(struct ratelimit_bucket *b, uint64_t n, uint64_t now_ns);
 

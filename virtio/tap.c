@@ -1,54 +1,46 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "virtio/tap.h"
+#include "src/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/if.h>
 #include <linux/if_tun.h>
 
 int tap_open(const char *ifname, char *err, size_t errlen)
 {
 	struct ifreq ifr;
-	size_t len = strlen(ifname);
-	int fd, r;
+	int fd, e;
 
-	if (len == 0 || len >= IFNAMSIZ) {
-		snprintf(err, errlen, "Invalid tap name '%s'", ifname);
-		return -EINVAL;
-	}
-	/* TUNSETIFF would create a missing device: refuse, the host owns taps. */
-	if (if_nametoindex(ifname) == 0) {
-		snprintf(err, errlen, "Could not open tap device %s: no such device", ifname);
-		return -ENODEV;
-	}
+	if (!ifname[0] || strlen(ifname) >= IFNAMSIZ)
+		return util_err(err, errlen, -EINVAL, "invalid tap name '%s'", ifname);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "Could not open /dev/net/tun: %s", strerror(errno));
-		return r;
+		e = errno;
+		return util_err(err, errlen, -e, "cannot open /dev/net/tun for %s: %s (os error %d)",
+				ifname, strerror(e), e);
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, ifname, len);
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "Could not attach to tap device %s: TUNSETIFF: %s",
-			 ifname, strerror(errno));
-		goto err_close;
+		e = errno;
+		close(fd);
+		return util_err(err, errlen, -e, "cannot open tap device %s (TUNSETIFF): "
+				"%s (os error %d)", ifname, strerror(e), e);
 	}
-	r = tap_set_vnet_hdr_len(fd, 12);
-	if (r) {
-		snprintf(err, errlen, "tap %s: TUNSETVNETHDRSZ 12: %s", ifname, strerror(-r));
-		goto err_close;
+	/* With CAP_NET_ADMIN, TUNSETIFF creates a missing tap on the fly. The
+	 * user named an existing (persistent) device: a tap that only exists
+	 * because we just made it is the "does not exist" error, and closing
+	 * our fd removes it again. */
+	if (ioctl(fd, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_PERSIST)) {
+		close(fd);
+		return util_err(err, errlen, -ENODEV, "tap device %s does not exist", ifname);
 	}
 	return fd;
-err_close:
-	close(fd);
-	return r;
 }
 
 int tap_set_vnet_hdr_len(int fd, int len)

@@ -14,11 +14,15 @@
 #define TAP_OFFLOAD_UFO  0x10
 
 /* Attach to the existing tap `ifname` (/dev/net/tun, IFF_TAP | IFF_NO_PI |
- * IFF_VNET_HDR), nonblocking and close-on-exec, with 12-byte virtio-net
- * headers (virtio 1.x). Called at PUT /network-interfaces time (API thread).
- * Returns the fd, or -errno with one line in err: -ENODEV when no such
- * interface exists, -EBUSY when another process holds it, -EINVAL for a
- * bad name, -EPERM/-EACCES without the right to attach. */
+ * IFF_VNET_HDR), nonblocking and close-on-exec: the one place ember opens a
+ * tap (PUT /network-interfaces, main thread). A tap that TUNSETIFF would
+ * only create now (it was not there, or not persistent) is refused and
+ * removed again. Returns the fd, or -errno with one line in err naming
+ * ifname: -EINVAL for a bad name ("invalid tap name '<name>'"), -ENODEV
+ * when no such tap exists, -EBUSY when another process holds it,
+ * -EPERM/-EACCES without the right to attach, and the open error of
+ * /dev/net/tun. The virtio-net header length is set by whoever builds the
+ * device (tap_set_vnet_hdr_len). */
 int tap_open(const char *ifname, char *err, size_t errlen);
 
 /* Set the virtio-net header length the tap reads and writes. 0 or -errno. */

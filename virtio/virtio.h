@@ -45,6 +45,10 @@
 
 #define VIRTIO_BIT(b) (1ULL << (b))
 
+/* The longest name (drive_id, iface_id) a device keeps for its log lines;
+ * a longer one is cut. The glue checks that every id fits. */
+#define VIRTIO_DEV_NAME_MAX 64
+
 /* Descriptor chains a device takes from one queue per wake-up. A guest that
  * refills its ring from another vCPU as fast as the device empties it would
  * otherwise keep the main thread (API, other devices, signals) in one

@@ -48,7 +48,7 @@ static void fx_kick(void *opaque, unsigned q)
 	f->b->vdev.ops->notify(&f->b->vdev, q);
 }
 
-static int fx_make(void **state, bool ro, bool writeback, const struct config_rate_limiter *rl,
+static int fx_make(void **state, bool ro, bool writeback, const struct ratelimit_config *rl,
 		   int open_flags, uint16_t qsize)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -88,8 +88,8 @@ static int fx_setup_badfd(void **state)
 
 static int fx_setup_rl(void **state)
 {
-	static struct config_rate_limiter rl;
-	rl.ops = (struct config_token_bucket){ true, 1, 0, 50 };  /* 1 request / 50 ms */
+	static struct ratelimit_config rl;
+	rl.ops = (struct ratelimit_bucket_config){ true, 1, 0, 50 };  /* 1 request / 50 ms */
 	return fx_make(state, false, false, &rl, -1, 16);
 }
 

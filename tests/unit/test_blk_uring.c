@@ -56,7 +56,7 @@ static void fx_kick(void *opaque, unsigned q)
 }
 
 static int fx_make(void **state, int open_flags, bool writeback,
-		   const struct config_rate_limiter *rl)
+		   const struct ratelimit_config *rl)
 {
 	int pr = blk_uring_probe();
 	if (pr) {
@@ -105,8 +105,8 @@ static int fx_setup_wronly(void **state)
 
 static int fx_setup_rl(void **state)
 {
-	static struct config_rate_limiter rl;
-	rl.ops = (struct config_token_bucket){ true, 1, 0, 50 };  /* 1 request / 50 ms */
+	static struct ratelimit_config rl;
+	rl.ops = (struct ratelimit_bucket_config){ true, 1, 0, 50 };  /* 1 request / 50 ms */
 	return fx_make(state, -1, false, &rl);
 }
 

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "src/config.h"
+#include "src/config_json.h"
+#include "virtio/tap.h"
 
 static struct vm_config cfg;
 static char err[512];
@@ -179,11 +181,11 @@ static void test_drives(void **state)
 	close(tmp);
 
 	struct config_drive a = mkdrive("data", false, path);
-	assert_int_equal(config_drive_open(&a, err, sizeof(err)), 0);
+	assert_int_equal(config_json_drive_open(&a, err, sizeof(err)), 0);
 	assert_int_equal(config_drive_put(&cfg, &a, err, sizeof(err)), 0);
 	struct config_drive r = mkdrive("rootfs", true, path);
 	r.is_read_only = true;
-	assert_int_equal(config_drive_open(&r, err, sizeof(err)), 0);
+	assert_int_equal(config_json_drive_open(&r, err, sizeof(err)), 0);
 	assert_int_equal(fcntl(r.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
 	assert_int_equal(config_drive_put(&cfg, &r, err, sizeof(err)), 0);
 	/* The root device goes first. */
@@ -192,21 +194,21 @@ static void test_drives(void **state)
 	assert_string_equal(cfg.drives[1].drive_id, "data");
 	/* A second root is refused; the caller keeps its fd. */
 	struct config_drive r2 = mkdrive("other", true, path);
-	assert_int_equal(config_drive_open(&r2, err, sizeof(err)), 0);
+	assert_int_equal(config_json_drive_open(&r2, err, sizeof(err)), 0);
 	assert_int_equal(config_drive_put(&cfg, &r2, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "A root block device already exists!");
 	close(r2.fd);
 	/* Replacing the root by id is fine and closes the old fd. */
 	int oldfd = cfg.drives[0].fd;
 	struct config_drive r3 = mkdrive("rootfs", true, path);
-	assert_int_equal(config_drive_open(&r3, err, sizeof(err)), 0);
+	assert_int_equal(config_json_drive_open(&r3, err, sizeof(err)), 0);
 	assert_int_equal(config_drive_put(&cfg, &r3, err, sizeof(err)), 0);
 	assert_int_equal(cfg.ndrives, 2);
 	assert_int_equal(cfg.drives[0].fd, r3.fd);
 	assert_int_equal(fcntl(oldfd, F_GETFD), -1);
 	/* Replacing a non-root drive keeps its place. */
 	struct config_drive a2 = mkdrive("data", false, path);
-	assert_int_equal(config_drive_open(&a2, err, sizeof(err)), 0);
+	assert_int_equal(config_json_drive_open(&a2, err, sizeof(err)), 0);
 	assert_int_equal(config_drive_put(&cfg, &a2, err, sizeof(err)), 0);
 	assert_string_equal(cfg.drives[1].drive_id, "data");
 	/* The rule alone, before any file is opened: the root may replace
@@ -222,9 +224,14 @@ static void test_drives(void **state)
 	assert_int_equal(config_drive_check(&cfg, &probe, err, sizeof(err)), 0);
 	/* A missing file names the field and the OS error. */
 	struct config_drive bad = mkdrive("bad", false, "/nonexistent/disk.img");
-	assert_int_equal(config_drive_open(&bad, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "path_on_host"));
-	assert_non_null(strstr(err, "os error 2"));
+	assert_int_equal(config_json_drive_open(&bad, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "path_on_host: cannot open /nonexistent/disk.img read-write: "
+			    "No such file or directory (os error 2)");
+	assert_int_equal(bad.fd, -1);
+	bad.is_read_only = true;
+	assert_int_equal(config_json_drive_open(&bad, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "path_on_host: cannot open /nonexistent/disk.img read-only: "
+			    "No such file or directory (os error 2)");
 	/* The table has a limit. */
 	for (unsigned i = cfg.ndrives; i < CONFIG_MAX_DRIVES; i++) {
 		char id[16];
@@ -254,13 +261,10 @@ static void test_fifo_refused(void **state)
 	assert_int_equal(config_boot_validate(b, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "kernel_image_path"));
 	assert_non_null(strstr(err, " is a FIFO, not a regular file"));
-	const char *kind;
-	assert_int_equal(config_open_file(fifo, O_RDONLY, true, &kind), -EINVAL);
-	assert_string_equal(kind, "a FIFO");
 	for (int ro = 0; ro < 2; ro++) {
 		struct config_drive d = mkdrive("d", false, fifo);
 		d.is_read_only = ro;
-		assert_int_equal(config_drive_open(&d, err, sizeof(err)), -EINVAL);
+		assert_int_equal(config_json_drive_open(&d, err, sizeof(err)), -EINVAL);
 		assert_int_equal(d.fd, -1);
 		char want[128];
 		snprintf(want, sizeof(want), "path_on_host: %s is a FIFO, not a regular file or a "
@@ -268,18 +272,6 @@ static void test_fifo_refused(void **state)
 		assert_string_equal(err, want);
 	}
 	alarm(0);
-	/* A regular file comes back blocking. */
-	char path[] = "/tmp/ember-test-config-XXXXXX";
-	int tmp = mkstemp(path);
-	assert_true(tmp >= 0);
-	close(tmp);
-	int fd = config_open_file(path, O_RDWR, false, &kind);
-	assert_true(fd >= 0);
-	assert_null(kind);
-	assert_int_equal(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_RDWR);
-	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-	close(fd);
-	unlink(path);
 	unlink(fifo);
 	rmdir(dir);
 	free(b);
@@ -398,11 +390,10 @@ static void test_nets(void **state)
 	assert_int_equal(cfg.nnets, 1);
 	assert_string_equal(cfg.nets[0].iface_id, "eth1");
 	/* Opening: a bad name is refused without touching /dev/net/tun. */
-	struct config_net b;
-	memset(&b, 0, sizeof(b));
-	b.tap_fd = -1;
-	assert_int_equal(config_net_open(&b, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "host_dev_name"));
+	assert_int_equal(tap_open("", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "invalid tap name ''");
+	assert_int_equal(tap_open("0123456789abcdef", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "invalid tap name '0123456789abcdef'");
 }
 
 int main(void)

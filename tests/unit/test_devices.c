@@ -18,8 +18,11 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
+#include <cjson/cJSON.h>
+
 #include "virtio/blk.h"
 #include "src/devices.h"
+#include "src/metrics.h"
 #include "virtio/mmio.h"
 #include "tests/unit/vq_fake.h"
 
@@ -149,7 +152,7 @@ static void test_net_device_fds(void **state)
 	strcpy(n->iface_id, "eth0");
 	strcpy(n->host_dev_name, "ember-ut0");
 	n->tap_fd = tap;
-	struct config_token_bucket tb = { true, (uint64_t)other, (uint64_t)other, (uint64_t)other };
+	struct ratelimit_bucket_config tb = { true, (uint64_t)other, (uint64_t)other, (uint64_t)other };
 	n->rx_rate_limiter.bandwidth = n->rx_rate_limiter.ops = tb;
 	n->tx_rate_limiter = n->rx_rate_limiter;
 	char cmdline[256] = "console=ttyS0";
@@ -253,12 +256,121 @@ static void test_budget_yields_to_loop(void **state)
 	dfx_free(&f);
 }
 
+/* The metrics line's value of group.key (a number), or -1. */
+static long long metric(const cJSON *line, const char *group, const char *key)
+{
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(line, group);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, key);
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+}
+
+/* Format a metrics line (consuming it) and parse it. */
+static cJSON *metrics_line(void)
+{
+	static char buf[32768];
+	int n = metrics_format(buf, sizeof(buf), true);
+	assert_true(n > 0);
+	cJSON *j = cJSON_Parse(buf);
+	assert_non_null(j);
+	return j;
+}
+
+/* One read of 512 bytes at sector `sector` on the ring, made available. */
+static void read_request(struct vqf_mem *m, struct vqf_ring *r, uint16_t head, uint64_t sector)
+{
+	uint64_t hdr = vqf_alloc(m, 16), data = vqf_alloc(m, 512), status = vqf_alloc(m, 1);
+	uint32_t type = VIRTIO_BLK_T_IN;
+	memcpy(vqf_ptr(m, hdr), &type, 4);
+	memcpy((uint8_t *)vqf_ptr(m, hdr) + 8, &sector, 8);
+	vqf_desc(r, head, hdr, 16, VIRTQ_DESC_F_NEXT, head + 1);
+	vqf_desc(r, head + 1, data, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, head + 2);
+	vqf_desc(r, head + 2, status, 1, VIRTQ_DESC_F_WRITE, 0);
+	vqf_avail(r, head);
+}
+
+/* Two drives keep their own counters; a metrics line reports each as
+ * "block_<id>" and their sum as "block", as changes since the last line. */
+static void test_metrics_sum_two_drives(void **state)
+{
+	static struct vm_config cfg;
+	struct dfx f;
+	dfx_init(&f);
+	cJSON_Delete(metrics_line());       /* what earlier tests left */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ndrives = 2;
+	strcpy(cfg.drives[0].drive_id, "d1");
+	cfg.drives[0].fd = f.img;
+	strcpy(cfg.drives[1].drive_id, "d2");
+	cfg.drives[1].fd = f.img;
+	char cmdline[256] = "";
+	char err[256];
+	struct devices *d = NULL;
+	assert_int_equal(devices_create(&cfg, &f.env, cmdline, sizeof(cmdline), &d, err, sizeof(err)), 0);
+	struct vqf_ring r[2];
+	for (unsigned i = 0; i < 2; i++) {
+		struct virtio_mmio *t = f.bus.ranges[i].opaque;
+		vqf_ring_init(&r[i], &f.m, 16);
+		assert_true(vqf_mmio_bringup(t, VIRTIO_BIT(VIRTIO_F_VERSION_1), &r[i], 1) &
+			    VIRTIO_STATUS_DRIVER_OK);
+	}
+	/* d1: two reads, one kick; d2: one read, one kick. */
+	read_request(&f.m, &r[0], 0, 1);
+	read_request(&f.m, &r[0], 3, 2);
+	read_request(&f.m, &r[1], 0, 3);
+	vqf_mmio_write(f.bus.ranges[0].opaque, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	vqf_mmio_write(f.bus.ranges[1].opaque, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	evloop_stop(f.env.loop, 0);
+	assert_int_equal(evloop_run(f.env.loop), 0);   /* one round: both queues */
+	assert_int_equal(vqf_used_idx(&r[0]), 2);
+	assert_int_equal(vqf_used_idx(&r[1]), 1);
+
+	cJSON *j = metrics_line();
+	assert_int_equal(metric(j, "block_d1", "read_count"), 2);
+	assert_int_equal(metric(j, "block_d1", "read_bytes"), 1024);
+	assert_int_equal(metric(j, "block_d1", "queue_event_count"), 1);
+	assert_int_equal(metric(j, "block_d2", "read_count"), 1);
+	assert_int_equal(metric(j, "block_d2", "read_bytes"), 512);
+	assert_int_equal(metric(j, "block", "read_count"), 3);
+	assert_int_equal(metric(j, "block", "read_bytes"), 1536);
+	assert_int_equal(metric(j, "block", "queue_event_count"), 2);
+	assert_int_equal(metric(j, "block", "write_count"), 0);
+	assert_int_equal(metric(j, "block", "activate_fails"), 0);
+	assert_int_equal(metric(j, "net", "rx_packets_count"), 0);
+	cJSON_Delete(j);
+
+	/* Counters report changes: nothing new, zeros. */
+	j = metrics_line();
+	assert_int_equal(metric(j, "block_d1", "read_count"), 0);
+	assert_int_equal(metric(j, "block", "read_count"), 0);
+	cJSON_Delete(j);
+
+	/* d2 reads once more, then the devices go away before the next line:
+	 * that line still has both and d2's read, the one after has neither. */
+	read_request(&f.m, &r[1], 3, 4);
+	vqf_mmio_write(f.bus.ranges[1].opaque, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(evloop_run(f.env.loop), 0);
+	devices_destroy(d);
+	j = metrics_line();
+	assert_int_equal(metric(j, "block_d2", "read_count"), 1);
+	assert_int_equal(metric(j, "block_d1", "read_count"), 0);
+	assert_int_equal(metric(j, "block", "read_count"), 1);
+	assert_int_equal(metric(j, "block", "queue_event_count"), 1);
+	cJSON_Delete(j);
+	j = metrics_line();
+	assert_null(cJSON_GetObjectItemCaseSensitive(j, "block_d1"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(j, "block_d2"));
+	assert_int_equal(metric(j, "block", "read_count"), 0);
+	cJSON_Delete(j);
+	dfx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_layout_and_cmdline),
 		cmocka_unit_test(test_net_device_fds),
 		cmocka_unit_test(test_budget_yields_to_loop),
+		cmocka_unit_test(test_metrics_sum_two_drives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

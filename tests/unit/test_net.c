@@ -59,7 +59,7 @@ static void fx_watch(void *opaque, bool on)
 		f->watch_off++;
 }
 
-static int fx_make(void **state, bool mac, const struct config_rate_limiter *tx, uint16_t qsize)
+static int fx_make(void **state, bool mac, const struct ratelimit_config *tx, uint16_t qsize)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	int sv[2];
@@ -92,8 +92,8 @@ static int fx_setup_nomac(void **state)
 
 static int fx_setup_txrl(void **state)
 {
-	static struct config_rate_limiter rl;
-	rl.ops = (struct config_token_bucket){ true, 1, 0, 50 };
+	static struct ratelimit_config rl;
+	rl.ops = (struct ratelimit_bucket_config){ true, 1, 0, 50 };
 	return fx_make(state, true, &rl, 16);
 }
 

@@ -13,17 +13,17 @@
 
 #define MS 1000000ULL
 
-static struct config_rate_limiter cfg_bw(uint64_t size, uint64_t burst, uint64_t refill_ms)
+static struct ratelimit_config cfg_bw(uint64_t size, uint64_t burst, uint64_t refill_ms)
 {
-	struct config_rate_limiter c;
+	struct ratelimit_config c;
 	memset(&c, 0, sizeof(c));
-	c.bandwidth = (struct config_token_bucket){ true, size, burst, refill_ms };
+	c.bandwidth = (struct ratelimit_bucket_config){ true, size, burst, refill_ms };
 	return c;
 }
 
 static void test_unlimited(void **state)
 {
-	struct config_rate_limiter c;
+	struct ratelimit_config c;
 	memset(&c, 0, sizeof(c));
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
@@ -42,7 +42,7 @@ static void test_unlimited(void **state)
 
 static void test_refill(void **state)
 {
-	struct config_rate_limiter c = cfg_bw(1000, 0, 1000);   /* 1000 B/s */
+	struct ratelimit_config c = cfg_bw(1000, 0, 1000);   /* 1000 B/s */
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
 	uint64_t t0 = rl.bw.last_ns;
@@ -62,7 +62,7 @@ static void test_refill(void **state)
 
 static void test_debt(void **state)
 {
-	struct config_rate_limiter c = cfg_bw(1000, 0, 1000);
+	struct ratelimit_config c = cfg_bw(1000, 0, 1000);
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
 	uint64_t t0 = rl.bw.last_ns;
@@ -78,7 +78,7 @@ static void test_debt(void **state)
 
 static void test_one_time_burst(void **state)
 {
-	struct config_rate_limiter c = cfg_bw(100, 900, 1000);
+	struct ratelimit_config c = cfg_bw(100, 900, 1000);
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
 	uint64_t t0 = rl.bw.last_ns;
@@ -97,7 +97,7 @@ static void test_one_time_burst(void **state)
  * never lends, so what it refuses is the caller's to drop. */
 static void test_bucket_take(void **state)
 {
-	struct config_token_bucket c = { true, 100, 50, 1000 };  /* 100 B/s + 50 once */
+	struct ratelimit_bucket_config c = { true, 100, 50, 1000 };  /* 100 B/s + 50 once */
 	struct ratelimit_bucket b;
 	uint64_t t0 = 1000 * MS;
 	ratelimit_bucket_init(&b, &c, t0);
@@ -123,9 +123,9 @@ static void test_bucket_take(void **state)
 
 static void test_ops_bucket(void **state)
 {
-	struct config_rate_limiter c;
+	struct ratelimit_config c;
 	memset(&c, 0, sizeof(c));
-	c.ops = (struct config_token_bucket){ true, 2, 0, 100 };   /* 20 ops/s */
+	c.ops = (struct ratelimit_bucket_config){ true, 2, 0, 100 };   /* 20 ops/s */
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
 	uint64_t t0 = rl.ops.last_ns;
@@ -139,7 +139,7 @@ static void test_ops_bucket(void **state)
 
 static void test_timerfd_wakes(void **state)
 {
-	struct config_rate_limiter c = cfg_bw(1000, 0, 300);  /* refills in 300 ms: armed still when read, even under ASan and load */
+	struct ratelimit_config c = cfg_bw(1000, 0, 300);  /* refills in 300 ms: armed still when read, even under ASan and load */
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
 	assert_true(ratelimit_ready(&rl));
@@ -169,9 +169,9 @@ static time_t timer_secs(const struct ratelimit *rl)
  * next refusal arms the timer for the new buckets' deadline. */
 static void test_update_rearms(void **state)
 {
-	struct config_rate_limiter slow = cfg_bw(1, 0, 3600 * 1000);  /* a token an hour */
-	struct config_rate_limiter fast = cfg_bw(1000, 0, 100);
-	struct config_rate_limiter none;
+	struct ratelimit_config slow = cfg_bw(1, 0, 3600 * 1000);  /* a token an hour */
+	struct ratelimit_config fast = cfg_bw(1000, 0, 100);
+	struct ratelimit_config none;
 	memset(&none, 0, sizeof(none));
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &slow), 0);
@@ -198,7 +198,7 @@ static void test_update_rearms(void **state)
 
 static void test_huge_values(void **state)
 {
-	struct config_rate_limiter c = cfg_bw(UINT64_MAX, UINT64_MAX, UINT64_MAX);
+	struct ratelimit_config c = cfg_bw(UINT64_MAX, UINT64_MAX, UINT64_MAX);
 	struct ratelimit rl;
 	assert_int_equal(ratelimit_init(&rl, &c), 0);
 	uint64_t t0 = rl.bw.last_ns;

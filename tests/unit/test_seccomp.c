@@ -39,6 +39,7 @@
 #include <cmocka.h>
 
 #include "src/config.h"
+#include "src/config_json.h"
 #include "src/evloop.h"
 #include "src/i8042.h"
 #include "src/log.h"
@@ -272,7 +273,7 @@ static void run_i8042_reset(void *opaque)
 static void child_running(void)
 {
 	struct sigaction sa = { .sa_handler = run_kick_handler };
-	struct config_rate_limiter none = { 0 }, limited = {
+	struct ratelimit_config none = { 0 }, limited = {
 		.bandwidth = { .set = true, .size = 4096, .refill_time_ms = 1000 } };
 	struct config_drive d = { .fd = -1 };
 	struct ratelimit rl;
@@ -322,12 +323,12 @@ static void child_running(void)
 	/* PATCH /drives: a new backing file, read-only or read-write */
 	snprintf(d.path_on_host, sizeof(d.path_on_host), "%s", run_drive);
 	d.is_read_only = true;
-	CHECK(config_drive_open(&d, buf, sizeof(buf)) == 0);
+	CHECK(config_json_drive_open(&d, buf, sizeof(buf)) == 0);
 	CHECK(lseek(d.fd, 0, SEEK_END) == 4096);
 	CHECK((fd = fcntl(d.fd, F_DUPFD_CLOEXEC, 3)) >= 0);
 	CHECK(close(d.fd) == 0);
 	d.is_read_only = false;
-	CHECK(config_drive_open(&d, buf, sizeof(buf)) == 0);
+	CHECK(config_json_drive_open(&d, buf, sizeof(buf)) == 0);
 	CHECK((fd2 = fcntl(d.fd, F_DUPFD_CLOEXEC, 3)) >= 0);
 	/* blk I/O on it */
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };

@@ -205,7 +205,7 @@ static void test_serial_rate_limit(void **state)
 	struct serial s;
 	serial_on_pipe(&s, p);
 	/* 10 bytes, refilled over a day: no refill during the test. */
-	struct config_token_bucket b = { true, 10, 0, 86400000 };
+	struct ratelimit_bucket_config b = { true, 10, 0, 86400000 };
 	serial_set_out_limit(&s, &b);
 	uint64_t m0 = metrics.uart.rate_limiter_dropped_bytes;
 	wr(&s, 1, 0x02);                            /* THRE interrupts on */
