@@ -211,7 +211,7 @@ int api_patch_net(struct api *api, struct json_ctx *c, struct api_req *req, cJSO
 	char verr[JSON_ERR_LEN];
 
 	if (req->u.net.idx < 0)
-		return json_fail(c, "Network interface error: Invalid network interface ID: %s",
+		return json_fail(c, "Network config error: Invalid network interface ID: %s",
 				 merged->iface_id), -ENOENT;
 	int r = vm_update_net(api->vm, merged, verr, sizeof(verr));
 	if (r < 0)

@@ -128,7 +128,8 @@ int config_boot_validate(const struct config_boot *b, char *err, size_t errlen)
 	int r;
 
 	if (!b->kernel_path[0]) {
-		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path is empty");
+		snprintf(err, errlen, "The kernel file cannot be opened: %s (os error %d) "
+			 "(kernel_image_path is empty)", strerror(ENOENT), ENOENT);
 		return -EINVAL;
 	}
 	const char *kind;
@@ -139,8 +140,8 @@ int config_boot_validate(const struct config_boot *b, char *err, size_t errlen)
 		return r;
 	}
 	if (r < 0) {
-		snprintf(err, errlen, "The kernel file cannot be opened: kernel_image_path %s: %s "
-			 "(os error %d)", b->kernel_path, strerror(-r), -r);
+		snprintf(err, errlen, "The kernel file cannot be opened: %s (os error %d) "
+			 "(kernel_image_path %s)", strerror(-r), -r, b->kernel_path);
 		return r;
 	}
 	if (b->initrd_path[0]) {
@@ -152,8 +153,8 @@ int config_boot_validate(const struct config_boot *b, char *err, size_t errlen)
 		}
 		if (r < 0) {
 			snprintf(err, errlen, "The initrd file cannot be opened due to invalid path "
-				 "or invalid permissions. initrd_path %s: %s (os error %d)",
-				 b->initrd_path, strerror(-r), -r);
+				 "or invalid permissions. %s (os error %d) (initrd_path %s)",
+				 strerror(-r), -r, b->initrd_path);
 			return r;
 		}
 	}

@@ -324,12 +324,13 @@ static int config_json_net_tap(struct json_ctx *c, const struct vm_config *cfg,
 		n->tap_fd = fcntl(old->tap_fd, F_DUPFD_CLOEXEC, 3);
 		if (n->tap_fd < 0) {
 			int e = errno;
-			json_fail(c, "Network interface error: host_dev_name %s: dup: %s",
+			json_fail(c, "Network config error: host_dev_name %s: dup: %s",
 				  n->host_dev_name, strerror(e));
 			return -e;
 		}
 	} else if ((r = tap_open(n->host_dev_name, verr, sizeof(verr))) < 0) {
-		return json_fail(c, "Network interface error: host_dev_name: %s", verr), r;
+		return json_fail(c, "Network config error: Could not create the network device: %s",
+				 verr), r;
 	} else {
 		n->tap_fd = r;
 	}
@@ -364,7 +365,7 @@ int config_json_net(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
 	if ((r = json_get_u64(c, obj, "mtu", false, 65535, &mtu)) < 0)
 		return r;
 	if (r && mtu < 68)
-		return json_fail(c, "Network interface error: mtu must be between 68 and 65535.");
+		return json_fail(c, "Network config error: mtu must be between 68 and 65535.");
 	n.mtu = (unsigned)mtu;
 	if ((r = config_json_limiter(c, obj, "rx_rate_limiter", &n.rx_rate_limiter)) < 0 ||
 	    (r = config_json_limiter(c, obj, "tx_rate_limiter", &n.tx_rate_limiter)) < 0)
@@ -376,12 +377,12 @@ int config_json_net(struct json_ctx *c, struct vm_config *cfg, const cJSON *obj,
 		return r;
 	/* The cheap rules, then the tap: a failed PUT changes nothing. */
 	if ((r = config_net_check(cfg, &n, n.has_guest_mac ? mac : NULL, verr, sizeof(verr))) < 0)
-		return json_fail(c, "Network interface error: %s", verr);
+		return json_fail(c, "Network config error: %s", verr);
 	if ((r = config_json_net_tap(c, cfg, &n)) < 0)
 		return r;
 	if ((r = config_net_put(cfg, &n, verr, sizeof(verr))) < 0) {
 		close(n.tap_fd);
-		return json_fail(c, "Network interface error: %s", verr), r;
+		return json_fail(c, "Network config error: %s", verr), r;
 	}
 	return 0;
 }

@@ -17,10 +17,11 @@
  * IFF_VNET_HDR), nonblocking and close-on-exec: the one place ember opens a
  * tap (PUT /network-interfaces, main thread). A tap that TUNSETIFF would
  * only create now (it was not there, or not persistent) is refused and
- * removed again. Returns the fd, or -errno with one line in err naming
- * ifname: -EINVAL for a bad name ("invalid tap name '<name>'"), -ENODEV
- * when no such tap exists, -EBUSY when another process holds it,
- * -EPERM/-EACCES without the right to attach, and the open error of
+ * removed again. Returns the fd, or -errno with one line in err in
+ * Firecracker's words ("Open tap device failed: ..."), naming ifname:
+ * -EINVAL for a bad name, -ENODEV when no such tap exists (with ember's
+ * reason after Firecracker's sentence), -EBUSY when another process holds
+ * it, -EPERM/-EACCES without the right to attach, and the open error of
  * /dev/net/tun. The virtio-net header length is set by whoever builds the
  * device (tap_set_vnet_hdr_len). */
 int tap_open(const char *ifname, char *err, size_t errlen);

@@ -169,7 +169,8 @@ def test_cpu_template(e):
 @with_ember
 def test_boot_source(e):
     expect(api(e, "PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}), 400,
-           "Boot source error: The kernel file cannot be opened: kernel_image_path /nonexistent/vmlinux: No such file or directory (os error 2)")
+           "Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)"
+           " (kernel_image_path /nonexistent/vmlinux)")
     expect(api(e, "PUT", "/boot-source", {}), 400, "missing field `kernel_image_path`")
     expect(api(e, "PATCH", "/boot-source", {"kernel_image_path": "/x"}), 400,
            "Invalid request method and/or path: PATCH boot-source.")
@@ -312,8 +313,12 @@ def test_network_interfaces():
                       "ip tuntap add ember-tap0 mode tap && ip tuntap add ember-tap1 mode tap"
                       " && exec \"$@\"", "sh"])
     try:
+        # Firecracker's sentence, then ember's reason.
         expect(api(e, "PUT", "/network-interfaces/eth9", {"iface_id": "eth9", "host_dev_name": "nosuchtap"}),
-               400, "tap device nosuchtap does not exist")
+               400, "Network config error: Could not create the network device: Open tap device failed: "
+               "Error while creating ifreq structure: No such device (os error 19). Invalid TUN/TAP "
+               "Backend provided by nosuchtap. Check our documentation on setting up the network "
+               "devices. (tap device nosuchtap does not exist")
         body = {"iface_id": "eth0", "host_dev_name": "ember-tap0", "guest_mac": "06:00:AC:10:00:02"}
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # replace: same tap again
@@ -329,7 +334,7 @@ def test_network_interfaces():
         expect(api(e, "PUT", "/network-interfaces/eth0", body), 204)  # tap1 released, tap0 free
         expect(api(e, "PUT", "/network-interfaces/eth1", dict(body, iface_id="eth1",
                                                             host_dev_name="ember-tap1")), 400,
-               "MAC address is already in use")
+               "Network config error: The MAC address is already in use: 06:00:AC:10:00:02")
         expect(api(e, "PUT", "/network-interfaces/eth1", dict(body, iface_id="eth2")), 400,
                "The id from the path [eth1] does not match the id from the body [eth2]!")
         expect(api(e, "PUT", "/network-interfaces/eth1", {"iface_id": "eth1"}), 400,
