@@ -24,11 +24,11 @@ printf 'this is not a kernel\n%.0s' $(seq 1 200) >"$E2E_TMP/text"
 : >"$E2E_TMP/empty"
 head -c $((200 << 20)) /dev/zero >"$E2E_TMP/big-initrd"
 
-expect_error missing "$E2E_TMP/nope" "" 'nope.*No such file'
+expect_error missing "$E2E_TMP/nope" "" 'The kernel file cannot be opened: No such file or directory \(os error 2\) \(kernel_image_path [^ ]*/nope\)'
 expect_error truncated-bzimage "$E2E_TMP/trunc-bz" "" 'trunc-bz: kernel: '
 expect_error truncated-elf "$E2E_TMP/trunc-elf" "" 'trunc-elf: kernel: '
 expect_error not-a-kernel "$E2E_TMP/text" "" 'text: kernel: .*(magic|not)'
 expect_error empty "$E2E_TMP/empty" "" 'empty: kernel: '
-expect_error missing-initrd "$EMBER_GUEST_BZIMAGE" "$E2E_TMP/nope-initrd" 'nope-initrd.*No such file'
+expect_error missing-initrd "$EMBER_GUEST_BZIMAGE" "$E2E_TMP/nope-initrd" 'The initrd file cannot be opened due to invalid path or invalid permissions. No such file or directory \(os error 2\) \(initrd_path [^ ]*/nope-initrd\)'
 expect_error initrd-too-big "$EMBER_GUEST_BZIMAGE" "$E2E_TMP/big-initrd" 'big-initrd: initrd: .*(fit|big)'
 log "ok"
