@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -57,6 +58,29 @@ int util_open_file(const char *path, int flags, bool blockdev, const char **kind
  * opened fd. Returns the fd or -errno; a file of another type is -EINVAL
  * with *kind naming what it is, else *kind is NULL. */
 int util_open_output(const char *path, const char **kind);
+
+/* ---- little-endian fields of untrusted files (x86 hosts only: a copy) ---- */
+
+static inline uint16_t util_le16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static inline uint32_t util_le32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t util_le64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 
 /* ---- clocks ----
  * Inline: the rate limiters read the clock twice per block request. */

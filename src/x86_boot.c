@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * x86_boot.c - kernel/initrd loading, zero page or PVH start info, e820,
+ * x86_boot.c - kernel/initrd loading (bzImage here, ELF in x86_elf.c), zero
+ * page or PVH start info, e820,
  * identity page tables, boot GDT and the boot vCPU's registers.
  *
  * References: Linux Documentation/x86/boot.rst (boot protocol, 64-bit entry),
  * Documentation/x86/zero-page.rst, Xen's public/arch-x86/hvm/start_info.h
- * (PVH), the ELF gABI (program headers, notes), Intel SDM vol. 3 sections
+ * (PVH), Intel SDM vol. 3 sections
  * 3.4.5 (segment descriptors) and 4.5 (4-level paging).
  *
  * The kernel and initrd files are untrusted: every offset and size read from
@@ -14,6 +15,7 @@
  * host byte order is the guest's (little endian).
  */
 #include "src/x86_boot.h"
+#include "src/x86_elf.h"
 #include "src/layout.h"
 #include "src/util.h"
 
@@ -28,10 +30,6 @@
 
 #define X86_E820_RAM       1
 #define X86_E820_RESERVED  2
-
-#define X86_ELF_MAX_PHDRS  64          /* vmlinux has ~5; anything more is junk */
-#define X86_ELF_MAX_NOTES  (64 << 10)  /* bytes of one PT_NOTE segment we parse */
-#define XEN_ELFNOTE_PHYS32_ENTRY 18    /* xen/include/public/elfnote.h */
 
 /* boot.rst: the 64-bit entry of a bzImage is 0x200 past the protected-mode
  * code start (startup_64 follows startup_32). */
@@ -85,196 +83,12 @@ struct x86_e820 {
 	uint32_t type;
 };
 
-static uint16_t x86_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t x86_le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t x86_le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
 static int x86_file_size(int fd, uint64_t *size)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	*size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
-	return 0;
-}
-
-/* ---- ELF vmlinux ------------------------------------------------------ */
-
-/* Walk one PT_NOTE segment (gABI "Note Section": namesz, descsz, type, then
- * name and desc each padded to the segment alignment, 4 or 8). Sets *entry
- * when a Xen PHYS32_ENTRY note is present. Returns 0 or -EINVAL. */
-static int x86_elf_find_pvh(const uint8_t *n, uint64_t len, uint64_t align, uint64_t *entry,
-			    bool *found)
-{
-	uint64_t off = 0;
-	while (len - off >= 12) {
-		uint32_t namesz = x86_le32(n + off), descsz = x86_le32(n + off + 4);
-		uint32_t type = x86_le32(n + off + 8);
-		uint64_t name = off + 12;
-		uint64_t desc = name + (((uint64_t)namesz + align - 1) & ~(align - 1));
-		uint64_t next = desc + (((uint64_t)descsz + align - 1) & ~(align - 1));
-		if (desc > len || descsz > len - desc)
-			return -EINVAL;
-		if (namesz == 4 && !memcmp(n + name, "Xen", 4) && type == XEN_ELFNOTE_PHYS32_ENTRY) {
-			/* Linux emits it as _ASM_PTR (8 bytes on x86_64); the
-			 * value is a 32-bit physical address either way. */
-			uint64_t v;
-			if (descsz == 4)
-				v = x86_le32(n + desc);
-			else if (descsz == 8)
-				v = x86_le64(n + desc);
-			else
-				return -EINVAL;
-			if (v > UINT32_MAX)
-				return -EINVAL;
-			*entry = v;
-			*found = true;
-		}
-		if (next > len)
-			break;	/* last note's padding may be cut off */
-		off = next;
-	}
-	return 0;
-}
-
-static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, const uint8_t *probe,
-			size_t plen, struct x86_kernel *k, char *err, size_t errlen)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph[X86_ELF_MAX_PHDRS];
-	int rc;
-
-	if (plen < EI_NIDENT || (probe[EI_CLASS] == ELFCLASS64 && plen < sizeof(eh)))
-		return util_err(err, errlen, -EINVAL, "kernel: ELF header truncated (file is %llu bytes)",
-				(unsigned long long)fsize);
-	if (probe[EI_CLASS] != ELFCLASS64)
-		return util_err(err, errlen, -ENOEXEC,
-				"kernel: ELF class %u is not ELF64 (a 32-bit kernel cannot be booted)",
-				probe[EI_CLASS]);
-	memcpy(&eh, probe, sizeof(eh));
-	if (eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
-		return util_err(err, errlen, -ENOEXEC, "kernel: ELF is not little-endian x86_64 (machine %u)",
-				eh.e_machine);
-	if (eh.e_type != ET_EXEC)
-		return util_err(err, errlen, -ENOEXEC, "kernel: ELF type %u is not an executable vmlinux",
-				eh.e_type);
-	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return util_err(err, errlen, -EINVAL, "kernel: ELF program header size %u (expected %zu)",
-				eh.e_phentsize, sizeof(Elf64_Phdr));
-	if (eh.e_phnum == 0 || eh.e_phnum > X86_ELF_MAX_PHDRS)
-		return util_err(err, errlen, -EINVAL, "kernel: ELF has %u program headers (1..%u allowed)",
-				eh.e_phnum, X86_ELF_MAX_PHDRS);
-	uint64_t phlen = (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
-	if (eh.e_phoff > fsize || phlen > fsize - eh.e_phoff)
-		return util_err(err, errlen, -EINVAL,
-				"kernel: ELF program headers at offset %#llx (%u entries) are past the end of the %llu-byte file",
-				(unsigned long long)eh.e_phoff, eh.e_phnum, (unsigned long long)fsize);
-	rc = util_pread_full(fd, ph, phlen, eh.e_phoff);
-	if (rc)
-		return util_err(err, errlen, rc, "kernel: reading ELF program headers: %s", strerror(-rc));
-
-	/* Pass 1: validate every PT_LOAD before writing any guest byte. */
-	unsigned nload = 0;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		const Elf64_Phdr *p = &ph[i];
-		if (p->p_type != PT_LOAD || p->p_memsz == 0)
-			continue;
-		if (p->p_filesz > p->p_memsz)
-			return util_err(err, errlen, -EINVAL,
-					"kernel: ELF segment %u file size %#llx exceeds its memory size %#llx", i,
-					(unsigned long long)p->p_filesz, (unsigned long long)p->p_memsz);
-		if (p->p_offset > fsize || p->p_filesz > fsize - p->p_offset)
-			return util_err(err, errlen, -EINVAL,
-					"kernel: ELF segment %u data at offset %#llx (size %#llx) is past the end of the %llu-byte file",
-					i, (unsigned long long)p->p_offset, (unsigned long long)p->p_filesz,
-					(unsigned long long)fsize);
-		if (p->p_paddr < LAYOUT_HIMEM_START || !guest_mem_ptr(mem, p->p_paddr, p->p_memsz))
-			return util_err(err, errlen, -EINVAL,
-					"kernel: ELF segment %u at %#llx (size %#llx) is outside guest memory [%#llx, %#llx)",
-					i, (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz,
-					(unsigned long long)LAYOUT_HIMEM_START,
-					(unsigned long long)guest_mem_low_end(mem));
-		for (unsigned j = 0; j < i; j++) {
-			const Elf64_Phdr *q = &ph[j];
-			if (q->p_type != PT_LOAD || q->p_memsz == 0)
-				continue;
-			/* Both ranges are inside RAM, so the ends do not overflow. */
-			if (p->p_paddr < q->p_paddr + q->p_memsz && q->p_paddr < p->p_paddr + p->p_memsz)
-				return util_err(err, errlen, -EINVAL,
-						"kernel: ELF segments %u and %u overlap at %#llx", j, i,
-						(unsigned long long)p->p_paddr);
-		}
-		nload++;
-		if (p->p_paddr < lo)
-			lo = p->p_paddr;
-		if (p->p_paddr + p->p_memsz > hi)
-			hi = p->p_paddr + p->p_memsz;
-	}
-	if (!nload)
-		return util_err(err, errlen, -EINVAL, "kernel: ELF has no loadable segment");
-
-	/* Xen PVH entry note (Linux arch/x86/platform/pvh/head.S). */
-	uint64_t pvh_entry = 0;
-	bool pvh = false;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		const Elf64_Phdr *p = &ph[i];
-		if (p->p_type != PT_NOTE || p->p_filesz == 0)
-			continue;
-		if (p->p_filesz > X86_ELF_MAX_NOTES || p->p_offset > fsize ||
-		    p->p_filesz > fsize - p->p_offset)
-			return util_err(err, errlen, -EINVAL,
-					"kernel: ELF note segment %u at offset %#llx (size %#llx) is past the end of the file or too big",
-					i, (unsigned long long)p->p_offset, (unsigned long long)p->p_filesz);
-		uint8_t *buf = malloc(p->p_filesz);
-		if (!buf)
-			return util_err(err, errlen, -ENOMEM, "kernel: out of memory for ELF notes");
-		rc = util_pread_full(fd, buf, p->p_filesz, p->p_offset);
-		if (!rc)
-			rc = x86_elf_find_pvh(buf, p->p_filesz, p->p_align == 8 ? 8 : 4, &pvh_entry, &pvh);
-		free(buf);
-		if (rc)
-			return util_err(err, errlen, rc, "kernel: ELF note segment %u is malformed or unreadable", i);
-	}
-
-	uint64_t entry = pvh ? pvh_entry : eh.e_entry;
-	bool inside = false;
-	for (unsigned i = 0; i < eh.e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && ph[i].p_memsz && entry >= ph[i].p_paddr &&
-		    entry - ph[i].p_paddr < ph[i].p_memsz)
-			inside = true;
-	if (!inside)
-		return util_err(err, errlen, -EINVAL, "kernel: ELF %s entry point %#llx is not inside a loaded segment",
-				pvh ? "PVH" : "64-bit", (unsigned long long)entry);
-
-	/* Pass 2: copy file bytes, zero the rest (bss). */
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		const Elf64_Phdr *p = &ph[i];
-		if (p->p_type != PT_LOAD || p->p_memsz == 0)
-			continue;
-		uint8_t *dst = guest_mem_ptr(mem, p->p_paddr, p->p_memsz);
-		/* Copied, never mapped from the file (guest_mem.h says why). */
-		rc = guest_mem_load_file(mem, p->p_paddr, fd, p->p_offset, p->p_filesz);
-		if (rc)
-			return util_err(err, errlen, rc, "kernel: reading ELF segment %u: %s", i,
-					rc == -EINVAL ? "file truncated" : strerror(-rc));
-		/*
-		 * The bss. RAM that guest_mem_init just mapped is zero already,
-		 * and it must not even be read: reading an untouched 2 MiB of
-		 * it maps the host's huge zero page there, and the guest's
-		 * first write (its own clear_bss) then splits that into 4 KiB
-		 * pages, each faulting in on its own (with nested paging, an
-		 * exit per page instead of one per 2 MiB).
-		 */
-		if (!mem->untouched)
-			memset(dst + p->p_filesz, 0, p->p_memsz - p->p_filesz);
-	}
-
-	memset(k, 0, sizeof(*k));
-	k->mode = pvh ? X86_ENTRY_PVH : X86_ENTRY_LINUX64;
-	k->entry = entry;
-	k->kernel_end = hi;
-	k->cmdline_max = LAYOUT_CMDLINE_MAX - 1;
 	return 0;
 }
 
@@ -285,7 +99,7 @@ static int x86_load_elf(const struct guest_mem *mem, int fd, uint64_t fsize, con
 static int x86_load_bzimage(const struct guest_mem *mem, int fd, uint64_t fsize, const uint8_t *b,
 			    size_t plen, struct x86_kernel *k, char *err, size_t errlen)
 {
-	uint16_t ver = x86_le16(b + 0x206);
+	uint16_t ver = util_le16(b + 0x206);
 	if (ver < X86_BZ_MIN_PROTOCOL)
 		return util_err(err, errlen, -ENOEXEC,
 				"kernel: bzImage boot protocol %u.%02u is older than 2.12 (no 64-bit entry)",
@@ -296,18 +110,18 @@ static int x86_load_bzimage(const struct guest_mem *mem, int fd, uint64_t fsize,
 		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage setup header ends at %#zx (protocol %u.%02u needs %#x, file has %zu bytes)",
 				hdr_end, ver >> 8, ver & 0xff, X86_BZ_HDR_MIN_END, plen);
-	if (x86_le16(b + 0x1fe) != X86_BOOT_FLAG)
+	if (util_le16(b + 0x1fe) != X86_BOOT_FLAG)
 		return util_err(err, errlen, -ENOEXEC, "kernel: bzImage boot_flag is %#x, not 0xaa55",
-				x86_le16(b + 0x1fe));
+				util_le16(b + 0x1fe));
 	if (!(b[0x211] & LOADED_HIGH))
 		return util_err(err, errlen, -ENOEXEC, "kernel: zImage (not LOADED_HIGH) is not supported");
-	if (!(x86_le16(b + 0x236) & XLF_KERNEL_64))
+	if (!(util_le16(b + 0x236) & XLF_KERNEL_64))
 		return util_err(err, errlen, -ENOEXEC,
 				"kernel: bzImage has no 64-bit entry point (XLF_KERNEL_64 clear)");
 
 	unsigned setup_sects = b[0x1f1] ? b[0x1f1] : 4;	/* 0 means 4 (boot.rst) */
 	uint64_t code_off = (uint64_t)(setup_sects + 1) * 512;
-	uint64_t code_len = (uint64_t)x86_le32(b + 0x1f4) * 16;
+	uint64_t code_len = (uint64_t)util_le32(b + 0x1f4) * 16;
 	if (code_off >= fsize)
 		return util_err(err, errlen, -EINVAL,
 				"kernel: bzImage setup_sects %u puts the kernel at offset %#llx, past the end of the %llu-byte file",
@@ -328,7 +142,7 @@ static int x86_load_bzimage(const struct guest_mem *mem, int fd, uint64_t fsize,
 	 * relocatable kernel loaded lower also moves up there, compressed/
 	 * head_64.S) and needs init_size bytes from there: that range must be
 	 * RAM and stay clear of the initrd. */
-	uint64_t pref = x86_le64(b + 0x258), init_size = x86_le32(b + 0x260);
+	uint64_t pref = util_le64(b + 0x258), init_size = util_le32(b + 0x260);
 	uint64_t run = pref > LAYOUT_HIMEM_START ? pref : LAYOUT_HIMEM_START;
 	uint64_t low_end = guest_mem_low_end(mem);
 	if (run > low_end || init_size > low_end - run)
@@ -355,7 +169,7 @@ static int x86_load_bzimage(const struct guest_mem *mem, int fd, uint64_t fsize,
 		k->setup_header_len = sizeof(k->setup_header);
 	memcpy(k->setup_header, b + 0x1f1, k->setup_header_len);
 	/* cmdline_size exists from protocol 2.06 (always, given >= 2.12). */
-	uint32_t csz = x86_le32(b + 0x238);
+	uint32_t csz = util_le32(b + 0x238);
 	k->cmdline_max = csz < LAYOUT_CMDLINE_MAX - 1 ? csz : LAYOUT_CMDLINE_MAX - 1;
 	return 0;
 }
@@ -375,7 +189,7 @@ int x86_load_kernel(const struct guest_mem *mem, int fd, struct x86_kernel *k, c
 
 	if (plen >= SELFMAG && !memcmp(probe, ELFMAG, SELFMAG))
 		return x86_load_elf(mem, fd, fsize, probe, plen, k, err, errlen);
-	if (plen >= 0x206 && x86_le32(probe + 0x202) == X86_HDRS_MAGIC)
+	if (plen >= 0x206 && util_le32(probe + 0x202) == X86_HDRS_MAGIC)
 		return x86_load_bzimage(mem, fd, fsize, probe, plen, k, err, errlen);
 	return util_err(err, errlen, -ENOEXEC, "kernel: not an ELF vmlinux or bzImage (bad magic)");
 }
