@@ -548,3 +548,35 @@ void devices_destroy(struct devices *d)
 		devices_entry_free(d->e[i]);
 	free(d);
 }
+
+/* ---- pause and resume ---- */
+
+void devices_pause(struct devices *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++) {
+		struct devices_entry *e = d->e[i];
+		for (unsigned q = 0; q < e->nq; q++) {
+			devices_drain(e->q[q].efd);
+			e->vdev->ops->notify(e->vdev, q);
+		}
+		pthread_mutex_lock(&e->vdev->lock);
+		e->vdev->paused = true;
+		pthread_mutex_unlock(&e->vdev->lock);
+	}
+}
+
+void devices_resume(struct devices *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++) {
+		struct devices_entry *e = d->e[i];
+		pthread_mutex_lock(&e->vdev->lock);
+		e->vdev->paused = false;
+		pthread_mutex_unlock(&e->vdev->lock);
+		for (unsigned q = 0; q < e->nq; q++)
+			devices_kick(e, q);
+	}
+}

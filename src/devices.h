@@ -63,6 +63,15 @@ int devices_update_drive(struct devices *d, const struct config_drive *drive, ch
 int devices_update_net(struct devices *d, const struct config_net *net, char *err,
 		       size_t errlen);
 
+/* PATCH /vm Paused, with the vCPUs parked: serve to its end every queue the
+ * guest kicked (what it submitted before the pause completes: block writes
+ * reach the file, frames the tap), then stop every device (no queue is
+ * served, whatever fd wakes the loop) until devices_resume(). */
+void devices_pause(struct devices *d);
+/* Let the devices run again and look at every queue once (a kick that
+ * arrived while they were stopped, or one a snapshot caught in flight). */
+void devices_resume(struct devices *d);
+
 /* Remove every fd from the loop, deassign the KVM ioeventfds and irqfds and
  * free everything. Call with the vCPUs stopped (MMIO handlers stay
  * registered on the bus, which dies with the VM). NULL is fine. */

@@ -461,8 +461,14 @@ int vm_pause(struct vm *vm)
 {
 	if (!vm->started)
 		return -EINVAL;
-	if (!vm->paused)
+	if (!vm->paused) {
 		vcpu_pause_all(vm->vcpus, vm->nvcpus);
+		/* Nothing the guest wrote stays in flight: its batched console
+		 * bytes reach the UART, its kicked queues are served, then the
+		 * devices stop too. */
+		console_drain(&vm->console);
+		devices_pause(vm->devices);
+	}
 	vm->paused = true;
 	return 0;
 }
@@ -471,8 +477,10 @@ int vm_resume(struct vm *vm)
 {
 	if (!vm->started)
 		return -EINVAL;
-	if (vm->paused)
+	if (vm->paused) {
+		devices_resume(vm->devices);
 		vcpu_resume_all(vm->vcpus, vm->nvcpus);
+	}
 	vm->paused = false;
 	return 0;
 }

@@ -40,8 +40,11 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
  * runs already). */
 int vm_start(struct vm *vm, char *err, size_t errlen);
 
-/* Pause: every vCPU is out of KVM_RUN and parked when this returns.
- * Resume: they continue. Both idempotent. Return 0, or -EINVAL when the VM
+/* Pause: every vCPU is out of KVM_RUN and parked when this returns, with
+ * its last exit completed; the UART's batched output is drained, every
+ * queue the guest kicked is served, then the devices stop until resume.
+ * Resume: the devices look at their queues again, the vCPUs continue.
+ * Both idempotent. Return 0, or -EINVAL when the VM
  * was not started. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
