@@ -68,11 +68,13 @@ static int api_get_vm_config(struct api *api, struct json_ctx *c, struct api_req
 
 static int api_put_boot(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_boot_source(c, api->cfg, req->body);
 }
 
 static int api_put_drive(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_drive(c, api->cfg, req->body, req->id);
 }
 
@@ -83,11 +85,13 @@ static int api_put_logger(struct api *api, struct json_ctx *c, struct api_req *r
 
 static int api_put_machine(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_machine(c, api->cfg, req->body, false);
 }
 
 static int api_patch_machine(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_machine(c, api->cfg, req->body, true);
 }
 
@@ -98,6 +102,7 @@ static int api_put_metrics(struct api *api, struct json_ctx *c, struct api_req *
 
 static int api_put_net(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_net(c, api->cfg, req->body, req->id);
 }
 
@@ -144,6 +149,8 @@ static const struct api_route api_routes[] = {
 	  API_PUT(metrics) },
 	{ API_HTTP_PUT, "network-interfaces", NULL, true, API_PRE_BOOT, NULL, api_put_net,
 	  API_PUT(network) },
+	{ API_HTTP_PUT, "snapshot", NULL, false, API_ANY_TIME, NULL, api_put_snapshot, NULL,
+	  NULL },
 	{ API_HTTP_PATCH, "machine-config", NULL, false, API_PRE_BOOT, NULL, api_patch_machine,
 	  API_PATCH(machine_cfg) },
 	{ API_HTTP_PATCH, "drives", NULL, true, API_POST_BOOT, api_patch_drive_check,
@@ -185,7 +192,6 @@ static const struct { const char *seg; const char *what; } api_unsupported[] = {
 	{ "pmem", "virtio-pmem devices" },
 	{ "hotplug", "memory hotplug" },
 	{ "cpu-config", "custom CPU templates" },
-	{ "snapshot", "snapshots" },
 	{ "serial", "serial output configuration" },
 };
 
@@ -294,6 +300,7 @@ void api_handle_request(struct api *api, const struct api_http_request *req,
 	cJSON *out = NULL;
 
 	api_split_path(req->path, bufs, segs);
+	api->deprecated = false;
 	if (req->method == API_HTTP_GET || !req->body_len)
 		log_info("The API server received a %s request on \"%s\".", mname, req->path);
 	else
@@ -306,6 +313,7 @@ void api_handle_request(struct api *api, const struct api_http_request *req,
 	 * /vm one of /vm/config. */
 	const struct api_route *route = api_route_find(req->method, segs[0]);
 	int r = api_dispatch(api, &c, req, route, segs, &out);
+	resp->deprecation = api->deprecated;
 	uint64_t *count = route ? route->count : api_methods[req->method].count;
 	uint64_t *fails = route ? route->fails : api_methods[req->method].fails;
 	if (count)

@@ -294,15 +294,22 @@ int api_http_parse(const char *buf, size_t len, struct api_http_request *req,
 
 int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen)
 {
+	return api_http_format_deprecation(status, false, body, body_len, out, outlen);
+}
+
+int api_http_format_deprecation(int status, bool deprecation, const char *body, size_t body_len,
+				char *out, size_t outlen)
+{
 	int n;
+	const char *dep = deprecation ? "Deprecation: true\r\n" : "";
 
 	if (status == 204 || status == 100)
 		n = snprintf(out, outlen, "HTTP/1.1 %d \r\nServer: " API_HTTP_SERVER
-			     "\r\nConnection: keep-alive\r\n\r\n", status);
+			     "\r\nConnection: keep-alive\r\n%s\r\n", status, dep);
 	else
 		n = snprintf(out, outlen, "HTTP/1.1 %d \r\nServer: " API_HTTP_SERVER
-			     "\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
-			     "Content-Length: %zu\r\n\r\n", status, body_len);
+			     "\r\nConnection: keep-alive\r\n%sContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n\r\n", status, dep, body_len);
 	if (n < 0 || (size_t)n >= outlen)
 		return -ENOSPC;
 	if (status == 204 || status == 100)
@@ -430,14 +437,14 @@ static int api_http_conn_queue(struct api_http_conn *c, const char *data, size_t
 }
 
 static int api_http_conn_respond(struct api_http_conn *c, int status, const char *body,
-				 size_t body_len)
+				 size_t body_len, bool deprecation)
 {
 	char stackbuf[512];
 	size_t need = 256 + body_len;
 	char *buf = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
 	if (!buf)
 		return -ENOMEM;
-	int n = api_http_format(status, body, body_len, buf, need);
+	int n = api_http_format_deprecation(status, deprecation, body, body_len, buf, need);
 	int r = n < 0 ? n : api_http_conn_queue(c, buf, (size_t)n);
 	if (buf != stackbuf)
 		free(buf);
@@ -456,7 +463,7 @@ static void api_http_conn_fail(struct api_http_conn *c, const char *msg)
 		n = (int)strlen(body);
 	metrics_inc(&metrics.api_server.parse_errors);
 	log_ratelimited(LOG_INFO, "API: HTTP framing error: %s", msg);
-	api_http_conn_respond(c, 400, body, (size_t)n);
+	api_http_conn_respond(c, 400, body, (size_t)n, false);
 	c->draining = true;
 	c->bad++;
 	c->in_len = 0;
@@ -478,7 +485,7 @@ static void api_http_conn_process(struct api_http_conn *c)
 		}
 		if (n == 0) {
 			if (hdr_done && req.expect_continue && !c->continue_sent) {
-				api_http_conn_respond(c, 100, NULL, 0);
+				api_http_conn_respond(c, 100, NULL, 0, false);
 				c->continue_sent = true;
 			}
 			if (c->peer_eof) /* the rest of this request will never come */
@@ -487,7 +494,8 @@ static void api_http_conn_process(struct api_http_conn *c)
 		}
 		struct api_http_response resp = { 0 };
 		c->srv->handler(c->srv->opaque, &req, &resp);
-		if (api_http_conn_respond(c, resp.status, resp.body, resp.body_len) < 0)
+		if (api_http_conn_respond(c, resp.status, resp.body, resp.body_len,
+					  resp.deprecation) < 0)
 			metrics_inc(&metrics.api_server.sync_response_fails);
 		if (resp.status >= 400 && resp.status < 500)
 			c->bad++;

@@ -84,6 +84,10 @@ const char *api_http_method_name(enum api_http_method m);
  * length, or -ENOSPC if it does not fit. body may be NULL when body_len is 0.
  * 204 and 100 never carry a body or Content-Length. */
 int api_http_format(int status, const char *body, size_t body_len, char *out, size_t outlen);
+/* The same, with Firecracker's "Deprecation: true" header after Connection
+ * when deprecation is set. */
+int api_http_format_deprecation(int status, bool deprecation, const char *body, size_t body_len,
+				char *out, size_t outlen);
 
 /* What the handler answers: status and an optional malloc'd body (JSON)
  * that the server frees. */
@@ -91,6 +95,7 @@ struct api_http_response {
 	int status;
 	char *body;
 	size_t body_len;
+	bool deprecation;             /* send "Deprecation: true" (a deprecated field was used) */
 };
 
 /* Called once per complete request, in order, on the main thread. It must

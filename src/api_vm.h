@@ -23,6 +23,12 @@ struct api {
 	struct vm *vm;                /* NULL until the VM runs */
 	bool owns_vm;                 /* started by InstanceStart: destroyed by us */
 	char id[CONFIG_ID_MAX + 1];
+	/* A boot resource (boot source, machine config, drive, interface) was
+	 * configured: a snapshot load is refused. */
+	bool boot_path;
+	/* The request being served used a deprecated field: its answer
+	 * carries "Deprecation: true". */
+	bool deprecated;
 };
 
 /* When a route may run: its boot rule. */
@@ -72,6 +78,10 @@ api_step api_patch_drive_check, api_patch_drive;
  * the rate limiters into a copy of the interface; the run step has the
  * running device take them (vm_update_net()). */
 api_step api_patch_net_check, api_patch_net;
+/* PUT /snapshot/create (post-boot, VM paused) and PUT /snapshot/load
+ * (pre-boot, on a fresh process): the second path segment says which; each
+ * applies its own boot rule (docs/snapshot.md, section 5). */
+api_step api_put_snapshot;
 /* DELETE /drives/{id}, /network-interfaces/{id}: device hotplug, which ember
  * does not support. */
 api_step api_delete_device;

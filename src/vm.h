@@ -65,4 +65,35 @@ int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t
 /* Stop vCPU threads (if running) and release everything. NULL is fine. */
 void vm_destroy(struct vm *vm);
 
+/* ---- snapshots (docs/snapshot.md) ---- */
+
+struct snapshot_state;
+
+enum vm_snapshot_type { VM_SNAPSHOT_FULL, VM_SNAPSHOT_DIFF };
+
+/* PUT /snapshot/create on the paused VM built from cfg: the memory file
+ * (Full: every page that is not zero, into a new or truncated file; Diff:
+ * the pages written since the last snapshot, boot or load, into the existing
+ * file; needs cfg->machine.track_dirty_pages), then the state file. The VM
+ * stays paused. 0 or -errno with one line in err (-EBUSY: not paused). */
+int vm_snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
+		       const char *mem_path, enum vm_snapshot_type type, char *err,
+		       size_t errlen);
+
+/* What vm_restore builds a VM from. */
+struct vm_restore {
+	const struct snapshot_state *st;  /* decoded and checked */
+	int mem_fd;                       /* File backend: the memory file, else -1 */
+	bool clock_realtime;              /* move the KVM clock on by the time since the save */
+};
+
+/* PUT /snapshot/load: build the VM of the snapshot (cfg: its configuration,
+ * drives and taps opened; machine.track_dirty_pages as the load asks),
+ * guest RAM from the memory file, the host checked (x86_state_host_check)
+ * before anything past the KVM machine is built, then every state put
+ * back. vm_start() then starts it paused; vm_resume() runs it. Errors as
+ * vm_create (nothing left behind). */
+int vm_restore(const struct vm_config *cfg, struct evloop *loop, const struct vm_restore *rs,
+	       struct vm **out, char *err, size_t errlen);
+
 #endif

@@ -83,4 +83,20 @@ void blk_ratelimit_event(struct blk_dev *b);
 int blk_update(struct blk_dev *b, int new_fd, const struct config_rate_limiter *rl,
 	       char *err, size_t errlen);
 
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+/* What the guest saw of the disk and the limiter's live buckets. */
+struct blk_state {
+	uint64_t capacity;            /* sectors */
+	bool read_only, writeback;
+	char id[BLK_ID_BYTES];
+	struct ratelimit_state rl;
+};
+
+void blk_save(struct blk_dev *b, struct blk_state *st);
+/* The device was rebuilt from the same drive config: its file must have the
+ * capacity the guest saw (-EINVAL with err otherwise); the limiter's
+ * buckets come back. Nothing is served until the VM resumes. */
+int blk_restore(struct blk_dev *b, const struct blk_state *st, char *err, size_t errlen);
+
 #endif

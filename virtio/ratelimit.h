@@ -63,4 +63,23 @@ void ratelimit_timer_ack(struct ratelimit *rl);
 
 uint64_t ratelimit_now_ns(void);
 
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+/* A limiter's live buckets. The time of the last refill is not kept: a
+ * restored bucket counts from the moment it is restored. */
+struct ratelimit_bucket_state {
+	bool on;
+	uint64_t size, refill_ns;
+	int64_t budget;
+};
+struct ratelimit_state {
+	struct ratelimit_bucket_state bw, ops;
+};
+
+void ratelimit_save(const struct ratelimit *rl, struct ratelimit_state *st);
+/* Take the buckets over (the sizes clamped as ratelimit_update() clamps
+ * them, a zero size or refill time turns a bucket off), last refill now; a
+ * pending timer is disarmed (the device's next refusal arms it again). */
+void ratelimit_restore(struct ratelimit *rl, const struct ratelimit_state *st);
+
 #endif

@@ -282,7 +282,7 @@ static void test_pause_and_resume(void **state)
 	/* Kicked before the pause, the loop not run yet: served by the pause. */
 	vqf_avail(&r, 0);
 	vqf_mmio_write(t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	devices_pause(d);
+	devices_pause(d, true);
 	assert_int_equal(vqf_used_idx(&r), 1);
 	/* Kicked while paused: the loop runs, the device does not serve it. */
 	vqf_avail(&r, 0);
