@@ -4,6 +4,7 @@
  * main thread's event loop.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "src/log.h"
 #include "src/metrics.h"
 #include "src/seccomp.h"
+#include "src/snapshot.h"
 #include "src/timeline.h"
 #include "src/vm.h"
 
@@ -61,6 +63,8 @@ static void usage(FILE *f)
 		"  --no-seccomp             disable seccomp filters (debugging only)\n"
 		"  --seccomp-filter FILE    load seccomp filters from FILE (see docs/production.md)\n"
 		"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N   set by the jailer\n"
+		"  --snapshot-version       print the snapshot format version this ember writes\n"
+		"  --describe-snapshot FILE print the format version of a snapshot state file\n"
 		"  --version                print the version\n"
 		"  --help                   this text\n");
 }
@@ -71,6 +75,19 @@ static int bad_arg(const char *fmt, const char *a)
 	fprintf(stderr, fmt, a);
 	fprintf(stderr, " (try --help)\n");
 	return -1;
+}
+
+/* --describe-snapshot FILE: its format version, or why it is not a state
+ * file ember reads. */
+static int describe_snapshot(const char *path)
+{
+	char version[32], err[SNAP_ERR_LEN + PATH_MAX];
+	if (snap_describe_file(path, version, sizeof(version), err, sizeof(err)) < 0) {
+		fprintf(stderr, "ember: --describe-snapshot %s\n", err);
+		return EXIT_GENERIC;
+	}
+	printf("%s\n", version);
+	return EXIT_OK;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -91,7 +108,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		name[nl] = 0;
 		static const char *const flags[] = {
 			"--no-api", "--no-seccomp", "--boot-timer", "--show-level",
-			"--show-log-origin", "--help", "--version",
+			"--show-log-origin", "--help", "--version", "--snapshot-version",
 		};
 		bool is_flag = false;
 		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
@@ -108,6 +125,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(name, "--help")) { usage(stdout); exit(EXIT_OK); }
 		else if (!strcmp(name, "--version")) { printf("ember v%s\n", EMBER_VERSION); exit(EXIT_OK); }
+		else if (!strcmp(name, "--snapshot-version")) { printf("%s\n", snap_version_string()); exit(EXIT_OK); }
+		else if (!strcmp(name, "--describe-snapshot")) exit(describe_snapshot(val));
 		else if (!strcmp(name, "--no-api")) o->no_api = true;
 		else if (!strcmp(name, "--no-seccomp")) o->no_seccomp = true;
 		else if (!strcmp(name, "--boot-timer")) o->boot_timer = true;

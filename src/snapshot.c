@@ -335,6 +335,28 @@ int snap_read_file(const char *path, uint8_t **buf, size_t *len, char *err, size
 	return 0;
 }
 
+int snap_describe_file(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int r = snap_read_file(path, &buf, &len, err, errlen);
+	if (r < 0)
+		return r;
+	struct snap_file *f = malloc(sizeof(*f));
+	char why[SNAP_ERR_LEN];
+	if (!f) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+	} else if ((r = snap_parse(buf, len, f, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+	} else {
+		snprintf(out, outlen, "v%u.%u.0", f->major, f->minor);
+	}
+	free(f);
+	free(buf);
+	return r;
+}
+
 int snap_write_file(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,

@@ -108,6 +108,10 @@ const struct snap_section *snap_find(const struct snap_file *f, uint32_t type,
  * with one line in err naming path. */
 int snap_read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen);
 
+/* --describe-snapshot: read and check path (snap_parse) and write its
+ * format version ("v1.0.0") into out. 0 or -errno with one line in err. */
+int snap_describe_file(const char *path, char *out, size_t outlen, char *err, size_t errlen);
+
 /* Write len bytes to path, created (mode 0600) or truncated. 0 or -errno
  * with one line in err naming path. */
 int snap_write_file(const char *path, const uint8_t *buf, size_t len, char *err,

@@ -338,6 +338,14 @@ static void child_running(void)
 	CHECK(ioctl(-1, KVM_IOEVENTFD, NULL) < 0 && errno == EBADF);
 	CHECK(ioctl(-1, TUNSETOFFLOAD, 0) < 0 && errno == EBADF);
 	CHECK(ioctl(-1, TCSETS, NULL) < 0 && errno == EBADF);
+	/* PUT /snapshot/create: the state and memory files, written only;
+	 * /proc/self/pagemap read */
+	CHECK((fd = open(run_metrics, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0);
+	CHECK(ftruncate(fd, 8192) == 0 && pwrite(fd, buf, 16, 4096) == 16 && close(fd) == 0);
+	CHECK((fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) >= 0);
+	CHECK(pread(fd, &v, sizeof(v), 0) == sizeof(v) && close(fd) == 0);
+	CHECK(ioctl(-1, KVM_GET_DIRTY_LOG, NULL) < 0 && errno == EBADF);
+	CHECK(ioctl(-1, KVM_GET_MSRS, NULL) < 0 && errno == EBADF);
 	/* exit: the metrics' last line; api_destroy's unlink fails quietly */
 	metrics_stop();
 	CHECK(unlink(run_drive) < 0 && errno == EPERM);
@@ -355,8 +363,8 @@ static void child_running(void)
 	case 4:
 		ioctl(-1, TUNSETIFF, NULL);	/* attach to (or create) another tap */
 		break;
-	case 5:
-		open(run_metrics, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	case 5:	/* snapshot files are write-only: a read-write create is not */
+		open(run_metrics, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		break;
 	case 6:
 		open(run_drive, O_RDWR | O_TRUNC | O_CLOEXEC);
