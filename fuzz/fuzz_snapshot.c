@@ -8,6 +8,7 @@
 #include "fuzz/common.h"
 #include "src/log.h"
 #include "src/snapshot.h"
+#include "src/snapshot_state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,29 @@ static void read_section(const struct snap_file *f, const struct snap_section *s
 		abort();
 }
 
+/* decode, encode, decode, encode: the two encodings are the same bytes. */
+static void decode_roundtrip(const uint8_t *data, size_t size)
+{
+	static struct snapshot_state a, b;
+	char err[SNAP_ERR_LEN] = "";
+	uint8_t *e1 = NULL, *e2 = NULL;
+	size_t l1, l2;
+	if (snapshot_state_decode(data, size, &a, err, sizeof(err)) < 0) {
+		if (!err[0])
+			abort();
+		return;
+	}
+	if (snapshot_state_encode(&a, &e1, &l1, err, sizeof(err)) < 0 ||
+	    snapshot_state_decode(e1, l1, &b, err, sizeof(err)) < 0 ||
+	    snapshot_state_encode(&b, &e2, &l2, err, sizeof(err)) < 0 || l1 != l2 ||
+	    memcmp(e1, e2, l1) != 0)
+		abort();
+	snapshot_state_free(&a);
+	snapshot_state_free(&b);
+	free(e1);
+	free(e2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct snap_file f;
@@ -63,5 +87,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		read_section(&f, &f.sec[i]);
 	}
+	decode_roundtrip(data, size);
 	return 0;
 }

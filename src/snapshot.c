@@ -89,7 +89,7 @@ static uint8_t *snap_w_room(struct snap_writer *w, size_t n)
 		w->err = -E2BIG;
 		return NULL;
 	}
-	if (w->len + n > w->cap) {
+	if (w->len + n > w->cap || !w->buf) {
 		size_t cap = w->cap ? w->cap : 4096;
 		while (cap < w->len + n)
 			cap *= 2;

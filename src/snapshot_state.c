@@ -556,6 +556,18 @@ int snapshot_state_decode(const uint8_t *buf, size_t len, struct snapshot_state 
 	ret = snap_parse(buf, len, f, err, errlen);
 	if (ret < 0)
 		goto out;
+	/* A required section of a type this ember does not know. */
+	for (unsigned i = 0; i < f->nsec; i++) {
+		uint32_t t = f->sec[i].type;
+		if (!(t & SNAP_OPTIONAL) &&
+		    (t < SNAPSHOT_SEC_VM || t > SNAPSHOT_SEC_VIRTIO)) {
+			snprintf(err, errlen, "section type %u is required and unknown to this ember "
+				 "(format %u.%u, written by ember %s)", t, f->major, f->minor,
+				 f->writer);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
 	snap_r_init(r, f, snap_find(f, SNAPSHOT_SEC_VM, 0), "VM section");
 	dec_vm(r, st);
 	if ((ret = snap_r_done(r, err, errlen)) < 0)
@@ -583,18 +595,6 @@ int snapshot_state_decode(const uint8_t *buf, size_t len, struct snapshot_state 
 		dec_virtio(r, &st->cfg, i, &st->dev[i]);
 		if ((ret = snap_r_done(r, err, errlen)) < 0)
 			goto out;
-	}
-	/* A required section of a type this ember does not know. */
-	for (unsigned i = 0; i < f->nsec; i++) {
-		uint32_t t = f->sec[i].type;
-		if (!(t & SNAP_OPTIONAL) &&
-		    (t < SNAPSHOT_SEC_VM || t > SNAPSHOT_SEC_VIRTIO)) {
-			snprintf(err, errlen, "section type %u is required and unknown to this ember "
-				 "(format %u.%u, written by ember %s)", t, f->major, f->minor,
-				 f->writer);
-			ret = -EINVAL;
-			goto out;
-		}
 	}
 	ret = 0;
 out:

@@ -2,7 +2,12 @@
 /* The snapshot state file's container (src/snapshot.c): a written file reads
  * back field by field; truncation, any flipped bit, another major version,
  * section lengths and offsets that point outside the file, and fields read
- * past a section's end each give one clear error and nothing else. */
+ * past a section's end each give one clear error and nothing else. ember's
+ * sections (src/snapshot_state.c): the fuzz seeds (written by
+ * fuzz/mkseeds.py, an encoder of its own) decode to what they hold and
+ * encode back to the same bytes; a section cut short, a device that is not
+ * the configured one, counts that disagree and an unknown required section
+ * are each refused with the section named. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +20,7 @@
 #include <unistd.h>
 
 #include "src/snapshot.h"
+#include "src/snapshot_state.h"
 
 /* A file of two sections: type 1 with every kind of field, type 3 instance 2. */
 static void build(uint8_t **out, size_t *len)
@@ -311,6 +317,134 @@ static void test_files(void **state)
 	free(f);
 }
 
+/* ---- ember's sections ---- */
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+	uint8_t *b;
+	char err[SNAP_ERR_LEN];
+	if (snap_read_file(path, &b, len, err, sizeof(err)) < 0)
+		fail_msg("%s (run from the repository root)", err);
+	return b;
+}
+
+static void test_state_seed(void **state)
+{
+	size_t len;
+	uint8_t *f = read_all("fuzz/corpus/snapshot/vm_drive_net", &len);
+	static struct snapshot_state st, again;
+	char err[SNAP_ERR_LEN];
+	if (snapshot_state_decode(f, len, &st, err, sizeof(err)) < 0)
+		fail_msg("seed: %s", err);
+	assert_true(st.mem_size == 64u << 20);
+	assert_int_equal(st.nvcpus, 1);
+	assert_int_equal(st.cfg.ndrives, 1);
+	assert_string_equal(st.cfg.drives[0].drive_id, "rootfs");
+	assert_true(st.cfg.drives[0].is_root_device);
+	assert_int_equal(st.cfg.drives[0].cache_type, CONFIG_CACHE_WRITEBACK);
+	assert_true(st.cfg.drives[0].rate_limiter.bandwidth.set);
+	assert_int_equal(st.cfg.drives[0].fd, -1);
+	assert_string_equal(st.cfg.nets[0].host_dev_name, "tap0");
+	assert_int_equal(st.cfg.nets[0].mtu, 1500);
+	assert_int_equal(st.vcpu[0].nmsrs, 1);
+	assert_int_equal(st.vcpu[0].msrs[0].index, 0x10);
+	assert_int_equal(st.vcpu[0].msrs[0].data, 12345);
+	assert_int_equal(st.vcpu[0].xsave_len, 4096);
+	assert_int_equal(st.vcpu[0].cpuid[0].eax, 0xd);
+	assert_int_equal(st.serial.rx_len, 3);
+	assert_memory_equal(st.serial.rx, "abc", 3);
+	assert_int_equal(st.ndev, 2);
+	assert_int_equal(st.dev[0].mmio.q[0].last_avail, 5);
+	assert_true(st.dev[0].u.blk.writeback);
+	assert_int_equal(st.dev[0].u.blk.rl.bw.budget, 500);
+	assert_int_equal(st.dev[1].mmio.nqueues, 2);
+	assert_int_equal(st.dev[1].u.net.offload, 1);
+	/* Encoded by ember, decoded, encoded: the same bytes. */
+	uint8_t *e1, *e2;
+	size_t l1, l2;
+	assert_int_equal(snapshot_state_encode(&st, &e1, &l1, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_state_decode(e1, l1, &again, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_state_encode(&again, &e2, &l2, err, sizeof(err)), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(e1, e2, l1);
+	snapshot_state_free(&st);
+	snapshot_state_free(&again);
+	free(e1);
+	free(e2);
+	free(f);
+}
+
+/* Decoding fails with want in the error. */
+static void decode_bad(uint8_t *f, size_t len, const char *want)
+{
+	static struct snapshot_state st;
+	char err[SNAP_ERR_LEN] = "";
+	reseal(f, len);
+	assert_int_equal(snapshot_state_decode(f, len, &st, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, want))
+		fail_msg("'%s' lacks '%s'", err, want);
+}
+
+/* Payload of section i, through the file's own table. */
+static uint8_t *section(uint8_t *f, size_t len, unsigned i, size_t *slen)
+{
+	static struct snap_file sf;
+	char err[SNAP_ERR_LEN];
+	reseal(f, len);
+	assert_int_equal(snap_parse(f, len, &sf, err, sizeof(err)), 0);
+	*slen = (size_t)sf.sec[i].len;
+	return f + sf.sec[i].off;
+}
+
+static void test_state_refused(void **state)
+{
+	size_t len, slen;
+	uint8_t *f = read_all("fuzz/corpus/snapshot/vm_drive_net", &len);
+	static const char *const names[] = { "VM section", "CONFIG section", "VCPU 0 section",
+		"SERIAL section", "I8042 section", "VIRTIO 0 section", "VIRTIO 1 section" };
+	/* Every section one byte short: its last field is missing. */
+	for (unsigned i = 0; i < 7; i++) {
+		uint8_t *e = f + SNAP_HEADER_SIZE + i * SNAP_ENTRY_SIZE + 16;
+		uint64_t l = e[0] | (uint64_t)e[1] << 8;
+		put64(e, l - 1);
+		decode_bad(f, len, names[i]);
+		decode_bad(f, len, "truncated");
+		put64(e, l);
+	}
+	/* VIRTIO 0 names another drive than the configuration's first. */
+	uint8_t *v = section(f, len, 5, &slen);
+	uint8_t *id = memmem(v, slen, "rootfs", 6);
+	assert_non_null(id);
+	id[5] = 'x';
+	decode_bad(f, len, "VIRTIO 0 section: device type: type 2 'rootfx', the configuration has "
+		   "drive 'rootfs' here");
+	id[5] = 's';
+	/* The VM section's vCPU count against the configuration's. */
+	v = section(f, len, 0, &slen);
+	v[8] = 2;
+	decode_bad(f, len, "CONFIG section: machine: 1 vCPUs and 64 MiB, the VM section says 2");
+	v[8] = 1;
+	/* An active queue of a size that is not a power of two. */
+	v = section(f, len, 5, &slen);
+	uint8_t *q = memmem(v, slen, "\x00\x01\x00\x01\x01\x01", 6); /* num_max 256, num 256, ready, active */
+	assert_non_null(q);
+	q[2] = 100;
+	decode_bad(f, len, "VIRTIO 0 section: queue num: 356");
+	q[2] = 0;
+	/* An unknown required section (type 9); as optional it is skipped. */
+	uint8_t *e = f + SNAP_HEADER_SIZE + 6 * SNAP_ENTRY_SIZE;
+	put32(e, 9);
+	decode_bad(f, len, "section type 9 is required and unknown");
+	static struct snapshot_state st;
+	char err[SNAP_ERR_LEN];
+	put32(e, 9 | SNAP_OPTIONAL);
+	reseal(f, len);
+	/* ... then the net device's section is missing. */
+	assert_int_equal(snapshot_state_decode(f, len, &st, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "VIRTIO 1 section: missing");
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +455,8 @@ int main(void)
 		cmocka_unit_test(test_versions_and_table),
 		cmocka_unit_test(test_writer_errors),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_state_seed),
+		cmocka_unit_test(test_state_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
