@@ -16,6 +16,7 @@
 #include "src/snapshot.h"
 #include "src/snapshot_state.h"
 #include "src/timeline.h"
+#include "src/uffd.h"
 #include "src/vm.h"
 
 #include <errno.h>
@@ -432,14 +433,15 @@ static int api_load_build(struct api *api, struct json_ctx *c, const struct api_
 	cfg->logger = api->cfg->logger;
 	cfg->metrics = api->cfg->metrics;
 	if (l->uffd)
-		r = json_fail(c, "Load snapshot error: mem_backend Uffd (%s): not available in this "
-			      "ember; use File", l->mem_path);
+		r = uffd_check_path(l->mem_path, verr, sizeof(verr)) < 0 ?
+			json_fail(c, "Load snapshot error: %s", verr) : 0;
 	else
 		r = api_load_mem_file(c, l, st->mem_size, &mem_fd);
 	if (r == 0)
 		r = api_load_config(c, st, l, cfg);
 	if (r == 0) {
 		struct vm_restore rs = { .st = st, .mem_fd = mem_fd,
+					 .uffd_path = l->uffd ? l->mem_path : NULL,
 					 .clock_realtime = l->clock_realtime };
 		r = vm_restore(cfg, api->loop, &rs, &vm, verr, sizeof(verr));
 		if (r == 0 && (r = vm_start(vm, verr, sizeof(verr))) < 0) {

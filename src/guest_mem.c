@@ -245,7 +245,7 @@ int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, u
 	if ((uint64_t)st.st_size != mem->total && ftruncate(fd, (off_t)mem->total) < 0)
 		return -errno;
 	int pm = -1;
-	if (!pages && !mem->file_ino)
+	if (!pages && !mem->file_ino && !mem->uffd)
 		pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	const uint64_t chunk = 512;  /* pages looked at per pagemap read */
 	bool absent[512];

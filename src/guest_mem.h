@@ -10,6 +10,7 @@
 #ifndef EMBER_GUEST_MEM_H
 #define EMBER_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,9 @@ struct guest_mem {
 	/* The memory file the mapping is a private copy of (0, 0 when RAM is
 	 * anonymous memory). */
 	uint64_t file_dev, file_ino;
+	/* Pages come from a page-fault handler on first touch (a snapshot's
+	 * Uffd backend): an untouched page is not a zero page. */
+	bool uffd;
 };
 
 /* Map mem_size bytes of RAM (MAP_NORESERVE, zeroed by the kernel) and split it
@@ -86,7 +90,8 @@ void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t le
 /* Write RAM to fd (offset = offset in the mapping; the file is sized to
  * mem->total): with pages == NULL every page that is not all zeroes (pages
  * of anonymous RAM the guest never touched are skipped unread, through
- * /proc/self/pagemap), else exactly the pages whose bit is set in pages
+ * /proc/self/pagemap; not with a file or a page-fault handler behind them),
+ * else exactly the pages whose bit is set in pages
  * (one bit per page, mem->total / 4 KiB bits). *written gets the bytes
  * written. 0 or -errno. */
 int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, uint64_t *written);

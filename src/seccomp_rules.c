@@ -21,6 +21,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "src/vcpu.h"
 
@@ -259,6 +261,17 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	IOCTL(KVM_SET_PIT2, "x86_vm_restore (snapshot load)"),
 	IOCTL(KVM_SET_CLOCK, "x86_vm_restore (snapshot load): the KVM clock"),
 	IOCTL(KVM_SET_IRQCHIP, "x86_vm_restore (snapshot load): PIC and IOAPIC"),
+	/* PUT /snapshot/load with the Uffd backend (uffd_serve) */
+	ALLOW(userfaultfd, "uffd_open (snapshot load, Uffd backend): the userfaultfd guest RAM is "
+	      "served through"),
+	IOCTL(USERFAULTFD_IOC_NEW, "uffd_open: a userfaultfd from /dev/userfaultfd where the "
+	      "system call is refused"),
+	IOCTL(UFFDIO_API, "uffd_serve: the userfaultfd API handshake"),
+	IOCTL(UFFDIO_REGISTER, "uffd_serve: guest RAM registered for missing-page faults"),
+	ALLOW_IF(socket, 0, SCMP_CMP_EQ, AF_UNIX, "uffd_serve: the page-fault handler's Unix "
+		 "socket (AF_UNIX only)"),
+	ALLOW(connect, "uffd_serve: connect to the page-fault handler's socket"),
+	ALLOW(sendmsg, "uffd_serve: the mappings and the userfaultfd (SCM_RIGHTS) to the handler"),
 	/* ioctls: tap (PUT /network-interfaces, device creation) */
 	IOCTL(TUNSETIFF, "config_net_open (PUT /network-interfaces): attach to the named tap"),
 	IOCTL(TUNGETIFF, "config_net_open: refuse a tap that TUNSETIFF only just created "

@@ -31,6 +31,7 @@
 #include "src/snapshot.h"
 #include "src/snapshot_state.h"
 #include "src/timeline.h"
+#include "src/uffd.h"
 #include "src/vcpu.h"
 #include "src/x86_boot.h"
 #include "src/x86_cpu.h"
@@ -63,6 +64,7 @@ struct vm {
 	const struct vm_restore *restore;
 	bool start_paused;
 	bool restored;
+	int uffd_fd;                        /* Uffd backend: ember's copy, else -1 */
 	int exiting;
 	uint64_t exit_req_ns;   /* when the guest or a vCPU asked ember to stop */
 	char cmdline[LAYOUT_CMDLINE_MAX];
@@ -155,6 +157,14 @@ static int vm_setup_memory(struct vm *vm, const struct vm_config *cfg, char *err
 			 (unsigned long long)mem_mib, rs && rs->mem_fd >= 0 ? " of the memory file" : "",
 			 strerror(-r));
 		return r;
+	}
+	if (rs && rs->uffd_path) {
+		char why[256];
+		vm->mem.uffd = true;
+		if ((r = uffd_serve(&vm->mem, rs->uffd_path, &vm->uffd_fd, why, sizeof(why))) < 0) {
+			snprintf(err, errlen, "guest memory from a page-fault handler: %s", why);
+			return r;
+		}
 	}
 	/* Dirty pages for Diff snapshots: ember's devices' writes here, the
 	 * guest's in KVM's log (kvm_set_slots sees mem.dirty). */
@@ -458,7 +468,7 @@ static int vm_build(const struct vm_config *cfg, struct evloop *loop,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = -1;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = vm->uffd_fd = -1;
 	for (unsigned i = 0; i < LAYOUT_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->loop = loop;
@@ -644,6 +654,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->i8042_irqfd);
 	t[2] = timeline_now_ns();
 	guest_mem_free(&vm->mem);
+	if (vm->uffd_fd >= 0)
+		close(vm->uffd_fd);
 	t[3] = timeline_now_ns();
 	kvm_machine_close(&vm->kvm);
 	t[4] = timeline_now_ns();

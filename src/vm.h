@@ -84,12 +84,14 @@ int vm_snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *s
 struct vm_restore {
 	const struct snapshot_state *st;  /* decoded and checked */
 	int mem_fd;                       /* File backend: the memory file, else -1 */
+	const char *uffd_path;            /* Uffd backend: the handler's socket, else NULL */
 	bool clock_realtime;              /* move the KVM clock on by the time since the save */
 };
 
 /* PUT /snapshot/load: build the VM of the snapshot (cfg: its configuration,
  * drives and taps opened; machine.track_dirty_pages as the load asks),
- * guest RAM from the memory file, the host checked (x86_state_host_check)
+ * guest RAM from the memory file (or anonymous and served by the page-fault
+ * handler at rs->uffd_path, src/uffd.h), the host checked (x86_state_host_check)
  * before anything past the KVM machine is built, then every state put
  * back. vm_start() then starts it paused; vm_resume() runs it. Errors as
  * vm_create (nothing left behind). */
