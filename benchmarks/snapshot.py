@@ -16,7 +16,9 @@ Run by benchmarks/snapshot.sh inside the test bed (needs /dev/kvm). The guest
 - QEMU microvm, the same guest: migrated to a file (stop, migrate to
   "exec:cat > FILE") after TICK 5, then a fresh QEMU started with
   `-incoming defer` restores it: QMP migrate-incoming request -> the RESUME
-  event (vCPUs running) and -> the first TICK.
+  event (vCPUs running; `cont` is sent the moment the migration completed,
+  since a stopped source leaves the restored VM paused) and -> the first
+  TICK.
 
 Writes OUTDIR/snapshot.jsonl (one record per measurement) and
 OUTDIR/snapshot.md (medians, and ember's restore over QEMU's; target: <= 0.25).
@@ -108,7 +110,12 @@ def http(sock, method, path, body=None):
     req = (f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
            f"Content-Length: {len(data)}\r\n\r\n").encode() + data
     s = socket.socket(socket.AF_UNIX)
-    s.connect(sock)
+    for _ in range(1000):   # the socket file exists from bind(), connect() from listen()
+        try:
+            s.connect(sock)
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.002)
     t0 = now()
     s.sendall(req)
     buf = b""
@@ -271,6 +278,13 @@ def qemu_run(run):
         q = Qmp(qb)
         t0 = now()
         q.cmd("migrate-incoming", uri=f"exec:cat {mig}")
+        # The source was stopped, so the restored VM stays paused (QEMU keeps
+        # the run state): continue it as soon as the migration completed.
+        while q.cmd("query-migrate").get("status") != "completed":
+            if now() - t0 > TIMEOUT:
+                raise RuntimeError("the incoming migration did not complete")
+            time.sleep(0.002)
+        q.cmd("cont")
         t_run = q.wait_event("RESUME")
         t_tick, _ = b.wait(r"^TICK \d+$", after=t0)
         record(bench="snapshot", vmm="qemu", what="restore_running_ms", value=(t_run - t0) * 1e3,
