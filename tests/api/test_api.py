@@ -353,6 +353,26 @@ def test_snapshot_pre_boot(e):
 
 
 @test
+def test_snapshot_cli():
+    """--snapshot-version prints the format ember writes; --describe-snapshot
+    prints a state file's version, or exits 1 with one line naming the file
+    and the problem."""
+    p = subprocess.run([EMBER, "--snapshot-version"], capture_output=True, timeout=10)
+    assert p.returncode == 0 and p.stdout == b"v1.0.0\n", p
+    bad = tmpfile(b"EMBERSNP" + b"\0" * 100)
+    try:
+        p = subprocess.run([EMBER, "--describe-snapshot", bad], capture_output=True, timeout=10)
+        assert p.returncode == 1 and not p.stdout, p
+        assert p.stderr.decode() == (f"ember: --describe-snapshot {bad}: format version 0.0: "
+                                     "this ember reads 1.x (written by ember )\n"), p
+    finally:
+        os.unlink(bad)
+    p = subprocess.run([EMBER, "--describe-snapshot", "/nonexistent"], capture_output=True,
+                       timeout=10)
+    assert p.returncode == 1 and b"/nonexistent: No such file" in p.stderr, p
+
+
+@test
 @with_ember
 def test_vm_config(e):
     r = api(e, "GET", "/vm/config")
