@@ -375,10 +375,9 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
  * vCPUs what they had (x86_state_host_check)? */
 static int vm_restore_check(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	(void)cfg;
 	const struct snapshot_state *st = vm->restore->st;
-	return x86_state_host_check(vm->kvm.kvm_fd, vm->kvm.vm_fd, st->vcpu, st->nvcpus, err,
-				    errlen);
+	return x86_state_host_check(vm->kvm.kvm_fd, vm->kvm.vm_fd, st->vcpu, st->nvcpus,
+				    cfg->machine.cpu_template, err, errlen);
 }
 
 /* Everything built: the VM's, the vCPUs' and the devices' state, in that

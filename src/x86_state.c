@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "src/cpu_template.h"
 #include "src/util.h"
 #include "src/x86_cpu.h"
 
@@ -363,12 +364,13 @@ static const struct kvm_cpuid_entry2 *x86_leaf(const struct kvm_cpuid_entry2 *e,
 }
 
 int x86_state_host_check(int kvm_fd, int vm_fd, const struct x86_vcpu_state *v, unsigned n,
-			 char *err, size_t errlen)
+			 enum config_cpu_template tpl, char *err, size_t errlen)
 {
 	/* Feature registers, and the bits a guest may have without KVM
 	 * reporting them: those ember's CPUID sets (hypervisor, TSC deadline,
-	 * HTT, AMD's CMP_LEGACY) and those that follow the guest's CR4
-	 * (OSXSAVE, OSPKE). */
+	 * HTT, AMD's CMP_LEGACY), those that follow the guest's CR4 (OSXSAVE,
+	 * OSPKE), and below those tpl turns on (the T2 family's ERMS, which
+	 * KVM may not report but takes, as at the boot that applied it). */
 	static const struct {
 		uint32_t function, index;
 		unsigned reg;            /* 0 eax, 1 ebx, 2 ecx, 3 edx */
@@ -395,7 +397,9 @@ int x86_state_host_check(int kvm_fd, int vm_fd, const struct x86_vcpu_state *v, 
 			if (!s)
 				continue;
 			const uint32_t *sv = &s->eax, *hv = h ? &h->eax : NULL;
-			uint32_t want = sv[regs[i].reg] & ~regs[i].free;
+			uint32_t want = sv[regs[i].reg] & ~regs[i].free &
+					~cpu_template_cpuid_set(tpl, regs[i].function,
+								regs[i].index, regs[i].reg);
 			uint32_t have = hv ? hv[regs[i].reg] : 0;
 			if (want & ~have)
 				r = util_err(err, errlen, -EINVAL, "vCPU %u: CPUID leaf 0x%x.%u %s bits 0x%08x are "

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/config.h"
+
 #define X86_STATE_MAX_MSRS   1024u
 #define X86_STATE_MAX_CPUID  256u       /* KVM's own limit */
 #define X86_STATE_XSAVE_MIN  4096u      /* struct kvm_xsave */
@@ -71,11 +73,13 @@ int x86_vm_restore(int vm_fd, const struct x86_vm_state *st, bool clock_realtime
 /* Before anything is built: can this host give the n vCPUs of st what they
  * had? Each CPUID feature bit of leaves 1, 7, 0xd and 0x80000001 that KVM
  * reports it cannot give (KVM_GET_SUPPORTED_CPUID; the bits ember sets
- * itself and those the guest's CR4 controls excepted), an XSAVE area larger
+ * itself, those the guest's CR4 controls and those the snapshot's CPU
+ * template tpl turns on excepted: KVM takes them whatever it reports, as it
+ * did when the template was applied at boot), an XSAVE area larger
  * than this host's, and a TSC frequency KVM cannot scale to when it differs
  * from this host's are each an error naming the vCPU, leaf, register and
  * bits. 0 or -EINVAL/-errno with err. */
 int x86_state_host_check(int kvm_fd, int vm_fd, const struct x86_vcpu_state *v, unsigned n,
-			 char *err, size_t errlen);
+			 enum config_cpu_template tpl, char *err, size_t errlen);
 
 #endif
