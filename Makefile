@@ -132,6 +132,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libember.a $(BUILD)/li
 # here (`make -s build/bench/vmrun`, ...); `make helpers` builds them all.
 #   build/bench/: the benchmarks' tools (benchmarks/src/*.c); blkmodel links
 #     libember.a and the unit tests' fake guest memory (tests/unit/vq_fake.c).
+#   build/tests/snapshot/uffd_handler: the page-fault handler of the e2e
+#     snapshot test with the Uffd backend (tests/snapshot/uffd_handler.c).
 #   build/tests/jailer/: the fake exec file of the jailer tests
 #     (tests/jailer/probe.c; static, and dynamic for the library-copy test)
 #     and tests/jailer/race.c on libjailer.a. The probes get flags of their
@@ -145,7 +147,11 @@ BENCH_BINS := $(patsubst benchmarks/src/%.c,$(BUILD)/bench/%,$(wildcard benchmar
 JAILER_TEST_HELPERS := $(addprefix $(BUILD)/tests/jailer/,probe probe-dyn race)
 PROBE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror
 
-helpers: $(BENCH_BINS) $(JAILER_TEST_HELPERS)
+helpers: $(BENCH_BINS) $(JAILER_TEST_HELPERS) $(BUILD)/tests/snapshot/uffd_handler
+
+$(BUILD)/tests/snapshot/uffd_handler: tests/snapshot/uffd_handler.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROBE_CFLAGS) -o $@ $<
 
 $(BUILD)/bench/%: benchmarks/src/%.c
 	@mkdir -p $(dir $@)

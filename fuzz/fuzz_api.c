@@ -20,6 +20,7 @@
 #include "src/vm.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,17 @@ int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t
 	return 0;
 }
 void vm_destroy(struct vm *vm) { }
+int vm_snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
+		       const char *mem_path, enum vm_snapshot_type type, char *err, size_t errlen)
+{
+	return 0;
+}
+int vm_restore(const struct vm_config *cfg, struct evloop *loop, const struct vm_restore *rs,
+	       struct vm **out, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "fake: no KVM");
+	return -ENODEV;
+}
 
 static struct evloop *loop;
 static struct vm_config cfg;

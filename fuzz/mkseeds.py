@@ -281,3 +281,87 @@ put("mmio", "blk_bringup", mmio_seed(0, [op(5, 0, 16), op(1, 0x50, 0), op(2, 0x6
 put("mmio", "net_bringup", mmio_seed(1, [op(5, 0, 8 | 8 << 16), op(1, 0x50, 1), op(1, 0x50, 0),
                                          op(6, 0, 0), op(4, 0x100, 0), op(4, 0x104, 2),
                                          op(3, 0x70, 0x40), op(1, 0x50, 1)], net_ram()))
+
+
+# ---- snapshot: state files (docs/snapshot.md) ----
+def crc32c(b):
+    c = 0xffffffff
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+    return c ^ 0xffffffff
+
+
+def snap_file(sections):
+    """sections: [(type, instance, payload)] -> the whole state file."""
+    start = 64 + 24 * len(sections)
+    table, body, off = b"", b"", start
+    for t, inst, p in sections:
+        table += struct.pack("<IIQQ", t, inst, off, len(p))
+        pad = (8 - len(p) % 8) % 8
+        body += p + b"\0" * pad
+        off += len(p) + pad
+    total = start + len(body) + 4
+    head = b"EMBERSNP" + struct.pack("<HHIIIQ", 1, 0, 64, len(sections), 0, total) + \
+        b"seed".ljust(32, b"\0")
+    data = head + table + body
+    return data + struct.pack("<I", crc32c(data))
+
+
+def blob(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def zeros(n):   # a KVM structure of the x86-64 ABI, n bytes
+    return blob(b"\0" * n)
+
+
+def limiter(on=False):
+    return (struct.pack("<BQQQ", 1, 1000, 0, 100) if on else struct.pack("<BQQQ", 0, 0, 0, 0)) * 2
+
+
+def buckets():
+    return struct.pack("<BQQQ", 1, 1000, 100000000, 500) + struct.pack("<BQQQ", 0, 0, 0, 0)
+
+
+def snapshot_seed(with_net):
+    mem = 64 << 20
+    chips = b"".join(blob(struct.pack("<II", i, 0) + b"\0" * 512) for i in range(3))
+    vm = struct.pack("<QIIIQ", mem, 1, 0, 2000000, 0) + zeros(48) + zeros(112) + chips
+    cfg = struct.pack("<IQBBBB", 1, 64, 0, 0, 0, 0) + blob(SB.encode() + b"/kernel") + blob(b"") + \
+        b"\1" + blob(b"console=ttyS0")
+    cfg += struct.pack("<I", 1) + blob(b"rootfs") + blob(SB.encode() + b"/disk0") + b"\1\0" + \
+        blob(b"") + b"\1" + b"\0" + limiter(True)
+    cfg += struct.pack("<I", 1 if with_net else 0)
+    if with_net:
+        cfg += blob(b"eth0") + blob(b"tap0") + b"\1" + bytes([6, 0, 0, 0, 0, 1]) + \
+            struct.pack("<I", 1500) + limiter() + limiter()
+    cfg += struct.pack("<BQQQ", 1, 4096, 0, 100)     # the serial output's rate limiter
+    cpuid = struct.pack("<I", 1) + struct.pack("<7I", 0, 0, 0, 0xd, 0, 0, 0)
+    vcpu = zeros(144) + zeros(312) + zeros(416) + zeros(4096) + zeros(392) + zeros(1024) + \
+        zeros(4) + zeros(64) + zeros(128) + struct.pack("<I", 2000000) + \
+        struct.pack("<I", 1) + struct.pack("<IQ", 0x10, 12345) + cpuid
+    serial = bytes(11) + blob(b"abc") + struct.pack("<BQQQ", 1, 4096, 100000000, 1000)
+    i8042 = bytes(6) + blob(b"")
+
+    def queue(active):
+        return struct.pack("<HH", 256, 256 if active else 0) + \
+            bytes([1 if active else 0, 1 if active else 0, 0, 1, 1]) + \
+            struct.pack("<QQQHHH", 0x10000, 0x11000, 0x12000, 5, 5, 5)
+
+    def transport(nq):
+        return struct.pack("<IQIIIII", 15, (1 << 32) | (1 << 29), 0, 1, 0, 0, 0) + \
+            struct.pack("<I", nq) + b"".join(queue(True) for _ in range(nq))
+    blk = struct.pack("<I", 2) + blob(b"rootfs") + transport(1) + \
+        struct.pack("<QBB", 0, 0, 1) + b"rootfs".ljust(20, b"\0") + buckets()
+    secs = [(1, 0, vm), (2, 0, cfg), (3, 0, vcpu), (4, 0, serial), (5, 0, i8042), (6, 0, blk)]
+    if with_net:
+        net = struct.pack("<I", 1) + blob(b"eth0") + transport(2) + b"\1" + \
+            bytes([6, 0, 0, 0, 0, 1]) + struct.pack("<IB", 1, 1) + buckets() + buckets()
+        secs.append((6, 1, net))
+    return snap_file(secs)
+
+
+put("snapshot", "vm_drive", snapshot_seed(False))
+put("snapshot", "vm_drive_net", snapshot_seed(True))

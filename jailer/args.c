@@ -154,7 +154,7 @@ static bool args_parent_cgroup_ok(const char *p)
 
 enum args_flag {
 	F_ID, F_EXEC, F_UID, F_GID, F_BASE, F_NETNS, F_DAEMON, F_PIDNS, F_CGROUP,
-	F_CGVER, F_CGPARENT, F_RLIMIT, F_VERSION, F_HELP, F_COUNT
+	F_CGVER, F_CGPARENT, F_RLIMIT, F_VERSION, F_HELP, F_UFFD, F_COUNT
 };
 
 static const struct {
@@ -176,6 +176,7 @@ static const struct {
 	[F_RLIMIT] = { "--resource-limit", true, true },
 	[F_VERSION] = { "--version", false, false },
 	[F_HELP] = { "--help", false, false },
+	[F_UFFD] = { "--userfaultfd", false, false },
 };
 
 /* --uid or --gid (what: "uid", "gid"): 1..UINT32_MAX-1, since (uid_t)-1
@@ -256,6 +257,9 @@ static int args_apply(struct jail_args *a, int f, const char *val, char *err, si
 	case F_VERSION:
 		a->version = true;
 		break;
+	case F_UFFD:
+		a->userfaultfd = true;
+		break;
 	case F_HELP:
 		a->help = true;
 		break;
@@ -330,8 +334,10 @@ void jail_usage(int fd)
 		"         [--chroot-base-dir DIR] [--netns PATH] [--daemonize] [--new-pid-ns]\n"
 		"         [--cgroup <controller>.<file>=<value>]... [--cgroup-version 1|2]\n"
 		"         [--parent-cgroup PATH] [--resource-limit fsize=N|no-file=N]...\n"
-		"         [--version] [--help] [-- ember arguments...]\n"
+		"         [--userfaultfd] [--version] [--help] [-- ember arguments...]\n"
 		"Builds <chroot-base-dir>/<exec name>/<id>/root (default base %s), enters\n"
-		"it and execs /<exec name> --id ID ... as UID:GID with no capabilities.\n",
+		"it and execs /<exec name> --id ID ... as UID:GID with no capabilities.\n"
+		"--userfaultfd: the jail gets the host's /dev/userfaultfd too (snapshot loads\n"
+		"with the Uffd memory backend).\n",
 		JAIL_DEFAULT_BASE);
 }

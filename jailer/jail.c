@@ -112,6 +112,9 @@ int jail_validate(struct jail *j, char *err, size_t errlen)
 		return ret;
 	if (j->a.netns && stat(j->a.netns, &st) < 0)
 		return jail_fail(err, errlen, errno, "--netns '%s'", j->a.netns);
+	ret = jail_uffd_validate(j, err, errlen);
+	if (ret)
+		return ret;
 	return jail_cgroups_validate(j, err, errlen);
 }
 

@@ -68,6 +68,7 @@ struct jail_args {
 	bool has_fsize;
 	uint64_t fsize;			/* RLIMIT_FSIZE */
 	uint64_t nofile;		/* RLIMIT_NOFILE, default 2048 */
+	bool userfaultfd;		/* --userfaultfd: /dev/userfaultfd in the jail */
 	bool version;			/* --version: print and exit */
 	bool help;			/* --help: print usage and exit */
 	int n_extra;			/* arguments after "--" */
@@ -131,9 +132,15 @@ struct jail {
 	} cg_dirs[JAIL_MAX_CG_DIRS];
 
 	int devnull_fd;			/* for --daemonize, opened before pivot */
+	dev_t uffd_rdev;		/* --userfaultfd: the host's /dev/userfaultfd (step 1) */
 	int status_fd;			/* -> the jailer command: failure pipe, or -1 */
 	bool forked_child;		/* we were forked in step 7 */
 };
+
+/* --userfaultfd: the host's /dev/userfaultfd is a character device (its
+ * number varies: a dynamic misc minor); j->uffd_rdev gets it. Without the
+ * flag: 0. Step 1 (validate). */
+int jail_uffd_validate(struct jail *j, char *err, size_t errlen);
 
 /* Parse argv (argv[0] is the program name). Syntax only: the id rules,
  * numbers, cgroup KEY=VALUE and limit syntax, parent cgroup path; no file

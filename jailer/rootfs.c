@@ -37,8 +37,9 @@
 /* The device nodes of the jail (Documentation/admin-guide/devices.txt).
  * KVM and TUN have fixed misc minors, so like Firecracker we create their
  * nodes whether or not the host has them right now (opening one then fails
- * with ENODEV / ENXIO until the module is loaded). No /dev/userfaultfd:
- * ember does not use it. Step privileges hands these to uid:gid in this
+ * with ENODEV / ENXIO until the module is loaded). /dev/userfaultfd only
+ * with --userfaultfd (a snapshot load's Uffd backend), at the host's device
+ * number (jail_uffd_node). Step privileges hands these to uid:gid in this
  * order, deepest first: each while its parent directory is still root's. */
 static const struct jail_node {
 	const char *path;	/* below the jail root */
@@ -473,6 +474,8 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 
 /* ---- step 5: device nodes ---------------------------------------------- */
 
+static int jail_uffd_node(struct jail *j, bool hand_over, char *err, size_t errlen);
+
 int jail_devices(struct jail *j, char *err, size_t errlen)
 {
 	char what[PATH_MAX + 32];
@@ -495,6 +498,9 @@ int jail_devices(struct jail *j, char *err, size_t errlen)
 			return jail_fail(err, errlen, -ret, "mknod %s (%u:%u)", what, n->major,
 					 n->minor);
 	}
+	int ret = jail_uffd_node(j, false, err, errlen);
+	if (ret)
+		return ret;
 	if (j->a.daemonize) {
 		/* The jail has no /dev/null: open the host's now. */
 		j->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -544,8 +550,10 @@ int jail_pivot_root(struct jail *j, char *err, size_t errlen)
 int jail_hand_over(struct jail *j, char *err, size_t errlen)
 {
 	char what[64];
-	int ret;
+	int ret = jail_uffd_node(j, true, err, errlen);
 
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < sizeof(jail_owned) / sizeof(jail_owned[0]); i++) {
 		const struct jail_node *n = &jail_owned[i];
 		const char *name;
@@ -621,4 +629,46 @@ void jail_root_undo(struct jail *j)
 	if (j->root_fd >= 0)
 		close(j->root_fd);
 	j->base_parent_fd = j->base_fd = j->exec_dir_fd = j->id_dir_fd = j->root_fd = -1;
+}
+
+/* ---- --userfaultfd ------------------------------------------------------ */
+
+int jail_uffd_validate(struct jail *j, char *err, size_t errlen)
+{
+	struct stat st;
+
+	j->uffd_rdev = 0;
+	if (!j->a.userfaultfd)
+		return 0;
+	if (stat("/dev/userfaultfd", &st) < 0)
+		return jail_fail(err, errlen, errno, "--userfaultfd: /dev/userfaultfd");
+	if (!S_ISCHR(st.st_mode))
+		return jail_fail(err, errlen, EINVAL,
+				 "--userfaultfd: /dev/userfaultfd is not a character device");
+	j->uffd_rdev = st.st_rdev;
+	return 0;
+}
+
+/* dev/userfaultfd in the jail (step devices), or handed to uid:gid (step
+ * privileges, before /dev itself), when --userfaultfd asked for it. */
+static int jail_uffd_node(struct jail *j, bool hand_over, char *err, size_t errlen)
+{
+	const char *name;
+	char what[PATH_MAX + 32];
+	int dir_fd, ret;
+
+	if (!j->uffd_rdev)
+		return 0;
+	snprintf(what, sizeof(what), "%s/dev/userfaultfd", j->root);
+	dir_fd = jail_open_parent_at(j->root_fd, "dev/userfaultfd", -1, &name);
+	if (dir_fd < 0)
+		return jail_fail_at(err, errlen, dir_fd, "opening", what);
+	ret = hand_over ? jail_chown_at(dir_fd, name, j->uffd_rdev, j->a.uid, j->a.gid)
+			: jail_mknod_at(dir_fd, name, j->uffd_rdev);
+	close(dir_fd);
+	if (ret)
+		return hand_over ? jail_fail_at(err, errlen, ret, "chown", "/dev/userfaultfd in the jail")
+				 : jail_fail(err, errlen, -ret, "mknod %s (%u:%u)", what,
+					     major(j->uffd_rdev), minor(j->uffd_rdev));
+	return 0;
 }

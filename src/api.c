@@ -69,11 +69,13 @@ static int api_get_vm_config(struct api *api, struct json_ctx *c, struct api_req
 
 static int api_put_boot(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_boot_source(c, api->cfg, req->body);
 }
 
 static int api_put_drive(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_drive(c, api->cfg, req->body, req->id);
 }
 
@@ -99,6 +101,7 @@ static int api_machine_check(struct api *api, struct json_ctx *c, struct api_req
 
 static int api_apply_machine(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_machine_apply(c, api->cfg, &req->u.machine);
 }
 
@@ -109,6 +112,7 @@ static int api_put_metrics(struct api *api, struct json_ctx *c, struct api_req *
 
 static int api_put_net(struct api *api, struct json_ctx *c, struct api_req *req, cJSON **out)
 {
+	api->boot_path = true;
 	return config_json_net(c, api->cfg, req->body, req->id);
 }
 
@@ -162,6 +166,8 @@ static const struct api_route api_routes[] = {
 	  API_PUT(network) },
 	/* Firecracker has no request counters for /serial. */
 	{ API_HTTP_PUT, "serial", NULL, false, API_PRE_BOOT, NULL, api_put_serial, NULL, NULL },
+	{ API_HTTP_PUT, "snapshot", NULL, false, API_ANY_TIME, NULL, api_put_snapshot, NULL,
+	  NULL },
 	{ API_HTTP_PATCH, "machine-config", NULL, false, API_PRE_BOOT, api_machine_check,
 	  api_apply_machine, API_PATCH(machine_cfg) },
 	{ API_HTTP_PATCH, "drives", NULL, true, API_POST_BOOT, api_patch_drive_check,
@@ -203,7 +209,6 @@ static const struct { const char *seg; const char *what; } api_unsupported[] = {
 	{ "pmem", "virtio-pmem devices" },
 	{ "hotplug", "memory hotplug" },
 	{ "cpu-config", "custom CPU templates" },
-	{ "snapshot", "snapshots" },
 };
 
 static const struct api_route *api_route_find(enum api_http_method m, const char *seg)
@@ -217,8 +222,8 @@ static const struct api_route *api_route_find(enum api_http_method m, const char
 /* Route one request, in Firecracker's order: unsupported features, the
  * method's body rule, the path, its id, the body's JSON, the route's body
  * checks, the boot rule, the handler. Returns 0 (204 unless *out is set
- * for a 200) or -errno with c->err set; *deprecation is what the check
- * step found (NULL: nothing deprecated), whatever the result. */
+ * for a 200) or -errno with c->err set; *deprecation is what the check or
+ * run step found (NULL: nothing deprecated), whatever the result. */
 static int api_dispatch(struct api *api, struct json_ctx *c, const struct api_http_request *req,
 			const struct api_route *route, const char *segs[2], cJSON **out,
 			const char **deprecation)
@@ -249,11 +254,11 @@ static int api_dispatch(struct api *api, struct json_ctx *c, const struct api_ht
 	}
 	ar.body = body;
 	r = route->check ? route->check(api, c, &ar, out) : 0;
-	*deprecation = ar.deprecation;
 	if (r == 0)
 		r = api_gate(api, c, route->when);
 	if (r == 0)
 		r = route->run(api, c, &ar, out);
+	*deprecation = ar.deprecation;
 	cJSON_Delete(body);
 	return r;
 }

@@ -22,6 +22,9 @@ struct api {
 	struct vm *vm;                /* NULL until the VM runs */
 	bool owns_vm;                 /* started by InstanceStart: destroyed by us */
 	char id[CONFIG_ID_MAX + 1];
+	/* A boot resource (boot source, machine config, drive, interface) was
+	 * configured: a snapshot load is refused. */
+	bool boot_path;
 };
 
 /* When a route may run: its boot rule. */
@@ -32,7 +35,7 @@ struct api_req {
 	const char *mname, *seg;      /* method name, first path segment */
 	const char *id;               /* second path segment ("" when none) */
 	const cJSON *body;            /* NULL for methods without a body */
-	const char *deprecation;      /* set by a check step: the request uses a
+	const char *deprecation;      /* set by a step: the request uses a
 				       * deprecated field (log line, and the
 				       * response gets "Deprecation: true") */
 	union {                       /* what a check step found, for its run step */
@@ -72,6 +75,10 @@ api_step api_patch_drive_check, api_patch_drive;
  * the rate limiters into a copy of the interface; the run step has the
  * running device take them (vm_update_net()). */
 api_step api_patch_net_check, api_patch_net;
+/* PUT /snapshot/create (post-boot, VM paused) and PUT /snapshot/load
+ * (pre-boot, on a fresh process): the second path segment says which; each
+ * applies its own boot rule (docs/snapshot.md, section 5). */
+api_step api_put_snapshot;
 /* DELETE /drives/{id}, /network-interfaces/{id}: device hotplug, which ember
  * does not support. */
 api_step api_delete_device;

@@ -239,6 +239,18 @@ static void cpu_template_vendor_string(const struct kvm_cpuid2 *cpuid, char out[
 	}
 }
 
+uint32_t cpu_template_cpuid_set(enum config_cpu_template t, uint32_t leaf, uint32_t subleaf,
+				unsigned reg)
+{
+	const struct cpu_template_def *d = cpu_template_get(t);
+	uint32_t set = 0;
+	for (size_t i = 0; d && i < d->ncpuid; i++)
+		if (d->cpuid[i].leaf == leaf && d->cpuid[i].subleaf == subleaf &&
+		    d->cpuid[i].reg == reg)
+			set |= d->cpuid[i].set;
+	return set;
+}
+
 int cpu_template_check(enum config_cpu_template t, const struct kvm_cpuid2 *supported,
 		       char *err, size_t errlen)
 {

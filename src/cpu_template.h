@@ -46,6 +46,11 @@ int cpu_template_check(enum config_cpu_template t, const struct kvm_cpuid2 *supp
  * removed. NONE (or a NULL table) leaves it unchanged. */
 void cpu_template_apply_cpuid(enum config_cpu_template t, struct kvm_cpuid2 *cpuid);
 
+/* The bits t's CPUID rules turn on in register reg (0 EAX, 1 EBX, 2 ECX,
+ * 3 EDX) of leaf/subleaf: 0 when t has no rule there (and for NONE). */
+uint32_t cpu_template_cpuid_set(enum config_cpu_template t, uint32_t leaf, uint32_t subleaf,
+				unsigned reg);
+
 /* t's MSR rules (T2S and T2CL rewrite IA32_ARCH_CAPABILITIES): their count,
  * with *rules pointing at them; 0 (and NULL) for the others. */
 size_t cpu_template_msrs(enum config_cpu_template t, const struct cpu_template_msr **rules);

@@ -628,3 +628,106 @@ void devices_destroy(struct devices *d)
 		devices_entry_free(d->e[i]);
 	free(d);
 }
+
+/* ---- pause and resume ---- */
+
+void devices_pause(struct devices *d, bool serve)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++) {
+		struct devices_entry *e = d->e[i];
+		for (unsigned q = 0; serve && q < e->nq; q++) {
+			devices_drain(e->q[q].efd);
+			e->vdev->ops->notify(e->vdev, q);
+		}
+		/* io_engine Async: what the kick queued to io_uring completes
+		 * now, before the device stops (blk_quiesce logs a failure;
+		 * a snapshot then refuses, devices_io_idle). */
+		if (serve && e->kind == DEVICES_BLK)
+			blk_quiesce(e->blk);
+		pthread_mutex_lock(&e->vdev->lock);
+		e->vdev->paused = true;
+		pthread_mutex_unlock(&e->vdev->lock);
+	}
+}
+
+int devices_io_idle(struct devices *d, char *err, size_t errlen)
+{
+	for (unsigned i = 0; d && i < d->n; i++) {
+		struct devices_entry *e = d->e[i];
+		int r = e->kind == DEVICES_BLK ? blk_drain(e->blk) : 0;
+		if (r < 0)
+			return util_err(err, errlen, r, "drive %s: requests still in flight (io_engine "
+					"Async): %s", e->id, strerror(-r));
+	}
+	return 0;
+}
+
+void devices_resume(struct devices *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++) {
+		struct devices_entry *e = d->e[i];
+		pthread_mutex_lock(&e->vdev->lock);
+		e->vdev->paused = false;
+		pthread_mutex_unlock(&e->vdev->lock);
+		for (unsigned q = 0; q < e->nq; q++)
+			devices_kick(e, q);
+	}
+}
+
+/* ---- snapshot ---- */
+
+void devices_save(struct devices *d, unsigned i, struct devices_state *st)
+{
+	struct devices_entry *e = d->e[i];
+	memset(st, 0, sizeof(*st));
+	st->type = e->vdev->ops->device_id;
+	snprintf(st->id, sizeof(st->id), "%s", e->id);
+	virtio_mmio_save(&e->mmio, &st->mmio);
+	if (e->kind == DEVICES_BLK)
+		blk_save(e->blk, &st->u.blk);
+	else
+		net_save(e->net, &st->u.net);
+}
+
+int devices_restore(struct devices *d, const struct devices_state *st, unsigned n, char *err,
+		    size_t errlen)
+{
+	char why[256];
+	if (n != d->n) {
+		snprintf(err, errlen, "%u virtio devices in the snapshot, %u configured", n, d->n);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct devices_entry *e = d->e[i];
+		const char *what = e->kind == DEVICES_BLK ? "drive" : "network interface";
+		int r = 0;
+		if (st[i].type != e->vdev->ops->device_id || strcmp(st[i].id, e->id) != 0) {
+			snprintf(why, sizeof(why), "the snapshot has device type %u '%s' here",
+				 st[i].type, st[i].id);
+			r = -EINVAL;
+		}
+		if (r == 0)
+			r = e->kind == DEVICES_BLK ? blk_restore(e->blk, &st[i].u.blk, why, sizeof(why))
+						   : net_restore(e->net, &st[i].u.net, why, sizeof(why));
+		if (r == 0)
+			r = virtio_mmio_restore(&e->mmio, &st[i].mmio, why, sizeof(why));
+		if (r < 0) {
+			snprintf(err, errlen, "virtio device %u (%s %s): %s", i, what, e->id, why);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void devices_signal_restored(struct devices *d)
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++)
+		if (__atomic_load_n(&d->e[i]->vdev->isr, __ATOMIC_SEQ_CST))
+			devices_signal(d->e[i]->irqfd);
+}

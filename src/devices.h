@@ -16,6 +16,9 @@
 #include "src/config.h"
 #include "src/evloop.h"
 #include "src/guest_mem.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "virtio/net.h"
 
 struct devices;
 
@@ -63,9 +66,50 @@ int devices_update_drive(struct devices *d, const struct config_drive *drive, ch
 int devices_update_net(struct devices *d, const struct config_net *net, char *err,
 		       size_t errlen);
 
+/* PATCH /vm Paused, with the vCPUs parked: with serve, serve to its end
+ * every queue the guest kicked (what it submitted before the pause
+ * completes: block writes reach the file, frames the tap); then stop every
+ * device (no queue is served, whatever fd wakes the loop) until
+ * devices_resume(). A restored VM starts stopped without serving. */
+void devices_pause(struct devices *d, bool serve);
+/* Let the devices run again and look at every queue once (a kick that
+ * arrived while they were stopped, or one a snapshot caught in flight). */
+void devices_resume(struct devices *d);
+/* Before a snapshot of the paused VM: wait until no drive has a request in
+ * flight in its io_uring engine (io_engine Async; devices_pause() already
+ * waited, so this normally finds none). 0, or -errno with err naming the
+ * drive. */
+int devices_io_idle(struct devices *d, char *err, size_t errlen);
+
 /* Remove every fd from the loop, deassign the KVM ioeventfds and irqfds and
  * free everything. Call with the vCPUs stopped (MMIO handlers stay
  * registered on the bus, which dies with the VM). NULL is fine. */
 void devices_destroy(struct devices *d);
+
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+/* One virtio device: what it is (the config's id, VIRTIO_ID_BLK or
+ * VIRTIO_ID_NET), its transport and its device-specific state. */
+struct devices_state {
+	uint32_t type;
+	char id[CONFIG_ID_MAX + 1];
+	struct virtio_mmio_state mmio;
+	union {
+		struct blk_state blk;
+		struct net_state net;
+	} u;
+};
+
+/* Device i (0 <= i < devices_count(d)), VM paused. */
+void devices_save(struct devices *d, unsigned i, struct devices_state *st);
+/* The devices were built from the snapshot's config (the same order, so
+ * the same addresses and IRQs): st[0..n) goes to device i, whose type and id
+ * must match. 0, or -EINVAL with one line in err naming the device. */
+int devices_restore(struct devices *d, const struct devices_state *st, unsigned n, char *err,
+		    size_t errlen);
+/* After a restore, when the VM runs again: every device whose interrupt
+ * status is set interrupts the guest once more (an irqfd edge the snapshot
+ * may have caught before KVM delivered it). */
+void devices_signal_restored(struct devices *d);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <stdint.h>
@@ -70,6 +72,7 @@ void guest_mem_free(struct guest_mem *mem)
 {
 	if (mem->base)
 		munmap(mem->base, mem->total);
+	free(mem->dirty);
 	memset(mem, 0, sizeof(*mem));
 }
 
@@ -124,4 +127,123 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 	if (off + len < off || (uint64_t)st.st_size < off + len)
 		return -EINVAL;
 	return util_pread_full(fd, dst, len, off);
+}
+
+/* ---- snapshots ---- */
+
+int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd)
+{
+	struct stat st;
+	if (mem_size == 0 || mem_size > SIZE_MAX)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < mem_size)
+		return -EINVAL;
+	uint8_t *p = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+			  fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, mem_size, MADV_DONTDUMP);
+	guest_mem_split(mem, p, mem_size);
+	mem->file_dev = st.st_dev;
+	mem->file_ino = st.st_ino;
+	return 0;
+}
+
+int guest_mem_track_dirty(struct guest_mem *mem)
+{
+	uint64_t pages = (mem->total + GUEST_MEM_PAGE - 1) / GUEST_MEM_PAGE;
+	free(mem->dirty);
+	mem->dirty = calloc((pages + 63) / 64 + 1, sizeof(uint64_t));
+	return mem->dirty ? 0 : -ENOMEM;
+}
+
+void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	if (!mem->dirty || len == 0)
+		return;
+	for (unsigned i = 0; i < mem->nregions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		uint64_t off = (uint64_t)(r->host - mem->base) + (gpa - r->gpa);
+		uint64_t room = r->size - (gpa - r->gpa);
+		uint64_t end = off + (len < room ? len : room);
+		for (uint64_t p = off / GUEST_MEM_PAGE; p <= (end - 1) / GUEST_MEM_PAGE; p++)
+			__atomic_fetch_or(&mem->dirty[p / 64], 1ULL << (p % 64), __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+static bool guest_mem_page_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+	for (unsigned i = 0; i < GUEST_MEM_PAGE / 8; i += 4)
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3])
+			return false;
+	return true;
+}
+
+/* Pages of anonymous RAM that were never touched: neither present nor
+ * swapped in /proc/self/pagemap. Fills absent[0..n) for the n pages from
+ * addr; false when pagemap cannot be read (then every page is read). */
+static bool guest_mem_absent(int pm, const uint8_t *addr, uint64_t n, bool *absent)
+{
+	uint64_t buf[512];
+	uint64_t first = (uint64_t)(uintptr_t)addr / GUEST_MEM_PAGE;
+	for (uint64_t done = 0; done < n;) {
+		uint64_t k = n - done < 512 ? n - done : 512;
+		ssize_t got = pread(pm, buf, k * 8, (off_t)((first + done) * 8));
+		if (got != (ssize_t)(k * 8))
+			return false;
+		for (uint64_t i = 0; i < k; i++)
+			absent[done + i] = !(buf[i] & (3ULL << 62));
+		done += k;
+	}
+	return true;
+}
+
+int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, uint64_t *written)
+{
+	struct stat st;
+	*written = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != mem->total && ftruncate(fd, (off_t)mem->total) < 0)
+		return -errno;
+	int pm = -1;
+	if (!pages && !mem->file_ino && !mem->uffd)
+		pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	const uint64_t chunk = 512;  /* pages looked at per pagemap read */
+	bool absent[512];
+	uint64_t npages = mem->total / GUEST_MEM_PAGE, run = 0, run_start = 0;
+	int r = 0;
+	for (uint64_t p = 0; p < npages && r == 0; p++) {
+		bool take;
+		if (pages) {
+			take = (pages[p / 64] >> (p % 64)) & 1;
+		} else {
+			if (p % chunk == 0 &&
+			    !(pm >= 0 && guest_mem_absent(pm, mem->base + p * GUEST_MEM_PAGE,
+							 npages - p < chunk ? npages - p : chunk,
+							 absent)))
+				memset(absent, 0, sizeof(absent));
+			take = !absent[p % chunk] &&
+			       !guest_mem_page_zero(mem->base + p * GUEST_MEM_PAGE);
+		}
+		if (take && !run++)
+			run_start = p;
+		/* A run ends at a page not taken, the end, or 1 GiB. */
+		if (run && (!take || p + 1 == npages || run == (1u << 18))) {
+			struct iovec v = { mem->base + run_start * GUEST_MEM_PAGE,
+					   run * GUEST_MEM_PAGE };
+			r = util_rwv_full(fd, &v, 1, run_start * GUEST_MEM_PAGE, true);
+			*written += run * GUEST_MEM_PAGE;
+			run = 0;
+		}
+	}
+	if (pm >= 0)
+		close(pm);
+	return r;
 }

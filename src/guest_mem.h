@@ -33,6 +33,16 @@ struct guest_mem {
 	bool untouched;
 	unsigned nregions;
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	/* Snapshots (guest_mem_track_dirty, guest_mem_init_file): one bit per
+	 * page, by offset in the mapping, set for pages ember's devices write
+	 * (KVM's dirty log sees only the guest's writes). NULL: not tracked. */
+	uint64_t *dirty;
+	/* The memory file the mapping is a private copy of (0, 0 when RAM is
+	 * anonymous memory). */
+	uint64_t file_dev, file_ino;
+	/* Pages come from a page-fault handler on first touch (a snapshot's
+	 * Uffd backend): an untouched page is not a zero page. */
+	bool uffd;
 };
 
 /* Map mem_size bytes of RAM (MAP_NORESERVE, zeroed by the kernel) and split it
@@ -65,5 +75,31 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 
 /* End of RAM below the gap (the highest usable low address + 1). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);
+
+/* ---- snapshots (docs/snapshot.md, section 3) ---- */
+
+#define GUEST_MEM_PAGE 4096u
+
+/* Map a snapshot's memory file as RAM of mem_size bytes: MAP_PRIVATE (the
+ * guest's writes are private copies; the file is never written), split
+ * around the gap like guest_mem_init. The file must hold mem_size bytes.
+ * Returns 0 or -errno (-EINVAL: the file is too short). */
+int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd);
+
+/* Keep mem->dirty from now on (all clean). 0 or -ENOMEM. */
+int guest_mem_track_dirty(struct guest_mem *mem);
+
+/* A device wrote, or may write, [gpa, gpa+len): mark its pages dirty (no-op
+ * when not tracked or outside RAM). Any thread. */
+void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Write RAM to fd (offset = offset in the mapping; the file is sized to
+ * mem->total): with pages == NULL every page that is not all zeroes (pages
+ * of anonymous RAM the guest never touched are skipped unread, through
+ * /proc/self/pagemap; not with a file or a page-fault handler behind them),
+ * else exactly the pages whose bit is set in pages
+ * (one bit per page, mem->total / 4 KiB bits). *written gets the bytes
+ * written. 0 or -errno. */
+int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, uint64_t *written);
 
 #endif

@@ -289,3 +289,39 @@ int i8042_ctrl_alt_del(struct i8042 *k)
 		k->irq(k->opaque);
 	return 0;
 }
+
+/* ---- snapshot ---- */
+
+void i8042_save(struct i8042 *k, struct i8042_state *st)
+{
+	pthread_mutex_lock(&k->lock);
+	memset(st, 0, sizeof(*st));
+	st->status = k->status;
+	st->ctr = k->ctr;
+	st->outp = k->outp;
+	st->cmd = k->cmd;
+	st->kbd_arg_of = k->kbd_arg_of;
+	st->kbd_last = k->kbd_last;
+	st->len = k->len;
+	for (unsigned i = 0; i < k->len; i++)
+		st->buf[i] = k->buf[(k->head + i) % I8042_BUF];
+	pthread_mutex_unlock(&k->lock);
+}
+
+void i8042_restore(struct i8042 *k, const struct i8042_state *st)
+{
+	pthread_mutex_lock(&k->lock);
+	k->status = st->status;
+	k->ctr = st->ctr | CTR_AUX_DIS;
+	k->outp = st->outp;
+	k->cmd = st->cmd;
+	k->kbd_arg_of = st->kbd_arg_of;
+	k->kbd_last = st->kbd_last;
+	k->head = 0;
+	k->len = st->len <= I8042_BUF ? st->len : I8042_BUF;
+	memcpy(k->buf, st->buf, k->len);
+	bool irq = i8042_irq_level(k);
+	pthread_mutex_unlock(&k->lock);
+	if (irq && k->irq)
+		k->irq(k->opaque);
+}

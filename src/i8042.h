@@ -37,4 +37,20 @@ void i8042_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool 
  * guest has not drained earlier keys. */
 int i8042_ctrl_alt_del(struct i8042 *k);
 
+/* ---- snapshot (docs/snapshot.md, I8042 section) ---- */
+
+/* The controller's registers and its output buffer (buf[0..len), oldest
+ * first). */
+struct i8042_state {
+	uint8_t status, ctr, outp, cmd, kbd_arg_of, kbd_last;
+	uint8_t buf[I8042_BUF];
+	unsigned len;                  /* <= I8042_BUF */
+};
+
+void i8042_save(struct i8042 *k, struct i8042_state *st);
+/* Take the state over (len must be <= I8042_BUF) and raise IRQ 1 again when
+ * a byte waits with the keyboard interrupt on (the edge the guest may not
+ * have seen before the snapshot). */
+void i8042_restore(struct i8042 *k, const struct i8042_state *st);
+
 #endif

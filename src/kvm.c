@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -178,6 +179,9 @@ int kvm_set_slots(const struct kvm_machine *m, const struct guest_mem *mem, char
 			.guest_phys_addr = mem->regions[i].gpa,
 			.memory_size = mem->regions[i].size,
 			.userspace_addr = (uint64_t)(uintptr_t)mem->regions[i].host,
+			/* Dirty pages tracked (track_dirty_pages): KVM logs the
+			 * guest's writes for Diff snapshots. */
+			.flags = mem->dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 		if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 			int e = errno;
@@ -215,4 +219,32 @@ void kvm_machine_close(struct kvm_machine *m)
 	if (m->kvm_fd >= 0)
 		close(m->kvm_fd);
 	m->kvm_fd = m->vm_fd = -1;
+}
+
+int kvm_dirty_log(const struct kvm_machine *m, const struct guest_mem *mem, uint64_t *pages,
+		  char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < mem->nregions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		uint64_t n = r->size / GUEST_MEM_PAGE;
+		uint64_t *bm = calloc((n + 63) / 64 + 1, sizeof(uint64_t));
+		if (!bm) {
+			snprintf(err, errlen, "dirty log of slot %u: out of memory", i);
+			return -ENOMEM;
+		}
+		struct kvm_dirty_log log = { .slot = i, .dirty_bitmap = bm };
+		if (ioctl(m->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+			int e = errno;
+			free(bm);
+			snprintf(err, errlen, "KVM_GET_DIRTY_LOG slot %u: %s", i, strerror(e));
+			return -e;
+		}
+		/* Slot page j is page (region offset / 4 KiB + j) of the mapping. */
+		uint64_t first = (uint64_t)(r->host - mem->base) / GUEST_MEM_PAGE;
+		for (uint64_t j = 0; j < n; j++)
+			if ((bm[j / 64] >> (j % 64)) & 1)
+				pages[(first + j) / 64] |= 1ULL << ((first + j) % 64);
+		free(bm);
+	}
+	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "src/guest_mem.h"
 
@@ -38,7 +39,8 @@ void kvm_prepare(void);
 int kvm_machine_create(struct kvm_machine *m, bool *prepared, char *err, size_t errlen);
 
 /* KVM_SET_USER_MEMORY_REGION for each RAM region of mem (slot i = region
- * i). Returns 0 or -errno with one line in err. */
+ * i), with KVM's dirty page log when mem tracks dirty pages (mem->dirty).
+ * Returns 0 or -errno with one line in err. */
 int kvm_set_slots(const struct kvm_machine *m, const struct guest_mem *mem, char *err,
 		  size_t errlen);
 
@@ -46,6 +48,12 @@ int kvm_set_slots(const struct kvm_machine *m, const struct guest_mem *mem, char
  * write is one edge. *out gets the fd. Returns 0 or -errno with one line in
  * err (and no fd left open). */
 int kvm_irqfd_new(const struct kvm_machine *m, unsigned gsi, int *out, char *err, size_t errlen);
+
+/* KVM_GET_DIRTY_LOG of every slot (the log starts over): OR the pages the
+ * guest wrote since the last call into pages (one bit per page of mem's
+ * mapping). 0 or -errno with one line in err. */
+int kvm_dirty_log(const struct kvm_machine *m, const struct guest_mem *mem, uint64_t *pages,
+		  char *err, size_t errlen);
 
 /* Close the VM fd, then /dev/kvm (each when open); both become -1. */
 void kvm_machine_close(struct kvm_machine *m);

@@ -4,6 +4,7 @@
  * main thread's event loop.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "src/log.h"
 #include "src/metrics.h"
 #include "src/seccomp.h"
+#include "src/snapshot.h"
 #include "src/timeline.h"
 #include "src/vm.h"
 
@@ -70,6 +72,8 @@ static void usage(FILE *f)
 		"  --mmds-size-limit N      accepted as Firecracker's; no effect (ember has no MMDS)\n"
 		"  --enable-pci             refused: ember has no PCI (its devices are virtio-mmio)\n"
 		"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N   set by the jailer\n"
+		"  --snapshot-version       print the snapshot format version this ember writes\n"
+		"  --describe-snapshot FILE print the format version of a snapshot state file\n"
 		"  --version                print the version\n"
 		"  --help                   this text\n");
 }
@@ -96,6 +100,19 @@ static int parse_number(const char *flag, const char *val, unsigned long long *o
 	return 0;
 }
 
+/* --describe-snapshot FILE: its format version, or why it is not a state
+ * file ember reads. */
+static int describe_snapshot(const char *path)
+{
+	char version[32], err[SNAP_ERR_LEN + PATH_MAX];
+	if (snap_describe_file(path, version, sizeof(version), err, sizeof(err)) < 0) {
+		fprintf(stderr, "ember: --describe-snapshot %s\n", err);
+		return EXIT_GENERIC;
+	}
+	printf("%s\n", version);
+	return EXIT_OK;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	for (int i = 1; i < argc; i++) {
@@ -115,6 +132,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		static const char *const flags[] = {
 			"--no-api", "--no-seccomp", "--boot-timer", "--show-level",
 			"--show-log-origin", "--help", "--version", "--enable-pci",
+			"--snapshot-version",
 		};
 		bool is_flag = false;
 		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
@@ -131,6 +149,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(name, "--help")) { usage(stdout); exit(EXIT_OK); }
 		else if (!strcmp(name, "--version")) { printf("ember v%s\n", EMBER_VERSION); exit(EXIT_OK); }
+		else if (!strcmp(name, "--snapshot-version")) { printf("%s\n", snap_version_string()); exit(EXIT_OK); }
+		else if (!strcmp(name, "--describe-snapshot")) exit(describe_snapshot(val));
 		else if (!strcmp(name, "--no-api")) o->no_api = true;
 		else if (!strcmp(name, "--no-seccomp")) o->no_seccomp = true;
 		else if (!strcmp(name, "--boot-timer")) o->boot_timer = true;

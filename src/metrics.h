@@ -74,7 +74,7 @@ struct evloop;
 /* Store groups: values kept across lines. */
 #define METRICS_API_SERVER_STORE(X) X(process_startup_time_us) X(process_startup_time_cpu_us)
 #define METRICS_LATENCIES(X) X(pause_vm) X(resume_vm) X(vmm_pause_vm) X(vmm_resume_vm) \
-	X(instance_start)
+	X(instance_start) X(full_create_snapshot) X(diff_create_snapshot) X(load_snapshot)
 /* Boot timeline: 0 until known. guest_boot_time_* come from the boot-timer
  * device (--boot-timer), measured from InstanceStart. */
 #define METRICS_BOOT(X) X(build_time_us) X(guest_boot_time_us) X(guest_boot_cpu_time_us) \

@@ -22,6 +22,7 @@
 #include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "src/vcpu.h"
 
@@ -48,8 +50,7 @@
  * PATCH /drives and PATCH /network-interfaces, PATCH /vm pause and resume,
  * SendCtrlAltDel, FlushMetrics and the periodic metrics, log lines, console
  * input and output) and what it does when ember exits (vm_destroy,
- * api_destroy, metrics_stop). Snapshots are not implemented: their calls are
- * not here.
+ * api_destroy, metrics_stop), and PUT /snapshot/create on the paused VM.
  */
 static const struct sc_rule seccomp_main_rules[] = {
 	/* I/O on fds the main thread owns */
@@ -61,7 +62,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	ALLOW(readv, "net: rx from the tap into a descriptor chain"),
 	ALLOW(writev, "net: tx to the tap from a descriptor chain"),
 	ALLOW(preadv, "blk: reads at a sector offset"),
-	ALLOW(pwritev, "blk: writes at a sector offset"),
+	ALLOW(pwritev, "blk: writes at a sector offset; guest_mem_dump (snapshot create): memory "
+	      "file pages at their offsets"),
 	ALLOW(fdatasync, "blk: VIRTIO_BLK_T_FLUSH with cache_type Writeback"),
 	ALLOW(io_uring_enter, "blk, io_engine Async (virtio/blk_uring.c): blk_uring_submit of "
 	      "each batch of requests, blk_uring_reap (a CQ overflow flush), blk_uring_drain "
@@ -153,6 +155,35 @@ static const struct sc_rule seccomp_main_rules[] = {
 	IOCTL(TUNSETOFFLOAD, "net_apply_offload: the offloads the guest acked, applied at the "
 	      "next queue event after it activates or resets the device (not on the vCPU)"),
 	IOCTL(TCSETS, "console_term_raw at vm_start, console_term_restore at exit (tcsetattr TCSANOW)"),
+	/* PUT /snapshot/create on the paused VM (vm_snapshot_create): reading
+	 * the state of the VM and of each vCPU (x86_state.c), the dirty log,
+	 * and writing the two files */
+	IOCTL(KVM_CHECK_EXTENSION, "x86_vcpu_save: XSAVE area size, XCRs (snapshot create); "
+	      "before, kvm_open and console_setup_ring"),
+	IOCTL(KVM_GET_MSR_INDEX_LIST, "x86_vcpu_save: the MSRs KVM can save (snapshot create)"),
+	IOCTL(KVM_GET_REGS, "x86_vcpu_save (snapshot create); vcpu_dump_regs"),
+	IOCTL(KVM_GET_SREGS, "x86_vcpu_save (snapshot create); vcpu_dump_regs, x86_cpu_setup"),
+	IOCTL(KVM_GET_FPU, "x86_vcpu_save (snapshot create)"),
+	IOCTL(KVM_GET_XSAVE, "x86_vcpu_save (snapshot create): the XSAVE area"),
+	IOCTL(KVM_GET_XSAVE2, "x86_vcpu_save (snapshot create): an XSAVE area above 4 KiB"),
+	IOCTL(KVM_GET_XCRS, "x86_vcpu_save (snapshot create)"),
+	IOCTL(KVM_GET_LAPIC, "x86_vcpu_save (snapshot create); x86_cpu_setup"),
+	IOCTL(KVM_GET_MP_STATE, "x86_vcpu_save (snapshot create)"),
+	IOCTL(KVM_GET_VCPU_EVENTS, "x86_vcpu_save (snapshot create)"),
+	IOCTL(KVM_GET_DEBUGREGS, "x86_vcpu_save (snapshot create)"),
+	IOCTL(KVM_GET_TSC_KHZ, "x86_vcpu_save (snapshot create); x86_state_host_check and "
+	      "x86_vcpu_restore (snapshot load): the TSC frequency"),
+	IOCTL(KVM_GET_MSRS, "x86_vcpu_save (snapshot create); x86_cpu_set_template_msrs: an MSR a "
+	      "CPU template (T2S, T2CL) rewrites, as KVM set it for the vCPU"),
+	IOCTL(KVM_GET_CPUID2, "x86_vcpu_save (snapshot create)"),
+	IOCTL(KVM_GET_CLOCK, "x86_vm_save (snapshot create): the KVM clock"),
+	IOCTL(KVM_GET_PIT2, "x86_vm_save (snapshot create)"),
+	IOCTL(KVM_GET_IRQCHIP, "x86_vm_save (snapshot create): PIC and IOAPIC"),
+	IOCTL(KVM_GET_DIRTY_LOG, "kvm_dirty_log (snapshot create with track_dirty_pages): the "
+	      "pages the guest wrote"),
+	ALLOW(ftruncate, "guest_mem_dump (snapshot create): the memory file's size (sparse)"),
+	ALLOW(pread64, "guest_mem_dump (snapshot create): /proc/self/pagemap, to skip pages the "
+	      "guest never touched; before boot: kernel, initrd, state file"),
 };
 
 /* The main thread once the VM runs, with the list above: narrower versions
@@ -165,6 +196,10 @@ static const struct sc_rule seccomp_main_running_rules[] = {
 	 * the API socket at exit then fails quietly and leaves the socket file
 	 * (the next ember at that path removes it as stale). */
 	FAIL(unlink, EPERM, "api_destroy: no file removal once the VM runs"),
+	ALLOW_MASKED(openat, 2, O_ACCMODE | (O_TMPFILE & ~O_DIRECTORY), O_WRONLY,
+		     "snapshot create: the state and memory files, write-only (created, and "
+		     "truncated for the state file and a Full memory file); never read-write, "
+		     "never O_TMPFILE"),
 };
 
 /*
@@ -180,7 +215,7 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	ALLOW(openat, "PUT /boot-source (checks the files), /drives, /logger, /metrics, /serial "
 	      "(created if missing), /network-interfaces (/dev/net/tun); InstanceStart: kernel and initrd "
 	      "(vm_load_kernel), /dev/kvm (kvm_open)"),
-	ALLOW(pread64, "InstanceStart: kernel and initrd into guest RAM"),
+
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
 	ALLOW(eventfd2, "InstanceStart: devices_attach (queue notifiers, device interrupts), "
 	      "kvm_irqfd_new (the i8042's interrupt), blk_uring_create (an Async drive's "
@@ -218,8 +253,6 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 		 "the thread adds its own filter"),
 	/* ioctls: /dev/kvm system fd (vm build at InstanceStart) */
 	IOCTL(KVM_GET_API_VERSION, "kvm_open: check the KVM API"),
-	IOCTL(KVM_CHECK_EXTENSION, "kvm_open: required capabilities; console_setup_ring: "
-	      "coalesced port I/O"),
 	IOCTL(KVM_CREATE_VM, "kvm_create_machine"),
 	IOCTL(KVM_GET_VCPU_MMAP_SIZE, "vcpu_create: kvm_run size"),
 	IOCTL(KVM_GET_SUPPORTED_CPUID, "x86_cpu_supported_cpuid: CPUID to filter "
@@ -234,16 +267,37 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	IOCTL(KVM_REGISTER_COALESCED_MMIO, "console_setup_ring: the UART's THR port is batched "
 	      "(coalesced port I/O) for the VM's life"),
 	/* ioctls: vCPU fds, configured by the main thread before vm_start */
-	IOCTL(KVM_SET_CPUID2, "x86_cpu_setup: filtered CPUID"),
-	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs; a CPU template's MSRs"),
-	IOCTL(KVM_GET_MSRS, "x86_cpu_set_template_msrs: an MSR a CPU template (T2S, T2CL) "
-	      "rewrites, as KVM set it for the vCPU"),
-	IOCTL(KVM_SET_REGS, "x86_cpu_setup: boot registers (vCPU 0)"),
-	IOCTL(KVM_GET_SREGS, "x86_cpu_setup: the segments x86_boot_regs starts from"),
-	IOCTL(KVM_SET_SREGS, "x86_cpu_setup: boot segments, paging (vCPU 0)"),
-	IOCTL(KVM_SET_FPU, "x86_cpu_setup: FPU state"),
-	IOCTL(KVM_GET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
-	IOCTL(KVM_SET_LAPIC, "x86_cpu_setup: LINT0/LINT1"),
+	IOCTL(KVM_SET_CPUID2, "x86_cpu_setup: filtered CPUID (CPU template applied); "
+	      "x86_vcpu_restore: the snapshot's"),
+	IOCTL(KVM_SET_MSRS, "x86_cpu_set_msrs: boot MSRs; a CPU template's MSRs; x86_vcpu_restore: "
+	      "the snapshot's"),
+	IOCTL(KVM_SET_REGS, "x86_cpu_setup: boot registers (vCPU 0); x86_vcpu_restore"),
+	IOCTL(KVM_SET_SREGS, "x86_cpu_setup: boot segments, paging (vCPU 0); x86_vcpu_restore"),
+	IOCTL(KVM_SET_FPU, "x86_cpu_setup: FPU state; x86_vcpu_restore"),
+	IOCTL(KVM_SET_LAPIC, "x86_cpu_setup: LINT0/LINT1; x86_vcpu_restore"),
+	/* PUT /snapshot/load: the vCPUs' and the VM's state (x86_state.c) */
+	IOCTL(KVM_SET_XSAVE, "x86_vcpu_restore (snapshot load)"),
+	IOCTL(KVM_SET_XCRS, "x86_vcpu_restore (snapshot load)"),
+	IOCTL(KVM_SET_DEBUGREGS, "x86_vcpu_restore (snapshot load)"),
+	IOCTL(KVM_SET_MP_STATE, "x86_vcpu_restore (snapshot load)"),
+	IOCTL(KVM_SET_VCPU_EVENTS, "x86_vcpu_restore (snapshot load): pending exceptions, "
+	      "interrupts, NMIs"),
+	IOCTL(KVM_SET_TSC_KHZ, "x86_vcpu_restore (snapshot load): the snapshot's TSC frequency "
+	      "when this host's differs"),
+	IOCTL(KVM_SET_PIT2, "x86_vm_restore (snapshot load)"),
+	IOCTL(KVM_SET_CLOCK, "x86_vm_restore (snapshot load): the KVM clock"),
+	IOCTL(KVM_SET_IRQCHIP, "x86_vm_restore (snapshot load): PIC and IOAPIC"),
+	/* PUT /snapshot/load with the Uffd backend (uffd_serve) */
+	ALLOW(userfaultfd, "uffd_open (snapshot load, Uffd backend): the userfaultfd guest RAM is "
+	      "served through"),
+	IOCTL(USERFAULTFD_IOC_NEW, "uffd_open: a userfaultfd from /dev/userfaultfd where the "
+	      "system call is refused"),
+	IOCTL(UFFDIO_API, "uffd_serve: the userfaultfd API handshake"),
+	IOCTL(UFFDIO_REGISTER, "uffd_serve: guest RAM registered for missing-page faults"),
+	ALLOW_IF(socket, 0, SCMP_CMP_EQ, AF_UNIX, "uffd_serve: the page-fault handler's Unix "
+		 "socket (AF_UNIX only)"),
+	ALLOW(connect, "uffd_serve: connect to the page-fault handler's socket"),
+	ALLOW(sendmsg, "uffd_serve: the mappings and the userfaultfd (SCM_RIGHTS) to the handler"),
 	/* ioctls: tap (PUT /network-interfaces, device creation) */
 	IOCTL(TUNSETIFF, "tap_open (PUT /network-interfaces): attach to the named tap"),
 	IOCTL(TUNGETIFF, "tap_open: refuse a tap that TUNSETIFF only just created "

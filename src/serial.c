@@ -351,3 +351,53 @@ size_t serial_rx_space(struct serial *s)
 	pthread_mutex_unlock(&s->lock);
 	return space;
 }
+
+/* ---- snapshot ---- */
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	pthread_mutex_lock(&s->lock);
+	serial_flush(s);
+	memset(st, 0, sizeof(*st));
+	st->ier = s->ier;
+	st->lcr = s->lcr;
+	st->mcr = s->mcr;
+	st->lsr_extra = s->lsr_extra;
+	st->msr = s->msr;
+	st->scr = s->scr;
+	st->dll = s->dll;
+	st->dlm = s->dlm;
+	st->fcr = s->fcr;
+	st->thr_irq_pending = s->thr_irq_pending;
+	st->irq_level = s->irq_level;
+	st->rx_len = s->rx_len;
+	for (size_t i = 0; i < s->rx_len; i++)
+		st->rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_BUF];
+	ratelimit_bucket_save(&s->out_limit, &st->out_limit);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_restore(struct serial *s, const struct serial_state *st, bool out_limit)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier & 0x0f;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr & 0x1f;
+	s->lsr_extra = st->lsr_extra;
+	s->msr = st->msr;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->fcr = st->fcr & FCR_FIFO_ENABLE;
+	s->thr_irq_pending = st->thr_irq_pending;
+	s->rx_head = 0;
+	s->rx_len = st->rx_len <= SERIAL_RX_BUF ? st->rx_len : SERIAL_RX_BUF;
+	memcpy(s->rx, st->rx, s->rx_len);
+	if (out_limit)
+		ratelimit_bucket_restore(&s->out_limit, &st->out_limit, util_now_ns());
+	s->irq_level = !(serial_iir(s) & IIR_NONE);
+	bool level = s->irq_level;
+	pthread_mutex_unlock(&s->lock);
+	if (s->irq)
+		s->irq(s->irq_opaque, level);
+}

@@ -89,4 +89,29 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 /* Free space in the receive buffer. */
 size_t serial_rx_space(struct serial *s);
 
+/* ---- snapshot (docs/snapshot.md, SERIAL section) ---- */
+
+/* Everything the guest can observe of the UART: its registers, the bytes
+ * it has not read yet (rx[0..rx_len), oldest first) and what is left of the
+ * output rate limiter's bucket (how much more it may write now). Where the
+ * output goes (out_fd) and the counters belong to the host and the process,
+ * not to the guest: they are not part of it. */
+struct serial_state {
+	uint8_t ier, lcr, mcr, lsr_extra, msr, scr, dll, dlm, fcr;
+	bool thr_irq_pending, irq_level;
+	uint8_t rx[SERIAL_RX_BUF];
+	size_t rx_len;                  /* <= SERIAL_RX_BUF */
+	struct ratelimit_bucket_state out_limit;
+};
+
+/* Copy the state out (takes the lock; pending output is written first). */
+void serial_save(struct serial *s, struct serial_state *st);
+/* Take the state over (rx_len must be <= SERIAL_RX_BUF; ier, fcr and mcr are
+ * masked to their writable bits) and drive the interrupt line to its saved
+ * level through irq(), so the interrupt controller, restored before, sees
+ * the line as the guest left it. With out_limit, the output bucket goes on
+ * from st's (clamped, refilled from now); without, it stays as
+ * serial_set_out_limit() made it (a limiter given anew starts full). */
+void serial_restore(struct serial *s, const struct serial_state *st, bool out_limit);
+
 #endif

@@ -213,14 +213,25 @@ static void *vcpu_thread(void *arg)
 		vcpu_end(v, 1, "vCPU thread set-up failed");
 		goto out;
 	}
+	/*
+	 * Pause and stop are looked at only here and when KVM_RUN returns
+	 * EINTR, never right after an exit was handled: KVM completes a port
+	 * or MMIO read (copies the data into the guest's register) and the
+	 * instruction only when it is entered again. A kick sets
+	 * immediate_exit, so that entry completes the pending exit and returns
+	 * EINTR without running the guest: a parked vCPU's registers are whole
+	 * (what a snapshot saves).
+	 */
+	if (!vcpu_wait_if_paused(v))
+		goto out;
 	for (;;) {
-		if (!vcpu_wait_if_paused(v))
-			break;
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				/* Kicked: clear the request and look at pause/stop. */
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+				if (!vcpu_wait_if_paused(v))
+					break;
 				continue;
 			}
 			char why[96];

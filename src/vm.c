@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/acpi.h"
@@ -28,11 +29,15 @@
 #include "src/log.h"
 #include "src/mptable.h"
 #include "src/seccomp.h"
+#include "src/snapshot.h"
+#include "src/snapshot_state.h"
 #include "src/timeline.h"
 #include "src/util.h"
+#include "src/uffd.h"
 #include "src/vcpu.h"
 #include "src/x86_boot.h"
 #include "src/x86_cpu.h"
+#include "src/x86_state.h"
 
 struct vm {
 	struct kvm_machine kvm;
@@ -54,6 +59,14 @@ struct vm {
 	bool vshared_init;
 	bool started;
 	bool paused;
+	bool boot_timer;                    /* the boot-timer device is on the MMIO bus */
+	/* Snapshot restore: what vm_restore builds from (NULL for a boot), the
+	 * vCPU threads start parked, and the devices signal the guest again
+	 * at the first resume. */
+	const struct vm_restore *restore;
+	bool start_paused;
+	bool restored;
+	int uffd_fd;                        /* Uffd backend: ember's copy, else -1 */
 	int exiting;
 	uint64_t exit_req_ns;   /* when the guest or a vCPU asked ember to stop */
 	char cmdline[LAYOUT_CMDLINE_MAX];
@@ -138,10 +151,27 @@ static void vm_cmos(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
 static int vm_setup_memory(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	uint64_t mem_mib = cfg->machine.mem_size_mib;
-	int r = guest_mem_init(&vm->mem, mem_mib << 20);
-	if (r < 0)
-		snprintf(err, errlen, "guest memory: cannot map %llu MiB: %s",
-			 (unsigned long long)mem_mib, strerror(-r));
+	const struct vm_restore *rs = vm->restore;
+	int r = rs && rs->mem_fd >= 0 ? guest_mem_init_file(&vm->mem, mem_mib << 20, rs->mem_fd)
+				      : guest_mem_init(&vm->mem, mem_mib << 20);
+	if (r < 0) {
+		snprintf(err, errlen, "guest memory: cannot map %llu MiB%s: %s",
+			 (unsigned long long)mem_mib, rs && rs->mem_fd >= 0 ? " of the memory file" : "",
+			 strerror(-r));
+		return r;
+	}
+	if (rs && rs->uffd_path) {
+		char why[256];
+		vm->mem.uffd = true;
+		if ((r = uffd_serve(&vm->mem, rs->uffd_path, &vm->uffd_fd, why, sizeof(why))) < 0) {
+			snprintf(err, errlen, "guest memory from a page-fault handler: %s", why);
+			return r;
+		}
+	}
+	/* Dirty pages for Diff snapshots: ember's devices' writes here, the
+	 * guest's in KVM's log (kvm_set_slots sees mem.dirty). */
+	if (cfg->machine.track_dirty_pages && (r = guest_mem_track_dirty(&vm->mem)) < 0)
+		snprintf(err, errlen, "guest memory: dirty page bitmap: %s", strerror(-r));
 	return r;
 }
 
@@ -229,6 +259,7 @@ static int vm_setup_legacy(struct vm *vm, const struct vm_config *cfg, char *err
 		snprintf(err, errlen, "boot timer: MMIO range taken");
 		return -EEXIST;
 	}
+	vm->boot_timer = cfg->boot_timer;
 	return 0;
 }
 
@@ -339,6 +370,38 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
 	return 0;
 }
 
+/* ---- the restore's own steps (vm_restore) ---- */
+
+/* With the machine there and nothing else built: can this host give the
+ * vCPUs what they had (x86_state_host_check)? */
+static int vm_restore_check(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct snapshot_state *st = vm->restore->st;
+	return x86_state_host_check(vm->kvm.kvm_fd, vm->kvm.vm_fd, st->vcpu, st->nvcpus,
+				    cfg->machine.cpu_template, err, errlen);
+}
+
+/* Everything built: the VM's, the vCPUs' and the devices' state, in that
+ * order (the interrupt controllers before the devices drive their lines). */
+static int vm_restore_state(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	const struct snapshot_state *st = vm->restore->st;
+	int r = x86_vm_restore(vm->kvm.vm_fd, &st->vm, vm->restore->clock_realtime, err, errlen);
+	for (unsigned i = 0; r == 0 && i < vm->nvcpus; i++)
+		r = x86_vcpu_restore(vm->vcpus[i].fd, i, &st->vcpu[i], err, errlen);
+	if (r < 0)
+		return r;
+	serial_restore(&vm->console.serial, &st->serial, !vm->restore->serial_limiter_given);
+	i8042_restore(&vm->i8042, &st->i8042);
+	r = devices_restore(vm->devices, st->dev, st->ndev, err, errlen);
+	if (r == 0) {
+		vm->start_paused = true;
+		vm->restored = true;
+	}
+	return r;
+}
+
 /*
  * The build, in order. Devices append to the command line, which the boot
  * structures copy; the MP table needs the vCPU count; the boot registers
@@ -348,19 +411,23 @@ static int vm_setup_vcpus(struct vm *vm, const struct vm_config *cfg, char *err,
  * machine's creation. Each step is timed for the "VM build" log line (where
  * the VMM's share of a boot goes), under its name.
  */
+enum vm_step_when { VM_STEP_ALWAYS, VM_STEP_BOOT, VM_STEP_RESTORE };
 static const struct {
 	const char *name;
 	int (*run)(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+	enum vm_step_when when;       /* a boot's step, a restore's, or both */
 } vm_steps[] = {
-	{ "memory", vm_setup_memory },
-	{ "kernel", vm_load_kernel },
-	{ "machine", vm_setup_machine },
-	{ "slots", vm_setup_slots },
-	{ "legacy", vm_setup_legacy },
-	{ "cmdline", vm_build_cmdline },
-	{ "devices", vm_setup_devices },
-	{ "boot", vm_setup_boot },
-	{ "vcpus", vm_setup_vcpus },
+	{ "memory", vm_setup_memory, VM_STEP_ALWAYS },
+	{ "kernel", vm_load_kernel, VM_STEP_BOOT },
+	{ "machine", vm_setup_machine, VM_STEP_ALWAYS },
+	{ "check", vm_restore_check, VM_STEP_RESTORE },
+	{ "slots", vm_setup_slots, VM_STEP_ALWAYS },
+	{ "legacy", vm_setup_legacy, VM_STEP_ALWAYS },
+	{ "cmdline", vm_build_cmdline, VM_STEP_ALWAYS },
+	{ "devices", vm_setup_devices, VM_STEP_ALWAYS },
+	{ "boot", vm_setup_boot, VM_STEP_BOOT },
+	{ "vcpus", vm_setup_vcpus, VM_STEP_ALWAYS },
+	{ "state", vm_restore_state, VM_STEP_RESTORE },
 };
 #define VM_NSTEPS (sizeof(vm_steps) / sizeof(vm_steps[0]))
 
@@ -371,12 +438,13 @@ static void vm_log_build(const struct vm *vm, const uint64_t *step_us)
 	char steps[256];
 	size_t off = 0;
 	for (unsigned i = 0; i < VM_NSTEPS && off < sizeof(steps); i++)
-		off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
-					i ? " " : "", vm_steps[i].name,
+		if (vm_steps[i].when != (vm->restore ? VM_STEP_BOOT : VM_STEP_RESTORE))
+			off += (size_t)snprintf(steps + off, sizeof(steps) - off, "%s%s%s=%lluus",
+					off ? " " : "", vm_steps[i].name,
 					vm_steps[i].run == vm_setup_machine && vm->prepared ?
 						"(prepared, waited)" : "",
 					(unsigned long long)step_us[i]);
-	log_info("VM build: %s", steps);
+	log_info("VM %s: %s", vm->restore ? "restore" : "build", steps);
 }
 
 void vm_prepare(void)
@@ -384,11 +452,11 @@ void vm_prepare(void)
 	kvm_prepare();
 }
 
-int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
-	      char *err, size_t errlen)
+static int vm_build(const struct vm_config *cfg, struct evloop *loop,
+		    const struct vm_restore *restore, struct vm **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (!cfg->boot.set || !cfg->boot.kernel_path[0]) {
+	if (!restore && (!cfg->boot.set || !cfg->boot.kernel_path[0])) {
 		snprintf(err, errlen, "boot-source: no kernel_image_path configured");
 		return -EINVAL;
 	}
@@ -402,16 +470,19 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = -1;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = vm->i8042_irqfd = vm->uffd_fd = -1;
 	for (unsigned i = 0; i < LAYOUT_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->loop = loop;
 	vm->nvcpus = cfg->machine.vcpu_count;
+	vm->restore = restore;
 	timeline_mark(TIMELINE_BUILD_START);
 
 	uint64_t step_us[VM_NSTEPS] = { 0 };
 	int r = 0;
 	for (unsigned i = 0; i < VM_NSTEPS && r == 0; i++) {
+		if (vm_steps[i].when == (restore ? VM_STEP_BOOT : VM_STEP_RESTORE))
+			continue;
 		uint64_t t0 = util_now_ns();
 		r = vm_steps[i].run(vm, cfg, err, errlen);
 		step_us[i] = (util_now_ns() - t0) / 1000;
@@ -422,9 +493,17 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
 	}
 	timeline_mark(TIMELINE_BUILD_DONE);
 	vm_log_build(vm, step_us);
-	log_debug("kernel command line: %s", vm->cmdline);
+	if (!restore)
+		log_debug("kernel command line: %s", vm->cmdline);
+	vm->restore = NULL;   /* the caller's, valid only during the build */
 	*out = vm;
 	return 0;
+}
+
+int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
+	      char *err, size_t errlen)
+{
+	return vm_build(cfg, loop, NULL, out, err, errlen);
 }
 
 int vm_start(struct vm *vm, char *err, size_t errlen)
@@ -439,6 +518,13 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return r;
 	}
 	console_start(&vm->console);
+	if (vm->start_paused) {
+		/* A restored VM: its vCPU threads park before their first
+		 * KVM_RUN and its devices wait, until vm_resume(). */
+		vm->vshared.paused = true;
+		devices_pause(vm->devices, false);
+		vm->paused = true;
+	}
 	timeline_mark(TIMELINE_FIRST_RUN);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		r = vcpu_start(&vm->vcpus[i]);
@@ -465,8 +551,14 @@ int vm_pause(struct vm *vm)
 {
 	if (!vm->started)
 		return -EINVAL;
-	if (!vm->paused)
+	if (!vm->paused) {
 		vcpu_pause_all(vm->vcpus, vm->nvcpus);
+		/* Nothing the guest wrote stays in flight: its batched console
+		 * bytes reach the UART, its kicked queues are served, then the
+		 * devices stop too. */
+		console_drain(&vm->console);
+		devices_pause(vm->devices, true);
+	}
 	vm->paused = true;
 	return 0;
 }
@@ -475,8 +567,15 @@ int vm_resume(struct vm *vm)
 {
 	if (!vm->started)
 		return -EINVAL;
-	if (vm->paused)
+	if (vm->paused) {
+		devices_resume(vm->devices);
+		if (vm->restored) {
+			/* Interrupts the snapshot may have caught on their way. */
+			devices_signal_restored(vm->devices);
+			vm->restored = false;
+		}
 		vcpu_resume_all(vm->vcpus, vm->nvcpus);
+	}
 	vm->paused = false;
 	return 0;
 }
@@ -557,9 +656,159 @@ void vm_destroy(struct vm *vm)
 		close(vm->i8042_irqfd);
 	t[2] = util_now_ns();
 	guest_mem_free(&vm->mem);
+	if (vm->uffd_fd >= 0)
+		close(vm->uffd_fd);
 	t[3] = util_now_ns();
 	kvm_machine_close(&vm->kvm);
 	t[4] = util_now_ns();
 	vm_log_exit_timeline(vm, t, names, 5);
 	free(vm);
+}
+
+/* ---- snapshots ---- */
+
+int vm_restore(const struct vm_config *cfg, struct evloop *loop, const struct vm_restore *rs,
+	       struct vm **out, char *err, size_t errlen)
+{
+	return vm_build(cfg, loop, rs, out, err, errlen);
+}
+
+/* The VM's whole state, read from the paused VM into st. */
+static int vm_snapshot_state(struct vm *vm, const struct vm_config *cfg,
+			     struct snapshot_state *st, char *err, size_t errlen)
+{
+	st->mem_size = vm->mem.total;
+	st->nvcpus = vm->nvcpus;
+	st->flags = vm->boot_timer ? SNAPSHOT_VM_BOOT_TIMER : 0;
+	st->cfg = *cfg;
+	int r = x86_vm_save(vm->kvm.vm_fd, &st->vm, err, errlen);
+	for (unsigned i = 0; r == 0 && i < vm->nvcpus; i++)
+		r = x86_vcpu_save(vm->kvm.kvm_fd, vm->kvm.vm_fd, vm->vcpus[i].fd, i, &st->vcpu[i],
+				  err, errlen);
+	if (r < 0)
+		return r;
+	st->vm.tsc_khz = st->vcpu[0].tsc_khz;
+	serial_save(&vm->console.serial, &st->serial);
+	i8042_save(&vm->i8042, &st->i8042);
+	st->ndev = vm->devices ? devices_count(vm->devices) : 0;
+	for (unsigned i = 0; i < st->ndev; i++)
+		devices_save(vm->devices, i, &st->dev[i]);
+	return 0;
+}
+
+/* The pages to write for a Diff (KVM's log of the guest's writes and the
+ * pages ember's devices wrote), or for a Full with dirty tracking on only to
+ * start a new interval. The device bitmap is cleared. *out malloc'd. */
+static int vm_take_dirty(struct vm *vm, uint64_t **out, char *err, size_t errlen)
+{
+	uint64_t words = (vm->mem.total / GUEST_MEM_PAGE + 63) / 64 + 1;
+	uint64_t *pages = calloc(words, sizeof(uint64_t));
+	if (!pages) {
+		snprintf(err, errlen, "dirty page bitmap: out of memory");
+		return -ENOMEM;
+	}
+	int r = kvm_dirty_log(&vm->kvm, &vm->mem, pages, err, errlen);
+	if (r < 0) {
+		free(pages);
+		return r;
+	}
+	for (uint64_t i = 0; i < words; i++)
+		pages[i] |= __atomic_exchange_n(&vm->mem.dirty[i], 0, __ATOMIC_RELAXED);
+	*out = pages;
+	return 0;
+}
+
+/* The memory file was not written: the pages vm_take_dirty took stay dirty
+ * for the next snapshot. Frees pages (NULL is fine). */
+static void vm_untake_dirty(struct vm *vm, uint64_t *pages)
+{
+	uint64_t words = (vm->mem.total / GUEST_MEM_PAGE + 63) / 64 + 1;
+	for (uint64_t i = 0; pages && i < words; i++)
+		__atomic_fetch_or(&vm->mem.dirty[i], pages[i], __ATOMIC_RELAXED);
+	free(pages);
+}
+
+/* The memory file: Full or Diff (docs/snapshot.md, section 3). */
+static int vm_snapshot_memory(struct vm *vm, const char *path, enum vm_snapshot_type type,
+			      char *err, size_t errlen)
+{
+	struct stat st;
+	if (type == VM_SNAPSHOT_FULL && vm->mem.file_ino && stat(path, &st) == 0 &&
+	    (uint64_t)st.st_dev == vm->mem.file_dev && (uint64_t)st.st_ino == vm->mem.file_ino) {
+		snprintf(err, errlen, "mem_file_path %s is the memory file this microVM runs from: a "
+			 "Full snapshot would truncate it under the guest (write it to another "
+			 "file, or take a Diff into it)", path);
+		return -EINVAL;
+	}
+	uint64_t *pages = NULL;
+	int r = vm->mem.dirty ? vm_take_dirty(vm, &pages, err, errlen) : 0;
+	if (r < 0)
+		return r;
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+		    (type == VM_SNAPSHOT_FULL ? O_TRUNC : 0);
+	int fd = open(path, flags, 0600);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "mem_file_path %s: %s", path, strerror(-r));
+		vm_untake_dirty(vm, pages);
+		return r;
+	}
+	uint64_t written = 0;
+	r = guest_mem_dump(&vm->mem, fd, type == VM_SNAPSHOT_DIFF ? pages : NULL, &written);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		vm_untake_dirty(vm, pages);
+	else
+		free(pages);
+	if (r < 0)
+		snprintf(err, errlen, "mem_file_path %s: %s", path, strerror(-r));
+	else
+		log_info("Snapshot memory file %s: %llu KiB written (%s)", path,
+			 (unsigned long long)(written >> 10), type == VM_SNAPSHOT_FULL ? "Full" : "Diff");
+	return r;
+}
+
+int vm_snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
+		       const char *mem_path, enum vm_snapshot_type type, char *err,
+		       size_t errlen)
+{
+	if (!vm->started || !vm->paused) {
+		snprintf(err, errlen, "the microVM must be paused (PATCH /vm {\"state\": \"Paused\"})");
+		return -EBUSY;
+	}
+	if (type == VM_SNAPSHOT_DIFF && !vm->mem.dirty) {
+		snprintf(err, errlen, "a Diff snapshot needs dirty page tracking: set "
+			 "track_dirty_pages in machine-config (or in the snapshot load)");
+		return -EINVAL;
+	}
+	struct snapshot_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	/* Nothing the guest asked of a drive may still be on its way: the
+	 * memory and the files must hold its result. */
+	int r = devices_io_idle(vm->devices, err, errlen);
+	if (r == 0)
+		r = vm_snapshot_state(vm, cfg, st, err, errlen);
+	if (r == 0) {
+		if (type == VM_SNAPSHOT_DIFF)
+			st->flags |= SNAPSHOT_VM_DIFF;
+		r = snapshot_state_encode(st, &bytes, &len, err, errlen);
+	}
+	if (r == 0)
+		r = vm_snapshot_memory(vm, mem_path, type, err, errlen);
+	if (r == 0) {
+		char werr[256];
+		r = snap_write_file(state_path, bytes, len, werr, sizeof(werr));
+		if (r < 0)
+			snprintf(err, errlen, "snapshot_path %s", werr);
+	}
+	free(bytes);
+	snapshot_state_free(st);
+	free(st);
+	return r;
 }

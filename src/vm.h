@@ -40,8 +40,11 @@ int vm_create(const struct vm_config *cfg, struct evloop *loop, struct vm **out,
  * runs already). */
 int vm_start(struct vm *vm, char *err, size_t errlen);
 
-/* Pause: every vCPU is out of KVM_RUN and parked when this returns.
- * Resume: they continue. Both idempotent. Return 0, or -EINVAL when the VM
+/* Pause: every vCPU is out of KVM_RUN and parked when this returns, with
+ * its last exit completed; the UART's batched output is drained, every
+ * queue the guest kicked is served, then the devices stop until resume.
+ * Resume: the devices look at their queues again, the vCPUs continue.
+ * Both idempotent. Return 0, or -EINVAL when the VM
  * was not started. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
@@ -61,5 +64,41 @@ int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t
 
 /* Stop vCPU threads (if running) and release everything. NULL is fine. */
 void vm_destroy(struct vm *vm);
+
+/* ---- snapshots (docs/snapshot.md) ---- */
+
+struct snapshot_state;
+
+enum vm_snapshot_type { VM_SNAPSHOT_FULL, VM_SNAPSHOT_DIFF };
+
+/* PUT /snapshot/create on the paused VM built from cfg: the memory file
+ * (Full: every page that is not zero, into a new or truncated file; Diff:
+ * the pages written since the last snapshot, boot or load, into the existing
+ * file; needs cfg->machine.track_dirty_pages), then the state file. The VM
+ * stays paused. 0 or -errno with one line in err (-EBUSY: not paused). */
+int vm_snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
+		       const char *mem_path, enum vm_snapshot_type type, char *err,
+		       size_t errlen);
+
+/* What vm_restore builds a VM from. */
+struct vm_restore {
+	const struct snapshot_state *st;  /* decoded and checked */
+	int mem_fd;                       /* File backend: the memory file, else -1 */
+	const char *uffd_path;            /* Uffd backend: the handler's socket, else NULL */
+	bool clock_realtime;              /* move the KVM clock on by the time since the save */
+	/* cfg->serial's rate limiter was given for this load (PUT /serial):
+	 * its bucket starts full; else the snapshot's bucket goes on. */
+	bool serial_limiter_given;
+};
+
+/* PUT /snapshot/load: build the VM of the snapshot (cfg: its configuration,
+ * drives and taps opened; machine.track_dirty_pages as the load asks),
+ * guest RAM from the memory file (or anonymous and served by the page-fault
+ * handler at rs->uffd_path, src/uffd.h), the host checked (x86_state_host_check)
+ * before anything past the KVM machine is built, then every state put
+ * back. vm_start() then starts it paused; vm_resume() runs it. Errors as
+ * vm_create (nothing left behind). */
+int vm_restore(const struct vm_config *cfg, struct evloop *loop, const struct vm_restore *rs,
+	       struct vm **out, char *err, size_t errlen);
 
 #endif

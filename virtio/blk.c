@@ -541,7 +541,57 @@ int blk_drain(struct blk_dev *b)
 	return r;
 }
 
+int blk_quiesce(struct blk_dev *b)
+{
+	int r = 0;
+	pthread_mutex_lock(&b->vdev.lock);
+	blk_process_locked(b);
+	/* The slots a drain frees let requests that waited for one go: again
+	 * until a round queues nothing. The guest is parked: the ring ends. */
+	while (r == 0 && b->uring && blk_uring_busy(b->uring)) {
+		r = blk_async_drain_locked(b);
+		if (r == 0)
+			blk_process_locked(b);
+	}
+	pthread_mutex_unlock(&b->vdev.lock);
+	return r;
+}
+
 int blk_io_fd(const struct blk_dev *b)
 {
 	return b->uring ? blk_uring_eventfd(b->uring) : -1;
+}
+/* ---- snapshot ---- */
+
+void blk_save(struct blk_dev *b, struct blk_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&b->vdev.lock);
+	st->capacity = b->capacity;
+	st->read_only = b->read_only;
+	st->writeback = b->writeback;
+	memcpy(st->id, b->id, BLK_ID_BYTES);
+	ratelimit_save(&b->rl, &st->rl);
+	pthread_mutex_unlock(&b->vdev.lock);
+}
+
+int blk_restore(struct blk_dev *b, const struct blk_state *st, char *err, size_t errlen)
+{
+	int r = 0;
+	pthread_mutex_lock(&b->vdev.lock);
+	if (st->capacity != b->capacity) {
+		snprintf(err, errlen, "drive %s: the backing file holds %llu sectors, the guest saw "
+			 "%llu", b->name, (unsigned long long)b->capacity,
+			 (unsigned long long)st->capacity);
+		r = -EINVAL;
+	} else if (st->read_only != b->read_only || st->writeback != b->writeback ||
+		   memcmp(st->id, b->id, BLK_ID_BYTES) != 0) {
+		snprintf(err, errlen, "drive %s: read-only, cache type or id differ from the "
+			 "snapshot's", b->name);
+		r = -EINVAL;
+	} else {
+		ratelimit_restore(&b->rl, &st->rl);
+	}
+	pthread_mutex_unlock(&b->vdev.lock);
+	return r;
 }

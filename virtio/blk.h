@@ -107,5 +107,28 @@ void blk_io_event(struct blk_dev *b);
  * long as the host I/O takes. No-op for Sync. Returns 0 or -errno. A reset
  * does not wait: requests in flight then complete without a used element. */
 int blk_drain(struct blk_dev *b);
+/* Pause (main thread, vCPUs parked): serve the queue as a kick would, then,
+ * with io_engine Async, wait for what that put in flight and serve again,
+ * until nothing is in flight: every request the guest made available is
+ * then completed to it (used ring, interrupt), unless the rate limiter or
+ * the serving budget holds it back, and then it is still only in the
+ * available ring. 0, or -errno when waiting for the engine failed (logged;
+ * requests may still be in flight). */
+int blk_quiesce(struct blk_dev *b);
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+/* What the guest saw of the disk and the limiter's live buckets. */
+struct blk_state {
+	uint64_t capacity;            /* sectors */
+	bool read_only, writeback;
+	char id[BLK_ID_BYTES];
+	struct ratelimit_state rl;
+};
+
+void blk_save(struct blk_dev *b, struct blk_state *st);
+/* The device was rebuilt from the same drive config: its file must have the
+ * capacity the guest saw (-EINVAL with err otherwise); the limiter's
+ * buckets come back. Nothing is served until the VM resumes. */
+int blk_restore(struct blk_dev *b, const struct blk_state *st, char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,8 @@
 #include "src/log.h"
 
 #include <endian.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 void virtio_mmio_init(struct virtio_mmio *m, struct virtio_dev *dev,
@@ -277,4 +279,61 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	pthread_mutex_unlock(&dev->lock);
 	if (kick >= 0 && m->kick)
 		m->kick(m->opaque, (unsigned)kick);
+}
+
+/* ---- snapshot ---- */
+
+void virtio_mmio_save(struct virtio_mmio *m, struct virtio_mmio_state *st)
+{
+	struct virtio_dev *dev = m->dev;
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&dev->lock);
+	st->status = dev->status;
+	st->driver_features = dev->driver_features;
+	st->config_generation = dev->config_generation;
+	st->isr = __atomic_load_n(&dev->isr, __ATOMIC_SEQ_CST);
+	st->device_features_sel = m->device_features_sel;
+	st->driver_features_sel = m->driver_features_sel;
+	st->queue_sel = m->queue_sel;
+	st->nqueues = dev->nqueues;
+	for (unsigned i = 0; i < dev->nqueues && i < VIRTIO_MMIO_STATE_QUEUES; i++)
+		virtq_save(&dev->queues[i], &st->q[i]);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *st, char *err,
+			size_t errlen)
+{
+	struct virtio_dev *dev = m->dev;
+	int r = 0;
+	pthread_mutex_lock(&dev->lock);
+	if (st->nqueues != dev->nqueues) {
+		snprintf(err, errlen, "%u queues, the %s device has %u", st->nqueues,
+			 dev->ops->name, dev->nqueues);
+		r = -EINVAL;
+	}
+	for (unsigned i = 0; r == 0 && i < dev->nqueues; i++) {
+		if (virtq_restore(&dev->queues[i], &st->q[i], dev->mem) < 0) {
+			snprintf(err, errlen, "queue %u: %u entries of at most %u at desc 0x%llx avail "
+				 "0x%llx used 0x%llx do not fit guest memory", i, st->q[i].num,
+				 st->q[i].num_max, (unsigned long long)st->q[i].desc_gpa,
+				 (unsigned long long)st->q[i].avail_gpa,
+				 (unsigned long long)st->q[i].used_gpa);
+			r = -EINVAL;
+		}
+	}
+	if (r == 0) {
+		dev->status = st->status;
+		dev->driver_features = st->driver_features;
+		dev->config_generation = st->config_generation;
+		__atomic_store_n(&dev->isr, st->isr, __ATOMIC_SEQ_CST);
+		m->device_features_sel = st->device_features_sel;
+		m->driver_features_sel = st->driver_features_sel;
+		m->queue_sel = st->queue_sel;
+	} else {
+		for (unsigned i = 0; i < dev->nqueues; i++)
+			virtq_reset(&dev->queues[i], dev->queues[i].num_max);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
 }

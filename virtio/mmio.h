@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stddef.h>
+
+#include "virtio/queue.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_MMIO_MAGIC   0x74726976u   /* "virt" */
@@ -74,5 +77,29 @@ void virtio_mmio_init(struct virtio_mmio *m, struct virtio_dev *dev,
  * below 0x100 take 32-bit accesses only (others read 0 / are ignored).
  * opaque is the struct virtio_mmio. */
 void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+#define VIRTIO_MMIO_STATE_QUEUES 2     /* the most queues of an ember device */
+
+/* The transport's registers and the device-independent state behind them. */
+struct virtio_mmio_state {
+	uint32_t status;
+	uint64_t driver_features;
+	uint32_t config_generation;
+	uint32_t isr;
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	unsigned nqueues;
+	struct virtq_state q[VIRTIO_MMIO_STATE_QUEUES];
+};
+
+/* Under the device lock. */
+void virtio_mmio_save(struct virtio_mmio *m, struct virtio_mmio_state *st);
+/* Take the state over (device lock taken): the queue count must be the
+ * device's, each queue virtq_restore()s over the device's memory. The device
+ * is not activated again (its own restore brings its part back). 0, or
+ * -EINVAL with one line in err naming the queue; the device is then reset. */
+int virtio_mmio_restore(struct virtio_mmio *m, const struct virtio_mmio_state *st, char *err,
+			size_t errlen);
 
 #endif

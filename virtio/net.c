@@ -482,3 +482,37 @@ int net_update(struct net_dev *n, const struct ratelimit_config *rx,
 	pthread_mutex_unlock(&n->vdev.lock);
 	return 0;
 }
+
+/* ---- snapshot ---- */
+
+void net_save(struct net_dev *n, struct net_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&n->vdev.lock);
+	st->has_mac = n->has_mac;
+	memcpy(st->mac, n->mac, 6);
+	st->offload = n->offload;
+	st->rx_watching = n->rx_watching;
+	ratelimit_save(&n->rx_rl, &st->rx_rl);
+	ratelimit_save(&n->tx_rl, &st->tx_rl);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+int net_restore(struct net_dev *n, const struct net_state *st, char *err, size_t errlen)
+{
+	int r = 0;
+	pthread_mutex_lock(&n->vdev.lock);
+	if (st->has_mac != n->has_mac || (n->has_mac && memcmp(st->mac, n->mac, 6) != 0)) {
+		snprintf(err, errlen, "network interface %s: the MAC address differs from the "
+			 "snapshot's", n->name);
+		r = -EINVAL;
+	} else {
+		n->offload = st->offload & (TAP_OFFLOAD_CSUM | TAP_OFFLOAD_TSO4 | TAP_OFFLOAD_TSO6 |
+					    TAP_OFFLOAD_UFO);
+		n->offload_pending = true;
+		ratelimit_restore(&n->rx_rl, &st->rx_rl);
+		ratelimit_restore(&n->tx_rl, &st->tx_rl);
+	}
+	pthread_mutex_unlock(&n->vdev.lock);
+	return r;
+}

@@ -103,4 +103,20 @@ void net_tx_ratelimit_event(struct net_dev *n);
 int net_update(struct net_dev *n, const struct ratelimit_config *rx,
 	       const struct ratelimit_config *tx);
 
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+struct net_state {
+	bool has_mac;
+	uint8_t mac[6];
+	unsigned offload;            /* TAP_OFFLOAD_* the driver's features asked for */
+	bool rx_watching;
+	struct ratelimit_state rx_rl, tx_rl;
+};
+
+void net_save(struct net_dev *n, struct net_state *st);
+/* Rebuilt from the same interface config (maybe on another tap): the MAC
+ * must be the snapshot's (-EINVAL with err otherwise); the offloads are set
+ * on the tap at the next queue event, the limiters' buckets come back. */
+int net_restore(struct net_dev *n, const struct net_state *st, char *err, size_t errlen);
+
 #endif

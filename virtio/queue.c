@@ -135,6 +135,8 @@ static int chain_walk(struct virtq *q, struct virtq_chain *c, struct iovec *iov,
 			bool wr = d.flags & VIRTQ_DESC_F_WRITE;
 			if (!wr && c->nin)
 				return -EINVAL;  /* 2.7.4.2: readable after writable */
+			if (wr)   /* the device may write it: a Diff snapshot must see it */
+				guest_mem_mark_dirty(q->mem, d.addr, d.len);
 			if (n == iov_max)
 				return -ENOBUFS;
 			iov[n].iov_base = p;
@@ -175,6 +177,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, struct iovec *iov, unsigne
 		 * new avail_event. The full fence orders our store before the
 		 * reload, pairing with the driver's fence before it reads it. */
 		ring_store16(q->used + 4 + 8 * (size_t)q->num, q->last_avail);
+		guest_mem_mark_dirty(q->mem, q->used_gpa + 4 + 8 * (uint64_t)q->num, 2);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail = avail_idx_acquire(q);
 		pending = (uint16_t)(avail - q->last_avail);
@@ -213,6 +216,7 @@ void virtq_publish_used(struct virtq *q)
 {
 	/* Used elements must be visible before the index that covers them. */
 	__atomic_store_n((uint16_t *)(q->used + 2), htole16(q->used_idx), __ATOMIC_RELEASE);
+	guest_mem_mark_dirty(q->mem, q->used_gpa, 4 + 8 * (uint64_t)q->num);
 }
 
 bool virtq_needs_interrupt(struct virtq *q)
@@ -287,4 +291,41 @@ int iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
 		off = 0;
 	}
 	return len ? -EFAULT : (int)k;
+}
+
+/* ---- snapshot ---- */
+
+void virtq_save(const struct virtq *q, struct virtq_state *st)
+{
+	*st = (struct virtq_state){
+		.num_max = q->num_max, .num = q->num, .ready = q->ready, .active = q->active,
+		.broken = q->broken, .event_idx = q->event_idx, .indirect = q->indirect,
+		.desc_gpa = q->desc_gpa, .avail_gpa = q->avail_gpa, .used_gpa = q->used_gpa,
+		.last_avail = q->last_avail, .used_idx = q->used_idx,
+		.signalled_used = q->signalled_used,
+	};
+}
+
+int virtq_restore(struct virtq *q, const struct virtq_state *st, const struct guest_mem *mem)
+{
+	uint16_t num_max = q->num_max;
+	virtq_reset(q, num_max);
+	if (st->num_max != num_max)
+		return -EINVAL;
+	q->num = st->num;
+	q->ready = st->ready;
+	q->desc_gpa = st->desc_gpa;
+	q->avail_gpa = st->avail_gpa;
+	q->used_gpa = st->used_gpa;
+	if (!st->active)
+		return 0;
+	if (virtq_activate(q, mem, st->event_idx, st->indirect) < 0) {
+		virtq_reset(q, num_max);
+		return -EINVAL;
+	}
+	q->broken = st->broken;
+	q->last_avail = st->last_avail;
+	q->used_idx = st->used_idx;
+	q->signalled_used = st->signalled_used;
+	return 0;
 }

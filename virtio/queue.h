@@ -92,4 +92,23 @@ int iov_copy_to(const struct iovec *iov, unsigned n, uint64_t off, const void *s
 int iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
 	      struct iovec *dst, unsigned dst_max);
 
+/* ---- snapshot (docs/snapshot.md, VIRTIO section) ---- */
+
+/* A queue's registers and the device's place in its rings; the rings
+ * themselves (with EVENT_IDX's used_event and avail_event) are in guest
+ * memory. */
+struct virtq_state {
+	uint16_t num_max, num;
+	bool ready, active, broken, event_idx, indirect;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t last_avail, used_idx, signalled_used;
+};
+
+void virtq_save(const struct virtq *q, struct virtq_state *st);
+/* Take the state over into q (whose num_max is the device's): an active
+ * queue is activated again over mem (virtq_activate()'s checks: num a power
+ * of two <= num_max, rings aligned and inside mem), then gets its indices.
+ * 0, or -EINVAL (q reset) when num_max differs or the rings do not fit. */
+int virtq_restore(struct virtq *q, const struct virtq_state *st, const struct guest_mem *mem);
+
 #endif

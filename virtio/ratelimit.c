@@ -178,3 +178,44 @@ uint64_t ratelimit_bucket_take(struct ratelimit_bucket *b, uint64_t n, uint64_t 
 	b->budget -= (int64_t)granted;
 	return granted;
 }
+
+/* ---- snapshot ---- */
+
+void ratelimit_bucket_save(const struct ratelimit_bucket *b, struct ratelimit_bucket_state *st)
+{
+	*st = (struct ratelimit_bucket_state){ .on = b->on, .size = b->size,
+					       .refill_ns = b->refill_ns, .budget = b->budget };
+}
+
+void ratelimit_bucket_restore(struct ratelimit_bucket *b, const struct ratelimit_bucket_state *st,
+			      uint64_t now)
+{
+	memset(b, 0, sizeof(*b));
+	if (!st->on || st->size == 0 || st->refill_ns == 0)
+		return;
+	b->on = true;
+	b->size = st->size > (1ULL << 52) ? (1ULL << 52) : st->size;
+	b->refill_ns = st->refill_ns > (1ULL << 40) * 1000000ULL ? (1ULL << 40) * 1000000ULL
+								   : st->refill_ns;
+	int64_t lo = -(int64_t)(1ULL << 60), hi = (int64_t)(1ULL << 53);
+	b->budget = st->budget < lo ? lo : st->budget > hi ? hi : st->budget;
+	b->last_ns = now;
+}
+
+void ratelimit_save(const struct ratelimit *rl, struct ratelimit_state *st)
+{
+	ratelimit_bucket_save(&rl->bw, &st->bw);
+	ratelimit_bucket_save(&rl->ops, &st->ops);
+}
+
+void ratelimit_restore(struct ratelimit *rl, const struct ratelimit_state *st)
+{
+	uint64_t now = util_now_ns();
+	ratelimit_bucket_restore(&rl->bw, &st->bw, now);
+	ratelimit_bucket_restore(&rl->ops, &st->ops, now);
+	if (rl->armed) {
+		struct itimerspec off = { 0 };
+		timerfd_settime(rl->timerfd, 0, &off, NULL);
+		rl->armed = false;
+	}
+}

@@ -84,4 +84,28 @@ void ratelimit_bucket_init(struct ratelimit_bucket *b, const struct ratelimit_bu
 			   uint64_t now_ns);
 uint64_t ratelimit_bucket_take(struct ratelimit_bucket *b, uint64_t n, uint64_t now_ns);
 
+/* ---- snapshot (docs/snapshot.md, VIRTIO and SERIAL sections) ---- */
+
+/* A limiter's live buckets. The time of the last refill is not kept: a
+ * restored bucket counts from the moment it is restored. */
+struct ratelimit_bucket_state {
+	bool on;
+	uint64_t size, refill_ns;
+	int64_t budget;
+};
+struct ratelimit_state {
+	struct ratelimit_bucket_state bw, ops;
+};
+
+void ratelimit_save(const struct ratelimit *rl, struct ratelimit_state *st);
+/* Take the buckets over (the sizes clamped as ratelimit_update() clamps
+ * them, a zero size or refill time turns a bucket off), last refill now; a
+ * pending timer is disarmed (the device's next refusal arms it again). */
+void ratelimit_restore(struct ratelimit *rl, const struct ratelimit_state *st);
+/* The same for one bucket on its own (ratelimit_bucket_init()'s, the serial
+ * output's): last refill at now_ns. Caller serialises. */
+void ratelimit_bucket_save(const struct ratelimit_bucket *b, struct ratelimit_bucket_state *st);
+void ratelimit_bucket_restore(struct ratelimit_bucket *b, const struct ratelimit_bucket_state *st,
+			      uint64_t now_ns);
+
 #endif

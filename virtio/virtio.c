@@ -28,7 +28,7 @@ void virtio_dev_destroy(struct virtio_dev *dev)
 
 bool virtio_dev_running(const struct virtio_dev *dev)
 {
-	return (dev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	return (dev->status & VIRTIO_STATUS_DRIVER_OK) && !dev->paused &&
 	       !(dev->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 

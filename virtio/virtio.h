@@ -100,6 +100,10 @@ struct virtio_dev {
 	 * NULL: nothing comes back by itself (tests call notify). */
 	void (*requeue)(void *opaque, unsigned q);
 	void *requeue_opaque;
+	/* The VM is paused (set by the glue, lock held): the device serves no
+	 * queue; virtio_dev_running() is false. The glue looks at every queue
+	 * again when it clears it. */
+	bool paused;
 };
 
 /* Initialise the common part; queues[0..nqueues) get virtq_reset(qmax).
@@ -114,7 +118,8 @@ static inline bool virtio_dev_acked(const struct virtio_dev *dev, unsigned bit)
 	return (dev->driver_features >> bit) & 1;
 }
 
-/* True after DRIVER_OK and before reset, and not NEEDS_RESET. Lock held. */
+/* True after DRIVER_OK and before reset, and not NEEDS_RESET, not paused.
+ * Lock held. */
 bool virtio_dev_running(const struct virtio_dev *dev);
 
 /* After adding used buffers to q and publishing them: interrupt the driver

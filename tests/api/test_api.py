@@ -479,12 +479,75 @@ def test_actions_pre_boot(e):
 @with_ember
 def test_unsupported_and_unknown(e):
     for p in ["/vsock", "/balloon", "/entropy", "/mmds", "/mmds/config", "/pmem/p0",
-              "/hotplug/memory", "/cpu-config", "/snapshot/create", "/snapshot/load"]:
+              "/hotplug/memory", "/cpu-config"]:
         expect(api(e, "PUT", p, {}), 400, "ember does not support")
     expect(api(e, "GET", "/balloon"), 400, "ember does not support")
     expect(api(e, "GET", "/nope"), 400, "Invalid request method and/or path: GET nope.")
     expect(api(e, "PUT", "/machine-config"), 400, "Empty PUT request.")
     expect(api(e, "DELETE", "/machine-config"), 400, "Invalid request method and/or path")
+
+
+@test
+@with_ember
+def test_snapshot_pre_boot(e):
+    """Snapshot requests before any VM: create is post-boot; a load with a bad
+    state file, a damaged one or a short memory file is a 400 naming the
+    problem and ember keeps answering (still "Not started"); the deprecated
+    mem_file_path and enable_diff_snapshots get "Deprecation: true"."""
+    create = {"snapshot_path": "/tmp/none.state", "mem_file_path": "/tmp/none.mem"}
+    expect(api(e, "PUT", "/snapshot/create", create), 400,
+           "not supported before starting the microVM")
+    r = api(e, "PUT", "/snapshot/load", {"snapshot_path": "/nonexistent/s"})
+    expect(r, 400, "missing field: either `mem_backend` or `mem_file_path` is required")
+    assert "deprecation" not in r.headers
+    mem = tmpfile(b"\0" * 4096)
+    state = tmpfile(b"EMBERSNP" + b"\0" * 100)
+    try:
+        r = api(e, "PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem})
+        expect(r, 400, f"Load snapshot error: snapshot_path {state}: format version 0.0: this ember reads 1.x")
+        assert r.headers.get("deprecation") == "true", r.headers
+        with open(state, "wb") as f:
+            f.write(b"not a snapshot at all")
+        r = api(e, "PUT", "/snapshot/load", {"snapshot_path": state,
+                                              "mem_backend": {"backend_type": "File",
+                                                              "backend_path": mem},
+                                              "enable_diff_snapshots": True})
+        expect(r, 400, "bad magic: not an ember snapshot state file")
+        assert r.headers.get("deprecation") == "true", r.headers
+        r = api(e, "PUT", "/snapshot/load", {"snapshot_path": state,
+                                              "mem_backend": {"backend_type": "File",
+                                                              "backend_path": mem}})
+        expect(r, 400, "bad magic")
+        assert "deprecation" not in r.headers
+        assert api(e, "GET", "/").json()["state"] == "Not started"
+        # After a boot resource: refused with Firecracker's message.
+        expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}), 204)
+        expect(api(e, "PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem}),
+               400, "Loading a microVM snapshot not allowed after configuring boot-specific "
+               "resources.")
+    finally:
+        os.unlink(mem)
+        os.unlink(state)
+
+
+@test
+def test_snapshot_cli():
+    """--snapshot-version prints the format ember writes; --describe-snapshot
+    prints a state file's version, or exits 1 with one line naming the file
+    and the problem."""
+    p = subprocess.run([EMBER, "--snapshot-version"], capture_output=True, timeout=10)
+    assert p.returncode == 0 and p.stdout == b"v1.0.0\n", p
+    bad = tmpfile(b"EMBERSNP" + b"\0" * 100)
+    try:
+        p = subprocess.run([EMBER, "--describe-snapshot", bad], capture_output=True, timeout=10)
+        assert p.returncode == 1 and not p.stdout, p
+        assert p.stderr.decode() == (f"ember: --describe-snapshot {bad}: format version 0.0: "
+                                     "this ember reads 1.x (written by ember )\n"), p
+    finally:
+        os.unlink(bad)
+    p = subprocess.run([EMBER, "--describe-snapshot", "/nonexistent"], capture_output=True,
+                       timeout=10)
+    assert p.returncode == 1 and b"/nonexistent: No such file" in p.stderr, p
 
 
 @test

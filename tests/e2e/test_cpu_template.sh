@@ -6,9 +6,14 @@
 # on and none of those it hides, some of which the same guest shows without a
 # template (so the check is not empty). A template of the other vendor is
 # refused with Firecracker's text: by a config-file boot (ember exits 1) and
-# by InstanceStart over the API (400; the VM stays "Not started").
-# timeout: 1200
+# by InstanceStart over the API (400; the VM stays "Not started"). A
+# snapshot of a guest booted with the template is restored by a fresh ember:
+# the guest's CPUID instruction (tests/guest/cpuid.c) answers the same after
+# the restore as before it (the template's values, family 6 model 63), and
+# GET /vm/config shows the template.
+# timeout: 1500
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/snapshot_common.sh"
 need_kvm; need_ember; need_guest
 e2e_tmpdir
 
@@ -113,4 +118,39 @@ if [ "$API_STATUS" != 400 ] || ! printf '%s' "$API_BODY" | grep -qF "\"Start mic
 fi
 api "$sock" GET / && printf '%s' "$API_BODY" | grep -q '"Not started"' || fail "GET / after the refused start: $API_BODY"
 kill -0 "$pid" 2>/dev/null || fail "ember exited after the refused InstanceStart"
+
+# A snapshot keeps the template: the restored vCPU gets the CPUID it was
+# taken with, not the host's.
+T=$E2E_TMP/snap
+mkdir -p "$T"
+script='/tests/cpuid BEFORE; echo CPUID-PRINTED
+i=0; while [ $i -lt 20 ]; do i=$((i + 1)); echo "wait $i"; sleep 1; done
+/tests/cpuid AFTER; echo CPUID-AFTER-PRINTED
+while :; do sleep 1; done'
+sn_start "$T/a"
+pa=$SN_PID
+sn_boot "$T/a" "$script" 1 128 "\"cpu_template\": \"$good\""
+sn_start_vm "$T/a"
+wait_for_line "$T/a/out" '^CPUID-PRINTED' "$(e2e_secs 90)" "$pa" ||
+	{ sn_show "$T/a/out" "$T/a/log"; fail "snapshot: the $good guest did not print its CPUID"; }
+sn_snapshot "$T/a" "$T/state" "$T/mem"
+e2e_kill_tree "$pa" KILL
+wait "$pa" 2>/dev/null
+grep -q '^wait 20' "$T/a/out" && fail "snapshot: it came after the guest's wait (too slow)"
+sn_start "$T/b"
+pb=$SN_PID
+sn_load "$T/b" "$T/state" "$T/mem"
+api "$T/b/api.sock" GET /vm/config || fail "snapshot: vm/config: $API_STATUS $API_BODY"
+printf '%s' "$API_BODY" | grep -q "\"cpu_template\":\"$good\"" ||
+	fail "snapshot: the restored VM's config lacks cpu_template $good: $API_BODY"
+wait_for_line "$T/b/out" '^CPUID-AFTER-PRINTED' "$(e2e_secs 90)" "$pb" ||
+	{ sn_show "$T/b/out" "$T/b/log"; fail "snapshot: the restored guest did not print its CPUID"; }
+tr -d '\r' <"$T/a/out" | sed -n 's/^BEFORE CPUID //p' >"$T/before"
+tr -d '\r' <"$T/b/out" | sed -n 's/^AFTER CPUID //p' >"$T/after"
+[ "$(wc -l <"$T/before")" = 8 ] || { cat "$T/before" >&2; fail "snapshot: no CPUID lines before"; }
+grep -q '^0x1\.0 000306f' "$T/before" ||
+	{ cat "$T/before" >&2; fail "snapshot: leaf 1 before is not $good's family 6 model 63"; }
+diff "$T/before" "$T/after" >&2 ||
+	fail "snapshot: the restored guest's CPUID differs from the one it was taken with"
+log "snapshot: CPUID with $good the same after the restore: $(tr '\n' ';' <"$T/after")"
 log "ok"

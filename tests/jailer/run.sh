@@ -131,6 +131,27 @@ daemon_checks() {	# NAME PID JAILER-PID
 	check "$name: stdin/out/err on /dev/null" test "$(stat -L -c %t:%T /proc/$pid/fd/0 /proc/$pid/fd/1 /proc/$pid/fd/2 | xargs)" = "1:3 1:3 1:3"
 }
 
+# ---- 1b: --userfaultfd: the host's /dev/userfaultfd in the jail --------------
+if [ -c /dev/userfaultfd ]; then
+	ID=t-uffd
+	UFFD_DEV=$(printf '%d:%d' "0x$(stat -c %t /dev/userfaultfd)" "0x$(stat -c %T /dev/userfaultfd)")
+	"$JAILER" --id $ID --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
+		--userfaultfd >"$T/out1b" 2>"$T/err1b" </dev/null &
+	pid=$!; PIDS="$PIDS $pid"
+	if wait_ready "$T/out1b"; then
+		check "uffd: /dev/userfaultfd $UFFD_DEV owned $U:$G 0600" \
+			grep -qx "dev: /dev/userfaultfd c $UFFD_DEV $U:$G 600" "$T/out1b"
+		check "uffd: /dev/kvm too" grep -qx "dev: /dev/kvm c 10:232 $U:$G 600" "$T/out1b"
+	else
+		bad "uffd: probe did not start: $(cat "$T/err1b")"
+	fi
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	rm -rf "$BASE"
+else
+	ok "uffd: skipped (this host has no /dev/userfaultfd)"
+fi
+
 # ---- 2: --new-pid-ns --daemonize: jailer exits, pid file names the probe ----
 ID=t-pidns
 timeout -k 5 30 "$JAILER" --id $ID --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE" \
@@ -310,6 +331,7 @@ expect_fail() {
 J() { echo "$JAILER" --exec-file "$PROBE" --uid $U --gid $G --chroot-base-dir "$BASE"; }
 
 expect_fail "bad id" "arguments: --id" $(J) --id 'bad/id'
+expect_fail "--userfaultfd with a value" "arguments: unknown argument" $(J) --id x --userfaultfd=1
 expect_fail "id too long" "arguments: --id" $(J) --id "$(printf 'a%.0s' $(seq 65))"
 expect_fail "id with underscore" "arguments: --id" $(J) --id a_b
 expect_fail "--id=value form" "arguments: unknown argument" $(J) --id=x

@@ -19,6 +19,7 @@
 #include "src/devices.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/snapshot_state.h"
 #include "src/vm.h"
 
 /* ---- fake VM ---- */
@@ -61,6 +62,39 @@ __attribute__((weak)) int vm_update_net(struct vm *vm, const struct config_net *
 	return 0;
 }
 __attribute__((weak)) void vm_destroy(struct vm *vm) { if (vm) fake_destroyed++; }
+static int fake_snap_creates, fake_restores, fake_restore_rc;
+static enum vm_snapshot_type fake_snap_type;
+static struct vm_config fake_restore_cfg;
+static struct vm_restore fake_restore_rs;          /* its st is gone after the load */
+static struct ratelimit_bucket_state fake_restore_serial_bucket;
+__attribute__((weak)) int vm_snapshot_create(struct vm *vm, const struct vm_config *c,
+					     const char *state_path, const char *mem_path,
+					     enum vm_snapshot_type type, char *err, size_t errlen)
+{
+	if (!fake_paused) {
+		snprintf(err, errlen, "the microVM must be paused");
+		return -EBUSY;
+	}
+	fake_snap_creates++;
+	fake_snap_type = type;
+	return 0;
+}
+__attribute__((weak)) int vm_restore(const struct vm_config *c, struct evloop *l,
+				     const struct vm_restore *rs, struct vm **out, char *err,
+				     size_t errlen)
+{
+	if (fake_restore_rc) {
+		snprintf(err, errlen, "fake: no KVM");
+		return fake_restore_rc;
+	}
+	fake_restores++;
+	fake_restore_cfg = *c;
+	fake_restore_rs = *rs;
+	fake_restore_serial_bucket = rs->st->serial.out_limit;
+	fake_paused = 1;          /* a restored VM starts paused */
+	*out = fake_vm;
+	return 0;
+}
 
 /* ---- helpers ---- */
 static struct vm_config cfg;
@@ -190,8 +224,7 @@ static void test_routing_errors(void **state)
 static void test_unsupported(void **state)
 {
 	const char *paths[] = { "/vsock", "/balloon", "/balloon/statistics", "/entropy", "/mmds",
-		"/mmds/config", "/pmem/p0", "/hotplug/memory", "/cpu-config", "/snapshot/create",
-		"/snapshot/load" };
+		"/mmds/config", "/pmem/p0", "/hotplug/memory", "/cpu-config" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		assert_int_equal(PUT(paths[i], "{}"), 400);
 		FAULT_HAS("ember does not support");
@@ -858,6 +891,15 @@ static const struct route_case {
 	 * FlushMetrics would reset the counters). */
 	{ API_HTTP_PUT, "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", 400, API_BEFORE, 204,
 	  NULL, &metrics.put_api_requests.actions_count, &metrics.put_api_requests.actions_fails },
+	/* Create needs a paused VM; load a fresh process (the routes above
+	 * configured boot resources). */
+	{ API_HTTP_PUT, "/snapshot/create", "{\"snapshot_path\":\"/nonexistent/s\","
+	  "\"mem_file_path\":\"/nonexistent/m\"}", 400, API_BEFORE, 400,
+	  "Create snapshot error: the microVM must be paused", NULL, NULL },
+	{ API_HTTP_PUT, "/snapshot/load", "{\"snapshot_path\":\"/nonexistent/s\","
+	  "\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"/nonexistent/m\"}}",
+	  400, "Loading a microVM snapshot not allowed after configuring boot-specific "
+	  "resources.", 400, API_AFTER, NULL, NULL },
 };
 
 static void run_route_case(const struct route_case *rc, bool booted, const char *mpath)
@@ -1131,6 +1173,270 @@ static void test_config_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent.json"));
 }
 
+/* ---- snapshots ---- */
+
+/* A state file of a 1-vCPU, 64 MiB VM with the drive "rootfs" over `disk`
+ * (0 sectors) and, with net, the interface "eth0" on tap0, into path. */
+static void write_state_with(const char *path, bool net, const struct snapshot_state *extra);
+
+static void write_state(const char *path, bool net)
+{
+	write_state_with(path, net, NULL);
+}
+
+/* A snapshot of 1 vCPU, 64 MiB, the root drive (and eth0 with net); extra,
+ * when given, adds its CPU template, the drive's io_engine and the serial
+ * rate limiter (configuration and bucket). */
+static void write_state_with(const char *path, bool net, const struct snapshot_state *extra)
+{
+	static struct snapshot_state st;
+	memset(&st, 0, sizeof(st));
+	st.mem_size = 64 << 20;
+	st.nvcpus = 1;
+	config_init(&st.cfg);
+	st.cfg.machine.vcpu_count = 1;
+	st.cfg.machine.mem_size_mib = 64;
+	st.cfg.ndrives = 1;
+	strcpy(st.cfg.drives[0].drive_id, "rootfs");
+	strcpy(st.cfg.drives[0].path_on_host, disk);
+	st.cfg.drives[0].is_root_device = true;
+	st.cfg.nnets = net;
+	strcpy(st.cfg.nets[0].iface_id, "eth0");
+	strcpy(st.cfg.nets[0].host_dev_name, "tap0");
+	for (int i = 0; i < 3; i++)
+		st.vm.chip[i].chip_id = (uint32_t)i;
+	static struct kvm_cpuid_entry2 leaf0 = { .function = 0, .eax = 0xd };
+	st.vcpu[0].ncpuid = 1;
+	st.vcpu[0].cpuid = &leaf0;
+	st.ndev = 1 + net;
+	st.dev[0].type = VIRTIO_ID_BLK;
+	strcpy(st.dev[0].id, "rootfs");
+	st.dev[0].mmio.nqueues = 1;
+	st.dev[0].mmio.q[0].num_max = 256;
+	st.dev[1].type = VIRTIO_ID_NET;
+	strcpy(st.dev[1].id, "eth0");
+	st.dev[1].mmio.nqueues = 2;
+	st.dev[1].mmio.q[0].num_max = st.dev[1].mmio.q[1].num_max = 256;
+	if (extra) {
+		st.cfg.machine.cpu_template = extra->cfg.machine.cpu_template;
+		st.cfg.drives[0].io_engine = extra->cfg.drives[0].io_engine;
+		st.cfg.serial.rate_limiter = extra->cfg.serial.rate_limiter;
+		st.serial.out_limit = extra->serial.out_limit;
+	}
+	uint8_t *b;
+	size_t len;
+	char err[256];
+	assert_int_equal(snapshot_state_encode(&st, &b, &len, err, sizeof(err)), 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, len, f), len);
+	fclose(f);
+	free(b);
+}
+
+static void test_snapshot_api(void **state)
+{
+	char sp[] = "/tmp/ember-test-state-XXXXXX", mp[] = "/tmp/ember-test-mem-XXXXXX";
+	close(mkstemp(sp));
+	int mfd = mkstemp(mp);
+	assert_int_equal(ftruncate(mfd, 1 << 20), 0);   /* too small for 64 MiB */
+	char b[1024];
+	write_state(sp, true);
+
+	/* The body: exactly one memory backend, known fields, then the checks. */
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\"}", sp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("missing field: either `mem_backend` or `mem_file_path` is required");
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_file_path\":\"%s\","
+		 "\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"%s\"}}", sp, mp, mp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("too many fields: either `mem_backend` or `mem_file_path` exclusively");
+	assert_int_equal(PUT("/snapshot/load", "{\"snapshot_path\":\"/x\",\"mem_file_path\":"
+			     "\"/y\",\"bogus\":1}"), 400);
+	FAULT_HAS("unknown field `bogus`");
+	assert_int_equal(PUT("/snapshot/nope", "{}"), 400);
+	FAULT_HAS("Invalid request method and/or path: PUT snapshot.");
+	assert_int_equal(PUT("/snapshot/create", "{\"snapshot_path\":\"/x\",\"mem_file_path\":"
+			     "\"/y\"}"), 400);
+	FAULT_HAS(API_BEFORE);
+
+	/* A missing state file, a damaged one, a too small memory file, an
+	 * override of an interface the snapshot lacks: 400, nothing built. */
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"/nonexistent/state\",\"mem_file_path\":"
+		 "\"%s\"}", mp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("Load snapshot error: snapshot_path /nonexistent/state: No such file");
+	assert_true(deprecated);          /* mem_file_path */
+	FILE *f = fopen(sp, "r+");
+	fseek(f, 100, SEEK_SET);
+	fputc(0x5a, f);
+	fclose(f);
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"}}", sp, mp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("checksum mismatch");
+	assert_false(deprecated);
+	write_state(sp, true);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("holds 1048576 bytes, guest RAM is 67108864 bytes");
+	assert_int_equal(ftruncate(mfd, 64 << 20), 0);
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"},\"network_overrides\":[{\"iface_id\":"
+		 "\"eth9\",\"host_dev_name\":\"tap9\"}]}", sp, mp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("network_overrides: the snapshot has no network interface 'eth9'");
+	assert_int_equal(fake_restores, 0);
+	assert_int_equal(GET("/"), 200);
+	assert_non_null(strstr(body, "\"Not started\""));
+
+	/* Built (the fake), with the override and dirty tracking; paused; the
+	 * configuration is the snapshot's. */
+	/* The override is what the load opens (no tap here: a clean 400). */
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"},\"network_overrides\":[{\"iface_id\":"
+		 "\"eth0\",\"host_dev_name\":\"tap7\"}]}", sp, mp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("Load snapshot error: network interface eth0: host_dev_name: Open tap device "
+		  "failed: ");
+	FAULT_HAS("Invalid TUN/TAP Backend provided by tap7.");
+	assert_int_equal(fake_restores, 0);
+	write_state(sp, false);
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"},\"enable_diff_snapshots\":true,"
+		 "\"clock_realtime\":true}", sp, mp);
+	if (PUT("/snapshot/load", b) != 204)
+		fail_msg("load: %s", body);
+	assert_true(deprecated);          /* enable_diff_snapshots */
+	assert_int_equal(fake_restores, 1);
+	assert_true(fake_restore_cfg.machine.track_dirty_pages);
+	assert_true(fake_restore_rs.clock_realtime);
+	assert_true(fake_restore_rs.mem_fd >= 0);
+	assert_true(fake_restore_cfg.drives[0].fd >= 0);
+	assert_int_equal(GET("/"), 200);
+	assert_non_null(strstr(body, "\"Paused\""));
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"drive_id\":\"rootfs\""));
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS(API_AFTER);
+
+	/* Create: paused only; Full by default, Diff asked for. */
+	assert_int_equal(PUT("/snapshot/create", "{\"snapshot_path\":\"/x\",\"mem_file_path\":"
+			     "\"/y\",\"snapshot_type\":\"Diff\"}"), 204);
+	assert_int_equal(fake_snap_type, VM_SNAPSHOT_DIFF);
+	assert_int_equal(PATCH("/vm", "{\"state\":\"Resumed\"}"), 204);
+	assert_int_equal(PUT("/snapshot/create", "{\"snapshot_path\":\"/x\",\"mem_file_path\":"
+			     "\"/y\"}"), 400);
+	FAULT_HAS("Create snapshot error: the microVM must be paused");
+	assert_int_equal(PUT("/snapshot/create", "{\"snapshot_path\":\"/x\"}"), 400);
+	FAULT_HAS("missing field `mem_file_path`");
+	assert_int_equal(fake_snap_creates, 1);
+	close(mfd);
+	unlink(sp);
+	unlink(mp);
+}
+
+/* What a load takes from the snapshot and what from this process: the CPU
+ * template and the drive's io_engine are the snapshot's; the serial output
+ * is this process's (PUT /serial, kept by a failed load), its rate limiter
+ * the snapshot's unless PUT /serial gave one. */
+static void test_snapshot_load_serial(void **state)
+{
+	char sp[] = "/tmp/ember-test-state-XXXXXX", mp[] = "/tmp/ember-test-mem-XXXXXX";
+	char dir[] = "/tmp/ember-test-serial-XXXXXX", b[1024];
+	close(mkstemp(sp));
+	int mfd = mkstemp(mp);
+	assert_int_equal(ftruncate(mfd, 64 << 20), 0);
+	assert_non_null(mkdtemp(dir));
+	static struct snapshot_state extra;
+	extra.cfg.machine.cpu_template = CONFIG_CPU_TEMPLATE_T2A;
+	extra.cfg.drives[0].io_engine = CONFIG_IO_ASYNC;
+	extra.cfg.serial.rate_limiter = (struct ratelimit_bucket_config){ true, 4096, 0, 100 };
+	extra.serial.out_limit = (struct ratelimit_bucket_state){ true, 4096, 100000000, 7 };
+	write_state_with(sp, false, &extra);
+
+	/* PUT /serial does not count as a boot resource. */
+	snprintf(b, sizeof(b), "{\"serial_out_path\":\"%s/out\"}", dir);
+	assert_int_equal(PUT("/serial", b), 204);
+	int fd = cfg.serial.out_fd;
+	assert_true(fd >= 0);
+	/* A load that fails after the checks leaves this process's serial
+	 * output as it was: open, and still configured. */
+	fake_restore_rc = -ENODEV;
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"}}", sp, mp);
+	assert_int_equal(PUT("/snapshot/load", b), 400);
+	FAULT_HAS("Load snapshot error: fake: no KVM");
+	fake_restore_rc = 0;
+	assert_int_equal(cfg.serial.out_fd, fd);
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	assert_false(cfg.serial.rate_limiter.set);
+
+	if (PUT("/snapshot/load", b) != 204)
+		fail_msg("load: %s", body);
+	assert_int_equal(fake_restore_cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_T2A);
+	assert_int_equal(fake_restore_cfg.drives[0].io_engine, CONFIG_IO_ASYNC);
+	assert_int_equal(fake_restore_cfg.serial.out_fd, fd);
+	assert_true(fake_restore_cfg.serial.rate_limiter.set);
+	assert_int_equal(fake_restore_cfg.serial.rate_limiter.size, 4096);
+	assert_false(fake_restore_rs.serial_limiter_given);
+	assert_int_equal(fake_restore_serial_bucket.budget, 7);
+	assert_int_equal(GET("/vm/config"), 200);
+	assert_non_null(strstr(body, "\"cpu_template\":\"T2A\""));
+	assert_non_null(strstr(body, "\"io_engine\":\"Async\""));
+	snprintf(b, sizeof(b), "\"serial\":{\"serial_out_path\":\"%s/out\",\"rate_limiter\":"
+		 "{\"size\":4096,\"one_time_burst\":null,\"refill_time\":100}}", dir);
+	if (!strstr(body, b))
+		fail_msg("GET /vm/config lacks %s: %s", b, body);
+	close(mfd);
+	unlink(sp);
+	unlink(mp);
+	snprintf(b, sizeof(b), "rm -rf '%s'", dir);
+	assert_int_equal(system(b), 0);
+}
+
+/* A rate limiter given with PUT /serial before the load replaces the
+ * snapshot's (its bucket starts full: the restore is told so). */
+static void test_snapshot_load_serial_limiter(void **state)
+{
+	char sp[] = "/tmp/ember-test-state-XXXXXX", mp[] = "/tmp/ember-test-mem-XXXXXX", b[512];
+	close(mkstemp(sp));
+	int mfd = mkstemp(mp);
+	assert_int_equal(ftruncate(mfd, 64 << 20), 0);
+	static struct snapshot_state extra;
+	extra.cfg.serial.rate_limiter = (struct ratelimit_bucket_config){ true, 4096, 0, 100 };
+	write_state_with(sp, false, &extra);
+	assert_int_equal(PUT("/serial", "{\"rate_limiter\":{\"size\":100,\"refill_time\":10}}"), 204);
+	snprintf(b, sizeof(b), "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"}}", sp, mp);
+	if (PUT("/snapshot/load", b) != 204)
+		fail_msg("load: %s", body);
+	assert_true(fake_restore_rs.serial_limiter_given);
+	assert_int_equal(fake_restore_cfg.serial.rate_limiter.size, 100);
+	assert_int_equal(fake_restore_cfg.serial.rate_limiter.refill_time_ms, 10);
+	assert_int_equal(fake_restore_cfg.serial.out_fd, -1);   /* stdout */
+	assert_int_equal(fake_restore_cfg.machine.cpu_template, CONFIG_CPU_TEMPLATE_NONE);
+	assert_int_equal(fake_restore_cfg.drives[0].io_engine, CONFIG_IO_SYNC);
+	close(mfd);
+	unlink(sp);
+	unlink(mp);
+}
+
+static void test_snapshot_load_refused(void **state)
+{
+	/* After a boot resource, a load is refused (not fatal); logger and
+	 * metrics do not count. */
+	assert_int_equal(PUT("/logger", "{\"level\":\"Off\"}"), 204);
+	assert_int_equal(PUT("/snapshot/load", "{\"snapshot_path\":\"/nonexistent/s\","
+			     "\"mem_file_path\":\"/nonexistent/m\"}"), 400);
+	FAULT_HAS("snapshot_path /nonexistent/s");
+	assert_int_equal(PUT("/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}"), 204);
+	assert_int_equal(PUT("/snapshot/load", "{\"snapshot_path\":\"/nonexistent/s\","
+			     "\"mem_file_path\":\"/nonexistent/m\"}"), 400);
+	FAULT_HAS("Load snapshot error: Loading a microVM snapshot not allowed after configuring "
+		  "boot-specific resources.");
+	assert_true(deprecated);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1150,6 +1456,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_serde_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_load_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_load_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_load_serial_limiter, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

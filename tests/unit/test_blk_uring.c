@@ -2,7 +2,8 @@
 /* virtio-blk with io_engine Async (virtio/blk_uring.c) over fake guest
  * memory and a temporary image file: requests complete through the
  * engine's eventfd, flush ordering, host errors, the queue-depth bound,
- * short transfers, rate limiting, reset, drain and a new backing file.
+ * short transfers, rate limiting, reset, drain (and the pause's
+ * quiesce) and a new backing file.
  * Skipped (said loudly) where the host has no usable io_uring. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,6 +321,31 @@ static void test_drain(void **state)
 	assert_int_equal(blk_drain(f->b), 0);     /* nothing left: returns at once */
 }
 
+/* Pause and snapshot: blk_quiesce serves the queue as a kick does and waits
+ * for the engine, again while requests wait for a free slot (more than
+ * BLK_URING_DEPTH here), until nothing is in flight: every request is
+ * completed to the guest, with no event handled. */
+static void test_quiesce(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 0; i < NREQ; i++)
+		fx_req(f, i, i % 2 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, i, 512);
+	int irqs = f->irqs;
+	assert_int_equal(blk_quiesce(f->b), 0);
+	assert_int_equal(blk_uring_busy(f->b->uring), 0);
+	assert_int_equal(virtq_avail_count(&f->b->vq), 0);
+	assert_int_equal(vqf_used_idx(&f->r), NREQ);
+	for (unsigned i = 0; i < NREQ; i++) {
+		assert_int_equal(fx_status(f, i), VIRTIO_BLK_S_OK);
+		if (i % 2 == 0)
+			assert_int_equal(((uint8_t *)vqf_ptr(&f->m, f->q[i].data))[0], i & 0xff);
+	}
+	assert_int_equal(f->b->stats.read_count, NREQ / 2);
+	assert_int_equal(f->b->stats.write_count, NREQ / 2);
+	assert_true(f->irqs > irqs);
+	assert_int_equal(blk_quiesce(f->b), 0);   /* nothing left: returns at once */
+}
+
 /* The rate limiter still decides when a request may start. */
 static void test_rate_limited(void **state)
 {
@@ -541,6 +567,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_read_past_eof, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_depth_bound, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_drain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_quiesce, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limited, fx_setup_rl, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_orphans, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_backing_file, fx_setup, fx_teardown),

@@ -322,6 +322,27 @@ static void test_msrs(void **state)
 	}
 }
 
+/* The bits a template turns on, per register (what a snapshot's host check
+ * does not ask of the host): ERMS in leaf 7 EBX for the T2 family, none
+ * for C3 there; MCE and MTRR in leaf 1 EDX; T2A's 0x80000008 EBX bits;
+ * nothing for NONE or where a template has no rule. */
+static void test_cpuid_set_bits(void **state)
+{
+	(void)state;
+	for (int t = CONFIG_CPU_TEMPLATE_T2; t < CONFIG_CPU_TEMPLATE_COUNT; t++)
+		assert_int_equal(cpu_template_cpuid_set(t, 7, 0, 1), 1u << 9);
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_C3, 7, 0, 1), 0);
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_C3, 1, 0, 3),
+			 (1u << 7) | (1u << 12));
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_T2A, 0x80000008, 0, 1),
+			 (1u << 2) | (1u << 18) | (1u << 19) | (1u << 20));
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_T2, 0x80000008, 0, 1), 0);
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_T2A, 7, 0, 2), 0);
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_T2A, 7, 1, 1), 0);
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_NONE, 7, 0, 1), 0);
+	assert_int_equal(cpu_template_cpuid_set(CONFIG_CPU_TEMPLATE_COUNT, 7, 0, 1), 0);
+}
+
 static void test_names(void **state)
 {
 	static const char *const names[] = { "None", "C3", "T2", "T2S", "T2CL", "T2A" };
@@ -343,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_vendor_rule),
 		cmocka_unit_test(test_msrs),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_cpuid_set_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/bus.h"
@@ -133,6 +135,90 @@ static void test_load_file(void **state)
 	close(fd);
 }
 
+/* ---- snapshots ---- */
+
+static int tmpfile_fd(char *path)
+{
+	strcpy(path, "/tmp/ember-test-memfile-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* A Full dump writes the pages that are not zero (a page the guest zeroed
+ * is skipped as well as one it never touched); the file is RAM-sized and
+ * sparse. A Diff writes exactly the pages asked for, into the same file. */
+static void test_dump(void **state)
+{
+	struct guest_mem m;
+	char path[64];
+	assert_int_equal(guest_mem_init(&m, 8 << 20), 0);
+	memset(guest_mem_ptr(&m, 0x3000, 1), 0xaa, 1);
+	memset(guest_mem_ptr(&m, 0x500000, 8192), 0xbb, 8192);
+	memset(guest_mem_ptr(&m, 0x600000, 4096), 0, 4096);   /* touched, zero */
+	int fd = tmpfile_fd(path);
+	uint64_t written;
+	assert_int_equal(guest_mem_dump(&m, fd, NULL, &written), 0);
+	assert_int_equal(written, 3 * 4096);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 8 << 20);
+	assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+	uint8_t b[2];
+	assert_int_equal(pread(fd, b, 2, 0x3000), 2);
+	assert_int_equal(b[0], 0xaa);
+	assert_int_equal(b[1], 0);
+	assert_int_equal(pread(fd, b, 1, 0x501fff), 1);
+	assert_int_equal(b[0], 0xbb);
+
+	/* Diff: page 0x500 only (rewritten), page 0x3 changed but not asked for. */
+	memset(guest_mem_ptr(&m, 0x500000, 4096), 0xcc, 4096);
+	memset(guest_mem_ptr(&m, 0x3000, 1), 0x11, 1);
+	uint64_t pages[(8 << 20) / 4096 / 64] = { 0 };
+	pages[0x500 / 64] |= 1ULL << (0x500 % 64);
+	assert_int_equal(guest_mem_dump(&m, fd, pages, &written), 0);
+	assert_int_equal(written, 4096);
+	assert_int_equal(pread(fd, b, 1, 0x500000), 1);
+	assert_int_equal(b[0], 0xcc);
+	assert_int_equal(pread(fd, b, 1, 0x501000), 1);
+	assert_int_equal(b[0], 0xbb);
+	assert_int_equal(pread(fd, b, 1, 0x3000), 1);
+	assert_int_equal(b[0], 0xaa);
+	close(fd);
+
+	/* The file as RAM: a private copy; the guest's writes never reach it. */
+	fd = open(path, O_RDONLY);
+	struct guest_mem r;
+	assert_int_equal(guest_mem_init_file(&r, 16 << 20, fd), -EINVAL);  /* too short */
+	assert_int_equal(guest_mem_init_file(&r, 8 << 20, fd), 0);
+	assert_int_equal(*(uint8_t *)guest_mem_ptr(&r, 0x500000, 1), 0xcc);
+	*(uint8_t *)guest_mem_ptr(&r, 0x500000, 1) = 0x77;
+	assert_int_equal(pread(fd, b, 1, 0x500000), 1);
+	assert_int_equal(b[0], 0xcc);
+	assert_true(r.file_ino != 0);
+	guest_mem_free(&r);
+	close(fd);
+	unlink(path);
+	guest_mem_free(&m);
+}
+
+/* Device writes are marked per page, clipped to RAM; untracked memory
+ * ignores them. */
+static void test_mark_dirty(void **state)
+{
+	struct guest_mem m;
+	assert_int_equal(guest_mem_init(&m, 1 << 20), 0);
+	guest_mem_mark_dirty(&m, 0x1000, 10);               /* not tracked: no-op */
+	assert_null(m.dirty);
+	assert_int_equal(guest_mem_track_dirty(&m), 0);
+	guest_mem_mark_dirty(&m, 0x1ff0, 0x20);             /* pages 1 and 2 */
+	guest_mem_mark_dirty(&m, 0xff000, 0x10000);         /* the last page, clipped */
+	guest_mem_mark_dirty(&m, 0x200000, 16);             /* outside RAM */
+	assert_true(m.dirty[0] == 0x6);
+	assert_true(m.dirty[3] == 1ULL << 63);
+	guest_mem_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +226,8 @@ int main(void)
 		cmocka_unit_test(test_split_at_gap),
 		cmocka_unit_test(test_bus),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_mark_dirty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,17 @@ __attribute__((weak)) int vm_update_net(struct vm *vm, const struct config_net *
 	return -ENODEV;
 }
 __attribute__((weak)) void vm_destroy(struct vm *vm) { }
+__attribute__((weak)) int vm_snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
+		       const char *mem_path, enum vm_snapshot_type type, char *err, size_t errlen)
+{
+	return 0;
+}
+__attribute__((weak)) int vm_restore(const struct vm_config *cfg, struct evloop *loop, const struct vm_restore *rs,
+	       struct vm **out, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "fake: no KVM");
+	return -ENODEV;
+}
 
 static char kernel[64];
 

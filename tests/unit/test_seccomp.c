@@ -44,6 +44,7 @@
 #include "src/i8042.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/util.h"
 #include "virtio/blk_uring.h"
 #include "virtio/ratelimit.h"
 #include "src/seccomp.h"
@@ -359,6 +360,16 @@ static void child_running(void)
 	CHECK(ioctl(-1, KVM_IOEVENTFD, NULL) < 0 && errno == EBADF);
 	CHECK(ioctl(-1, TUNSETOFFLOAD, 0) < 0 && errno == EBADF);
 	CHECK(ioctl(-1, TCSETS, NULL) < 0 && errno == EBADF);
+	/* PUT /snapshot/create: the state and memory files, written only;
+	 * /proc/self/pagemap read */
+	CHECK((fd = open(run_metrics, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0);
+	struct iovec page = { buf, 16 };
+	CHECK(ftruncate(fd, 8192) == 0 && util_rwv_full(fd, &page, 1, 4096, true) == 0 &&
+	      close(fd) == 0);
+	CHECK((fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) >= 0);
+	CHECK(pread(fd, &v, sizeof(v), 0) == sizeof(v) && close(fd) == 0);
+	CHECK(ioctl(-1, KVM_GET_DIRTY_LOG, NULL) < 0 && errno == EBADF);
+	CHECK(ioctl(-1, KVM_GET_MSRS, NULL) < 0 && errno == EBADF);
 	/* exit: the metrics' last line; api_destroy's unlink fails quietly */
 	metrics_stop();
 	CHECK(unlink(run_drive) < 0 && errno == EPERM);
@@ -376,8 +387,8 @@ static void child_running(void)
 	case 4:
 		ioctl(-1, TUNSETIFF, NULL);	/* attach to (or create) another tap */
 		break;
-	case 5:
-		open(run_metrics, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	case 5:	/* snapshot files are write-only: a read-write create is not */
+		open(run_metrics, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		break;
 	case 6:
 		open(run_drive, O_RDWR | O_TRUNC | O_CLOEXEC);

@@ -233,6 +233,49 @@ static void test_serial_rate_limit(void **state)
 	close(p[1]);
 }
 
+/* A snapshot carries what is left of the output bucket: restored with
+ * out_limit, the guest may write only that much more; without (a limiter
+ * given anew for the load), the bucket is the new one, full. */
+static void test_serial_snapshot_bucket(void **state)
+{
+	(void)state;
+	int p[2], q[2];
+	struct serial s, r;
+	struct serial_state st;
+	char buf[64] = { 0 };
+	struct ratelimit_bucket_config b = { true, 10, 0, 86400000 };
+	serial_on_pipe(&s, p);
+	serial_set_out_limit(&s, &b);
+	serial_write_thr(&s, (const uint8_t *)"0123456", 7);   /* 3 bytes left */
+	serial_save(&s, &st);
+	assert_true(st.out_limit.on);
+	assert_int_equal(st.out_limit.budget, 3);
+
+	/* The restored UART drives its line to the saved level (no change
+	 * needed): no line callback here. */
+	assert_int_equal(pipe(q), 0);
+	serial_init(&r, q[1], NULL, NULL);
+	serial_set_out_limit(&r, &b);
+	serial_restore(&r, &st, true);
+	serial_write_thr(&r, (const uint8_t *)"abcdef", 6);
+	assert_int_equal(read(q[0], buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(r.tx_limited, 3);
+	/* Restored without the bucket: the limiter set for the load, full. */
+	serial_set_out_limit(&r, &b);
+	serial_restore(&r, &st, false);
+	memset(buf, 0, sizeof(buf));
+	serial_write_thr(&r, (const uint8_t *)"0123456789xy", 12);
+	assert_int_equal(read(q[0], buf, sizeof(buf)), 10);
+	assert_string_equal(buf, "0123456789");
+	serial_destroy(&s);
+	serial_destroy(&r);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
 /* serial_out_path is a FIFO nobody reads: opening it does not wait for a
  * reader, and output never blocks: the pipe fills, then the UART's backlog,
  * then every further byte is dropped and counted (uart.missed_write_count).
@@ -303,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_serial_probe),
 		cmocka_unit_test(test_serial_queued_writes),
 		cmocka_unit_test(test_serial_rate_limit),
+		cmocka_unit_test(test_serial_snapshot_bucket),
 		cmocka_unit_test(test_serial_fifo_without_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
