@@ -53,6 +53,9 @@ struct evloop;
 #define API_HTTP_MAX_BODY_LIMIT (1u << 30) /* the most api_http_set_max_body() takes */
 #define API_HTTP_MAX_LINE    1024   /* request line, each header line (incl. CRLF) */
 #define API_HTTP_MAX_HEADER  16384  /* the whole header block */
+/* One connection's input buffer at most: a whole request at both limits. */
+#define API_HTTP_IN_CAP      (API_HTTP_MAX_HEADER + api_http_max_body())
+#define API_HTTP_SERVER      "Firecracker API" /* the Server header: clients may look for it */
 #define API_HTTP_MAX_CONNS   64
 #define API_HTTP_ACCEPT_BATCH 16
 #define API_HTTP_BACKLOG     128    /* listen(2) backlog */
