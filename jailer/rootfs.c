@@ -16,6 +16,11 @@
  * Undo: every jail directory we create is recorded as (parent dir fd,
  * name), the fds being opened on the host side before we leave it, so undo
  * works after pivot_root too.
+ *
+ * Over 600 lines on purpose: every step that creates something in the jail
+ * and the undo that removes it share the record above; the security
+ * argument (no path of the jail's uid is ever followed) is checkable only
+ * with all of them in view.
  */
 #include "jailer/rootfs.h"
 

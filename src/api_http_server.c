@@ -5,6 +5,10 @@
  * slow or hostile clients, all non-blocking on the main thread's event loop.
  * Requests are framed by api_http_parse and answered with api_http_format
  * (api_http.c); what a request means is the handler's business.
+ *
+ * About 600 lines: the connection state machine (read, answer, drain after
+ * an error, close) and the timers and eviction that bound it act on the same
+ * connection list; apart, each half would need the other's internals.
  */
 #include "src/api_http.h"
 #include "src/evloop.h"

@@ -11,6 +11,10 @@
  *
  * May call: json_strict.c, config.c (checks, opening drive files and taps),
  * cpu_template.c (the templates' names), log.c, metrics.c, cJSON.
+ *
+ * Over 600 lines on purpose: one reader and one writer per Firecracker
+ * object, each pair kept together so the JSON names a reader accepts and the
+ * ones GET /vm/config writes cannot drift apart.
  */
 #include "src/config_json.h"
 #include "src/cpu_template.h"
