@@ -33,9 +33,12 @@ bench_build_tools() {
 	make -C "$REPO" -s "${targets[@]}" >&2 || bench_die "cannot build ${targets[*]}"
 }
 
-# bench_load_guest: source guest/build.sh's current.env (never builds).
+# bench_load_guest: source this checkout's build/guest.env from guest/build.sh
+# (never builds; the cache's current.env if this checkout never ran it).
 bench_load_guest() {
-	local env=${BENCH_GUEST_ENV:-${EMBER_CACHE:-$HOME/.cache/ember}/guest/current.env}
+	local env=${BENCH_GUEST_ENV:-$REPO/build/guest.env}
+	[ -f "$env" ] || [ -n "${BENCH_GUEST_ENV:-}" ] ||
+		env=${EMBER_CACHE:-$HOME/.cache/ember}/guest/current.env
 	[ -f "$env" ] || bench_die "no guest images ($env): run 'make guest' first"
 	# shellcheck disable=SC1090
 	. "$env"

@@ -9,11 +9,15 @@
 #
 # Everything lives under ${EMBER_CACHE:-$HOME/.cache/ember}/guest, in directories named
 # after a hash of their inputs, so a warm cache costs about a second. The paths are written
-# to $EMBER_CACHE/guest/current.env (shell variables; tests `.` it) and that file's path
-# is printed on stdout. Progress lines go to stderr only when something is built.
+# to build/guest.env in this checkout (shell variables; tests `.` it), and that file's path
+# is printed on stdout. $EMBER_CACHE/guest/current.env gets the same text (the images the
+# last run anywhere asked for): several checkouts share the cache, each with its own
+# kernel.fragment, so tests read their checkout's file, never that one. Progress lines go
+# to stderr only when something is built.
 #
 # Environment:
 #   EMBER_CACHE               cache root (default ~/.cache/ember)
+#   EMBER_GUEST_ENV           where to write this checkout's env file (default build/guest.env)
 #   EMBER_GUEST_JOBS          make -j for the kernel (default 2)
 #   EMBER_LINUX_TARBALL       kernel source (default /usr/src/linux-source-6.1.tar.xz)
 #   EMBER_BUSYBOX             static busybox binary (default /bin/busybox from busybox-static)
@@ -398,7 +402,7 @@ cloud_cached() {
 # env_text KDIR RDIR: the contents of current.env.
 env_text() {
 	cat <<EOF
-# Written by guest/build.sh; source it with: . $G/current.env
+# Written by guest/build.sh (the images one checkout asked for); source it with: .
 EMBER_GUEST_VMLINUX=$1/vmlinux
 EMBER_GUEST_BZIMAGE=$1/bzImage
 EMBER_GUEST_KERNEL_RELEASE=$(cat "$1/release")
@@ -435,7 +439,18 @@ main() {
 		env_ok "$NEW_TMP/current.env" || die "current.env would not be valid shell: $text"
 		mv -f "$NEW_TMP/current.env" "$env"
 	fi
-	echo "$env"
+	# This checkout's own copy (a read-only checkout falls back to the shared one).
+	local own=${EMBER_GUEST_ENV:-$REPO/build/guest.env}
+	if [ "$(cat "$own" 2>/dev/null)" != "$text" ]; then
+		if mkdir -p "$(dirname "$own")" 2>/dev/null && printf '%s\n' "$text" >"$own.tmp.$$" 2>/dev/null &&
+			mv -f "$own.tmp.$$" "$own"; then
+			:
+		else
+			rm -f "$own.tmp.$$" 2>/dev/null
+			own=$env
+		fi
+	fi
+	echo "$own"
 }
 
 # One line, so bash never reads past it while this file is being edited.

@@ -13,7 +13,8 @@
 #   E2E_ROOT                      the repository root
 #   E2E_NAME                      this test's name (test_foo)
 #   E2E_SLOW                      1 with real KVM, 20 in the emulated KVM host
-#   EMBER_GUEST_*                 from $EMBER_CACHE/guest/current.env, if present
+#   EMBER_GUEST_*                 from build/guest.env (this checkout's images, written by
+#                                 guest/build.sh), else $EMBER_CACHE/guest/current.env
 #                                 (EMBER_GUEST_VMLINUX, _BZIMAGE, _INITRAMFS,
 #                                 _ROOTFS_EXT4, _CLOUD_KERNEL; see guest/README.md)
 # Functions: log, fail, skip, need_kvm, need_ember, need_guest,
@@ -32,7 +33,10 @@ EMBER_JAILER_BIN=${EMBER_JAILER_BIN:-$E2E_ROOT/build/ember-jailer}
 EMBER_CACHE=${EMBER_CACHE:-${HOME:-/root}/.cache/ember}
 if [ "${EMBER_TESTBED:-}" = emulated ]; then E2E_SLOW=${E2E_SLOW:-20}; else E2E_SLOW=${E2E_SLOW:-1}; fi
 # shellcheck disable=SC1091
-[ -f "$EMBER_CACHE/guest/current.env" ] && . "$EMBER_CACHE/guest/current.env"
+E2E_GUEST_ENV=$E2E_ROOT/build/guest.env
+[ -f "$E2E_GUEST_ENV" ] || E2E_GUEST_ENV=$EMBER_CACHE/guest/current.env
+# shellcheck disable=SC1090
+[ -f "$E2E_GUEST_ENV" ] && . "$E2E_GUEST_ENV"
 
 E2E_TMP=""
 E2E_PIDS=""
@@ -91,7 +95,7 @@ need_ember() {
 # initramfs and ext4 rootfs; name others, e.g. EMBER_GUEST_CLOUD_KERNEL).
 need_guest() {
 	local v vars=${*:-EMBER_GUEST_VMLINUX EMBER_GUEST_BZIMAGE EMBER_GUEST_INITRAMFS EMBER_GUEST_ROOTFS_EXT4}
-	[ -f "$EMBER_CACHE/guest/current.env" ] || _e2e_missing "no guest images (make guest)"
+	[ -f "$E2E_GUEST_ENV" ] || _e2e_missing "no guest images (make guest)"
 	for v in $vars; do
 		[ -n "${!v:-}" ] && [ -f "${!v}" ] || _e2e_missing "$v missing (make guest)"
 	done

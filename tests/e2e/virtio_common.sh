@@ -17,7 +17,7 @@ vt_log() { echo "# $*" >&2; }
 vt_need_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] || vt_skip "no /dev/kvm here: run through tests/testbed/run.sh"
 	[ -x "$VT_EMBER" ] || vt_fail "$VT_EMBER missing: make"
-	local env=${EMBER_CACHE:-$HOME/.cache/ember}/guest/current.env
+	local env=$VT_ROOT/build/guest.env
 	[ -f "$env" ] || env=$("$VT_ROOT/guest/build.sh") || vt_fail "guest/build.sh failed"
 	. "$env"
 	[ -f "$EMBER_GUEST_BZIMAGE" ] || vt_fail "no guest kernel"

@@ -36,7 +36,7 @@ else
 	k=$sg/$(basename "$kdir")
 	printf "make[2]: Entering directory '/x'\n%s\nmake[2]: Leaving directory '/x'\n" "$EMBER_GUEST_KERNEL_RELEASE" >"$k/release"
 	printf "EMBER_GUEST_KERNEL_RELEASE=make[2]: Entering directory '/x'\n" >"$sg/current.env"
-	out=$(EMBER_CACHE=$scratch/verify guest/build.sh --verify 2>&1)
+	out=$(EMBER_CACHE=$scratch/verify EMBER_GUEST_ENV=$scratch/verify.env guest/build.sh --verify 2>&1)
 	rc=$?
 	if [ $rc = 1 ] && echo "$out" | grep -q "$k: release is not a kernel release" &&
 		echo "$out" | grep -q "current.env: not a list of shell assignments"; then
@@ -52,11 +52,11 @@ sc=$scratch/rebuild
 mkdir -p "$sc/guest"
 cp -r "$kdir" "$rdir" "$sc/guest/"
 truncate -s 4096 "$sc/guest/$(basename "$rdir")/rootfs.ext4"
-if out=$(EMBER_CACHE=$sc EMBER_GUEST_NO_CLOUD=1 guest/build.sh 2>&1); then
+if out=$(EMBER_CACHE=$sc EMBER_GUEST_ENV=$sc/own.env EMBER_GUEST_NO_CLOUD=1 guest/build.sh 2>&1); then
 	env2=$(echo "$out" | tail -n1)
 	if ! echo "$out" | grep -q "rootfs.ext4 is not a 64 MiB ext4 image): rebuilding it"; then
 		fail $t "no rebuild reported: $out"
-	elif ! EMBER_CACHE=$sc guest/build.sh --verify >/dev/null; then
+	elif ! EMBER_CACHE=$sc EMBER_GUEST_ENV=$sc/own.env guest/build.sh --verify >/dev/null; then
 		fail $t "the rebuilt cache fails --verify"
 	elif ! (set -e; . "$env2"; [ "$EMBER_GUEST_KERNEL_RELEASE" = "$(cat "$kdir/release")" ]); then
 		fail $t "$env2 does not source to the kernel release"
