@@ -147,6 +147,13 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 
 /* ---- snapshots ---- */
 
+int guest_mem_fill_from(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd)
+{
+	if (off > mem->total || len > mem->total - off)
+		return -EFAULT;
+	return guest_mem_pread(fd, mem->base + off, off, len);
+}
+
 int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd)
 {
 	struct stat st;
@@ -234,6 +241,29 @@ static bool guest_mem_absent(int pm, const uint8_t *addr, uint64_t n, bool *abse
 		done += k;
 	}
 	return true;
+}
+
+int guest_mem_resident(const struct guest_mem *mem, uint64_t *bits)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return -errno;
+	uint64_t npages = mem->total / GUEST_MEM_PAGE;
+	bool absent[512];
+	int r = 0;
+	memset(bits, 0, (npages + 63) / 64 * sizeof(uint64_t));
+	for (uint64_t p = 0; p < npages && r == 0; p += 512) {
+		uint64_t k = npages - p < 512 ? npages - p : 512;
+		if (!guest_mem_absent(pm, mem->base + p * GUEST_MEM_PAGE, k, absent)) {
+			r = -EIO;
+			break;
+		}
+		for (uint64_t i = 0; i < k; i++)
+			if (!absent[i])
+				bits[(p + i) / 64] |= 1ULL << ((p + i) % 64);
+	}
+	close(pm);
+	return r;
 }
 
 int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, uint64_t *written)

@@ -21,6 +21,7 @@
 #include "src/log.h"
 #include "src/metrics.h"
 #include "src/seccomp.h"
+#include "src/prefetch.h"
 #include "src/snapshot.h"
 #include "src/timeline.h"
 #include "src/vm.h"
@@ -61,6 +62,9 @@ static void usage(FILE *f)
 		"  --metrics-path PATH      metrics as JSON lines\n"
 		"  --boot-timer             log guest boot time when the guest writes 123 at 0xC0000000\n"
 		"  --no-seccomp             disable seccomp filters (debugging only)\n"
+		"  --snapshot-prefetch M    snapshot loads (File backend) record the restored guest's\n"
+		"                           working set in <snapshot_path>.ws at its first pause, and\n"
+		"                           later loads prefetch it; M: populate, read or willneed\n"
 		"  --seccomp-filter FILE    load seccomp filters from FILE (see docs/production.md)\n"
 		"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N   set by the jailer\n"
 		"  --snapshot-version       print the snapshot format version this ember writes\n"
@@ -139,6 +143,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--level")) o->level = val;
 		else if (!strcmp(name, "--metrics-path")) o->metrics_path = val;
 		else if (!strcmp(name, "--seccomp-filter")) o->seccomp_filter = val;
+		else if (!strcmp(name, "--snapshot-prefetch")) {
+			enum prefetch_method m;
+			if (prefetch_parse_method(val, &m) < 0)
+				return bad_arg("--snapshot-prefetch: '%s' is not populate, read, willneed "
+					       "or off", val);
+			prefetch_set_method(m);
+		}
 		else if (!strcmp(name, "--start-time-us")) {
 			char *end;
 			errno = 0;

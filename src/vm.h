@@ -86,6 +86,10 @@ struct vm_restore {
 	int mem_fd;                       /* File backend: the memory file, else -1 */
 	const char *uffd_path;            /* Uffd backend: the handler's socket, else NULL */
 	bool clock_realtime;              /* move the KVM clock on by the time since the save */
+	/* The working set (src/prefetch.h; NULL: off): prefetched into RAM
+	 * before the vCPUs run, recorded at the first pause. The VM owns it
+	 * once vm_restore succeeded; on failure it is still the caller's. */
+	struct ws_session *ws;
 };
 
 /* PUT /snapshot/load: build the VM of the snapshot (cfg: its configuration,
