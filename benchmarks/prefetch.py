@@ -12,14 +12,14 @@ its page cache is warm, so what is measured is the cost of faults, not disk).
 
 - latency, N runs, interleaved: a fresh ember per load; PUT /snapshot/load
   (resume_vm) request -> the request typed right after its answer -> ANSWER.
-  Kinds: lazy (no flag), prefetch with --snapshot-prefetch populate, read
-  and willneed (the record written once before, by a recording load and its
+  Kinds: lazy (no flag), prefetch with --snapshot-prefetch populate, read,
+  willneed and huge (the record written once before, by a recording load and its
   pause), and the cold boot of the same guest (InstanceStart -> READY ->
   request -> ANSWER). ember's page faults (minflt + majflt of
   /proc/PID/stat) from the load request to the answer, and from the load's
   answer to the answer (the guest's share).
 - density: BENCH_CLONES (8) embers started at once, each loading the
-  snapshot (populate prefetch) or cold-booting, typing a request when ready:
+  snapshot (prefetch BENCH_DENSITY_METHOD, huge) or cold-booting, typing a request when ready:
   instances answering per second = N / (start -> the last ANSWER).
 - sharing: N = 1, 4, 8 clones (populate prefetch) restored from the one
   memory file, each having answered once: RSS, PSS and Private_Dirty of each
@@ -53,7 +53,7 @@ vmmlib.TIMEOUT = float(os.environ.get("BENCH_BOOT_TIMEOUT", "300"))
 SCRIPT = ('yes 0123456789abcdef-ember-function | head -c 67108864 >/dev/shm/blob\n'
           'echo FUNCTION-READY\n'
           'while read line </dev/console; do\n'
-          '  b=$(dd if=/dev/shm/blob of=/dev/null bs=1M 2>&1 | grep -o "^[0-9]* bytes")\n'
+          '  b=$(dd if=/dev/shm/blob of=/dev/null bs=1M 2>&1 | grep "records out")\n'
           '  echo "ANSWER $line $b"\n'
           'done\n')
 ARGS = ("console=ttyS0 reboot=k panic=1 quiet i8042.noaux i8042.nomux i8042.nopnp "
@@ -63,6 +63,8 @@ os.makedirs(os.path.join(OUT, "logs"), exist_ok=True)
 RECORDS = open(os.path.join(OUT, "prefetch.jsonl"), "a")
 STATE, MEMFILE = os.path.join(WORK, "state"), os.path.join(WORK, "mem")
 SEQ = [0]
+KINDS = ["lazy", "populate", "read", "willneed", "huge", "cold"]
+DENSITY_METHOD = os.environ.get("BENCH_DENSITY_METHOD", "huge")
 
 
 def record(**kw):
@@ -174,7 +176,8 @@ def density(kind):
 
     def one(i):
         try:
-            c = ember(f"dens-{kind}", [] if kind == "cold" else ["--snapshot-prefetch", "populate"])
+            c = ember(f"dens-{kind}",
+                      [] if kind == "cold" else ["--snapshot-prefetch", DENSITY_METHOD])
             try:
                 if kind == "cold":
                     _, after = cold(c)
@@ -185,17 +188,17 @@ def density(kind):
                 done.append(t)
             finally:
                 c.kill()
-        except Exception as e:   # noqa: BLE001 (reported below)
+        except Exception as e:   # noqa: BLE001 (counted, reported)
             errs.append(repr(e))
     th = [threading.Thread(target=one, args=(i,)) for i in range(CLONES)]
     for t in th:
         t.start()
     for t in th:
         t.join()
-    if errs:
-        raise RuntimeError(f"density {kind}: {errs[0]}")
-    record(bench="prefetch", kind=kind, what="density_per_s", value=CLONES / (max(done) - t0),
-           n=CLONES)
+    for e in errs:
+        print(f"density {kind}: an instance failed: {e}", file=sys.stderr)
+    record(bench="prefetch", kind=kind, what="density_per_s",
+           value=len(done) / (max(done) - t0) if done else 0, n=CLONES, failed=len(errs))
 
 
 def rollup(pid):
@@ -231,7 +234,7 @@ def med(recs, **kw):
 
 def summary():
     recs = [json.loads(line) for line in open(os.path.join(OUT, "prefetch.jsonl"))]
-    kinds = ["lazy", "populate", "read", "willneed", "cold"]
+    kinds = KINDS
     lines = ["# Benchmark 8: restored clones (working-set prefetch)", "",
              f"Guest: 1 vCPU, {MEM} MiB, a function reading 64 MiB of its memory; medians of "
              f"{N} runs.", "",
@@ -244,7 +247,7 @@ def summary():
                      f"{med(recs, kind=k, what='faults_guest'):.0f} |")
     lazy, pop = med(recs, kind="lazy", what="answer_ms"), med(recs, kind="populate",
                                                               what="answer_ms")
-    best = min(kinds[1:4], key=lambda k: med(recs, kind=k, what="answer_ms"))
+    best = min(kinds[1:5], key=lambda k: med(recs, kind=k, what="answer_ms"))
     bestv = med(recs, kind=best, what="answer_ms")
     lines += ["", f"Lazy / prefetch (populate): {lazy / pop:.2f}x; best method {best}: "
               f"{lazy / bestv:.2f}x (target >= 2x: {'MET' if lazy / bestv >= 2 else 'MISSED'}).",
@@ -279,8 +282,7 @@ def main():
         return summary()
     answer = make_snapshot()
     for run in range(N):
-        for kind in (["lazy", "populate", "read", "willneed", "cold"] if run % 2 == 0 else
-                     ["cold", "willneed", "read", "populate", "lazy"]):
+        for kind in (KINDS if run % 2 == 0 else KINDS[::-1]):
             latency(run, kind, answer)
     density("clone")
     density("cold")

@@ -3,6 +3,7 @@
 whose console lines are timestamped as they arrive (and whose stdin can type
 on the guest's console), and one-shot HTTP requests on a Unix socket."""
 import json
+import os
 import re
 import signal
 import socket

@@ -85,6 +85,13 @@ int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd);
  * 0, -EFAULT outside RAM, -EINVAL when the file ends early, or -errno. */
 int guest_mem_fill_from(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd);
 
+/* The same into anonymous memory put in place of [off, off+len) of the
+ * mapping (MAP_FIXED; MADV_HUGEPAGE: transparent huge pages where the host
+ * gives them, so KVM maps 2 MiB at a time). off and len should be 2 MiB
+ * multiples (the mapping is 2 MiB aligned). Call before the memory slots
+ * exist or while no vCPU runs. 0, -EFAULT, -EINVAL or -errno. */
+int guest_mem_fill_huge(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd);
+
 /* Keep mem->dirty from now on (all clean). 0 or -ENOMEM. */
 int guest_mem_track_dirty(struct guest_mem *mem);
 

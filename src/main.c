@@ -64,7 +64,8 @@ static void usage(FILE *f)
 		"  --no-seccomp             disable seccomp filters (debugging only)\n"
 		"  --snapshot-prefetch M    snapshot loads (File backend) record the restored guest's\n"
 		"                           working set in <snapshot_path>.ws at its first pause, and\n"
-		"                           later loads prefetch it; M: populate, read or willneed\n"
+		"                           later loads prefetch it; M: populate, read, willneed\n"
+		"                           or huge\n"
 		"  --seccomp-filter FILE    load seccomp filters from FILE (see docs/production.md)\n"
 		"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N   set by the jailer\n"
 		"  --snapshot-version       print the snapshot format version this ember writes\n"
@@ -146,8 +147,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--snapshot-prefetch")) {
 			enum prefetch_method m;
 			if (prefetch_parse_method(val, &m) < 0)
-				return bad_arg("--snapshot-prefetch: '%s' is not populate, read, willneed "
-					       "or off", val);
+				return bad_arg("--snapshot-prefetch: '%s' is not populate, read, willneed, "
+					       "huge or off", val);
 			prefetch_set_method(m);
 		}
 		else if (!strcmp(name, "--start-time-us")) {

@@ -25,7 +25,7 @@
 
 static enum prefetch_method prefetch_method;
 
-static const char *const prefetch_names[] = { "off", "populate", "read", "willneed" };
+static const char *const prefetch_names[] = { "off", "populate", "read", "willneed", "huge" };
 
 int prefetch_parse_method(const char *s, enum prefetch_method *m)
 {
@@ -249,18 +249,24 @@ void ws_session_free(struct ws_session *s)
 
 /* The record's runs joined across gaps of at most WS_GAP_PAGES: byte ranges
  * [off, off+len) of the memory file, in order. *n gets their count. */
-static struct ws_run *ws_coalesce(const struct ws_record *r, uint32_t *n)
+static struct ws_run *ws_coalesce(const struct ws_record *r, uint32_t *n, uint32_t align,
+				  uint64_t ram_pages)
 {
 	struct ws_run *out = malloc((r->nruns ? r->nruns : 1) * sizeof(*out));
 	*n = 0;
 	if (!out)
 		return NULL;
 	for (uint32_t i = 0; i < r->nruns; i++) {
+		/* align: whole chunks of that many pages (huge pages) */
+		uint64_t s = r->runs[i].page / align * align;
+		uint64_t e = ((uint64_t)r->runs[i].page + r->runs[i].npages + align - 1) / align * align;
+		e = e < ram_pages ? e : ram_pages;
 		struct ws_run *last = *n ? &out[*n - 1] : NULL;
-		if (last && r->runs[i].page - (last->page + last->npages) <= WS_GAP_PAGES)
-			last->npages = r->runs[i].page + r->runs[i].npages - last->page;
+		uint64_t last_end = last ? (uint64_t)last->page + last->npages : 0;
+		if (last && s <= last_end + WS_GAP_PAGES)
+			last->npages = (uint32_t)((e > last_end ? e : last_end) - last->page);
 		else
-			out[(*n)++] = r->runs[i];
+			out[(*n)++] = (struct ws_run){ .page = (uint32_t)s, .npages = (uint32_t)(e - s) };
 	}
 	return out;
 }
@@ -278,7 +284,8 @@ void ws_session_prefetch(const struct ws_session *s, const struct guest_mem *mem
 		return;
 	uint64_t t0 = timeline_now_ns();
 	uint32_t n;
-	struct ws_run *rg = ws_coalesce(&s->rec, &n);
+	struct ws_run *rg = ws_coalesce(&s->rec, &n, s->method == PREFETCH_HUGE ? 512 : 1,
+					mem->total / GUEST_MEM_PAGE);
 	if (!rg) {
 		log_warn("Working set %s: out of memory: no prefetch", s->path);
 		return;
@@ -288,7 +295,7 @@ void ws_session_prefetch(const struct ws_session *s, const struct guest_mem *mem
 	uint64_t pages = 0;
 	/* Every range's read-ahead starts first (the disk sees them all), then
 	 * each is mapped or copied in order. */
-	if (s->method != PREFETCH_READ)
+	if (s->method != PREFETCH_READ && s->method != PREFETCH_HUGE)
 		for (uint32_t i = 0; i < n; i++)
 			madvise(mem->base + (uint64_t)rg[i].page * GUEST_MEM_PAGE,
 				(uint64_t)rg[i].npages * GUEST_MEM_PAGE, MADV_WILLNEED);
@@ -298,6 +305,8 @@ void ws_session_prefetch(const struct ws_session *s, const struct guest_mem *mem
 		pages += rg[i].npages;
 		if (s->method == PREFETCH_READ) {
 			r = guest_mem_fill_from(mem, off, len, fd);
+		} else if (s->method == PREFETCH_HUGE) {
+			r = guest_mem_fill_huge(mem, off, len, fd);
 		} else if (s->method == PREFETCH_POPULATE &&
 			   madvise(mem->base + off, len, MADV_POPULATE_READ) < 0) {
 			if (errno != EINVAL)

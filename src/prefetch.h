@@ -39,9 +39,11 @@ enum prefetch_method {
 	PREFETCH_POPULATE,   /* MADV_WILLNEED, then MADV_POPULATE_READ: page cache, mapped shared */
 	PREFETCH_READ,       /* pread() into the private mapping: private copies */
 	PREFETCH_WILLNEED,   /* MADV_WILLNEED only: page cache, guest still faults (minor) */
+	PREFETCH_HUGE,       /* the 2 MiB chunks holding the working set become anonymous
+			      * huge pages read from the file: private, 2 MiB stage-2 maps */
 };
 
-/* "populate", "read", "willneed" (or "off"); -EINVAL otherwise. */
+/* "populate", "read", "willneed", "huge" (or "off"); -EINVAL otherwise. */
 int prefetch_parse_method(const char *s, enum prefetch_method *m);
 const char *prefetch_method_name(enum prefetch_method m);
 void prefetch_set_method(enum prefetch_method m);

@@ -95,7 +95,9 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "UART ring drain, api_http's idle timer"),
 	/* memory: never executable */
 	ALLOW_MASKED(mmap, 2, PROT_EXEC, 0, "malloc; guest RAM (guest_mem_init) and kvm_run "
-		     "(vcpu_create) at InstanceStart; thread stacks; PROT_EXEC refused"),
+		     "(vcpu_create) at InstanceStart; the memory file at a snapshot load and, "
+		     "with --snapshot-prefetch huge, anonymous chunks over it (MAP_FIXED, "
+		     "guest_mem_fill_huge); thread stacks; PROT_EXEC refused"),
 	ALLOW_MASKED(mprotect, 2, PROT_EXEC, 0, "malloc arenas, thread stack guard pages; "
 		     "PROT_EXEC refused"),
 	ALLOW(munmap, "free(); guest_mem_init trims its mapping; vm teardown (guest RAM, "

@@ -237,15 +237,21 @@ static void test_session(void **state)
 	guest_mem_free(&mem);
 	ws_session_free(s);
 
-	/* populate and willneed map nothing wrong either. */
-	for (int m = PREFETCH_POPULATE; m <= PREFETCH_WILLNEED; m += 2) {
-		prefetch_set_method((enum prefetch_method)m);
+	/* populate, willneed and huge map nothing wrong either (huge: whole
+	 * 2 MiB chunks, read from the file: page 700's chunk holds page 600). */
+	static const enum prefetch_method others[] = { PREFETCH_POPULATE, PREFETCH_WILLNEED,
+						       PREFETCH_HUGE };
+	for (unsigned k = 0; k < 3; k++) {
+		prefetch_set_method(others[k]);
 		s = ws_session_open(sp, statebytes, slen, fd, MEM);
 		assert_true(s->have);
 		assert_int_equal(guest_mem_init_file(&mem, MEM, fd), 0);
 		ws_session_prefetch(s, &mem, fd);
 		assert_int_equal(pread(fd, want, 4096, 205 * 4096), 4096);
 		assert_memory_equal(mem.base + 205 * 4096, want, 4096);
+		assert_int_equal(pread(fd, want, 4096, 600 * 4096), 4096);
+		assert_memory_equal(mem.base + 600 * 4096, want, 4096);
+		assert_int_equal((uintptr_t)mem.base % (2u << 20), 0);
 		guest_mem_free(&mem);
 		ws_session_free(s);
 	}
@@ -303,6 +309,8 @@ static void test_methods(void **state)
 	assert_int_equal(prefetch_parse_method("Populate", &m), -EINVAL);
 	assert_int_equal(prefetch_parse_method(NULL, &m), -EINVAL);
 	assert_string_equal(prefetch_method_name(PREFETCH_WILLNEED), "willneed");
+	assert_int_equal(prefetch_parse_method("huge", &m), 0);
+	assert_int_equal(m, PREFETCH_HUGE);
 }
 
 int main(void)
