@@ -55,8 +55,10 @@ sn_start_in() {
 	mkfifo "$d/in" || fail "mkfifo $d/in"
 	exec {fd}<>"$d/in"   # the write end first: opening the FIFO to read then does not block
 	SN_IN[$d]=$fd
-	e2e_bg "$EMBER_BIN" --api-sock "$d/api.sock" --log-path "$d/log" \
-		--metrics-path "$d/metrics" "$@" <"$d/in" >"$d/out" 2>&1
+	# (bash puts a background command's stdin on /dev/null unless the
+	# command itself redirects it: the exec does)
+	e2e_bg bash -c 'exec "$@" <"$0"' "$d/in" "$EMBER_BIN" --api-sock "$d/api.sock" \
+		--log-path "$d/log" --metrics-path "$d/metrics" "$@" >"$d/out" 2>&1
 	SN_PID=$E2E_PID
 	wait_for_file "$d/api.sock" "$(e2e_secs 10)" "$SN_PID" || fail "$d: no API socket"
 }
