@@ -38,7 +38,7 @@ wait_for_line "$T/a/out" '^CLOCK-READY' "$(e2e_secs 90)" "$pa" ||
 	{ sn_show "$T/a/out" "$T/a/log"; fail "the guest did not start"; }
 ask "$T/a" "$pa"
 log "booted guest: $GDATE, host $HDATE, clocksource $CS"
-[ $((HDATE - GDATE)) -le 3 ] && [ $((GDATE - HDATE)) -le 3 ] ||
+[ $((HDATE - GDATE)) -le 5 ] && [ $((GDATE - HDATE)) -le 5 ] ||
 	fail "the booted guest's clock is $GDATE, the host's $HDATE"
 sn_snapshot "$T/a" "$T/state" "$T/mem"
 e2e_kill_tree "$pa" KILL
@@ -51,7 +51,7 @@ prt=$SN_PID
 sn_load "$T/rt" "$T/state" "$T/mem" '"clock_realtime": true'
 ask "$T/rt" "$prt"
 log "clock_realtime true: guest $GDATE, host $HDATE ($CS)"
-[ $((HDATE - GDATE)) -le 3 ] && [ $((GDATE - HDATE)) -le 3 ] ||
+[ $((HDATE - GDATE)) -le 5 ] && [ $((GDATE - HDATE)) -le 5 ] ||
 	fail "with clock_realtime the guest's clock is $GDATE, the host's $HDATE ($((HDATE - GDATE)) s behind)"
 e2e_kill_tree "$prt" KILL
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Working-set prefetch (ember --snapshot-prefetch): a guest "function" holds
 # 16 MiB in its tmpfs and, for each line typed on its console, answers with
-# their checksum. It is snapshotted while waiting. Restored lazily (no flag)
+# their MD5. It is snapshotted while waiting. Restored lazily (no flag)
 # it answers; restored with --snapshot-prefetch populate and no record yet,
 # it answers the same and its first pause writes <state>.ws; restored again
 # with the flag, the record is found and prefetched before the vCPUs run,
@@ -18,7 +18,7 @@ sn_setup
 
 script='yes 0123456789abcdef-ember-working-set | head -c 16777216 >/dev/shm/blob
 n=0; echo "FUNCTION-READY"
-while read line </dev/console; do n=$((n + 1)); echo "ANSWER $n $(cksum </dev/shm/blob)"; done'
+while read line </dev/console; do n=$((n + 1)); echo "ANSWER $n $(md5sum </dev/shm/blob)"; done'
 
 sn_start "$T/a"
 pa=$SN_PID
@@ -58,6 +58,8 @@ sn_load "$T/rec" "$T/state" "$T/mem"
 grep -q "Working set $T/state.ws: none yet; recording" "$T/rec/log" ||
 	{ sn_show "$T/rec/log"; fail "no 'recording' line"; }
 call "$T/rec" "$pr"
+printf '%s' "$lazy_answer" | grep -Eq '^ANSWER 1 [0-9a-f]{32} ' ||
+	fail "the lazy load's answer '$lazy_answer' holds no MD5 of the 16 MiB"
 [ "$ANSWER" = "$lazy_answer" ] || fail "recording load answered '$ANSWER', lazy '$lazy_answer'"
 api "$T/rec/api.sock" PATCH /vm '{"state": "Paused"}' || fail "pause: $API_STATUS $API_BODY"
 grep -q "Working set $T/state.ws: recorded [0-9]* pages" "$T/rec/log" ||
