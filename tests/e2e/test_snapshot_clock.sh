@@ -3,7 +3,8 @@
 # The guest's wall clock after a restore. A guest that prints its `date +%s`
 # for each line typed on its console is snapshotted, then nothing happens
 # for EMBER_CLOCK_WAIT (20) seconds. Loaded with clock_realtime true, its
-# clock is the host's (within 3 s): the KVM clock was moved on by the time
+# clock is the host's (within 5 s; the emulated guest is up to 3 s behind right
+# after its boot): the KVM clock was moved on by the time
 # since the save. Loaded without it (Firecracker's default), the guest's
 # clock is behind the host's by about the time the snapshot lay unused.
 # timeout: 900
