@@ -13,6 +13,7 @@
 #include "src/devices.h"
 #include "src/log.h"
 #include "src/metrics.h"
+#include "src/prefetch.h"
 #include "src/snapshot.h"
 #include "src/snapshot_state.h"
 #include "src/timeline.h"
@@ -421,7 +422,7 @@ static int api_load_mem_file(struct json_ctx *c, const struct api_load *l, uint6
 /* Build and start the VM of a decoded snapshot; on success the API serves
  * it and its configuration. */
 static int api_load_build(struct api *api, struct json_ctx *c, const struct api_load *l,
-			  const struct snapshot_state *st)
+			  const struct snapshot_state *st, const uint8_t *state, size_t state_len)
 {
 	char verr[JSON_ERR_LEN] = "";
 	struct vm_config *cfg = malloc(sizeof(*cfg));
@@ -455,7 +456,11 @@ static int api_load_build(struct api *api, struct json_ctx *c, const struct api_
 					 .uffd_path = l->uffd ? l->mem_path : NULL,
 					 .clock_realtime = l->clock_realtime,
 					 .serial_limiter_given = serial_limiter_given };
+		/* --snapshot-prefetch: the working set next to the state file */
+		rs.ws = ws_session_open(l->state_path, state, state_len, mem_fd, st->mem_size);
 		r = vm_restore(cfg, api->loop, &rs, &vm, verr, sizeof(verr));
+		if (r < 0)
+			ws_session_free(rs.ws);
 		if (r == 0 && (r = vm_start(vm, verr, sizeof(verr))) < 0) {
 			vm_destroy(vm);
 			vm = NULL;
@@ -519,7 +524,8 @@ static int api_snapshot_load(struct api *api, struct json_ctx *c, struct api_req
 		st = NULL;
 		goto out;
 	}
-	if ((r = api_load_build(api, c, l, st)) == 0) {
+	timeline_mark(TIMELINE_STATE_CHECKED);
+	if ((r = api_load_build(api, c, l, st, buf, len)) == 0) {
 		metrics_store(&metrics.latencies_us.load_snapshot, util_clock_us(CLOCK_MONOTONIC) - t0);
 		log_info("Snapshot loaded: %s (memory %s%s)", l->state_path, l->mem_path,
 			 l->resume ? ", resumed" : ", paused");

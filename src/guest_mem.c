@@ -29,6 +29,36 @@ static void guest_mem_split(struct guest_mem *mem, uint8_t *host, uint64_t size)
 	}
 }
 
+/* mem_size bytes at a 2 MiB-aligned address: anonymous memory, or (fd >= 0)
+ * the file fd mapped MAP_PRIVATE over it. NULL with errno set. */
+static uint8_t *guest_mem_map_aligned(uint64_t mem_size, int fd)
+{
+	const uint64_t huge = 2ULL << 20;
+	if (mem_size > UINT64_MAX - huge || mem_size > SIZE_MAX - huge) {
+		errno = EINVAL;
+		return NULL;
+	}
+	uint8_t *raw = mmap(NULL, mem_size + huge, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	/* Keep the aligned mem_size bytes; give back the head and tail (the
+	 * tail is never empty: p lies below raw + huge). */
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+	size_t head = (size_t)(p - raw);
+	if (fd >= 0 && mmap(p, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED |
+			    MAP_NORESERVE, fd, 0) == MAP_FAILED) {
+		int e = errno;
+		munmap(raw, mem_size + huge);
+		errno = e;
+		return NULL;
+	}
+	if (head)
+		munmap(raw, head);
+	munmap(p + mem_size, huge - head);
+	return p;
+}
+
 int guest_mem_init(struct guest_mem *mem, uint64_t mem_size)
 {
 	if (mem_size == 0)
@@ -40,20 +70,9 @@ int guest_mem_init(struct guest_mem *mem, uint64_t mem_size)
 	 * 4 KiB, and fewer TLB misses in the guest. Pages still come only as
 	 * the guest touches memory; guest RAM is never pre-faulted.
 	 */
-	const uint64_t huge = 2ULL << 20;
-	if (mem_size > UINT64_MAX - huge)
-		return -EINVAL;
-	uint8_t *raw = mmap(NULL, mem_size + huge, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
+	uint8_t *p = guest_mem_map_aligned(mem_size, -1);
+	if (!p)
 		return -errno;
-	/* Keep the aligned mem_size bytes; give back the head and tail (the
-	 * tail is never empty: p lies below raw + huge). */
-	uint8_t *p = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
-	size_t head = (size_t)(p - raw);
-	if (head)
-		munmap(raw, head);
-	munmap(p + mem_size, huge - head);
 	madvise(p, mem_size, MADV_HUGEPAGE);
 	/* Guest RAM must not end up in a core dump of the VMM. */
 	madvise(p, mem_size, MADV_DONTDUMP);
@@ -131,6 +150,13 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, int fd, uint6
 
 /* ---- snapshots ---- */
 
+int guest_mem_fill_from(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd)
+{
+	if (off > mem->total || len > mem->total - off)
+		return -EFAULT;
+	return util_pread_full(fd, mem->base + off, len, off);
+}
+
 int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd)
 {
 	struct stat st;
@@ -140,15 +166,29 @@ int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd)
 		return -errno;
 	if ((uint64_t)st.st_size < mem_size)
 		return -EINVAL;
-	uint8_t *p = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
-			  fd, 0);
-	if (p == MAP_FAILED)
+	/* 2 MiB aligned too: a working set prefetched into huge pages
+	 * (src/prefetch.c, method huge) needs aligned chunks. */
+	uint8_t *p = guest_mem_map_aligned(mem_size, fd);
+	if (!p)
 		return -errno;
 	madvise(p, mem_size, MADV_DONTDUMP);
 	guest_mem_split(mem, p, mem_size);
 	mem->file_dev = st.st_dev;
 	mem->file_ino = st.st_ino;
 	return 0;
+}
+
+int guest_mem_fill_huge(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd)
+{
+	if (off > mem->total || len > mem->total - off)
+		return -EFAULT;
+	uint8_t *p = mmap(mem->base + off, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, len, MADV_HUGEPAGE);
+	madvise(p, len, MADV_DONTDUMP);
+	return util_pread_full(fd, p, len, off);
 }
 
 int guest_mem_track_dirty(struct guest_mem *mem)
@@ -202,6 +242,29 @@ static bool guest_mem_absent(int pm, const uint8_t *addr, uint64_t n, bool *abse
 		done += k;
 	}
 	return true;
+}
+
+int guest_mem_resident(const struct guest_mem *mem, uint64_t *bits)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return -errno;
+	uint64_t npages = mem->total / GUEST_MEM_PAGE;
+	bool absent[512];
+	int r = 0;
+	memset(bits, 0, (npages + 63) / 64 * sizeof(uint64_t));
+	for (uint64_t p = 0; p < npages && r == 0; p += 512) {
+		uint64_t k = npages - p < 512 ? npages - p : 512;
+		if (!guest_mem_absent(pm, mem->base + p * GUEST_MEM_PAGE, k, absent)) {
+			r = -EIO;
+			break;
+		}
+		for (uint64_t i = 0; i < k; i++)
+			if (!absent[i])
+				bits[(p + i) / 64] |= 1ULL << ((p + i) % 64);
+	}
+	close(pm);
+	return r;
 }
 
 int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, uint64_t *written)

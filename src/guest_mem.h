@@ -86,6 +86,18 @@ uint64_t guest_mem_low_end(const struct guest_mem *mem);
  * Returns 0 or -errno (-EINVAL: the file is too short). */
 int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd);
 
+/* Copy [off, off+len) of the memory file fd into the same offsets of the
+ * mapping (a snapshot's working set prefetched into private copies).
+ * 0, -EFAULT outside RAM, -EINVAL when the file ends early, or -errno. */
+int guest_mem_fill_from(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd);
+
+/* The same into anonymous memory put in place of [off, off+len) of the
+ * mapping (MAP_FIXED; MADV_HUGEPAGE: transparent huge pages where the host
+ * gives them, so KVM maps 2 MiB at a time). off and len should be 2 MiB
+ * multiples (the mapping is 2 MiB aligned). Call before the memory slots
+ * exist or while no vCPU runs. 0, -EFAULT, -EINVAL or -errno. */
+int guest_mem_fill_huge(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd);
+
 /* Keep mem->dirty from now on (all clean). 0 or -ENOMEM. */
 int guest_mem_track_dirty(struct guest_mem *mem);
 
@@ -101,5 +113,12 @@ void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t le
  * (one bit per page, mem->total / 4 KiB bits). *written gets the bytes
  * written. 0 or -errno. */
 int guest_mem_dump(const struct guest_mem *mem, int fd, const uint64_t *pages, uint64_t *written);
+
+/* The pages of the mapping that this process has touched since it was made:
+ * present (or swapped) in /proc/self/pagemap; one bit per page into bits
+ * ((mem->total / 4 KiB + 63) / 64 words, cleared first). For a memory file's
+ * MAP_PRIVATE mapping that is every page the guest or a device read or wrote
+ * (and neighbours the kernel mapped with them: fault-around). 0 or -errno. */
+int guest_mem_resident(const struct guest_mem *mem, uint64_t *bits);
 
 #endif

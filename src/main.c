@@ -22,6 +22,7 @@
 #include "src/log.h"
 #include "src/metrics.h"
 #include "src/seccomp.h"
+#include "src/prefetch.h"
 #include "src/snapshot.h"
 #include "src/timeline.h"
 #include "src/vm.h"
@@ -67,6 +68,10 @@ static void usage(FILE *f)
 		"  --metrics-path PATH      metrics as JSON lines\n"
 		"  --boot-timer             log guest boot time when the guest writes 123 at 0xC0000000\n"
 		"  --no-seccomp             disable seccomp filters (debugging only)\n"
+		"  --snapshot-prefetch M    snapshot loads (File backend) record the restored guest's\n"
+		"                           working set in <snapshot_path>.ws at its first pause, and\n"
+		"                           later loads prefetch it; M: populate, read, willneed\n"
+		"                           or huge\n"
 		"  --seccomp-filter FILE    load seccomp filters from FILE (see docs/production.md)\n"
 		"  --http-api-max-payload-size N  largest API request body in bytes (default 51200)\n"
 		"  --mmds-size-limit N      accepted as Firecracker's; no effect (ember has no MMDS)\n"
@@ -164,6 +169,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--module")) o->module = val;
 		else if (!strcmp(name, "--metrics-path")) o->metrics_path = val;
 		else if (!strcmp(name, "--seccomp-filter")) o->seccomp_filter = val;
+		else if (!strcmp(name, "--snapshot-prefetch")) {
+			enum prefetch_method m;
+			if (prefetch_parse_method(val, &m) < 0)
+				return bad_arg("--snapshot-prefetch: '%s' is not populate, read, willneed, "
+					       "huge or off", val);
+			prefetch_set_method(m);
+		}
 		else if (!strcmp(name, "--start-time-us")) {
 			if (parse_number(name, val, &o->start_time_us) < 0)
 				return -1;

@@ -107,7 +107,9 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "UART ring drain, api_http's idle timer"),
 	/* memory: never executable */
 	ALLOW_MASKED(mmap, 2, PROT_EXEC, 0, "malloc; guest RAM (guest_mem_init) and kvm_run "
-		     "(vcpu_create) at InstanceStart; thread stacks; PROT_EXEC refused"),
+		     "(vcpu_create) at InstanceStart; the memory file at a snapshot load and, "
+		     "with --snapshot-prefetch huge, anonymous chunks over it (MAP_FIXED, "
+		     "guest_mem_fill_huge); thread stacks; PROT_EXEC refused"),
 	ALLOW_MASKED(mprotect, 2, PROT_EXEC, 0, "malloc arenas, thread stack guard pages; "
 		     "PROT_EXEC refused"),
 	ALLOW(munmap, "free(); guest_mem_init trims its mapping; vm teardown (guest RAM, "
@@ -116,7 +118,8 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "cJSON output)"),
 	ALLOW(brk, "malloc"),
 	ALLOW(madvise, "guest_mem_init (InstanceStart): MADV_HUGEPAGE, MADV_DONTDUMP on guest "
-	      "RAM; MADV_DONTNEED: free() in a thread's arena, glibc releasing the stack of "
+	      "RAM; ws_session_prefetch (snapshot load, --snapshot-prefetch): MADV_WILLNEED, "
+	      "MADV_POPULATE_READ on the working set; MADV_DONTNEED: free() in a thread's arena, glibc releasing the stack of "
 	      "vm_prepare's thread as it ends"),
 	/* threads and signals */
 	ALLOW(futex, "locks (devices, log, vCPU state), vcpu_pause_all's wait, pthread_join of "
@@ -183,7 +186,12 @@ static const struct sc_rule seccomp_main_rules[] = {
 	      "pages the guest wrote"),
 	ALLOW(ftruncate, "guest_mem_dump (snapshot create): the memory file's size (sparse)"),
 	ALLOW(pread64, "guest_mem_dump (snapshot create): /proc/self/pagemap, to skip pages the "
-	      "guest never touched; before boot: kernel, initrd, state file"),
+	      "guest never touched; guest_mem_resident (PATCH /vm Paused with "
+	      "--snapshot-prefetch): the pages a restored guest touched; before boot: kernel, "
+	      "initrd, state file, working set record, its prefetch (--snapshot-prefetch read)"),
+	ALLOW(rename, "ws_session_pause (the first PATCH /vm Paused after a load with "
+	      "--snapshot-prefetch): the working set record, written to a temporary file, "
+	      "replaces <snapshot_path>.ws at once (clones of one snapshot may record together)"),
 };
 
 /* The main thread once the VM runs, with the list above: narrower versions

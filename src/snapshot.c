@@ -54,13 +54,13 @@ uint32_t snap_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---- little-endian helpers ---- */
 
-static void le_put(uint8_t *p, uint64_t v, unsigned n)
+void snap_le_put(uint8_t *p, uint64_t v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t le_get(const uint8_t *p, unsigned n)
+uint64_t snap_le_get(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
 	for (unsigned i = 0; i < n; i++)
@@ -138,7 +138,7 @@ static void snap_w_int(struct snap_writer *w, uint64_t v, unsigned n)
 {
 	uint8_t *p = snap_w_room(w, n);
 	if (p)
-		le_put(p, v, n);
+		snap_le_put(p, v, n);
 }
 
 void snap_w_u8(struct snap_writer *w, uint8_t v) { snap_w_int(w, v, 1); }
@@ -185,23 +185,23 @@ int snap_w_finish(struct snap_writer *w, uint8_t **out, size_t *len)
 	if (!f)
 		return w->err = -ENOMEM;
 	memcpy(f, SNAP_MAGIC, 8);
-	le_put(f + 8, SNAP_MAJOR, 2);
-	le_put(f + 10, SNAP_MINOR, 2);
-	le_put(f + 12, SNAP_HEADER_SIZE, 4);
-	le_put(f + 16, w->nsec, 4);
-	le_put(f + 20, 0, 4);
-	le_put(f + 24, total, 8);
+	snap_le_put(f + 8, SNAP_MAJOR, 2);
+	snap_le_put(f + 10, SNAP_MINOR, 2);
+	snap_le_put(f + 12, SNAP_HEADER_SIZE, 4);
+	snap_le_put(f + 16, w->nsec, 4);
+	snap_le_put(f + 20, 0, 4);
+	snap_le_put(f + 24, total, 8);
 	snprintf((char *)f + 32, 32, "%s", EMBER_VERSION);
 	for (unsigned i = 0; i < w->nsec; i++) {
 		uint8_t *e = f + SNAP_HEADER_SIZE + (size_t)i * SNAP_ENTRY_SIZE;
-		le_put(e, w->sec[i].type, 4);
-		le_put(e + 4, w->sec[i].instance, 4);
-		le_put(e + 8, start + w->sec[i].off, 8);
-		le_put(e + 16, w->sec[i].len, 8);
+		snap_le_put(e, w->sec[i].type, 4);
+		snap_le_put(e + 4, w->sec[i].instance, 4);
+		snap_le_put(e + 8, start + w->sec[i].off, 8);
+		snap_le_put(e + 16, w->sec[i].len, 8);
 	}
 	if (w->len)
 		memcpy(f + start, w->buf, w->len);
-	le_put(f + total - SNAP_TRAILER_SIZE, snap_crc32c(0, f, total - SNAP_TRAILER_SIZE), 4);
+	snap_le_put(f + total - SNAP_TRAILER_SIZE, snap_crc32c(0, f, total - SNAP_TRAILER_SIZE), 4);
 	*out = f;
 	*len = total;
 	return 0;
@@ -221,8 +221,8 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *f, char *err, s
 	if (len < SNAP_HEADER_SIZE + SNAP_TRAILER_SIZE)
 		return SNAP_FAIL("truncated: %zu bytes, shorter than the %u-byte header", len,
 				 SNAP_HEADER_SIZE);
-	f->major = (uint16_t)le_get(buf + 8, 2);
-	f->minor = (uint16_t)le_get(buf + 10, 2);
+	f->major = (uint16_t)snap_le_get(buf + 8, 2);
+	f->minor = (uint16_t)snap_le_get(buf + 10, 2);
 	memcpy(f->writer, buf + 32, 32);
 	f->writer[32] = 0;
 	for (char *c = f->writer; *c; c++)
@@ -231,15 +231,15 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *f, char *err, s
 	if (f->major != SNAP_MAJOR)
 		return SNAP_FAIL("format version %u.%u: this ember reads %u.x (written by ember %s)",
 				 f->major, f->minor, SNAP_MAJOR, f->writer);
-	uint32_t hsize = (uint32_t)le_get(buf + 12, 4), nsec = (uint32_t)le_get(buf + 16, 4);
-	uint32_t flags = (uint32_t)le_get(buf + 20, 4);
-	uint64_t fsize = le_get(buf + 24, 8);
+	uint32_t hsize = (uint32_t)snap_le_get(buf + 12, 4), nsec = (uint32_t)snap_le_get(buf + 16, 4);
+	uint32_t flags = (uint32_t)snap_le_get(buf + 20, 4);
+	uint64_t fsize = snap_le_get(buf + 24, 8);
 	if (hsize != SNAP_HEADER_SIZE)
 		return SNAP_FAIL("header size %u, expected %u", hsize, SNAP_HEADER_SIZE);
 	if (fsize != len)
 		return SNAP_FAIL("truncated or padded: the header says %llu bytes, the file has %zu",
 				 (unsigned long long)fsize, len);
-	uint32_t crc = (uint32_t)le_get(buf + len - SNAP_TRAILER_SIZE, 4);
+	uint32_t crc = (uint32_t)snap_le_get(buf + len - SNAP_TRAILER_SIZE, 4);
 	uint32_t want = snap_crc32c(0, buf, len - SNAP_TRAILER_SIZE);
 	if (crc != want)
 		return SNAP_FAIL("checksum mismatch: CRC-32C 0x%08x, computed 0x%08x (the file is "
@@ -256,10 +256,10 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *f, char *err, s
 	for (uint32_t i = 0; i < nsec; i++) {
 		const uint8_t *e = buf + SNAP_HEADER_SIZE + (size_t)i * SNAP_ENTRY_SIZE;
 		struct snap_section *s = &f->sec[i];
-		s->type = (uint32_t)le_get(e, 4);
-		s->instance = (uint32_t)le_get(e + 4, 4);
-		s->off = le_get(e + 8, 8);
-		s->len = le_get(e + 16, 8);
+		s->type = (uint32_t)snap_le_get(e, 4);
+		s->instance = (uint32_t)snap_le_get(e + 4, 4);
+		s->off = snap_le_get(e + 8, 8);
+		s->len = snap_le_get(e + 16, 8);
 		if ((s->off & 7) || s->off < prev_end || s->off > data_end ||
 		    s->len > data_end - s->off)
 			return SNAP_FAIL("section %u (type %u): offset %llu length %llu is outside the "
@@ -433,7 +433,7 @@ static const uint8_t *snap_r_take(struct snap_reader *r, const char *field, size
 static uint64_t snap_r_int(struct snap_reader *r, const char *field, unsigned n)
 {
 	const uint8_t *p = snap_r_take(r, field, n);
-	return p ? le_get(p, n) : 0;
+	return p ? snap_le_get(p, n) : 0;
 }
 
 uint8_t snap_r_u8(struct snap_reader *r, const char *field)

@@ -40,6 +40,10 @@ const char *snap_version_string(void);
  * as crc for the first piece, the previous result to continue. */
 uint32_t snap_crc32c(uint32_t crc, const void *data, size_t len);
 
+/* n (1..8) little-endian bytes at p. */
+void snap_le_put(uint8_t *p, uint64_t v, unsigned n);
+uint64_t snap_le_get(const uint8_t *p, unsigned n);
+
 /* ---- writing ---- */
 
 struct snap_w_section {

@@ -4,22 +4,26 @@
 #include "src/metrics.h"
 #include "src/util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 static uint64_t timeline_ns[TIMELINE_NPHASES];
 static uint64_t timeline_build_cpu_ns;
 
 static const char *const timeline_names[TIMELINE_NPHASES] = {
-	"process_start", "api_ready", "instance_start", "build_start", "build_done",
-	"first_kvm_run", "first_serial_byte", "guest_userspace",
+	"process_start", "api_ready", "instance_start", "state_checked", "build_start",
+	"memory_mapped", "prefetch_done", "devices_restored", "build_done", "first_kvm_run",
+	"vcpus_resumed", "first_serial_byte", "guest_userspace",
 };
 
 void timeline_mark(enum timeline_phase p)
 {
 	uint64_t expected = 0;
 	uint64_t now = util_now_ns();
-	__atomic_compare_exchange_n(&timeline_ns[p], &expected, now, false,
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	bool first = __atomic_compare_exchange_n(&timeline_ns[p], &expected, now, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	if (first && p == TIMELINE_FIRST_SERIAL && timeline_get(TIMELINE_VCPUS_RESUMED))
+		timeline_log_restore();
 	if (p == TIMELINE_BUILD_START)
 		timeline_build_cpu_ns = util_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
@@ -55,6 +59,13 @@ int timeline_format(char *buf, size_t len)
 		n += w;
 	}
 	return n;
+}
+
+void timeline_log_restore(void)
+{
+	char line[512];
+	timeline_format(line, sizeof(line));
+	log_info("Restore timeline: %s", line);
 }
 
 void timeline_log_boot_time(void)

@@ -34,6 +34,7 @@
 #include "src/layout.h"
 #include "src/log.h"
 #include "src/mptable.h"
+#include "src/prefetch.h"
 #include "src/seccomp.h"
 #include "src/snapshot_state.h"
 #include "src/timeline.h"
@@ -132,6 +133,10 @@ static int vm_setup_memory(struct vm *vm, const struct vm_config *cfg, char *err
 			 strerror(-r));
 		return r;
 	}
+	if (rs)
+		timeline_mark(TIMELINE_MEMORY_MAPPED);
+	if (rs && rs->mem_fd >= 0)
+		ws_session_prefetch(rs->ws, &vm->mem, rs->mem_fd);
 	if (rs && rs->uffd_path) {
 		char why[256];
 		vm->mem.uffd = true;
@@ -368,6 +373,7 @@ static int vm_restore_state(struct vm *vm, const struct vm_config *cfg, char *er
 	i8042_restore(&vm->i8042, &st->i8042);
 	r = devices_restore(vm->devices, st->dev, st->ndev, err, errlen);
 	if (r == 0) {
+		timeline_mark(TIMELINE_DEVICES_RESTORED);
 		vm->start_paused = true;
 		vm->restored = true;
 	}
@@ -467,6 +473,7 @@ static int vm_build(const struct vm_config *cfg, struct evloop *loop,
 	vm_log_build(vm, step_us);
 	if (!restore)
 		log_debug("kernel command line: %s", vm->cmdline);
+	vm->ws = restore ? restore->ws : NULL;   /* ours from now on */
 	vm->restore = NULL;   /* the caller's, valid only during the build */
 	*out = vm;
 	return 0;
@@ -530,6 +537,7 @@ int vm_pause(struct vm *vm)
 		 * devices stop too. */
 		console_drain(&vm->console);
 		devices_pause(vm->devices, true);
+		ws_session_pause(vm->ws, &vm->mem);
 	}
 	vm->paused = true;
 	return 0;
@@ -540,6 +548,7 @@ int vm_resume(struct vm *vm)
 	if (!vm->started)
 		return -EINVAL;
 	if (vm->paused) {
+		bool first_after_restore = vm->restored;
 		devices_resume(vm->devices);
 		if (vm->restored) {
 			/* Interrupts the snapshot may have caught on their way. */
@@ -547,6 +556,8 @@ int vm_resume(struct vm *vm)
 			vm->restored = false;
 		}
 		vcpu_resume_all(vm->vcpus, vm->nvcpus);
+		if (first_after_restore)
+			timeline_mark(TIMELINE_VCPUS_RESUMED);
 	}
 	vm->paused = false;
 	return 0;
@@ -632,6 +643,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->uffd_fd);
 	t[3] = util_now_ns();
 	kvm_machine_close(&vm->kvm);
+	ws_session_free(vm->ws);
 	t[4] = util_now_ns();
 	vm_log_exit_timeline(vm, t, names, 5);
 	free(vm);

@@ -89,6 +89,10 @@ struct vm_restore {
 	/* cfg->serial's rate limiter was given for this load (PUT /serial):
 	 * its bucket starts full; else the snapshot's bucket goes on. */
 	bool serial_limiter_given;
+	/* The working set (src/prefetch.h; NULL: off): prefetched into RAM
+	 * before the vCPUs run, recorded at the first pause. The VM owns it
+	 * once vm_restore succeeded; on failure it is still the caller's. */
+	struct ws_session *ws;
 };
 
 /* PUT /snapshot/load: build the VM of the snapshot (cfg: its configuration,

@@ -50,6 +50,7 @@ struct vm {
 	bool start_paused;
 	bool restored;
 	int uffd_fd;                        /* Uffd backend: ember's copy, else -1 */
+	struct ws_session *ws;              /* the working set to record (src/prefetch.h) */
 	int exiting;
 	uint64_t exit_req_ns;   /* when the guest or a vCPU asked ember to stop */
 	char cmdline[LAYOUT_CMDLINE_MAX];

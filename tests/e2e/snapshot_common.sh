@@ -8,6 +8,10 @@
 #                                  T, the test's temporary directory
 #   sn_start DIR [NETNS]           ember with DIR/api.sock, DIR/out (console), DIR/log,
 #                                  DIR/metrics; sets SN_PID. In NETNS when given.
+#   sn_start_in DIR [ARG...]       sn_start with DIR/in (a FIFO) as ember's stdin, so
+#                                  sn_send DIR TEXT types a line on the guest's console;
+#                                  ARGs go to ember
+#   sn_faults PID                  minor + major page faults of the process so far
 #   sn_args SCRIPT                 guest command line running SCRIPT (guest/init's ember.sh=)
 #   sn_boot DIR SCRIPT VCPUS MEM [MACHINE_JSON_EXTRA]
 #                                  PUT boot-source and machine-config (then the caller adds
@@ -41,6 +45,27 @@ sn_start() {
 	SN_PID=$E2E_PID
 	wait_for_file "$d/api.sock" "$(e2e_secs 10)" "$SN_PID" || fail "$d: no API socket"
 }
+
+declare -A SN_IN
+sn_start_in() {
+	local d=$1 fd
+	shift
+	mkdir -p "$d"
+	rm -f "$d/in"
+	mkfifo "$d/in" || fail "mkfifo $d/in"
+	exec {fd}<>"$d/in"   # the write end first: opening the FIFO to read then does not block
+	SN_IN[$d]=$fd
+	# (bash puts a background command's stdin on /dev/null unless the
+	# command itself redirects it: the exec does)
+	e2e_bg bash -c 'exec "$@" <"$0"' "$d/in" "$EMBER_BIN" --api-sock "$d/api.sock" \
+		--log-path "$d/log" --metrics-path "$d/metrics" "$@" >"$d/out" 2>&1
+	SN_PID=$E2E_PID
+	wait_for_file "$d/api.sock" "$(e2e_secs 10)" "$SN_PID" || fail "$d: no API socket"
+}
+
+sn_send() { printf '%s\n' "$2" >&"${SN_IN[$1]}"; }
+
+sn_faults() { awk '{ print $10 + $12 }' "/proc/$1/stat"; }
 
 sn_args() {
 	printf 'console=ttyS0 reboot=k panic=1 pci=off quiet ember.sh=%s' \
