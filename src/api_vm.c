@@ -432,6 +432,7 @@ static int api_load_build(struct api *api, struct json_ctx *c, const struct api_
 	*cfg = st->cfg;
 	cfg->logger = api->cfg->logger;
 	cfg->metrics = api->cfg->metrics;
+	cfg->no_vmgenid = api->cfg->no_vmgenid;   /* this ember's --no-vmgenid */
 	if (l->uffd)
 		r = uffd_check_path(l->mem_path, verr, sizeof(verr)) < 0 ?
 			json_fail(c, "Load snapshot error: %s", verr) : 0;
