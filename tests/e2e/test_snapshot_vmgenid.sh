@@ -15,7 +15,7 @@
 # clones then keep the snapshot's id and their random bytes are the same,
 # so this test FAILS ("the two clones printed the same random bytes"): the
 # proof that the check can fail.
-# timeout: 900
+# timeout: 1500
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/snapshot_common.sh"
