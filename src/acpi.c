@@ -138,6 +138,9 @@ _Static_assert(LAYOUT_MAX_VCPUS < 0xff, "xAPIC ids (8 bit, 0xff = broadcast) are
 _Static_assert(LAYOUT_MAX_VIRTIO_DEVS <= 1000, "virtio device names have three digits");
 _Static_assert(LAYOUT_ACPI_TABLES_START >= LAYOUT_EBDA_START + 0x400, "ACPI tables overlap the MP table");
 _Static_assert(LAYOUT_RSDP_ADDR + sizeof(struct acpi_rsdp) <= LAYOUT_HIMEM_START, "RSDP below 1 MiB");
+_Static_assert(LAYOUT_ACPI_TABLES_START < LAYOUT_VMGENID_ADDR &&
+	       LAYOUT_VMGENID_ADDR + LAYOUT_VMGENID_SIZE <= LAYOUT_RSDP_ADDR,
+	       "the generation id's page lies between the tables and the RSDP");
 
 static void acpi_header_init(struct acpi_header *h, const char sig[4], uint32_t len, uint8_t rev,
 			     const char table_id[8])
@@ -176,6 +179,11 @@ static void acpi_table_finish(void *table)
 #define AML_EXT_PREFIX  0x5b
 #define AML_DEVICE      0x82            /* after AML_EXT_PREFIX */
 #define AML_ROOT_CHAR   0x5c            /* '\' */
+#define AML_DUAL_PREFIX 0x2e            /* DualNamePrefix: two NameSegs follow */
+#define AML_PACKAGE     0x12
+#define AML_METHOD      0x14
+#define AML_NOTIFY      0x86
+#define AML_NOTIFY_GEN_CHANGED 0x80     /* the VMGenID specification's notification */
 
 /* 6.4.2.5 / 6.4.3.4 / 6.4.3.6 / 6.4.2.9 resource descriptors */
 #define RES_IO          0x47            /* small item 0x08, length 7 */
@@ -421,8 +429,59 @@ static void dsdt_virtio(struct aml *a, unsigned idx, const struct acpi_mmio_dev 
 	aml_pkg_end(a, d);
 }
 
-/* DefinitionBlock body: Scope(\_SB_) { COM1, PS2_, V000.. }. */
-static void dsdt_body(struct aml *a, const struct acpi_mmio_dev *devs, unsigned ndevs)
+/* Device(VGEN): the generation id's address as ADDR, a Package of two
+ * DWORD-sized integers (low, high), which is what Linux's driver and the
+ * specification evaluate. */
+static void dsdt_vmgenid(struct aml *a, const struct acpi_vmgenid *vg)
+{
+	size_t d = aml_device_begin(a);
+	aml_put(a, "VGEN", 4);
+	aml_name(a, "_HID");
+	aml_string(a, "VMGENCTR");
+	aml_name(a, "_CID");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name(a, "_DDN");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name(a, "ADDR");
+	aml_byte(a, AML_PACKAGE);
+	size_t p = aml_pkg_begin(a);
+	aml_byte(a, 2);		/* NumElements */
+	aml_integer(a, vg->addr & 0xffffffffULL);
+	aml_integer(a, vg->addr >> 32);
+	aml_pkg_end(a, p);
+	aml_pkg_end(a, d);
+}
+
+/* Device(GED_): the Generic Event Device (ACPI 6.4 section 5.6.9) whose one
+ * interrupt tells the guest the generation id changed:
+ * Method(_EVT, 1) { Notify(\_SB_.VGEN, 0x80) }. */
+static void dsdt_ged(struct aml *a, const struct acpi_vmgenid *vg)
+{
+	static const uint8_t vgen[10] = { AML_ROOT_CHAR, AML_DUAL_PREFIX, '_', 'S', 'B', '_',
+					  'V', 'G', 'E', 'N' };
+	struct res r = { .len = 0 };
+	size_t d = aml_device_begin(a);
+	aml_put(a, "GED_", 4);
+	aml_name(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	res_interrupt(&r, vg->gsi);
+	aml_crs(a, &r);
+	aml_byte(a, AML_METHOD);
+	size_t m = aml_pkg_begin(a);
+	aml_put(a, "_EVT", 4);
+	aml_byte(a, 1);		/* MethodFlags: one argument (the GSI), not serialized */
+	aml_byte(a, AML_NOTIFY);
+	aml_put(a, vgen, sizeof(vgen));
+	aml_integer(a, AML_NOTIFY_GEN_CHANGED);
+	aml_pkg_end(a, m);
+	aml_pkg_end(a, d);
+}
+
+/* DefinitionBlock body: Scope(\_SB_) { COM1, PS2_, V000.., VGEN, GED_ }. */
+static void dsdt_body(struct aml *a, const struct acpi_mmio_dev *devs, unsigned ndevs,
+		      const struct acpi_vmgenid *vg)
 {
 	static const uint8_t sb[5] = { AML_ROOT_CHAR, '_', 'S', 'B', '_' };
 	aml_byte(a, AML_SCOPE);
@@ -432,6 +491,10 @@ static void dsdt_body(struct aml *a, const struct acpi_mmio_dev *devs, unsigned 
 	dsdt_ps2(a);
 	for (unsigned i = 0; i < ndevs; i++)
 		dsdt_virtio(a, i, &devs[i]);
+	if (vg) {
+		dsdt_vmgenid(a, vg);
+		dsdt_ged(a, vg);
+	}
 	aml_pkg_end(a, s);
 }
 
@@ -442,16 +505,17 @@ static uint64_t acpi_align(uint64_t v)
 	return (v + ACPI_TABLE_ALIGN - 1) & ~(uint64_t)(ACPI_TABLE_ALIGN - 1);
 }
 
-/* Checks that [gpa, gpa+len) stays inside the reserved hole, then copies. */
+/* Checks that [gpa, gpa+len) stays inside the reserved hole, below the
+ * generation id's page, then copies. */
 static int acpi_put(const struct guest_mem *mem, uint64_t gpa, const void *table, size_t len)
 {
-	if (gpa < LAYOUT_ACPI_TABLES_START || len > LAYOUT_RSDP_ADDR - gpa)
+	if (gpa < LAYOUT_ACPI_TABLES_START || len > LAYOUT_VMGENID_ADDR - gpa)
 		return -EFAULT;
 	return guest_mem_write(mem, gpa, table, len);
 }
 
 int acpi_setup(const struct guest_mem *mem, unsigned ncpus, const struct acpi_mmio_dev *devs,
-	       unsigned ndevs, uint64_t *rsdp_gpa)
+	       unsigned ndevs, const struct acpi_vmgenid *vg, uint64_t *rsdp_gpa)
 {
 	struct aml dsdt;	/* header, then the AML body */
 	uint8_t madt[sizeof(struct acpi_madt) + LAYOUT_MAX_VCPUS * sizeof(struct acpi_madt_lapic) +
@@ -469,12 +533,17 @@ int acpi_setup(const struct guest_mem *mem, unsigned ncpus, const struct acpi_mm
 		if (d->len == 0 || d->len > 0x100000000ULL || d->addr > 0x100000000ULL - d->len ||
 		    d->gsi >= ACPI_IOAPIC_PINS)
 			return -EINVAL;
+		if (vg && vg->gsi == d->gsi)
+			return -EINVAL;
 	}
+	if (vg && (vg->addr % 8 || vg->gsi >= ACPI_IOAPIC_PINS ||
+		   vg->gsi == LAYOUT_SERIAL_IRQ || vg->gsi == LAYOUT_I8042_IRQ))
+		return -EINVAL;
 
 	/* DSDT (5.2.11.1): header + AML. */
 	dsdt.len = sizeof(struct acpi_header);
 	dsdt.overflow = false;
-	dsdt_body(&dsdt, devs, ndevs);
+	dsdt_body(&dsdt, devs, ndevs, vg);
 	if (dsdt.overflow)
 		return -EINVAL;
 	size_t dsdt_len = dsdt.len;

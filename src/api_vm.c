@@ -444,6 +444,7 @@ static int api_load_build(struct api *api, struct json_ctx *c, const struct api_
 	if (!serial_limiter_given)
 		cfg->serial.rate_limiter = saved_limiter;
 	cfg->serial.set = api->cfg->serial.set || saved_limiter.set;
+	cfg->no_vmgenid = api->cfg->no_vmgenid;   /* this ember's --no-vmgenid */
 	if (l->uffd)
 		r = uffd_check_path(l->mem_path, verr, sizeof(verr)) < 0 ?
 			json_fail(c, "Load snapshot error: %s", verr) : 0;

@@ -114,6 +114,7 @@ struct vm_config {
 	struct config_metrics metrics;
 	struct config_serial serial;
 	bool boot_timer;              /* --boot-timer: the 0xC0000000 device */
+	bool no_vmgenid;              /* --no-vmgenid: no VMGenID device, no new id at a load */
 };
 
 /* Defaults: 1 vCPU, 128 MiB, smt off, no devices; every fd -1. */

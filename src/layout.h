@@ -59,4 +59,13 @@
 #define LAYOUT_ACPI_TABLES_START 0xa0000ULL
 #define LAYOUT_RSDP_ADDR         0xe0000ULL
 
+/* Appended by vmgenid: the VM generation id (16 bytes at the start of the
+ * last page of the reserved hole, below the RSDP: guest RAM the e820 map
+ * does not give the guest, so it sits in the memory file of a snapshot), and
+ * the IOAPIC pin of the Generic Event Device that tells the guest it changed
+ * (ISA IRQ 3, COM2's, which this machine does not have). */
+#define LAYOUT_VMGENID_ADDR      0xdf000ULL
+#define LAYOUT_VMGENID_SIZE      0x1000ULL
+#define LAYOUT_VMGENID_GSI       3U
+
 #endif

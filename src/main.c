@@ -44,7 +44,7 @@ struct opts {
 	const char *metrics_path;
 	const char *seccomp_filter;
 	const char *mmds_size_limit;	/* accepted; ember has no MMDS */
-	bool no_api, no_seccomp, boot_timer, show_level, show_origin;
+	bool no_api, no_seccomp, boot_timer, no_vmgenid, show_level, show_origin;
 	bool api_sock_set;
 	unsigned long long start_time_us;
 	unsigned long long max_payload;	/* --http-api-max-payload-size */
@@ -67,6 +67,8 @@ static void usage(FILE *f)
 		"  --show-log-origin        print file:line in log lines\n"
 		"  --metrics-path PATH      metrics as JSON lines\n"
 		"  --boot-timer             log guest boot time when the guest writes 123 at 0xC0000000\n"
+		"  --no-vmgenid             no VM generation id: no VMGenID device at boot, and a\n"
+		"                           snapshot load keeps the saved id (clones share RNG state)\n"
 		"  --no-seccomp             disable seccomp filters (debugging only)\n"
 		"  --snapshot-prefetch M    snapshot loads (File backend) record the restored guest's\n"
 		"                           working set in <snapshot_path>.ws at its first pause, and\n"
@@ -135,7 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		memcpy(name, a, nl);
 		name[nl] = 0;
 		static const char *const flags[] = {
-			"--no-api", "--no-seccomp", "--boot-timer", "--show-level",
+			"--no-api", "--no-seccomp", "--boot-timer", "--no-vmgenid", "--show-level",
 			"--show-log-origin", "--help", "--version", "--enable-pci",
 			"--snapshot-version",
 		};
@@ -159,6 +161,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(name, "--no-api")) o->no_api = true;
 		else if (!strcmp(name, "--no-seccomp")) o->no_seccomp = true;
 		else if (!strcmp(name, "--boot-timer")) o->boot_timer = true;
+		else if (!strcmp(name, "--no-vmgenid")) o->no_vmgenid = true;
 		else if (!strcmp(name, "--show-level")) o->show_level = true;
 		else if (!strcmp(name, "--show-log-origin")) o->show_origin = true;
 		else if (!strcmp(name, "--api-sock")) { o->api_sock = val; o->api_sock_set = true; }
@@ -318,6 +321,7 @@ static int start(const struct opts *o, struct vm_config *cfg, struct api **api, 
 	char err[512];
 	config_init(cfg);
 	cfg->boot_timer = o->boot_timer;
+	cfg->no_vmgenid = o->no_vmgenid;
 	if (o->config_file) {
 		vm_prepare(); /* KVM VM creation overlaps the parsing */
 		if (config_file_load(o->config_file, cfg, err, sizeof(err)) < 0) {
@@ -325,6 +329,7 @@ static int start(const struct opts *o, struct vm_config *cfg, struct api **api, 
 			return EXIT_GENERIC;
 		}
 		cfg->boot_timer = o->boot_timer;
+		cfg->no_vmgenid = o->no_vmgenid;
 	}
 	if (!o->no_api) {
 		*api = api_create(g_loop, o->api_sock, o->id ? o->id : "anonymous-instance", cfg,

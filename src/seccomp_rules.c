@@ -225,6 +225,8 @@ static const struct sc_rule seccomp_main_boot_rules[] = {
 	      "(vm_load_kernel), /dev/kvm (kvm_open)"),
 
 	ALLOW(unlink, "api_destroy: remove the API socket at exit"),
+	ALLOW(getrandom, "vmgenid_random: the VM generation id, at InstanceStart (vmgenid_setup) "
+	      "and at every snapshot load (vmgenid_regenerate)"),
 	ALLOW(eventfd2, "InstanceStart: devices_attach (queue notifiers, device interrupts), "
 	      "kvm_irqfd_new (the i8042's interrupt), blk_uring_create (an Async drive's "
 	      "completions)"),

@@ -24,7 +24,7 @@
 
 #define SNAP_MAGIC          "EMBERSNP"
 #define SNAP_MAJOR          1
-#define SNAP_MINOR          0
+#define SNAP_MINOR          1
 #define SNAP_HEADER_SIZE    64u
 #define SNAP_ENTRY_SIZE     24u
 #define SNAP_TRAILER_SIZE   4u

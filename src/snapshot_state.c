@@ -206,6 +206,17 @@ static void enc_virtio(struct snap_writer *w, unsigned index, const struct devic
 	snap_w_end(w);
 }
 
+/* Optional: a reader that does not know the section skips it. */
+static void enc_vmgenid(struct snap_writer *w, const struct vmgenid *vg)
+{
+	if (!vg->present)
+		return;
+	snap_w_begin(w, SNAPSHOT_SEC_VMGENID | SNAP_OPTIONAL, 0);
+	snap_w_u64(w, vg->gpa);
+	snap_w_u32(w, vg->gsi);
+	snap_w_end(w);
+}
+
 int snapshot_state_encode(const struct snapshot_state *st, uint8_t **out, size_t *len,
 			  char *err, size_t errlen)
 {
@@ -222,6 +233,7 @@ int snapshot_state_encode(const struct snapshot_state *st, uint8_t **out, size_t
 	enc_legacy(w, st);
 	for (unsigned i = 0; i < st->ndev && i < LAYOUT_MAX_VIRTIO_DEVS; i++)
 		enc_virtio(w, i, &st->dev[i]);
+	enc_vmgenid(w, &st->vmgenid);
 	int r = snap_w_finish(w, out, len);
 	snap_w_free(w);
 	free(w);
@@ -572,6 +584,26 @@ static void dec_virtio(struct snap_reader *r, const struct vm_config *c, unsigne
 	}
 }
 
+/* The generation id lies in low RAM, 8-byte aligned; its GSI is an IOAPIC
+ * pin no other device of this VM uses. */
+static void dec_vmgenid(struct snap_reader *r, const struct snapshot_state *st,
+			struct vmgenid *vg)
+{
+	uint64_t low_end = st->mem_size < LAYOUT_MMIO_GAP_START ? st->mem_size :
+								  LAYOUT_MMIO_GAP_START;
+	vg->gpa = snap_r_u64(r, "address");
+	vg->gsi = snap_r_u32(r, "gsi");
+	if (!r->bad && (vg->gpa % 8 || vg->gpa >= low_end || low_end - vg->gpa < VMGENID_LEN))
+		snap_r_fail(r, "address", "0x%llx: not an 8-byte aligned address of low RAM",
+			    (unsigned long long)vg->gpa);
+	bool taken = vg->gsi == LAYOUT_SERIAL_IRQ || vg->gsi == LAYOUT_I8042_IRQ ||
+		     (vg->gsi >= LAYOUT_VIRTIO_IRQ_BASE &&
+		      vg->gsi < LAYOUT_VIRTIO_IRQ_BASE + st->ndev);
+	if (!r->bad && (vg->gsi >= 24 || taken))
+		snap_r_fail(r, "gsi", "%u: not a free pin of the IOAPIC (0..23)", vg->gsi);
+	vg->present = !r->bad;
+}
+
 int snapshot_state_decode(const uint8_t *buf, size_t len, struct snapshot_state *st,
 			  char *err, size_t errlen)
 {
@@ -624,6 +656,13 @@ int snapshot_state_decode(const uint8_t *buf, size_t len, struct snapshot_state 
 		snprintf(what, sizeof(what), "VIRTIO %u section", i);
 		snap_r_init(r, f, snap_find(f, SNAPSHOT_SEC_VIRTIO, i), what);
 		dec_virtio(r, &st->cfg, i, &st->dev[i]);
+		if ((ret = snap_r_done(r, err, errlen)) < 0)
+			goto out;
+	}
+	const struct snap_section *vgs = snap_find(f, SNAPSHOT_SEC_VMGENID, 0);
+	if (vgs) {
+		snap_r_init(r, f, vgs, "VMGENID section");
+		dec_vmgenid(r, st, &st->vmgenid);
 		if ((ret = snap_r_done(r, err, errlen)) < 0)
 			goto out;
 	}

@@ -23,6 +23,7 @@
 #include "src/i8042.h"
 #include "src/layout.h"
 #include "src/serial.h"
+#include "src/vmgenid.h"
 #include "src/x86_state.h"
 
 /* Section types. */
@@ -33,6 +34,9 @@ enum snapshot_section {
 	SNAPSHOT_SEC_SERIAL = 4,
 	SNAPSHOT_SEC_I8042 = 5,
 	SNAPSHOT_SEC_VIRTIO = 6,
+	/* Optional (format 1.1): absent in older files and for a VM without
+	 * the device. */
+	SNAPSHOT_SEC_VMGENID = 7,
 };
 
 /* VM flags. */
@@ -51,6 +55,7 @@ struct snapshot_state {
 	struct i8042_state i8042;
 	unsigned ndev;                /* = cfg.ndrives + cfg.nnets */
 	struct devices_state dev[LAYOUT_MAX_VIRTIO_DEVS];
+	struct vmgenid vmgenid;       /* the VMGENID section; present false without one */
 };
 
 /* Free what the vCPU states hold (not st itself). */

@@ -41,6 +41,7 @@
 #include "src/util.h"
 #include "src/uffd.h"
 #include "src/vcpu.h"
+#include "src/vmgenid.h"
 #include "src/x86_boot.h"
 #include "src/x86_cpu.h"
 #include "src/x86_state.h"
@@ -274,7 +275,6 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *er
 /* Boot parameters (with the final command line), MP table and ACPI. */
 static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	(void)cfg;
 	char lerr[256];
 	int r = x86_setup_boot(&vm->mem, &vm->kernel, vm->cmdline, vm->initrd_gpa, vm->initrd_size,
 			       lerr, sizeof(lerr));
@@ -295,8 +295,16 @@ static int vm_setup_boot(struct vm *vm, const struct vm_config *cfg, char *err, 
 		struct devices_place p = devices_place(vm->devices, i);
 		adevs[i] = (struct acpi_mmio_dev){ .addr = p.addr, .len = p.len, .gsi = p.gsi };
 	}
+	/* The VM generation id and its device, unless --no-vmgenid. */
+	struct acpi_vmgenid avg;
+	if (!cfg->no_vmgenid) {
+		r = vmgenid_setup(&vm->vmgenid, &vm->mem, err, errlen);
+		if (r < 0)
+			return r;
+		avg = (struct acpi_vmgenid){ .addr = vm->vmgenid.gpa, .gsi = vm->vmgenid.gsi };
+	}
 	uint64_t rsdp = 0;
-	r = acpi_setup(&vm->mem, vm->nvcpus, adevs, nadevs, &rsdp);
+	r = acpi_setup(&vm->mem, vm->nvcpus, adevs, nadevs, cfg->no_vmgenid ? NULL : &avg, &rsdp);
 	if (r == 0)
 		r = x86_set_rsdp(&vm->mem, &vm->kernel, rsdp);
 	if (r < 0) {
@@ -358,11 +366,26 @@ static int vm_restore_check(struct vm *vm, const struct vm_config *cfg, char *er
 				    cfg->machine.cpu_template, err, errlen);
 }
 
+/* A new generation id for the restored guest, announced through the GED. */
+static int vm_restore_vmgenid(struct vm *vm, char *err, size_t errlen)
+{
+	uint8_t id[VMGENID_LEN];
+	char hex[2 * VMGENID_LEN + 1];
+	if (!vm->vmgenid.present)
+		return 0;
+	int r = vmgenid_regenerate(&vm->vmgenid, &vm->mem, vm->kvm.vm_fd, id, err, errlen);
+	if (r == 0) {
+		vmgenid_hex(id, hex);
+		log_info("VMGenID: new generation id %s", hex);
+	}
+	return r;
+}
+
 /* Everything built: the VM's, the vCPUs' and the devices' state, in that
- * order (the interrupt controllers before the devices drive their lines). */
+ * order (the interrupt controllers before the devices drive their lines),
+ * then a new VM generation id. */
 static int vm_restore_state(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
-	(void)cfg;
 	const struct snapshot_state *st = vm->restore->st;
 	int r = x86_vm_restore(vm->kvm.vm_fd, &st->vm, vm->restore->clock_realtime, err, errlen);
 	for (unsigned i = 0; r == 0 && i < vm->nvcpus; i++)
@@ -372,6 +395,13 @@ static int vm_restore_state(struct vm *vm, const struct vm_config *cfg, char *er
 	serial_restore(&vm->console.serial, &st->serial, !vm->restore->serial_limiter_given);
 	i8042_restore(&vm->i8042, &st->i8042);
 	r = devices_restore(vm->devices, st->dev, st->ndev, err, errlen);
+	/* Last, with every state in place and before any vCPU runs: a clone
+	 * must not share its generation id (and so its RNG) with its siblings. */
+	vm->vmgenid = st->vmgenid;
+	if (r == 0 && !cfg->no_vmgenid)
+		r = vm_restore_vmgenid(vm, err, errlen);
+	else if (r == 0 && vm->vmgenid.present)
+		log_warn("VMGenID: --no-vmgenid: the guest keeps the snapshot's generation id");
 	if (r == 0) {
 		timeline_mark(TIMELINE_DEVICES_RESTORED);
 		vm->start_paused = true;

@@ -20,6 +20,7 @@
 #include "src/layout.h"
 #include "src/vcpu.h"
 #include "src/vm.h"
+#include "src/vmgenid.h"
 #include "src/x86_boot.h"
 
 struct vm {
@@ -43,6 +44,7 @@ struct vm {
 	bool started;
 	bool paused;
 	bool boot_timer;                    /* the boot-timer device is on the MMIO bus */
+	struct vmgenid vmgenid;             /* the VM generation id (present: the guest has it) */
 	/* Snapshot restore: what vm_restore builds from (NULL for a boot), the
 	 * vCPU threads start parked, and the devices signal the guest again
 	 * at the first resume. */

@@ -31,6 +31,7 @@ static int vm_snapshot_state(struct vm *vm, const struct vm_config *cfg,
 	st->mem_size = vm->mem.total;
 	st->nvcpus = vm->nvcpus;
 	st->flags = vm->boot_timer ? SNAPSHOT_VM_BOOT_TIMER : 0;
+	st->vmgenid = vm->vmgenid;
 	st->cfg = *cfg;
 	int r = x86_vm_save(vm->kvm.vm_fd, &st->vm, err, errlen);
 	for (unsigned i = 0; r == 0 && i < vm->nvcpus; i++)

@@ -536,7 +536,7 @@ def test_snapshot_cli():
     prints a state file's version, or exits 1 with one line naming the file
     and the problem."""
     p = subprocess.run([EMBER, "--snapshot-version"], capture_output=True, timeout=10)
-    assert p.returncode == 0 and p.stdout == b"v1.0.0\n", p
+    assert p.returncode == 0 and p.stdout == b"v1.1.0\n", p
     bad = tmpfile(b"EMBERSNP" + b"\0" * 100)
     try:
         p = subprocess.run([EMBER, "--describe-snapshot", bad], capture_output=True, timeout=10)

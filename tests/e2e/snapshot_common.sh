@@ -7,7 +7,8 @@
 #   sn_setup                       the prerequisites (KVM, ember, guest images, curl) and
 #                                  T, the test's temporary directory
 #   sn_start DIR [NETNS]           ember with DIR/api.sock, DIR/out (console), DIR/log,
-#                                  DIR/metrics; sets SN_PID. In NETNS when given.
+#                                  DIR/metrics; sets SN_PID. In NETNS when given. SN_EMBER_ARGS:
+#                                  more ember options (word-split), e.g. --no-vmgenid
 #   sn_start_in DIR [ARG...]       sn_start with DIR/in (a FIFO) as ember's stdin, so
 #                                  sn_send DIR TEXT types a line on the guest's console;
 #                                  ARGs go to ember
@@ -35,12 +36,13 @@ sn_setup() {
 sn_start() {
 	local d=$1 ns=${2:-}
 	mkdir -p "$d"
+	# shellcheck disable=SC2086 # SN_EMBER_ARGS is a list of options
 	if [ -n "$ns" ]; then
 		e2e_bg ip netns exec "$ns" "$EMBER_BIN" --api-sock "$d/api.sock" --log-path "$d/log" \
-			--metrics-path "$d/metrics" </dev/null >"$d/out" 2>&1
+			--metrics-path "$d/metrics" ${SN_EMBER_ARGS:-} </dev/null >"$d/out" 2>&1
 	else
 		e2e_bg "$EMBER_BIN" --api-sock "$d/api.sock" --log-path "$d/log" \
-			--metrics-path "$d/metrics" </dev/null >"$d/out" 2>&1
+			--metrics-path "$d/metrics" ${SN_EMBER_ARGS:-} </dev/null >"$d/out" 2>&1
 	fi
 	SN_PID=$E2E_PID
 	wait_for_file "$d/api.sock" "$(e2e_secs 10)" "$SN_PID" || fail "$d: no API socket"

@@ -116,6 +116,12 @@ static void rd_nameseg(struct rd *r, char out[5])
 struct dev_info {
 	char name[5];
 	char hid[16];		/* string _HID, or "EISA:xxxxxxxx" */
+	char cid[16], ddn[16];	/* string _CID, _DDN */
+	int have_addr;		/* ADDR = Package(2) { low, high } */
+	uint64_t addr_lo, addr_hi;
+	int have_evt;		/* Method(_EVT, 1) { Notify(<evt_target>, <evt_value>) } */
+	char evt_target[16];
+	uint64_t evt_value;
 	int have_uid, have_cca, have_crs;
 	uint64_t uid;
 	/* from _CRS */
@@ -170,6 +176,39 @@ static void rd_resources(const uint8_t *p, size_t len, struct dev_info *d)
 	}
 }
 
+/* A String (0x0d) into out. */
+static void rd_string(struct rd *in, char *out, size_t cap)
+{
+	assert_int_equal(rd_byte(in), 0x0d);
+	size_t n = strnlen((const char *)in->p, (size_t)(in->end - in->p));
+	assert_true(n < (size_t)(in->end - in->p) && n < cap);
+	memcpy(out, in->p, n + 1);
+	in->p += n + 1;
+}
+
+/* Method(_EVT, 1, NotSerialized) { Notify(\_SB_.XXXX, value) }: the only
+ * method acpi.c writes. */
+static void rd_method(struct rd *in, struct dev_info *d)
+{
+	const uint8_t *end = rd_pkg(in);
+	struct rd m = { in->p, end };
+	char seg[5];
+	rd_nameseg(&m, seg);
+	assert_string_equal(seg, "_EVT");
+	assert_int_equal(rd_byte(&m), 1);		/* one argument, not serialized */
+	assert_int_equal(rd_byte(&m), 0x86);		/* NotifyOp */
+	assert_int_equal(rd_byte(&m), 0x5c);		/* \ */
+	assert_int_equal(rd_byte(&m), 0x2e);		/* DualNamePrefix */
+	char a[5], b[5];
+	rd_nameseg(&m, a);
+	rd_nameseg(&m, b);
+	snprintf(d->evt_target, sizeof(d->evt_target), "\\%s.%s", a, b);
+	d->evt_value = rd_integer(&m);
+	assert_ptr_equal(m.p, end);
+	d->have_evt = 1;
+	in->p = end;
+}
+
 static void rd_device(struct rd *r, struct dev_info *d)
 {
 	const uint8_t *end = rd_pkg(r);
@@ -178,6 +217,11 @@ static void rd_device(struct rd *r, struct dev_info *d)
 	rd_nameseg(&in, d->name);
 	while (in.p < in.end) {
 		char seg[5];
+		if (*in.p == 0x14) {			/* MethodOp */
+			in.p++;
+			rd_method(&in, d);
+			continue;
+		}
 		assert_int_equal(rd_byte(&in), 0x08);	/* NameOp */
 		rd_nameseg(&in, seg);
 		if (!strcmp(seg, "_HID")) {
@@ -191,6 +235,21 @@ static void rd_device(struct rd *r, struct dev_info *d)
 				uint64_t v = rd_integer(&in);
 				snprintf(d->hid, sizeof(d->hid), "EISA:%08x", (unsigned)v);
 			}
+		} else if (!strcmp(seg, "_CID")) {
+			rd_string(&in, d->cid, sizeof(d->cid));
+		} else if (!strcmp(seg, "_DDN")) {
+			rd_string(&in, d->ddn, sizeof(d->ddn));
+		} else if (!strcmp(seg, "ADDR")) {
+			assert_int_equal(rd_byte(&in), 0x12);	/* PackageOp */
+			const uint8_t *pend = rd_pkg(&in);
+			struct rd p = { in.p, pend };
+			assert_int_equal(rd_byte(&p), 2);	/* NumElements */
+			d->addr_lo = rd_integer(&p);
+			d->addr_hi = rd_integer(&p);
+			assert_true(d->addr_lo <= 0xffffffffULL && d->addr_hi <= 0xffffffffULL);
+			assert_ptr_equal(p.p, pend);
+			in.p = pend;
+			d->have_addr = 1;
 		} else if (!strcmp(seg, "_UID")) {
 			d->uid = rd_integer(&in);
 			d->have_uid = 1;
@@ -235,7 +294,7 @@ static unsigned rd_dsdt(const uint8_t *aml, size_t len, struct dev_info *devs, u
 
 /* ---- the tables ----------------------------------------------------------- */
 
-static void check_tables(unsigned ncpus, unsigned ndevs)
+static void check_tables_vg(unsigned ncpus, unsigned ndevs, const struct acpi_vmgenid *vg)
 {
 	struct guest_mem m;
 	struct acpi_mmio_dev devs[LAYOUT_MAX_VIRTIO_DEVS];
@@ -248,7 +307,13 @@ static void check_tables(unsigned ncpus, unsigned ndevs)
 	assert_int_equal(mptable_setup(&m, ncpus), 0);
 	uint8_t mp_before[0x400];
 	memcpy(mp_before, guest_mem_ptr(&m, LAYOUT_EBDA_START, 0x400), 0x400);
-	assert_int_equal(acpi_setup(&m, ncpus, devs, ndevs, &rsdp_gpa), 0);
+	uint8_t id_page[16];
+	memset(guest_mem_ptr(&m, LAYOUT_VMGENID_ADDR, 16), 0xa5, 16);
+	assert_int_equal(acpi_setup(&m, ncpus, devs, ndevs, vg, &rsdp_gpa), 0);
+	/* The generation id's page is not the tables' to write. */
+	memcpy(id_page, guest_mem_ptr(&m, LAYOUT_VMGENID_ADDR, 16), 16);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(id_page[i], 0xa5);
 	/* The MP table is untouched. */
 	assert_memory_equal(guest_mem_ptr(&m, LAYOUT_EBDA_START, 0x400), mp_before, 0x400);
 
@@ -293,9 +358,32 @@ static void check_tables(unsigned ncpus, unsigned ndevs)
 	uint32_t dlen;
 	const uint8_t *dsdt = table_at(&m, dsdt_gpa, "DSDT", &dlen);
 	assert_int_equal(dsdt[8], 2);
-	struct dev_info di[2 + LAYOUT_MAX_VIRTIO_DEVS];
-	unsigned nd = rd_dsdt(dsdt + 36, dlen - 36, di, 2 + LAYOUT_MAX_VIRTIO_DEVS);
-	assert_int_equal(nd, 2 + ndevs);
+	struct dev_info di[4 + LAYOUT_MAX_VIRTIO_DEVS];
+	unsigned nd = rd_dsdt(dsdt + 36, dlen - 36, di, 4 + LAYOUT_MAX_VIRTIO_DEVS);
+	assert_int_equal(nd, 2 + ndevs + (vg ? 2 : 0));
+	assert_true(dsdt_gpa + dlen <= LAYOUT_VMGENID_ADDR);
+	if (vg) {
+		/* VGEN: the ids Linux's vmgenid driver and the specification
+		 * match, ADDR = the id's address; GED_: the GSI, and _EVT
+		 * notifies VGEN with 0x80. */
+		const struct dev_info *v = &di[2 + ndevs], *g = &di[3 + ndevs];
+		assert_string_equal(v->name, "VGEN");
+		assert_string_equal(v->hid, "VMGENCTR");
+		assert_string_equal(v->cid, "VM_Gen_Counter");
+		assert_string_equal(v->ddn, "VM_Gen_Counter");
+		assert_true(v->have_addr);
+		assert_int_equal(v->addr_lo | v->addr_hi << 32, vg->addr);
+		assert_false(v->have_crs || v->have_evt);
+		assert_string_equal(g->name, "GED_");
+		assert_string_equal(g->hid, "ACPI0013");
+		assert_true(g->have_uid && g->have_crs && g->have_evt);
+		assert_int_equal(g->nirq, 1);
+		assert_int_equal(g->irq, vg->gsi);
+		assert_int_equal(g->irq_flags, 0x03);	/* consumer, edge, active high */
+		assert_string_equal(g->evt_target, "\\_SB_.VGEN");
+		assert_int_equal(g->evt_value, 0x80);
+		assert_false(g->have_addr);
+	}
 	assert_string_equal(di[0].name, "COM1");
 	assert_string_equal(di[0].hid, "EISA:0105d041");	/* PNP0501 */
 	assert_int_equal(di[0].nio, 1);
@@ -369,6 +457,46 @@ static void check_tables(unsigned ncpus, unsigned ndevs)
 	guest_mem_free(&m);
 }
 
+static void check_tables(unsigned ncpus, unsigned ndevs)
+{
+	check_tables_vg(ncpus, ndevs, NULL);
+}
+
+/* The VMGenID device and its GED, with ember's address and pin, with the
+ * most devices, and with an address above 4 GiB (ADDR's high half). */
+static void test_vmgenid(void **state)
+{
+	(void)state;
+	struct acpi_vmgenid vg = { LAYOUT_VMGENID_ADDR, LAYOUT_VMGENID_GSI };
+	check_tables_vg(1, 0, &vg);
+	check_tables_vg(2, 3, &vg);
+	check_tables_vg(LAYOUT_MAX_VCPUS, LAYOUT_MAX_VIRTIO_DEVS, &vg);
+	vg.addr = 0x123456788ULL;
+	check_tables_vg(1, 1, &vg);
+}
+
+static void test_vmgenid_refused(void **state)
+{
+	(void)state;
+	struct guest_mem m;
+	struct acpi_mmio_dev d = { LAYOUT_VIRTIO_MMIO_BASE, 0x1000, LAYOUT_VIRTIO_IRQ_BASE };
+	struct acpi_vmgenid vg = { LAYOUT_VMGENID_ADDR + 4, LAYOUT_VMGENID_GSI };
+	assert_int_equal(guest_mem_init(&m, 16ULL << 20), 0);
+	assert_int_equal(acpi_setup(&m, 1, NULL, 0, &vg, NULL), -EINVAL);	/* unaligned */
+	vg.addr = LAYOUT_VMGENID_ADDR;
+	vg.gsi = 24;
+	assert_int_equal(acpi_setup(&m, 1, NULL, 0, &vg, NULL), -EINVAL);	/* no such pin */
+	vg.gsi = LAYOUT_SERIAL_IRQ;
+	assert_int_equal(acpi_setup(&m, 1, NULL, 0, &vg, NULL), -EINVAL);	/* COM1's */
+	vg.gsi = LAYOUT_I8042_IRQ;
+	assert_int_equal(acpi_setup(&m, 1, NULL, 0, &vg, NULL), -EINVAL);	/* the i8042's */
+	vg.gsi = LAYOUT_VIRTIO_IRQ_BASE;
+	assert_int_equal(acpi_setup(&m, 1, &d, 1, &vg, NULL), -EINVAL);	/* a device's */
+	vg.gsi = LAYOUT_VMGENID_GSI;
+	assert_int_equal(acpi_setup(&m, 1, &d, 1, &vg, NULL), 0);
+	guest_mem_free(&m);
+}
+
 static void test_one_cpu_no_devices(void **state) { (void)state; check_tables(1, 0); }
 static void test_two_cpus_three_devices(void **state) { (void)state; check_tables(2, 3); }
 static void test_max_cpus_max_devices(void **state)
@@ -386,26 +514,26 @@ static void test_rejects_bad_input(void **state)
 	for (unsigned i = 0; i <= LAYOUT_MAX_VIRTIO_DEVS; i++)
 		many[i] = d;
 	assert_int_equal(guest_mem_init(&m, 128ULL << 20), 0);
-	assert_int_equal(acpi_setup(&m, 0, NULL, 0, NULL), -EINVAL);
-	assert_int_equal(acpi_setup(&m, LAYOUT_MAX_VCPUS + 1, NULL, 0, NULL), -EINVAL);
-	assert_int_equal(acpi_setup(&m, 1, NULL, 1, NULL), -EINVAL);
-	assert_int_equal(acpi_setup(&m, 1, many, LAYOUT_MAX_VIRTIO_DEVS + 1, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 0, NULL, 0, NULL, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, LAYOUT_MAX_VCPUS + 1, NULL, 0, NULL, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 1, NULL, 1, NULL, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 1, many, LAYOUT_MAX_VIRTIO_DEVS + 1, NULL, NULL), -EINVAL);
 	struct acpi_mmio_dev bad = d;
 	bad.gsi = 24;
-	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL, NULL), -EINVAL);
 	bad = d;
 	bad.len = 0;
-	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL, NULL), -EINVAL);
 	bad = d;
 	bad.addr = 0xfffff800;		/* crosses 4 GiB */
-	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL, NULL), -EINVAL);
 	bad.addr = 0x100000000ULL;
-	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL), -EINVAL);
+	assert_int_equal(acpi_setup(&m, 1, &bad, 1, NULL, NULL), -EINVAL);
 	/* Nothing was written by the refused calls. */
 	const uint8_t *rsdp = guest_mem_ptr(&m, LAYOUT_RSDP_ADDR, 8);
 	assert_int_equal(le64(rsdp), 0);
 	/* NULL rsdp_gpa is fine. */
-	assert_int_equal(acpi_setup(&m, 1, &d, 1, NULL), 0);
+	assert_int_equal(acpi_setup(&m, 1, &d, 1, NULL, NULL), 0);
 	assert_memory_equal(guest_mem_ptr(&m, LAYOUT_RSDP_ADDR, 8), "RSD PTR ", 8);
 	guest_mem_free(&m);
 }
@@ -416,7 +544,7 @@ static void test_ram_too_small(void **state)
 	static uint8_t ram[0x80000];	/* ends below the ACPI area */
 	struct guest_mem m;
 	guest_mem_init_from(&m, ram, sizeof(ram));
-	assert_int_equal(acpi_setup(&m, 1, NULL, 0, NULL), -EFAULT);
+	assert_int_equal(acpi_setup(&m, 1, NULL, 0, NULL, NULL), -EFAULT);
 }
 
 /* x86_set_rsdp: the zero page (LINUX64) or hvm_start_info (PVH) field, after
@@ -458,6 +586,8 @@ int main(void)
 		cmocka_unit_test(test_rejects_bad_input),
 		cmocka_unit_test(test_ram_too_small),
 		cmocka_unit_test(test_set_rsdp),
+		cmocka_unit_test(test_vmgenid),
+		cmocka_unit_test(test_vmgenid_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
