@@ -551,6 +551,22 @@ def test_snapshot_cli():
 
 
 @test
+def test_no_vmgenid_flag():
+    """--no-vmgenid is a flag: accepted (the API serves as usual, --help lists
+    it), refused with a value, naming the option."""
+    e = start(["--no-vmgenid"])
+    try:
+        expect(api(e, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}), 204)
+        assert api(e, "GET", "/").json()["state"] == "Not started"
+    finally:
+        e.stop()
+    p = subprocess.run([EMBER, "--help"], capture_output=True, timeout=10)
+    assert p.returncode == 0 and b"--no-vmgenid" in p.stdout, p
+    p = subprocess.run([EMBER, "--no-vmgenid=1"], capture_output=True, timeout=10)
+    assert p.returncode == 153 and b"option '--no-vmgenid' takes no value" in p.stderr, p
+
+
+@test
 @with_ember
 def test_vm_config(e):
     r = api(e, "GET", "/vm/config")

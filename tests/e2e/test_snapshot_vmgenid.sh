@@ -74,7 +74,7 @@ for dp in "$b:$pb" "$c:$pc"; do
 		{ sn_show "$d/out" "$d/log"; fail "clone $d did not go on printing"; }
 done
 
-n=$((n0 + 1))
+n=$((n0 + 2))   # a second after the restore: the guest has handled the notification
 rb=$(field "$b/out" rand "$n") rc=$(field "$c/out" rand "$n")
 gb=$(field "$b/out" gen "$n") gc=$(field "$c/out" gen "$n")
 log "after the restore (rand $n): clone b $rb, clone c $rc"
