@@ -293,6 +293,9 @@ def crc32c(b):
     return c ^ 0xffffffff
 
 
+SNAP_OPTIONAL = 0x80000000    # section type bit: a reader may skip it
+
+
 def snap_file(sections):
     """sections: [(type, instance, payload)] -> the whole state file."""
     start = 64 + 24 * len(sections)
@@ -325,7 +328,7 @@ def buckets():
     return struct.pack("<BQQQ", 1, 1000, 100000000, 500) + struct.pack("<BQQQ", 0, 0, 0, 0)
 
 
-def snapshot_seed(with_net):
+def snapshot_seed(with_net, vmgenid=False):
     mem = 64 << 20
     chips = b"".join(blob(struct.pack("<II", i, 0) + b"\0" * 512) for i in range(3))
     vm = struct.pack("<QIIIQ", mem, 1, 0, 2000000, 0) + zeros(48) + zeros(112) + chips
@@ -360,8 +363,11 @@ def snapshot_seed(with_net):
         net = struct.pack("<I", 1) + blob(b"eth0") + transport(2) + b"\1" + \
             bytes([6, 0, 0, 0, 0, 1]) + struct.pack("<IB", 1, 1) + buckets() + buckets()
         secs.append((6, 1, net))
+    if vmgenid:     # optional section: the id's address and GSI
+        secs.append((7 | SNAP_OPTIONAL, 0, struct.pack("<QI", 0xdf000, 3)))
     return snap_file(secs)
 
 
 put("snapshot", "vm_drive", snapshot_seed(False))
 put("snapshot", "vm_drive_net", snapshot_seed(True))
+put("snapshot", "vm_drive_vmgenid", snapshot_seed(False, vmgenid=True))

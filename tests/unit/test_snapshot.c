@@ -511,6 +511,15 @@ static void test_state_vmgenid(void **state)
 	assert_int_equal(again.vmgenid.gsi, LAYOUT_VMGENID_GSI);
 	snapshot_state_free(&again);
 	free(e);
+	/* The fuzz seed with the section (fuzz/mkseeds.py) decodes to the same. */
+	size_t glen;
+	uint8_t *g = read_all("fuzz/corpus/snapshot/vm_drive_vmgenid", &glen);
+	assert_int_equal(snapshot_state_decode(g, glen, &again, err, sizeof(err)), 0);
+	assert_true(again.vmgenid.present);
+	assert_int_equal(again.vmgenid.gpa, LAYOUT_VMGENID_ADDR);
+	assert_int_equal(again.vmgenid.gsi, LAYOUT_VMGENID_GSI);
+	snapshot_state_free(&again);
+	free(g);
 	/* Refused: outside RAM, unaligned, a pin that is no pin or is taken. */
 	st.vmgenid.gpa = st.mem_size - 8;
 	vmgenid_decode_bad(&st, "VMGENID section: address: 0x3fffff8");
