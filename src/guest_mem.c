@@ -178,6 +178,26 @@ int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd)
 	return 0;
 }
 
+/* The host's transparent huge page mode is "always" (see guest_mem.h). */
+static bool thp_always;
+
+bool guest_mem_thp_mode_always(const char *enabled)
+{
+	return enabled && strstr(enabled, "[always]") != NULL;
+}
+
+void guest_mem_probe_thp(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	thp_always = guest_mem_thp_mode_always(buf);
+}
+
 int guest_mem_fill_huge(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd)
 {
 	if (off > mem->total || len > mem->total - off)
@@ -186,7 +206,8 @@ int guest_mem_fill_huge(const struct guest_mem *mem, uint64_t off, uint64_t len,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	madvise(p, len, MADV_HUGEPAGE);
+	if (!thp_always)
+		madvise(p, len, MADV_HUGEPAGE);
 	madvise(p, len, MADV_DONTDUMP);
 	return util_pread_full(fd, p, len, off);
 }

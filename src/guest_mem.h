@@ -92,11 +92,20 @@ int guest_mem_init_file(struct guest_mem *mem, uint64_t mem_size, int fd);
 int guest_mem_fill_from(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd);
 
 /* The same into anonymous memory put in place of [off, off+len) of the
- * mapping (MAP_FIXED; MADV_HUGEPAGE: transparent huge pages where the host
- * gives them, so KVM maps 2 MiB at a time). off and len should be 2 MiB
- * multiples (the mapping is 2 MiB aligned). Call before the memory slots
- * exist or while no vCPU runs. 0, -EFAULT, -EINVAL or -errno. */
+ * mapping: transparent huge pages where the host gives them, so KVM maps
+ * 2 MiB at a time. When the host's THP mode is "always" (probed by
+ * guest_mem_probe_thp), the memory gets huge pages that are free without
+ * waiting; otherwise it is marked MADV_HUGEPAGE, which under the default
+ * defrag setting may compact memory synchronously to find them. off and len
+ * should be 2 MiB multiples (the mapping is 2 MiB aligned). Call before the
+ * memory slots exist or while no vCPU runs. 0, -EFAULT, -EINVAL or -errno. */
 int guest_mem_fill_huge(const struct guest_mem *mem, uint64_t off, uint64_t len, int fd);
+
+/* Reads /sys/kernel/mm/transparent_hugepage/enabled once (before seccomp
+ * and outside a jail, which has no /sys: then MADV_HUGEPAGE is used).
+ * guest_mem_thp_mode_always: that file's text says "[always]". */
+void guest_mem_probe_thp(void);
+bool guest_mem_thp_mode_always(const char *enabled);
 
 /* Keep mem->dirty from now on (all clean). 0 or -ENOMEM. */
 int guest_mem_track_dirty(struct guest_mem *mem);

@@ -44,7 +44,13 @@ const char *prefetch_method_name(enum prefetch_method m)
 		prefetch_names[m] : "?";
 }
 
-void prefetch_set_method(enum prefetch_method m) { prefetch_method = m; }
+void prefetch_set_method(enum prefetch_method m)
+{
+	prefetch_method = m;
+	if (m == PREFETCH_HUGE)
+		guest_mem_probe_thp();
+}
+
 enum prefetch_method prefetch_get_method(void) { return prefetch_method; }
 
 /* ---- the record ---- */

@@ -295,6 +295,18 @@ static void test_session(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* huge: MADV_HUGEPAGE (and its synchronous compaction) only when the host's
+ * THP mode is not already "always". */
+static void test_thp_mode(void **state)
+{
+	(void)state;
+	assert_true(guest_mem_thp_mode_always("[always] madvise never\n"));
+	assert_false(guest_mem_thp_mode_always("always [madvise] never\n"));
+	assert_false(guest_mem_thp_mode_always("always madvise [never]\n"));
+	assert_false(guest_mem_thp_mode_always(""));
+	assert_false(guest_mem_thp_mode_always(NULL));
+}
+
 static void test_methods(void **state)
 {
 	(void)state;
@@ -322,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_bitmap),
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_methods),
+		cmocka_unit_test(test_thp_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
