@@ -31,7 +31,7 @@ head -c $((size / 2)) "$T/state" >"$T/truncated"
 cp "$T/state" "$T/flipped"
 printf '\xff' | dd of="$T/flipped" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
 cp "$T/state" "$T/version"
-printf '\x07' | dd of="$T/version" bs=1 seek=8 conv=notrunc 2>/dev/null
+printf '\x07\x00\x00\x00' | dd of="$T/version" bs=1 seek=8 conv=notrunc 2>/dev/null   # major 7, minor 0
 truncate -s 64M "$T/short.mem"
 
 sn_start "$T/b"
