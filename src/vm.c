@@ -614,8 +614,10 @@ static void vm_log_exit_timeline(const struct vm *vm, const uint64_t *t, const c
 }
 
 /*
- * The process ends right after this VM (the guest or a vCPU asked to stop, so
- * the event loop is ending): what is left after the vCPUs stopped and the
+ * The process ends right after this VM (the guest or a vCPU asked to stop, or
+ * a signal did: the event loop is ending, and main() exits after its one
+ * teardown; a VM destroyed while the loop runs, after a failed start or
+ * snapshot load, never ran): what is left after the vCPUs stopped and the
  * console was flushed is only memory, mappings and fds, which exit_group()
  * releases anyway. The host kernel then destroys the KVM VM once, at the
  * process's exit, instead of ember undoing each piece first (ioeventfd and
@@ -630,7 +632,8 @@ static bool vm_leave_to_exit(const struct vm *vm)
 	return false;
 #else
 	const char *full = getenv("EMBER_FULL_TEARDOWN");
-	return vm->exiting && vm->started && !(full && full[0] && strcmp(full, "0"));
+	return vm->started && (vm->exiting || evloop_stopping(vm->loop)) &&
+	       !(full && full[0] && strcmp(full, "0"));
 #endif
 }
 

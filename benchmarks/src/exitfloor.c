@@ -4,12 +4,14 @@
  * that holds a KVM VM takes from "decide to exit" to its parent's waitpid()
  * returning, with nothing of a VMM in between.
  *
- *   exitfloor [-n RUNS] [-m MIB] [-t MIB] [-c]
+ *   exitfloor [-n RUNS] [-m MIB] [-t MIB] [-i N] [-c]
  *     -n RUNS  children to time, one after the other (default 5)
  *     -m MIB   guest RAM (default 128), anonymous, MADV_HUGEPAGE as ember's
  *     -t MIB   how much of it the guest writes, one write per 4 KiB page
  *              from guest physical 8 KiB up (default: all of it), so KVM
  *              holds nested page tables for that much, as after a boot
+ *     -i N     also wire N irqfds (GSI 5, 6, ...), as a VMM's devices do
+ *              (KVM waits for an SRCU grace period to shut them down)
  *     -c       tear down explicitly before exiting (munmap the kvm_run and
  *              the RAM, close the vCPU and VM fds), as a VMM's cleanup
  *              would; default: exit_group() with everything still open
@@ -19,7 +21,7 @@
  * a 32-bit flat protected-mode loop that touches the RAM and writes port
  * 0x80, then
  * takes the time (CLOCK_MONOTONIC) and exits. One JSON line per child:
- *   {"run":N,"mem_mib":..,"touch_mib":..,"explicit":0|1,"guest_us":..,
+ *   {"run":N,"mem_mib":..,"touch_mib":..,"irqfds":..,"explicit":0|1,"guest_us":..,
  *    "teardown_us":..,"exit_us":..}
  * guest_us: KVM_RUN until the port write; teardown_us: the explicit teardown (0
  * without -c); exit_us: "decide to exit" -> the parent's waitpid() back, the
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -62,7 +65,7 @@ static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
  * explicit teardown (if any) ended. */
 struct report { int64_t decide_us, guest_us, teardown_us; };
 
-static void child(int wfd, size_t mem, size_t touch, int explicit_teardown)
+static void child(int wfd, size_t mem, size_t touch, unsigned irqfds, int explicit_teardown)
 {
 	alarm(120); /* a guest that never reaches its port write ends the child */
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -77,6 +80,11 @@ static void child(int wfd, size_t mem, size_t touch, int explicit_teardown)
 	    ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
 	    ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm, KVM_CREATE_PIT2, &pit) < 0)
 		die("VM set-up");
+	for (unsigned i = 0; i < irqfds; i++) {
+		struct kvm_irqfd irqfd = { .fd = (uint32_t)eventfd(0, EFD_CLOEXEC), .gsi = 5 + i };
+		if ((int)irqfd.fd < 0 || ioctl(vm, KVM_IRQFD, &irqfd) < 0)
+			die("KVM_IRQFD");
+	}
 	uint8_t *ram = mmap(NULL, mem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
 			    MAP_NORESERVE, -1, 0);
 	if (ram == MAP_FAILED)
@@ -144,20 +152,22 @@ static void child(int wfd, size_t mem, size_t touch, int explicit_teardown)
 int main(int argc, char **argv)
 {
 	int runs = 5, opt, explicit_teardown = 0;
-	unsigned long mem_mib = 128, touch_mib = 0;
-	while ((opt = getopt(argc, argv, "n:m:t:c")) != -1) {
+	unsigned long mem_mib = 128, touch_mib = 0, irqfds = 0;
+	while ((opt = getopt(argc, argv, "n:m:t:i:c")) != -1) {
 		switch (opt) {
 		case 'n': runs = atoi(optarg); break;
 		case 'm': mem_mib = strtoul(optarg, NULL, 10); break;
 		case 't': touch_mib = strtoul(optarg, NULL, 10); break;
+		case 'i': irqfds = strtoul(optarg, NULL, 10); break;
 		case 'c': explicit_teardown = 1; break;
 		default:
-			fprintf(stderr, "usage: exitfloor [-n RUNS] [-m MIB] [-t MIB] [-c]\n");
+			fprintf(stderr, "usage: exitfloor [-n RUNS] [-m MIB] [-t MIB] [-i N] [-c]\n");
 			return 2;
 		}
 	}
-	if (mem_mib < 1 || mem_mib > 3072 || runs < 1) {
-		fprintf(stderr, "exitfloor: -m must be 1..3072 MiB (below the 32-bit TSS), -n >= 1\n");
+	if (mem_mib < 1 || mem_mib > 3072 || runs < 1 || irqfds > 16) {
+		fprintf(stderr, "exitfloor: -m must be 1..3072 MiB (below the 32-bit TSS), -n >= 1, "
+			"-i 0..16\n");
 		return 2;
 	}
 	if (!touch_mib || touch_mib > mem_mib)
@@ -172,7 +182,8 @@ int main(int argc, char **argv)
 			die("fork");
 		if (pid == 0) {
 			close(p[0]);
-			child(p[1], (size_t)mem_mib << 20, (size_t)touch_mib << 20, explicit_teardown);
+			child(p[1], (size_t)mem_mib << 20, (size_t)touch_mib << 20, (unsigned)irqfds,
+			      explicit_teardown);
 		}
 		close(p[1]);
 		struct report rep;
@@ -185,9 +196,9 @@ int main(int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		printf("{\"run\":%d,\"mem_mib\":%lu,\"touch_mib\":%lu,\"explicit\":%d,\"guest_us\":%lld,"
-		       "\"teardown_us\":%lld,\"exit_us\":%lld}\n", i, mem_mib, touch_mib,
-		       explicit_teardown, (long long)rep.guest_us, (long long)rep.teardown_us,
+		printf("{\"run\":%d,\"mem_mib\":%lu,\"touch_mib\":%lu,\"irqfds\":%lu,\"explicit\":%d,"
+		       "\"guest_us\":%lld,\"teardown_us\":%lld,\"exit_us\":%lld}\n", i, mem_mib,
+		       touch_mib, irqfds, explicit_teardown, (long long)rep.guest_us, (long long)rep.teardown_us,
 		       (long long)(end - rep.decide_us));
 		fflush(stdout);
 	}
