@@ -21,11 +21,17 @@
 # process start -> EMBER-GUEST-READY on the console) plus bench, vmm, kernel,
 # cmdline, run and log (console + ember's log, under OUTDIR/logs/). report.py
 # reads ember's "Boot timeline" line and EMBER-UPTIME from the log.
+# Then the exit floor (build/bench/exitfloor, BENCH_N runs of each kind): a
+# process holding a 1-vCPU KVM VM with the guest's RAM size, all of it
+# touched by its guest, from "decide to exit" to its parent's waitpid(): the
+# host kernel's share of any VMM's exit (KVM's VM destroy and the process's
+# teardown), once with everything left to exit_group() and once with an
+# explicit munmap/close first. One line each in OUTDIR/exitfloor.jsonl.
 set -u
 . "$(dirname "$0")/lib.sh"
 OUT=${1:?usage: boot.sh OUTDIR}
 mkdir -p "$OUT/logs"
-bench_build_tools
+bench_build_tools vmrun exitfloor
 bench_load_guest
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-boot.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -116,4 +122,15 @@ for run in $(seq 1 "$BENCH_N"); do
 			fi
 		done
 	done
+done
+
+# The exit floor, after the boots (same host, same moment of the run).
+for kind in exit explicit; do
+	flag=""
+	[ $kind = explicit ] && flag=-c
+	# shellcheck disable=SC2086
+	if ! timeout -k 5 $((BENCH_N * 30 + 30)) "$TOOLS/exitfloor" -n "$BENCH_N" -m "$BENCH_MEM_MIB" $flag |
+		bench_tag bench=exitfloor kind=$kind >>"$OUT/exitfloor.jsonl"; then
+		bench_say "exit floor ($kind): failed"
+	fi
 done

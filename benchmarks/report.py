@@ -114,6 +114,26 @@ def parse_guest_clock(text):
     return up + (int(m.group(3)) - int(m.group(1))) / 1e6
 
 
+def parse_exit_request(text):
+    """When ember's stop request came (CLOCK_MONOTONIC ms), from its "Exit
+    timeline" line; None without one."""
+    m = re.search(r"Exit timeline .* request_monotonic=([\d.]+)ms", text or "")
+    return float(m.group(1)) if m else None
+
+
+def exitfloor_summary(out):
+    """build/bench/exitfloor's runs (boot.sh): exit_ms per kind."""
+    recs = load(out, "exitfloor.jsonl")
+    res = {}
+    for kind in ("exit", "explicit"):
+        kr = [r for r in recs if r.get("kind") == kind]
+        if kr:
+            res[kind] = {"runs": len(kr), "mem_mib": kr[0].get("mem_mib"),
+                         "exit_ms": stats([ms(r["exit_us"]) for r in kr]),
+                         "teardown_ms": stats([ms(r["teardown_us"]) for r in kr])}
+    return res
+
+
 def boot_summary(out):
     recs = load(out, "boot.jsonl")
     res = {}
@@ -147,6 +167,15 @@ def boot_summary(out):
                 # The guest's "reboot: Restarting system" -> ember's exit.
                 e["reboot_to_exit_ms"] = stats([ms(r["exit_us"] - r["end_us"]) for r in ok
                                                 if r["status"] == 0 and r.get("end_us", -1) >= 0])
+                # ember's stop request (its Exit timeline line) -> the
+                # process gone: comparable with the exit floor.
+                e["request_to_exit_ms"] = stats(
+                    [ms(r["t0_us"] + r["exit_us"]) - x for r in ok if r["status"] == 0 and "t0_us" in r
+                     for x in [parse_exit_request(read_log(out, r.get("log")))] if x is not None])
+            else:
+                # QEMU is stopped by SIGTERM when the guest script is done.
+                e["term_to_exit_ms"] = stats([ms(r["exit_us"] - r["end_us"]) for r in ok
+                                              if r.get("end_us", -1) >= 0 and r["exit_us"] >= 0])
             entry[vmm] = e
         em, qm = entry["ember"]["ready_ms"], entry["qemu"]["ready_ms"]
         entry["ratio"] = em["median"] / qm["median"] if em and qm else None
@@ -461,16 +490,28 @@ def md_report(R):
         L.append("")
         L.append("| kernel | ember: guest uptime | QEMU microvm: guest uptime | ratio (medians) | "
                  "ember: guest kernel clock | QEMU microvm: guest kernel clock | ratio (medians) | "
-                 "ember: \"reboot: Restarting system\" → exit |")
-        L.append("|---|---|---|---|---|---|---|---|")
+                 "ember: \"reboot: Restarting system\" → exit | ember: stop request → exit | "
+                 "QEMU microvm: SIGTERM → exit |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
         for k, e in R["boot"].items():
             ur, cr = e.get("uptime_ratio"), e.get("clock_ratio")
             L.append(f"| {boot_name(k)} | {cell(e['ember'].get('guest_uptime_ms'))} | "
                      f"{cell(e['qemu'].get('guest_uptime_ms'))} | {fmt(ur, 2) + 'x' if ur else '—'} | "
                      f"{cell(e['ember'].get('guest_clock_ms'))} | "
                      f"{cell(e['qemu'].get('guest_clock_ms'))} | {fmt(cr, 2) + 'x' if cr else '—'} | "
-                     f"{cell(e['ember'].get('reboot_to_exit_ms'))} |")
+                     f"{cell(e['ember'].get('reboot_to_exit_ms'))} | "
+                     f"{cell(e['ember'].get('request_to_exit_ms'))} | "
+                     f"{cell(e['qemu'].get('term_to_exit_ms'))} |")
         L.append("")
+        ef = R.get("exitfloor") or {}
+        for kind, what in (("exit", "everything left to exit_group()"),
+                           ("explicit", "munmap and close first")):
+            if kind in ef:
+                f = ef[kind]
+                L.append(f"Exit floor (KVM VM destroy + exit, {what}; `exitfloor`: 1 vCPU, "
+                         f"{f['mem_mib']} MiB touched by its guest; decide to exit → parent's "
+                         f"waitpid, ms): {cell(f['exit_ms'])}, {f['runs']} runs.")
+                L.append("")
     if R["startup"]:
         L.append("### 2. Start-up: process start → API socket accepting (ms, median [min–max])")
         L.append("")
@@ -654,7 +695,7 @@ def main():
     kh = load(out, "kvmhost.json")
     R = {"timestamp": os.path.basename(out), "host": host, "kvm_host": kh[0] if kh else {},
          "n": host.get("bench_n"), "mem_mib": host.get("mem_mib_guest", 128),
-         "boot": boot_summary(out), "startup": startup_summary(out), "memory": memory_summary(out),
+         "boot": boot_summary(out), "exitfloor": exitfloor_summary(out), "startup": startup_summary(out), "memory": memory_summary(out),
          "density": density_summary(out), "io": io_summary(out), "randread": randread_summary(out), "net": net_summary(out), "api": api_summary(out),
          "blkmodel": blkmodel_summary(out),
          "durations": load(out, "durations.jsonl")}

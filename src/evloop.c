@@ -171,3 +171,8 @@ void evloop_stop(struct evloop *loop, int status)
 	ssize_t r = write(loop->stopfd, &one, sizeof(one));
 	(void)r;
 }
+
+bool evloop_stopping(const struct evloop *loop)
+{
+	return __atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE) != 0;
+}

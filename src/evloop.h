@@ -10,6 +10,7 @@
 #ifndef EMBER_EVLOOP_H
 #define EMBER_EVLOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h> /* EPOLLIN and friends for callers */
 
@@ -34,5 +35,8 @@ int evloop_del(struct evloop *loop, int fd);
 int evloop_run(struct evloop *loop);
 /* Ask the loop to return `status` (thread-safe, first call wins). */
 void evloop_stop(struct evloop *loop, int status);
+/* evloop_stop() was called: the loop has returned, or returns at its next
+ * wakeup (any thread). */
+bool evloop_stopping(const struct evloop *loop);
 
 #endif

@@ -62,7 +62,12 @@ int vm_update_drive(struct vm *vm, const struct config_drive *drive, char *err, 
  * (devices_update_net). Errors as vm_update_drive. */
 int vm_update_net(struct vm *vm, const struct config_net *net, char *err, size_t errlen);
 
-/* Stop vCPU threads (if running) and release everything. NULL is fine. */
+/* Stop vCPU threads (if running) and release everything. NULL is fine.
+ * Once the event loop is stopping (the guest, a vCPU or a signal asked; the
+ * process then ends), only the
+ * vCPUs and the console are wound up and the rest is left to the process's
+ * exit, unless built with a sanitizer or EMBER_FULL_TEARDOWN=1 is set
+ * (vm.c: vm_leave_to_exit). */
 void vm_destroy(struct vm *vm);
 
 /* ---- snapshots (docs/snapshot.md) ---- */

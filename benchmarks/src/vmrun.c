@@ -19,10 +19,11 @@
  *                that do not exit when the guest reboots, e.g. QEMU microvm,
  *                which has no i8042 for reboot=k); its status is then -15
  *
- * Times are CLOCK_MONOTONIC microseconds from just before the first fork, so
+ * Times are CLOCK_MONOTONIC microseconds from just before the first fork
+ * (t0_us: that moment on CLOCK_MONOTONIC, to line up with a VMM's own log), so
  * process start (fork + exec + dynamic loading) is part of every figure and
  * the same for every VMM measured. Output (stdout), one line per copy:
- *   {"i":0,"pid":..,"start_us":..,"ready_us":..,"end_us":..,"exit_us":..,"status":..,
+ *   {"i":0,"pid":..,"t0_us":..,"start_us":..,"ready_us":..,"end_us":..,"exit_us":..,"status":..,
  *    "utime_us":..,"stime_us":..,"maxrss_kb":..,"rss_kb":..,"pss_kb":..,
  *    "private_kb":..,"guest_rss_kb":..,"guest_private_kb":..,"threads":..}
  * then {"summary":true,"n":..,"ready":..,"all_ready_us":..,
@@ -41,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +54,8 @@
 struct copy {
 	pid_t pid;
 	int fd;			/* read end of the output pipe, -1 at EOF */
+	int pidfd;		/* readable when the copy exits (exit_us to the poll's
+				 * wakeup, not the next 10 ms tick); -1 without */
 	FILE *log;
 	int64_t start_us, ready_us, end_us, exit_us;
 	int status;
@@ -246,6 +250,9 @@ static void reap(int n)
 				continue;
 			c->exited = true;
 			c->exit_us = now_us();
+			if (c->pidfd >= 0)
+				close(c->pidfd);
+			c->pidfd = -1;
 			c->ru = ru;
 			if (c->timed_out)
 				c->status = -1000;
@@ -295,6 +302,7 @@ int main(int argc, char **argv)
 		copies[i].end_us = -1;
 		copies[i].exit_us = -1;
 		copies[i].fd = -1;
+		copies[i].pidfd = -1;
 		if (prefix) {
 			char path[4096];
 			snprintf(path, sizeof(path), "%s.%d.log", prefix, i);
@@ -336,6 +344,7 @@ int main(int argc, char **argv)
 		c->pid = pid;
 		c->fd = p[0];
 		fcntl(c->fd, F_SETFL, O_NONBLOCK);
+		c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* Linux 5.3+; else polled */
 	}
 
 	int64_t deadline = (int64_t)timeout_s * 1000000;
@@ -344,13 +353,18 @@ int main(int argc, char **argv)
 	int64_t next_sample = 0;
 	bool sampled = false;
 	for (;;) {
-		struct pollfd pfd[MAX_COPIES];
-		int idx[MAX_COPIES], np = 0, running = 0, ready = 0;
+		struct pollfd pfd[2 * MAX_COPIES];
+		int idx[2 * MAX_COPIES], np = 0, running = 0, ready = 0;
 		for (int i = 0; i < n; i++) {
 			if (copies[i].fd >= 0) {
 				pfd[np].fd = copies[i].fd;
 				pfd[np].events = POLLIN;
 				idx[np++] = i;
+			}
+			if (copies[i].pidfd >= 0 && !copies[i].exited) {
+				pfd[np].fd = copies[i].pidfd;
+				pfd[np].events = POLLIN;
+				idx[np++] = -1; /* reap() below takes the exit */
 			}
 			if (!copies[i].exited)
 				running++;
@@ -413,7 +427,7 @@ int main(int argc, char **argv)
 			usleep(wait_ms * 1000);
 		if (r > 0) {
 			for (int k = 0; k < np; k++) {
-				if (!pfd[k].revents)
+				if (!pfd[k].revents || idx[k] < 0)
 					continue;
 				struct copy *c = &copies[idx[k]];
 				char buf[65536];
@@ -451,12 +465,12 @@ int main(int argc, char **argv)
 			ready++;
 		if (c->ready_us > all_ready)
 			all_ready = c->ready_us;
-		printf("{\"i\":%d,\"pid\":%d,\"start_us\":%lld,\"ready_us\":%lld,\"end_us\":%lld,"
+		printf("{\"i\":%d,\"pid\":%d,\"t0_us\":%lld,\"start_us\":%lld,\"ready_us\":%lld,\"end_us\":%lld,"
 		       "\"exit_us\":%lld,"
 		       "\"status\":%d,\"utime_us\":%lld,\"stime_us\":%lld,\"maxrss_kb\":%ld,"
 		       "\"rss_kb\":%ld,\"pss_kb\":%ld,\"private_kb\":%ld,\"guest_rss_kb\":%ld,"
 		       "\"guest_private_kb\":%ld,\"threads\":%ld}\n",
-		       i, c->pid, (long long)c->start_us, (long long)c->ready_us, (long long)c->end_us,
+		       i, c->pid, (long long)(t0_ns / 1000), (long long)c->start_us, (long long)c->ready_us, (long long)c->end_us,
 		       (long long)c->exit_us,
 		       c->status,
 		       (long long)c->ru.ru_utime.tv_sec * 1000000 + c->ru.ru_utime.tv_usec,

@@ -177,8 +177,11 @@ static void test_net_device_fds(void **state)
 	/* ... and the loop still delivers its events. */
 	uint64_t one = 1;
 	assert_int_equal(write(other, &one, sizeof(one)), sizeof(one));
+	assert_false(evloop_stopping(loop));
 	evloop_stop(loop, 7);
+	assert_true(evloop_stopping(loop)); /* what vm_destroy asks at the end */
 	assert_int_equal(evloop_run(loop), 7);
+	assert_true(evloop_stopping(loop));
 	assert_int_equal(fired, 1);
 
 	evloop_del(loop, other);
