@@ -67,6 +67,20 @@ bench_stage_images() {
 	fi
 }
 
+# bench_py_setup NAME OUTDIR: the common start of a benchmark whose work is
+# in NAME.py: OUT (absolute, created), ember built, the guest images loaded
+# and staged in WORK (BENCH_WORK, default /tmp/ember-bench-NAME); /dev/kvm usable.
+bench_py_setup() {
+	[ -n "$2" ] || bench_die "usage: $1.sh OUTDIR"
+	mkdir -p "$2" && OUT=$(cd "$2" && pwd) || bench_die "$2: cannot create"
+	[ -x "$EMBER" ] || bench_die "$EMBER not built: run 'make' first"
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] ||
+		bench_die "/dev/kvm is not usable here: run tests/testbed/run.sh -- benchmarks/$1.sh $2"
+	bench_load_guest
+	WORK=${BENCH_WORK:-/tmp/ember-bench-$1}
+	bench_stage_images "$WORK/images"
+}
+
 # bench_script_arg SCRIPT: the kernel argument that makes the guest's /init
 # run SCRIPT after printing EMBER-GUEST-READY, then power off.
 bench_script_arg() {

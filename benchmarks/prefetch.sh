@@ -10,11 +10,6 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-OUT=${1:?usage: prefetch.sh OUTDIR}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
-[ -x "$EMBER" ] || bench_die "$EMBER not built: run 'make' first"
-bench_load_guest
-WORK=${BENCH_WORK:-/tmp/ember-bench-prefetch}
-bench_stage_images "$WORK/images"
+bench_py_setup prefetch "${1:-}"
 export EMBER K_VMLINUX INITRD BENCH_PREFETCH_MEM_MIB BENCH_WORK=$WORK
 python3 "$HERE/prefetch.py" "$OUT"

@@ -9,11 +9,6 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-OUT=${1:?usage: snapshot.sh OUTDIR}
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
-[ -x "$EMBER" ] || bench_die "$EMBER not built: run 'make' first"
-bench_load_guest
-WORK=${BENCH_WORK:-/tmp/ember-bench-snapshot}
-bench_stage_images "$WORK/images"
+bench_py_setup snapshot "${1:-}"
 export EMBER QEMU K_VMLINUX INITRD BENCH_MEM_MIB BENCH_WORK=$WORK
 python3 "$HERE/snapshot.py" "$OUT"
