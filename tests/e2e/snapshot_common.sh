@@ -18,6 +18,11 @@
 #                                  PUT boot-source and machine-config (then the caller adds
 #                                  devices and calls sn_start_vm)
 #   sn_start_vm DIR                InstanceStart
+#   sn_wait DIR ERE SECS PID WHAT  wait (e2e_secs SECS) for a line of DIR/out matching ERE;
+#                                  else show DIR/out and DIR/log and fail with WHAT
+#   sn_run DIR SCRIPT VCPUS MEM ERE SECS WHAT [MACHINE_JSON_EXTRA]
+#                                  sn_start, sn_boot, sn_start_vm, sn_wait: a booted guest
+#                                  whose script printed ERE; sets SN_PID
 #   sn_snapshot DIR STATE MEM [TYPE]  pause, then create (Full by default)
 #   sn_load DIR STATE MEM [EXTRA]  load with a File backend and resume_vm; EXTRA: more
 #                                  top-level JSON members, e.g. '"track_dirty_pages": true'
@@ -86,6 +91,18 @@ sn_boot() {
 sn_start_vm() {
 	api "$1/api.sock" PUT /actions '{"action_type": "InstanceStart"}' ||
 		{ sn_show "$1/log"; fail "$1: InstanceStart: $API_STATUS $API_BODY"; }
+}
+
+sn_wait() {
+	wait_for_line "$1/out" "$2" "$(e2e_secs "$3")" "$4" ||
+		{ sn_show "$1/out" "$1/log"; fail "$5"; }
+}
+
+sn_run() {
+	sn_start "$1"
+	sn_boot "$1" "$2" "$3" "$4" "${8:-}"
+	sn_start_vm "$1"
+	sn_wait "$1" "$5" "$6" "$SN_PID" "$7"
 }
 
 sn_snapshot() {

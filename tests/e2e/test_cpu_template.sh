@@ -127,12 +127,9 @@ script='/tests/cpuid BEFORE; echo CPUID-PRINTED
 i=0; while [ $i -lt 20 ]; do i=$((i + 1)); echo "wait $i"; sleep 1; done
 /tests/cpuid AFTER; echo CPUID-AFTER-PRINTED
 while :; do sleep 1; done'
-sn_start "$T/a"
+sn_run "$T/a" "$script" 1 128 '^CPUID-PRINTED' 90 "snapshot: the $good guest did not print its CPUID" \
+	"\"cpu_template\": \"$good\""
 pa=$SN_PID
-sn_boot "$T/a" "$script" 1 128 "\"cpu_template\": \"$good\""
-sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^CPUID-PRINTED' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "snapshot: the $good guest did not print its CPUID"; }
 sn_snapshot "$T/a" "$T/state" "$T/mem"
 e2e_kill_tree "$pa" KILL
 wait "$pa" 2>/dev/null
@@ -143,8 +140,7 @@ sn_load "$T/b" "$T/state" "$T/mem"
 api "$T/b/api.sock" GET /vm/config || fail "snapshot: vm/config: $API_STATUS $API_BODY"
 printf '%s' "$API_BODY" | grep -q "\"cpu_template\":\"$good\"" ||
 	fail "snapshot: the restored VM's config lacks cpu_template $good: $API_BODY"
-wait_for_line "$T/b/out" '^CPUID-AFTER-PRINTED' "$(e2e_secs 90)" "$pb" ||
-	{ sn_show "$T/b/out" "$T/b/log"; fail "snapshot: the restored guest did not print its CPUID"; }
+sn_wait "$T/b" '^CPUID-AFTER-PRINTED' 90 "$pb" "snapshot: the restored guest did not print its CPUID"
 tr -d '\r' <"$T/a/out" | sed -n 's/^BEFORE CPUID //p' >"$T/before"
 tr -d '\r' <"$T/b/out" | sed -n 's/^AFTER CPUID //p' >"$T/after"
 [ "$(wc -l <"$T/before")" = 8 ] || { cat "$T/before" >&2; fail "snapshot: no CPUID lines before"; }

@@ -63,8 +63,7 @@ sn_expect 400 "not supported before starting the microVM" "create before a load"
 
 # After all that, the good snapshot loads in the same ember.
 load "$T/state" "$T/mem" || fail "the good load: $API_STATUS $API_BODY"
-wait_for_line "$T/b/out" "^count $((n0 + 2))\$" "$(e2e_secs 60)" "$pb" ||
-	{ sn_show "$T/b/out" "$T/b/log"; fail "the guest did not run on after the refused loads"; }
+sn_wait "$T/b" "^count $((n0 + 2))\$" 60 "$pb" "the guest did not run on after the refused loads"
 
 # A boot PUT first: refused with Firecracker's message.
 sn_start "$T/c"

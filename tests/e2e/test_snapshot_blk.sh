@@ -46,8 +46,7 @@ api "$T/a/api.sock" PUT /drives/adata "{\"drive_id\": \"adata\", \"path_on_host\
 	\"is_root_device\": false, \"is_read_only\": false, \"cache_type\": \"Writeback\",
 	\"io_engine\": \"Async\"}" || fail "drives (Async): $API_STATUS $API_BODY"
 sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^BLK-WROTE1' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "the guest did not write its first block"; }
+sn_wait "$T/a" '^BLK-WROTE1' 90 "$pa" "the guest did not write its first block"
 wait_for_line "$T/a/out" '^wait 2$' "$(e2e_secs 30)" "$pa" ||
 	{ sn_show "$T/a/out"; fail "the guest's counter writer did not get going"; }
 sn_snapshot "$T/a" "$T/state" "$T/mem"
@@ -77,8 +76,7 @@ import json, sys
 d = {x["drive_id"]: x for x in json.load(sys.stdin)["drives"]}
 assert d["data"]["io_engine"] == "Sync" and d["adata"]["io_engine"] == "Async", d' ||
 	fail "the restored drives are not Sync and Async: $API_BODY"
-wait_for_line "$T/b/out" '^BLK-WROTE2' "$(e2e_secs 90)" "$pb" ||
-	{ sn_show "$T/b/out" "$T/b/log"; fail "the restored guest did not write its second block"; }
+sn_wait "$T/b" '^BLK-WROTE2' 90 "$pb" "the restored guest did not write its second block"
 grep -q 'virtio-blk adata: io_engine Async' "$T/b/log" ||
 	{ sn_show "$T/b/log"; fail "the restored Async drive did not use the Async engine"; }
 tr -d '\r' <"$T/b/out" | grep -aq '^BLK-READ1=EMBER-BLK-BEFORE$' ||

@@ -24,8 +24,7 @@ ask() {
 	local d=$1 pid=$2
 	N=$((N + 1))
 	sn_send "$d" "q$N"
-	wait_for_line "$d/out" "^GUEST-DATE q$N " "$(e2e_secs 60)" "$pid" ||
-		{ sn_show "$d/out" "$d/log"; fail "$d: the guest did not answer"; }
+	sn_wait "$d" "^GUEST-DATE q$N " 60 "$pid" "$d: the guest did not answer"
 	HDATE=$(date +%s)
 	set -- $(tr -d '\r' <"$d/out" | grep -a "^GUEST-DATE q$N " | tail -n 1)
 	GDATE=$3 CS=$4
@@ -35,8 +34,7 @@ sn_start_in "$T/a"
 pa=$SN_PID
 sn_boot "$T/a" "$script" 1 128
 sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^CLOCK-READY' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "the guest did not start"; }
+sn_wait "$T/a" '^CLOCK-READY' 90 "$pa" "the guest did not start"
 ask "$T/a" "$pa"
 log "booted guest: $GDATE, host $HDATE, clocksource $CS"
 [ $((HDATE - GDATE)) -le 5 ] && [ $((GDATE - HDATE)) -le 5 ] ||

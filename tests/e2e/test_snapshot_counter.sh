@@ -23,12 +23,8 @@ last_count() { tr -d '\r' <"$1" | grep -ao '^count [0-9]*' | tail -n 1 | cut -d'
 
 round() { # round VCPUS
 	local vcpus=$1 a=$T/a$1 b=$T/b$1 st=$T/state$1 mem=$T/mem$1
-	sn_start "$a"
+	sn_run "$a" "$script" "$vcpus" 256 '^count 3$' 90 "[$vcpus vCPU] the guest did not count"
 	local pa=$SN_PID
-	sn_boot "$a" "$script" "$vcpus" 256
-	sn_start_vm "$a"
-	wait_for_line "$a/out" '^count 3$' "$(e2e_secs 90)" "$pa" ||
-		{ sn_show "$a/out" "$a/log"; fail "[$vcpus vCPU] the guest did not count"; }
 	grep -aq "EMBER-CPUS=$vcpus" "$a/out" || { sn_show "$a/out"; fail "[$vcpus vCPU] wrong CPU count"; }
 
 	# Create is refused while the VM runs; then pause and snapshot.
@@ -59,8 +55,7 @@ round() { # round VCPUS
 	local pb=$SN_PID
 	sn_load "$b" "$st" "$mem"
 	local want=$((n0 + 3))
-	wait_for_line "$b/out" "^count $want\$" "$(e2e_secs 60)" "$pb" ||
-		{ sn_show "$b/out" "$b/log"; fail "[$vcpus vCPU] the restored guest did not count on to $want"; }
+	sn_wait "$b" "^count $want\$" 60 "$pb" "[$vcpus vCPU] the restored guest did not count on to $want"
 	tr -d '\r' <"$b/out" | grep -aq "^count $((n0 + 1))\$" ||
 		{ sn_show "$b/out"; fail "[$vcpus vCPU] the restored guest did not go on at $((n0 + 1))"; }
 	tr -d '\r' <"$b/out" | grep -aqE '^count 1$|EMBER-CPUS' &&

@@ -19,12 +19,8 @@ seq 1 4400000 >/tmp/pattern; echo DIFF-WRITTEN
 i=0; while [ $i -lt 25 ]; do i=$((i + 1)); echo "idle $i"; sleep 1; done
 while :; do echo "DIFF-MD5 $(md5sum </tmp/pattern | cut -d" " -f1)"; sleep 5; done'
 
-sn_start "$T/a"
+sn_run "$T/a" "$script" 1 256 '^DIFF-READY' 90 "the guest did not start" '"track_dirty_pages": true'
 pa=$SN_PID
-sn_boot "$T/a" "$script" 1 256 '"track_dirty_pages": true'
-sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^DIFF-READY' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "the guest did not start"; }
 sn_snapshot "$T/a" "$T/state" "$T/mem" Full
 full=$(($(stat -c %b "$T/mem") * 512))
 api "$T/a/api.sock" PATCH /vm '{"state": "Resumed"}' || fail "resume: $API_STATUS"
@@ -43,8 +39,7 @@ log "Full wrote ${fullkib:-?} KiB ($((full >> 10)) KiB on disk), the Diff ${diff
 sn_start "$T/b"
 pb=$SN_PID
 sn_load "$T/b" "$T/state" "$T/mem"
-wait_for_line "$T/b/out" '^DIFF-MD5 ' "$(e2e_secs 120)" "$pb" ||
-	{ sn_show "$T/b/out" "$T/b/log"; fail "the restored guest printed no checksum"; }
+sn_wait "$T/b" '^DIFF-MD5 ' 120 "$pb" "the restored guest printed no checksum"
 got=$(tr -d '\r' <"$T/b/out" | grep -ao '^DIFF-MD5 [0-9a-f]*' | head -n 1 | cut -d' ' -f2)
 [ "$got" = "$want" ] || fail "the pattern after the restore: md5 $got, want $want (dirty pages lost)"
 

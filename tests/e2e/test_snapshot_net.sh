@@ -29,8 +29,7 @@ sn_boot "$T/a" "$script" 1 128
 api "$T/a/api.sock" PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"snap0\",
 	\"guest_mac\": \"06:00:a9:fe:58:02\"}" || fail "network-interfaces: $API_STATUS $API_BODY"
 sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^PING-OK' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "no traffic before the snapshot"; }
+sn_wait "$T/a" '^PING-OK' 90 "$pa" "no traffic before the snapshot"
 host_ping "$NS" 169.254.88.2 || fail "the host cannot ping the guest before the snapshot"
 sn_snapshot "$T/a" "$T/state" "$T/mem"
 e2e_kill_tree "$pa" KILL
@@ -52,8 +51,7 @@ api "$T/b/api.sock" PUT /snapshot/load "{\"snapshot_path\": \"$T/state\", \"mem_
 sn_expect 400 "network interface eth0" "a load onto the deleted tap"
 sn_load "$T/b" "$T/state" "$T/mem" \
 	'"network_overrides": [{"iface_id": "eth0", "host_dev_name": "snap1"}]'
-wait_for_line "$T/b/out" "^PING-OK $((before + 2))\$" "$(e2e_secs 90)" "$pb" ||
-	{ sn_show "$T/b/out" "$T/b/log"; fail "the restored guest does not reach the host"; }
+sn_wait "$T/b" "^PING-OK $((before + 2))\$" 90 "$pb" "the restored guest does not reach the host"
 host_ping "$NS" 169.254.88.2 || fail "the host cannot ping the restored guest"
 api "$T/b/api.sock" GET /vm/config || fail "GET /vm/config: $API_STATUS"
 echo "$API_BODY" | grep -q '"host_dev_name":"snap1"' || fail "GET /vm/config lacks the override: $API_BODY"

@@ -20,12 +20,8 @@ script='yes 0123456789abcdef-ember-working-set | head -c 16777216 >/dev/shm/blob
 n=0; echo "FUNCTION-READY"
 while read line </dev/console; do n=$((n + 1)); echo "ANSWER $n $(md5sum </dev/shm/blob)"; done'
 
-sn_start "$T/a"
+sn_run "$T/a" "$script" 1 256 '^FUNCTION-READY' 120 "the guest function did not start"
 pa=$SN_PID
-sn_boot "$T/a" "$script" 1 256
-sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^FUNCTION-READY' "$(e2e_secs 120)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "the guest function did not start"; }
 sn_snapshot "$T/a" "$T/state" "$T/mem"
 e2e_kill_tree "$pa" KILL
 wait "$pa" 2>/dev/null
@@ -36,8 +32,7 @@ call() {
 	local d=$1 pid=$2 f0
 	f0=$(sn_faults "$pid")
 	sn_send "$d" go
-	wait_for_line "$d/out" '^ANSWER 1 ' "$(e2e_secs 120)" "$pid" ||
-		{ sn_show "$d/out" "$d/log"; fail "$d: no answer"; }
+	sn_wait "$d" '^ANSWER 1 ' 120 "$pid" "$d: no answer"
 	FAULTS=$(($(sn_faults "$pid") - f0))
 	ANSWER=$(tr -d '\r' <"$d/out" | grep -a '^ANSWER 1 ' | head -n 1)
 }

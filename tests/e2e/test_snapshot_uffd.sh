@@ -16,12 +16,8 @@ make -s -C "$E2E_ROOT" build/tests/snapshot/uffd_handler || fail "cannot build t
 HANDLER=$E2E_ROOT/build/tests/snapshot/uffd_handler
 
 script='c=0; while :; do c=$((c + 1)); echo "count $c"; sleep 1; done'
-sn_start "$T/a"
+sn_run "$T/a" "$script" 2 256 '^count 3$' 90 "the guest did not count"
 pa=$SN_PID
-sn_boot "$T/a" "$script" 2 256
-sn_start_vm "$T/a"
-wait_for_line "$T/a/out" '^count 3$' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$T/a/out" "$T/a/log"; fail "the guest did not count"; }
 sn_snapshot "$T/a" "$T/state" "$T/mem"
 e2e_kill_tree "$pa" KILL
 wait "$pa" 2>/dev/null

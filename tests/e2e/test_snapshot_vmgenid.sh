@@ -40,16 +40,11 @@ last_n() { tr -d '\r' <"$1" | grep -ao '^rand [0-9]*' | tail -n 1 | cut -d' ' -f
 
 off=${EMBER_E2E_VMGENID_OFF:-0}
 a=$T/a st=$T/state mem=$T/mem
-sn_start "$a"
+sn_run "$a" "$script" 1 128 '^VMGENID-' 120 "the guest did not start its script"
 pa=$SN_PID
-sn_boot "$a" "$script" 1 128
-sn_start_vm "$a"
-wait_for_line "$a/out" '^VMGENID-' "$(e2e_secs 120)" "$pa" ||
-	{ sn_show "$a/out" "$a/log"; fail "the guest did not start its script"; }
 grep -aq '^VMGENID-BOUND' "$a/out" ||
 	{ sn_show "$a/out"; fail "the guest's vmgenid driver did not bind (no ACPI or no CONFIG_VMGENID?)"; }
-wait_for_line "$a/out" '^rand 2 ' "$(e2e_secs 90)" "$pa" ||
-	{ sn_show "$a/out" "$a/log"; fail "the guest did not print random bytes"; }
+sn_wait "$a" '^rand 2 ' 90 "$pa" "the guest did not print random bytes"
 grep -aq '^reseed: ok' "$a/out" || { sn_show "$a/out"; fail "the guest could not reseed its CRNG"; }
 sn_snapshot "$a" "$st" "$mem" Full
 n0=$(last_n "$a/out")
