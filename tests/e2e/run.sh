@@ -99,10 +99,11 @@ for t in "${tests[@]}"; do
 	# then: it never reaches the test (no output at all), its kernel hangs in
 	# a KVM ioctl (the watchdog report in the log shows where), it freezes
 	# as a whole (a timeout without the watchdog's report), or a guest
-	# dies of a triple fault in the middle of ordinary work (the test exits
-	# 75, see lib.sh's fail()). None of these happens on real KVM. Such a test
-	# runs again, up to EMBER_E2E_RETRIES (default 2) more times; each failed
-	# attempt's log is kept as NAME.attemptN.log and a RETRY line says why.
+	# dies in the middle of ordinary work (a triple fault or a silent reset:
+	# the test exits 75, see lib.sh's fail()). None of these happens on real
+	# KVM. Such a test runs again, up to EMBER_E2E_RETRIES (default 2) more
+	# times; each failed attempt's log is kept as NAME.attemptN.log and a
+	# RETRY line says why.
 	# On real KVM nothing is retried.
 	attempt=1
 	while [ "$attempt" -le "$RETRIES" ]; do
@@ -143,7 +144,7 @@ for t in "${tests[@]}"; do
 		case $rc in
 		124) what="timed out after $tmo s" ;;
 		125) what="test bed error" ;;
-		75) what="guest triple fault in the emulated host, in every attempt" ;;
+		75) what="the guest died in the emulated host, in every attempt" ;;
 		*) what="exit $rc" ;;
 		esac
 		echo "FAIL $name ($what, $secs s)"
