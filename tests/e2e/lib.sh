@@ -50,14 +50,16 @@ log() { echo "# $E2E_NAME: $*" >&2; }
 # One exception, in the emulated KVM host only (QEMU TCG running nested SVM,
 # see tests/testbed/README.md): there a guest now and then dies in the middle
 # of ordinary work (booting, printing), and the same guest on real KVM never
-# does. It dies of a triple fault, or (seen once, 2026-12-04, 1 s into a
-# 2-vCPU boot) its kernel writes the i8042's reset command without printing
-# why: Linux prints "reboot: Restarting system" before a reboot and "Kernel
-# panic" before a panic's reset, and the test guest boots with reboot=k. When
-# a test fails and one of its ember logs shows such a death, fail() exits 75
+# does. It dies of a triple fault; or its kernel of a double fault (seen
+# 2026-12-04: the page-fault handler faulting on its own per-CPU read, as a
+# program started); or (seen once, 2026-12-04, 1 s into a 2-vCPU boot) its
+# kernel writes the i8042's reset command without printing why: Linux prints
+# "reboot: Restarting system" before a reboot and "Kernel panic" before a
+# panic's reset, and the test guest boots with reboot=k. When a test fails
+# and its ember logs or guest consoles show such a death, fail() exits 75
 # (EX_TEMPFAIL) instead, and run.sh runs the test once more and reports that
 # it did. Tests that make the guest die on purpose set E2E_TRIPLE_EXPECTED=1
-# once it is due. On real KVM both are always failures.
+# once it is due. On real KVM all three are always failures.
 fail() {
 	echo "FAIL: $E2E_NAME: $*" >&2
 	local why
@@ -70,19 +72,25 @@ fail() {
 }
 
 # _e2e_unasked_death: print how a guest of this test died, if one did (see
-# fail()): a triple fault, or an i8042 reset with no reason from Linux in any
-# file of the directory of the ember log that reports it (where the tests
-# keep that ember's console).
+# fail()): a triple fault (ember's log), a double fault (the guest's
+# console), or an i8042 reset with no reason from Linux in any file of the
+# directory of the ember log that reports it (where the tests keep that
+# ember's console). No process substitution: L1 has no /dev/fd.
 _e2e_unasked_death() {
 	if grep -rlqsI 'guest shutdown (triple fault or reset)' "$E2E_TMP"; then
 		echo "the guest died of a triple fault it did not ask for"
 		return 0
 	fi
-	local f
+	if grep -rlqsa 'traps: PANIC: double fault' "$E2E_TMP"; then
+		echo "the guest's kernel died of a double fault it did not ask for"
+		return 0
+	fi
+	local f logs
+	logs=$(grep -rlsI 'the guest reset the CPU through the i8042' "$E2E_TMP") || return 1
 	while IFS= read -r f; do
 		grep -rlqsIE 'Restarting system|Kernel panic|Rebooting in|sysrq: ' "$(dirname "$f")" ||
 			{ echo "the guest's kernel reset it without saying why"; return 0; }
-	done < <(grep -rlsI 'the guest reset the CPU through the i8042' "$E2E_TMP")
+	done <<<"$logs"
 	return 1
 }
 

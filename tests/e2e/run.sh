@@ -99,9 +99,9 @@ for t in "${tests[@]}"; do
 	# then: it never reaches the test (no output at all), its kernel hangs in
 	# a KVM ioctl (the watchdog report in the log shows where), it freezes
 	# as a whole (a timeout without the watchdog's report), or a guest
-	# dies in the middle of ordinary work (a triple fault or a silent reset:
-	# the test exits 75, see lib.sh's fail()). None of these happens on real
-	# KVM. Such a test runs again, up to EMBER_E2E_RETRIES (default 2) more
+	# dies in the middle of ordinary work (a triple or double fault, a
+	# silent reset: the test exits 75, see lib.sh's fail()). None of these
+	# happens on real KVM. Such a test runs again, up to EMBER_E2E_RETRIES (default 2) more
 	# times; each failed attempt's log is kept as NAME.attemptN.log and a
 	# RETRY line says why.
 	# On real KVM nothing is retried.
